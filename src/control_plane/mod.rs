@@ -1,0 +1,1 @@
+//! A local Kubernetes control plane (etcd + kube-apiserver) for tests and dev mode.

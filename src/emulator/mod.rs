@@ -1,0 +1,15 @@
+//! Scaffolding: replaced by the real module.
+
+/// Command-line arguments.
+#[derive(Debug, clap::Args)]
+pub struct EmulatorArgs {}
+
+/// Error returned by [run].
+#[derive(Debug, thiserror::Error)]
+#[error("not built yet")]
+pub struct NotBuiltYet;
+
+/// Runs this role until shutdown.
+pub async fn run(_args: EmulatorArgs) -> Result<(), NotBuiltYet> {
+    Err(NotBuiltYet)
+}

@@ -1,0 +1,14 @@
+//! ecs-bridge: run Amazon ECS from Kubernetes custom resources.
+//!
+//! The crate is one library and one binary. Dependencies point one way:
+//! [`api`] (resource types) ← [`controller`] (reconcilers) → [`ecs`] (the seam to
+//! ECS). The [`emulator`] shares nothing with the controller but the ECS wire
+//! protocol. [`control_plane`] starts a real etcd + kube-apiserver for tests and
+//! for [`dev`] mode, which runs everything in one process.
+
+pub mod api;
+pub mod control_plane;
+pub mod controller;
+pub mod dev;
+pub mod ecs;
+pub mod emulator;

@@ -1,0 +1,48 @@
+//! The `ecs-bridge` binary: one entry point, one subcommand per role.
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "ecs-bridge", version, about = "Run Amazon ECS from Kubernetes custom resources")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the operator: reconcile EcsTaskDefinition, EcsService and EcsCluster objects into ECS.
+    Controller(ecs_bridge::controller::ControllerArgs),
+    /// Serve the ECS emulator (the ECS JSON 1.1 wire protocol) over HTTP.
+    Emulator(ecs_bridge::emulator::EmulatorArgs),
+    /// Print the CustomResourceDefinitions as YAML.
+    Crds,
+    /// Run everything in one process for local development.
+    Dev(ecs_bridge::dev::DevArgs),
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result: Result<(), Box<dyn std::error::Error + Send + Sync>> = match cli.command {
+        Command::Controller(args) => ecs_bridge::controller::run(args).await.map_err(Into::into),
+        Command::Emulator(args) => ecs_bridge::emulator::run(args).await.map_err(Into::into),
+        Command::Crds => {
+            print!("{}", ecs_bridge::api::crds_yaml());
+            Ok(())
+        }
+        Command::Dev(args) => ecs_bridge::dev::run(args).await.map_err(Into::into),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("ecs-bridge: error: {err}");
+            let mut source = err.source();
+            while let Some(cause) = source {
+                eprintln!("  caused by: {cause}");
+                source = cause.source();
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
