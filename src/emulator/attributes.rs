@@ -34,11 +34,10 @@ fn check_attribute(a: &Attribute) -> EcsResult<()> {
             return Err(EcsError::invalid(format!("Invalid value for attribute '{}'.", a.name)));
         }
     }
-    if let Some(t) = &a.target_type {
-        if t != "container-instance" {
+    if let Some(t) = &a.target_type
+        && t != "container-instance" {
             return Err(EcsError::invalid(format!("Invalid targetType '{t}': the only target type is container-instance.")));
         }
-    }
     if a.target_id.is_none() {
         return Err(EcsError::invalid(format!("Attribute '{}' needs a targetId.", a.name)));
     }

@@ -276,11 +276,10 @@ struct ListInput {
 pub fn list_container_instances(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let input: ListInput = parse(body)?;
     let page = PageRequest::new(input.max_results, input.next_token.as_deref(), 100, 100)?;
-    if let Some(s) = &input.status {
-        if !matches!(s.as_str(), "ACTIVE" | "DRAINING" | "REGISTERING" | "DEREGISTERING" | "REGISTRATION_FAILED") {
+    if let Some(s) = &input.status
+        && !matches!(s.as_str(), "ACTIVE" | "DRAINING" | "REGISTERING" | "DEREGISTERING" | "REGISTRATION_FAILED") {
             return Err(EcsError::invalid(format!("Invalid status '{s}'.")));
         }
-    }
     let filter = match &input.filter {
         Some(expr) => Some(super::query::parse(expr)?),
         None => None,

@@ -63,11 +63,10 @@ pub fn start_deployment(service: &mut Service, deployment: Deployment) {
 /// Adds an event (newest first, at most 100), unless the newest event says
 /// the same thing and is less than 6 hours old.
 pub fn add_event(service: &mut Service, now: Timestamp, message: String) {
-    if let Some(newest) = service.events.first() {
-        if newest.message == message && now.0 - newest.created_at.0 < EVENT_REPEAT_MILLIS {
+    if let Some(newest) = service.events.first()
+        && newest.message == message && now.0 - newest.created_at.0 < EVENT_REPEAT_MILLIS {
             return;
         }
-    }
     service.events.insert(0, ServiceEvent { id: uuid(), created_at: now, message });
     service.events.truncate(MAX_EVENTS);
 }
@@ -107,8 +106,8 @@ pub fn reconcile(store: &Store, state: &mut ClusterState, name: &str, changes: &
         }
     }
 
-    if active {
-        if let Some(primary) = &primary {
+    if active
+        && let Some(primary) = &primary {
             let launched = if service.scheduling_strategy == "DAEMON" {
                 launch_daemon(store, state, &service, primary, &mut events)
             } else {
@@ -116,7 +115,6 @@ pub fn reconcile(store: &Store, state: &mut ClusterState, name: &str, changes: &
             };
             touched.extend(launched);
         }
-    }
     if stopped_pending > 0 {
         events.push(format!("(service {name}) stopped {stopped_pending} pending tasks."));
     }
@@ -300,11 +298,10 @@ fn scale_replica(
 fn providers_in_use(state: &ClusterState, name: &str) -> HashMap<String, i64> {
     let mut placed = HashMap::new();
     for t in state.tasks.values() {
-        if t.service_name.as_deref() == Some(name) && is_live(t) {
-            if let Some(p) = &t.task.capacity_provider_name {
+        if t.service_name.as_deref() == Some(name) && is_live(t)
+            && let Some(p) = &t.task.capacity_provider_name {
                 *placed.entry(p.clone()).or_default() += 1;
             }
-        }
     }
     placed
 }

@@ -195,16 +195,17 @@ fn role_arn(store: &Store, role: Option<String>) -> Option<String> {
 pub fn create_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let input: CreateServiceInput = parse(body)?;
     let name = required(input.service_name, "serviceName")?;
+    // An unknown cluster is reported before anything about the request.
+    let cell = store.find_cluster(input.cluster.as_deref())?;
     if !is_valid_name(&name) {
         return Err(EcsError::invalid(
             "Service name can be up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores.",
         ));
     }
-    if let Some(token) = &input.client_token {
-        if token.is_empty() || token.len() > 36 || !token.bytes().all(|b| (33..=126).contains(&b)) {
+    if let Some(token) = &input.client_token
+        && (token.is_empty() || token.len() > 36 || !token.bytes().all(|b| (33..=126).contains(&b))) {
             return Err(EcsError::invalid("clientToken must be 1 to 36 printable ASCII characters."));
         }
-    }
     let scheduling = input.scheduling_strategy.clone().unwrap_or_else(|| "REPLICA".into());
     check_enum(Some(&scheduling), &["REPLICA", "DAEMON"], "schedulingStrategy")?;
     let daemon = scheduling == "DAEMON";
@@ -240,7 +241,6 @@ pub fn create_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
     check_load_balancers(&load_balancers, td_record)?;
     check_network(td_record, input.network_configuration.as_ref())?;
 
-    let cell = store.find_cluster(input.cluster.as_deref())?;
     let mut state = lock(&cell);
     state.ensure_active()?;
     check_launch(&state.cluster, input.launch_type.as_deref(), input.capacity_provider_strategy.as_deref(), td_record)?;
@@ -482,17 +482,15 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let td_record = &td.task_definition;
     let mut redeploy = input.force_new_deployment.unwrap_or(false);
 
-    if let Some(new_td) = &new_td {
-        if service.task_definition.as_deref() != Some(&new_td.task_definition.task_definition_arn) {
+    if let Some(new_td) = &new_td
+        && service.task_definition.as_deref() != Some(&new_td.task_definition.task_definition_arn) {
             service.task_definition = Some(new_td.task_definition.task_definition_arn.clone());
             redeploy = true;
         }
-    }
-    if let Some(n) = input.desired_count {
-        if !daemon {
+    if let Some(n) = input.desired_count
+        && !daemon {
             service.desired_count = i64::from(n);
         }
-    }
     if let Some(strategy) = input.capacity_provider_strategy {
         if strategy.is_empty() {
             service.capacity_provider_strategy = None;
@@ -504,11 +502,10 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
             service.launch_type = None;
             service.capacity_provider_strategy = Some(strategy);
         }
-    } else if let Some(t) = &service.launch_type {
-        if !td_record.supports(t) {
+    } else if let Some(t) = &service.launch_type
+        && !td_record.supports(t) {
             return Err(EcsError::invalid(format!("Task definition does not support launch_type {t}.")));
         }
-    }
     if let Some(config) = input.deployment_configuration {
         service.deployment_configuration = deployment_configuration(Some(config), daemon)?;
     }
@@ -529,12 +526,11 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
     if let Some(s) = input.placement_strategy {
         service.placement_strategy = s;
     }
-    if let Some(v) = input.platform_version {
-        if service.platform_version.as_deref() != Some(&v) {
+    if let Some(v) = input.platform_version
+        && service.platform_version.as_deref() != Some(&v) {
             service.platform_version = Some(v);
             redeploy = true;
         }
-    }
     if let Some(v) = input.health_check_grace_period_seconds {
         service.health_check_grace_period_seconds = Some(v);
     }
@@ -557,12 +553,11 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
             redeploy = true;
         }
     }
-    if let Some(regs) = input.service_registries {
-        if regs != service.service_registries {
+    if let Some(regs) = input.service_registries
+        && regs != service.service_registries {
             service.service_registries = regs;
             redeploy = true;
         }
-    }
     let primary = service.deployments.iter().find(|d| d.status == "PRIMARY").cloned();
     let mut extras = [
         (input.service_connect_configuration, primary.as_ref().and_then(|d| d.service_connect_configuration.clone())),

@@ -52,11 +52,14 @@ fn not_found(what: &str) -> EcsError {
     EcsError::new(ErrorKind::ResourceNotFoundException, format!("The specified {what} could not be found."))
 }
 
+/// An edit of a tag list that may refuse (tag limits).
+type TagEdit<'a> = &'a dyn Fn(&mut Vec<Tag>) -> EcsResult<()>;
+
 /// Applies `edit` to the resource's tags (None = read only) and returns them.
 fn with_tags(
     store: &Store,
     arn: &str,
-    edit: Option<&dyn Fn(&mut Vec<Tag>) -> EcsResult<()>>,
+    edit: Option<TagEdit<'_>>,
 ) -> EcsResult<Vec<Tag>> {
     let target = target(arn)?;
     let mut changes: Changes = store.changes();

@@ -117,15 +117,15 @@ fn render(task: &Task, with_tags: bool) -> EcsResult<Value> {
 pub fn run_task(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let input: RunTaskInput = parse(body)?;
     let td_ref = required(input.task_definition, "taskDefinition")?;
+    let cell = store.find_cluster(input.cluster.as_deref())?;
     let count = input.count.unwrap_or(1);
     if !(1..=10).contains(&count) {
         return Err(EcsError::invalid("count must be between 1 and 10."));
     }
-    if let Some(token) = &input.client_token {
-        if token.is_empty() || token.len() > 64 || !token.bytes().all(|b| (33..=126).contains(&b)) {
+    if let Some(token) = &input.client_token
+        && (token.is_empty() || token.len() > 64 || !token.bytes().all(|b| (33..=126).contains(&b))) {
             return Err(EcsError::invalid("clientToken must be 1 to 64 printable ASCII characters."));
         }
-    }
     let tags = input.tags.unwrap_or_default();
     check_common(input.group.as_deref(), input.started_by.as_deref(), input.overrides.as_ref(), input.propagate_tags.as_deref(), &tags)?;
     let constraints = input.placement_constraints.unwrap_or_default();
@@ -135,12 +135,11 @@ pub fn run_task(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let td_record = &td.task_definition;
     check_network(td_record, input.network_configuration.as_ref())?;
 
-    let cell = store.find_cluster(input.cluster.as_deref())?;
     let mut state = lock(&cell);
     state.ensure_active()?;
     let fingerprint = fingerprint(body);
-    if let Some(token) = &input.client_token {
-        if let Some(previous) = state.run_task_tokens.get(token) {
+    if let Some(token) = &input.client_token
+        && let Some(previous) = state.run_task_tokens.get(token) {
             if previous.fingerprint != fingerprint {
                 return Err(EcsError::conflict(
                     "The specified client token has already been used with different parameters.",
@@ -150,7 +149,6 @@ pub fn run_task(store: &Store, body: &[u8]) -> EcsResult<Value> {
             let ids: Vec<String> = previous.task_arns.iter().map(|a| id_of(a).to_owned()).collect();
             return Ok(json!({ "tasks": task_values(&state, &ids, false)?, "failures": [] }));
         }
-    }
     check_launch(&state.cluster, input.launch_type.as_deref(), input.capacity_provider_strategy.as_deref(), td_record)?;
     let choice = match (input.launch_type, input.capacity_provider_strategy.filter(|s| !s.is_empty())) {
         (Some(t), _) => LaunchChoice::LaunchType(t),

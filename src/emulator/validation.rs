@@ -82,13 +82,12 @@ pub fn check_task_definition(td: &mut TaskDefinition) -> EcsResult<()> {
             "Family can be up to 255 letters (uppercase and lowercase), numbers, hyphens, and underscores.",
         ));
     }
-    if let Some(mode) = &td.network_mode {
-        if !NETWORK_MODES.contains(&mode.as_str()) {
+    if let Some(mode) = &td.network_mode
+        && !NETWORK_MODES.contains(&mode.as_str()) {
             return Err(client(format!(
                 "Invalid networkMode '{mode}'. Valid values are bridge, host, awsvpc and none."
             )));
         }
-    }
     let requires = td.requires_compatibilities.clone().unwrap_or_default();
     for c in &requires {
         if !COMPATIBILITIES.contains(&c.as_str()) {
@@ -115,18 +114,16 @@ pub fn check_task_definition(td: &mut TaskDefinition) -> EcsResult<()> {
     let host_volumes = check_volumes(td)?;
 
     let fargate_ok = fargate_problem(td, task_cpu, task_memory, &mode, host_volumes);
-    if requires.iter().any(|c| c == "FARGATE") {
-        if let Some(problem) = &fargate_ok {
+    if requires.iter().any(|c| c == "FARGATE")
+        && let Some(problem) = &fargate_ok {
             return Err(client(problem.clone()));
         }
-    }
-    if let Some(cpu) = task_cpu {
-        if requires.iter().all(|c| c != "FARGATE") && !(128..=196_608).contains(&cpu) {
+    if let Some(cpu) = task_cpu
+        && requires.iter().all(|c| c != "FARGATE") && !(128..=196_608).contains(&cpu) {
             return Err(client(format!(
                 "Invalid 'cpu' setting for task. For EC2 and EXTERNAL the task cpu must be between 128 and 196608 units, got {cpu}."
             )));
         }
-    }
     if requires.iter().any(|c| c == "EXTERNAL") && mode == "awsvpc" {
         return Err(client("Task definitions for EXTERNAL do not support network mode 'awsvpc'."));
     }
@@ -216,6 +213,10 @@ fn check_containers(
         return Err(client("A task definition must have at least one essential container."));
     }
 
+    for c in containers.iter_mut() {
+        // Describe shows `essential: true` when it was left out.
+        c.essential.get_or_insert(true);
+    }
     let mut cpu_sum: i64 = 0;
     let mut host_ports: HashSet<(i32, String)> = HashSet::new();
     for c in containers.iter_mut() {
@@ -234,18 +235,16 @@ fn check_containers(
                 "Invalid setting for container '{name}'. At least one of 'memory' or 'memoryReservation' must be specified."
             )));
         }
-        if let (Some(hard), Some(soft)) = (c.memory, c.memory_reservation) {
-            if hard <= soft {
+        if let (Some(hard), Some(soft)) = (c.memory, c.memory_reservation)
+            && hard <= soft {
                 return Err(client(format!(
                     "Invalid setting for container '{name}'. 'memory' must be greater than 'memoryReservation'."
                 )));
             }
-        }
-        if let Some(task_memory) = task_memory {
-            if c.memory.or(c.memory_reservation).is_some_and(|m| i64::from(m) > task_memory) {
+        if let Some(task_memory) = task_memory
+            && c.memory.or(c.memory_reservation).is_some_and(|m| i64::from(m) > task_memory) {
                 return Err(client("The 'memory' setting for container is greater than for the task."));
             }
-        }
         if c.links.as_ref().is_some_and(|l| !l.is_empty()) && mode != "bridge" {
             return Err(client(format!("Links are only supported when networkMode=bridge (container '{name}').")));
         }
@@ -254,11 +253,10 @@ fn check_containers(
             check_health_check(&name, hc)?;
         }
     }
-    if let Some(task_cpu) = task_cpu {
-        if cpu_sum > task_cpu {
+    if let Some(task_cpu) = task_cpu
+        && cpu_sum > task_cpu {
             return Err(client("The 'cpu' setting for containers is greater than for the task."));
         }
-    }
     check_dependencies(containers)
 }
 
@@ -348,13 +346,12 @@ fn check_health_check(container: &str, hc: &HealthCheck) -> EcsResult<()> {
         (hc.retries, "retries", 1, 10),
         (hc.start_period, "startPeriod", 0, 300),
     ] {
-        if let Some(v) = value {
-            if !(low..=high).contains(&v) {
+        if let Some(v) = value
+            && !(low..=high).contains(&v) {
                 return Err(EcsError::client(format!(
                     "Invalid healthCheck for container '{container}': {what} must be between {low} and {high}, got {v}."
                 )));
             }
-        }
     }
     Ok(())
 }
@@ -415,14 +412,13 @@ fn check_volumes(td: &TaskDefinition) -> EcsResult<bool> {
     }
     for c in &td.container_definitions {
         for mp in &c.mount_points {
-            if let Some(source) = &mp.source_volume {
-                if !names.contains(source) {
+            if let Some(source) = &mp.source_volume
+                && !names.contains(source) {
                     return Err(EcsError::client(format!(
                         "Invalid 'mountPoints' setting for container '{}': unknown volume '{source}'.",
                         c.name()
                     )));
                 }
-            }
         }
     }
     Ok(host_volumes)
@@ -485,11 +481,10 @@ pub fn check_network_configuration(nc: &NetworkConfiguration) -> EcsResult<()> {
     if vpc.security_groups.len() > 5 {
         return Err(EcsError::invalid("At most 5 security groups can be specified."));
     }
-    if let Some(ip) = &vpc.assign_public_ip {
-        if ip != "ENABLED" && ip != "DISABLED" {
+    if let Some(ip) = &vpc.assign_public_ip
+        && ip != "ENABLED" && ip != "DISABLED" {
             return Err(EcsError::invalid(format!("Invalid assignPublicIp '{ip}': use ENABLED or DISABLED.")));
         }
-    }
     Ok(())
 }
 
