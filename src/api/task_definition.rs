@@ -76,8 +76,8 @@ pub const DEFAULT_REVISION_HISTORY_LIMIT: i32 = 10;
         "message": "without task-level memory, every container needs memory or memoryReservation (MiB)"
     },
     {
-        "rule": "self.containerDefinitions.all(c, !has(c.dependsOn) || c.dependsOn.all(d, d.containerName != c.name && self.containerDefinitions.exists(x, x.name == d.containerName)))",
-        "message": "dependsOn containerName must name another container of this task definition"
+        "rule": "self.containerDefinitions.all(c, !has(c.dependsOn) || c.dependsOn.all(d, self.containerDefinitions.exists(x, x.name == d.containerName)))",
+        "message": "dependsOn containerName must name a container of this task definition"
     }
 ]))]
 pub struct EcsTaskDefinitionSpec {
@@ -180,6 +180,10 @@ pub struct EcsTaskDefinitionSpec {
     {
         "rule": "!has(self.memory) || !has(self.memoryReservation) || self.memory > self.memoryReservation",
         "message": "container memory (the hard limit) must be greater than memoryReservation (the soft limit)"
+    },
+    {
+        "rule": "!has(self.dependsOn) || self.dependsOn.all(d, d.containerName != self.name)",
+        "message": "a container cannot depend on itself: remove its own name from dependsOn"
     }
 ]))]
 pub struct ContainerDefinition {
