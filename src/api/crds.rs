@@ -1,0 +1,109 @@
+//! The CustomResourceDefinitions as objects and as YAML, and the check that the
+//! committed `crds/` directory matches them.
+//!
+//! `crds/` is what the Helm chart and users install, so it must never drift from the
+//! Rust types: a unit test regenerates it in memory and fails when the files differ.
+//! Regenerate with `ECS_BRIDGE_WRITE_CRDS=1 cargo test --lib api::crds`.
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
+
+use super::{EcsCluster, EcsService, EcsTaskDefinition};
+
+/// All CRDs of the API, in install order (task definitions before the services that
+/// reference them).
+pub fn crds() -> Vec<CustomResourceDefinition> {
+    vec![EcsTaskDefinition::crd(), EcsService::crd(), EcsCluster::crd()]
+}
+
+/// One CRD as a YAML document (without the `---` separator).
+pub fn crd_yaml(crd: &CustomResourceDefinition) -> String {
+    // A CRD built from our own types is plain data; failing to serialize it is a bug.
+    serde_yaml::to_string(crd).expect("a CustomResourceDefinition serializes to YAML")
+}
+
+/// All CRDs as a multi-document YAML stream, what `ecs-bridge crds` prints.
+pub fn crds_yaml() -> String {
+    crds().iter().map(|crd| format!("---\n{}", crd_yaml(crd))).collect()
+}
+
+/// The file name of a CRD in `crds/`: its full name, e.g.
+/// `ecsservices.ecs-bridge.dev.yaml`.
+pub fn crd_file_name(crd: &CustomResourceDefinition) -> String {
+    format!("{}.yaml", crd.metadata.name.as_deref().unwrap_or("unnamed"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn crds_dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("crds")
+    }
+
+    /// Fails when `crds/` differs from the types; with `ECS_BRIDGE_WRITE_CRDS=1` it
+    /// rewrites the directory instead.
+    #[test]
+    fn committed_crds_are_up_to_date() {
+        let dir = crds_dir();
+        let expected: Vec<(String, String)> = crds().iter().map(|c| (crd_file_name(c), crd_yaml(c))).collect();
+        if std::env::var_os("ECS_BRIDGE_WRITE_CRDS").is_some() {
+            std::fs::create_dir_all(&dir).expect("create crds/");
+            for entry in std::fs::read_dir(&dir).expect("read crds/") {
+                let path = entry.expect("dir entry").path();
+                if path.extension().is_some_and(|e| e == "yaml") {
+                    std::fs::remove_file(&path).expect("remove old CRD file");
+                }
+            }
+            for (name, yaml) in &expected {
+                std::fs::write(dir.join(name), yaml).expect("write CRD file");
+            }
+        }
+        let regenerate = "regenerate with: ECS_BRIDGE_WRITE_CRDS=1 cargo test --lib api::crds";
+        let mut committed: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("crds/ is missing ({e}); {regenerate}"))
+            .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".yaml"))
+            .collect();
+        committed.sort();
+        let mut wanted: Vec<String> = expected.iter().map(|(n, _)| n.clone()).collect();
+        wanted.sort();
+        assert_eq!(committed, wanted, "crds/ holds other files than the CRDs; {regenerate}");
+        for (name, yaml) in &expected {
+            let on_disk = std::fs::read_to_string(dir.join(name)).expect("read CRD file");
+            assert!(on_disk == *yaml, "crds/{name} is stale: it differs from the Rust types; {regenerate}");
+        }
+    }
+
+    #[test]
+    fn every_crd_is_namespaced_in_the_ecs_category_with_status() {
+        for crd in crds() {
+            let name = crd.metadata.name.clone().unwrap();
+            assert!(name.ends_with(".ecs-bridge.dev"), "{name}");
+            assert_eq!(crd.spec.scope, "Namespaced", "{name}");
+            assert_eq!(crd.spec.names.categories.as_deref(), Some(&["ecs".to_owned()][..]), "{name}");
+            assert!(crd.spec.names.short_names.as_ref().is_some_and(|s| !s.is_empty()), "{name}");
+            let version = &crd.spec.versions[0];
+            assert_eq!(version.name, "v1alpha1");
+            assert!(version.subresources.as_ref().and_then(|s| s.status.as_ref()).is_some(), "{name} has a status subresource");
+        }
+    }
+
+    #[test]
+    fn the_service_scales_through_desired_count() {
+        let crd = EcsService::crd();
+        let scale = crd.spec.versions[0].subresources.as_ref().unwrap().scale.as_ref().expect("scale subresource");
+        assert_eq!(scale.spec_replicas_path, ".spec.desiredCount");
+        assert_eq!(scale.status_replicas_path, ".status.runningCount");
+    }
+
+    #[test]
+    fn the_yaml_stream_holds_every_crd() {
+        let yaml = crds_yaml();
+        assert_eq!(yaml.matches("---\n").count(), 3);
+        for kind in ["EcsTaskDefinition", "EcsService", "EcsCluster"] {
+            assert!(yaml.contains(&format!("kind: {kind}\n")), "{kind} missing");
+        }
+    }
+}
