@@ -7,6 +7,8 @@
 //! inputs; [`EcsError`] classifies failures once, here, at the edge.
 
 mod error;
+#[cfg(test)]
+pub mod fake;
 pub mod mapping;
 mod metrics;
 mod sdk;
