@@ -5,15 +5,62 @@
 //! Rust types: a unit test regenerates it in memory and fails when the files differ.
 //! Regenerate with `ECS_BRIDGE_WRITE_CRDS=1 cargo test --lib api::crds`.
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{CustomResourceDefinition, JSONSchemaProps};
 use kube::CustomResourceExt;
+use serde_json::Value;
 
 use super::{EcsCluster, EcsService, EcsTaskDefinition};
 
 /// All CRDs of the API, in install order (task definitions before the services that
 /// reference them).
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    vec![EcsTaskDefinition::crd(), EcsService::crd(), EcsCluster::crd()]
+    let mut crds = vec![EcsTaskDefinition::crd(), EcsService::crd(), EcsCluster::crd()];
+    for crd in &mut crds {
+        for version in &mut crd.spec.versions {
+            if let Some(schema) = version.schema.as_mut().and_then(|s| s.open_api_v3_schema.as_mut()) {
+                reflow_descriptions(schema);
+            }
+        }
+    }
+    crds
+}
+
+/// Joins the hard-wrapped lines of doc comments into paragraphs.
+///
+/// Doc comments are wrapped at ~90 columns for the source; `kubectl explain` wraps
+/// again at the terminal's width, and kept line breaks would leave ragged half-lines.
+/// Blank lines (paragraph breaks) survive.
+fn reflow_descriptions(schema: &mut JSONSchemaProps) {
+    // JSONSchemaProps nests schemas in many fields (properties, items, additionalProperties,
+    // allOf...); editing its JSON form reaches all of them with one walk.
+    let Ok(mut value) = serde_json::to_value(&*schema) else { return };
+    reflow_value(&mut value);
+    if let Ok(reflowed) = serde_json::from_value(value) {
+        *schema = reflowed;
+    }
+}
+
+fn reflow_value(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                match child {
+                    Value::String(text) if key == "description" => *text = reflow(text),
+                    _ => reflow_value(child),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(reflow_value),
+        _ => {}
+    }
+}
+
+/// One paragraph per blank-line-separated block, its lines joined with spaces.
+fn reflow(text: &str) -> String {
+    text.split("\n\n")
+        .map(|paragraph| paragraph.lines().map(str::trim).collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 /// One CRD as a YAML document (without the `---` separator).
@@ -96,6 +143,35 @@ mod tests {
         let scale = crd.spec.versions[0].subresources.as_ref().unwrap().scale.as_ref().expect("scale subresource");
         assert_eq!(scale.spec_replicas_path, ".spec.desiredCount");
         assert_eq!(scale.status_replicas_path, ".status.runningCount");
+    }
+
+    #[test]
+    fn reflow_joins_lines_and_keeps_paragraphs() {
+        assert_eq!(reflow("one\ntwo\n\nthree\n  four"), "one two\n\nthree four");
+        assert_eq!(reflow("single"), "single");
+    }
+
+    #[test]
+    fn descriptions_have_no_hard_wraps() {
+        let yaml = serde_json::to_string(&crds()).unwrap();
+        let schema: Value = serde_json::from_str(&yaml).unwrap();
+        fn check(value: &Value) {
+            match value {
+                Value::Object(map) => {
+                    for (key, child) in map {
+                        if let (true, Value::String(text)) = (key == "description", child) {
+                            let without_paragraphs = text.replace("\n\n", "");
+                            assert!(!without_paragraphs.contains('\n'), "hard-wrapped description: {text:?}");
+                        } else {
+                            check(child);
+                        }
+                    }
+                }
+                Value::Array(items) => items.iter().for_each(check),
+                _ => {}
+            }
+        }
+        check(&schema);
     }
 
     #[test]

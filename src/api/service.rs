@@ -75,10 +75,6 @@ fn default_cluster() -> String {
     {
         "rule": "self.schedulingStrategy != 'DAEMON' || !has(self.desiredCount)",
         "message": "schedulingStrategy DAEMON runs one task per instance: remove desiredCount"
-    },
-    {
-        "rule": "!has(self.desiredCount) || !has(self.deploymentConfiguration) || !has(self.deploymentConfiguration.minimumHealthyPercent) || !has(self.deploymentConfiguration.maximumPercent) || self.deploymentConfiguration.minimumHealthyPercent <= self.deploymentConfiguration.maximumPercent",
-        "message": "deploymentConfiguration.minimumHealthyPercent must not exceed maximumPercent"
     }
 ]))]
 pub struct EcsServiceSpec {
