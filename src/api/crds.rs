@@ -83,6 +83,7 @@ pub fn crd_file_name(crd: &CustomResourceDefinition) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use std::path::PathBuf;
 
     fn crds_dir() -> PathBuf {
@@ -172,6 +173,99 @@ mod tests {
             }
         }
         check(&schema);
+    }
+
+    /// Walks every schema node of every CRD, with its JSON path.
+    fn for_each_schema(visit: &mut dyn FnMut(&str, &Value)) {
+        fn walk(path: &str, node: &Value, visit: &mut dyn FnMut(&str, &Value)) {
+            visit(path, node);
+            if let Some(properties) = node.get("properties").and_then(Value::as_object) {
+                for (name, child) in properties {
+                    walk(&format!("{path}.{name}"), child, visit);
+                }
+            }
+            if let Some(items) = node.get("items") {
+                walk(&format!("{path}[]"), items, visit);
+            }
+            if let Some(values) = node.get("additionalProperties").filter(|v| v.is_object()) {
+                walk(&format!("{path}{{}}"), values, visit);
+            }
+        }
+        for crd in crds() {
+            let kind = crd.spec.names.kind.clone();
+            let schema = serde_json::to_value(&crd.spec.versions[0].schema).unwrap();
+            walk(&kind, &schema["openAPIV3Schema"], visit);
+        }
+    }
+
+    /// `kubectl explain` is only as good as the descriptions: every field has one.
+    #[test]
+    fn every_field_is_documented() {
+        let mut undocumented = Vec::new();
+        let mut fields = 0;
+        for_each_schema(&mut |path, node| {
+            fields += 1;
+            let documented = node.get("description").and_then(Value::as_str).is_some_and(|d| !d.trim().is_empty());
+            // List items and map values are described by their field.
+            if !documented && !path.ends_with("[]") && !path.ends_with("{}") {
+                undocumented.push(path.to_owned());
+            }
+        });
+        assert!(fields > 200, "the walk reaches every field ({fields} visited)");
+        assert!(undocumented.is_empty(), "fields without a description: {undocumented:#?}");
+    }
+
+    /// A CEL rule without a message makes the API server answer "failed rule: <CEL>",
+    /// which tells a user nothing about what to fix.
+    #[test]
+    fn every_cel_rule_has_a_message() {
+        let mut rules = 0;
+        for_each_schema(&mut |path, node| {
+            for rule in node.get("x-kubernetes-validations").and_then(Value::as_array).into_iter().flatten() {
+                rules += 1;
+                let message = rule.get("message").and_then(Value::as_str).unwrap_or_default();
+                assert!(!message.is_empty() && !message.contains('\n'), "{path}: rule {} needs a one-line message", rule["rule"]);
+            }
+        });
+        assert!(rules >= 25, "the rules of issue 6 are all there ({rules} found)");
+    }
+
+    /// Immutable fields are guarded by transition rules (the ones that use `oldSelf`).
+    #[test]
+    fn immutable_fields_have_transition_rules() {
+        let mut transition_rules = Vec::new();
+        for_each_schema(&mut |path, node| {
+            for rule in node.get("x-kubernetes-validations").and_then(Value::as_array).into_iter().flatten() {
+                let text = rule["rule"].as_str().unwrap_or_default();
+                if text.contains("oldSelf") {
+                    transition_rules.push(format!("{path}: {text}"));
+                }
+            }
+        });
+        for field in ["EcsService.spec.cluster:", "EcsService.spec.schedulingStrategy:", "self.spec.serviceName", "self.spec.family", "self.spec.clusterName"] {
+            assert!(transition_rules.iter().any(|r| r.contains(field)), "no transition rule for {field}: {transition_rules:#?}");
+        }
+    }
+
+    /// Lists that two managers may edit (server-side apply) are maps keyed by name.
+    #[test]
+    fn keyed_lists_merge_by_name() {
+        let mut keys = std::collections::BTreeMap::new();
+        for_each_schema(&mut |path, node| {
+            if node.get("x-kubernetes-list-type").and_then(Value::as_str) == Some("map") {
+                keys.insert(path.to_owned(), node["x-kubernetes-list-map-keys"].clone());
+            }
+        });
+        for (path, key) in [
+            ("EcsTaskDefinition.spec.containerDefinitions", json!(["name"])),
+            ("EcsTaskDefinition.spec.containerDefinitions[].environment", json!(["name"])),
+            ("EcsTaskDefinition.spec.containerDefinitions[].secrets", json!(["name"])),
+            ("EcsTaskDefinition.spec.containerDefinitions[].portMappings", json!(["containerPort"])),
+            ("EcsService.spec.tags", json!(["key"])),
+            ("EcsService.status.conditions", json!(["type"])),
+        ] {
+            assert_eq!(keys.get(path), Some(&key), "{path}");
+        }
     }
 
     #[test]
