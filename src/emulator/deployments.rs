@@ -79,6 +79,7 @@ fn is_live(t: &TaskEntry) -> bool {
 pub fn reconcile(store: &Store, state: &mut ClusterState, name: &str, changes: &mut Changes) {
     let Some(entry) = state.services.get(name) else { return };
     let service = entry.service.clone();
+    super::lifecycle::purge_expired(store, state, changes);
     let now = store.now();
     let cluster = state.name().to_owned();
     let primary = service.deployments.iter().find(|d| d.status == "PRIMARY").cloned();

@@ -343,3 +343,37 @@ pub fn launch(
     }
     outcome
 }
+
+/// Forgets STOPPED tasks stopped longer ago than the retention, and RunTask
+/// tokens as old, so a long-running emulator's memory stays flat under task
+/// churn (ECS drops stopped tasks after about an hour). Runs at most once a
+/// second per cluster, from the writes that create tasks.
+pub fn purge_expired(store: &Store, state: &mut super::state::ClusterState, changes: &mut super::state::Changes) {
+    let now = store.now();
+    if state.last_purge.is_some_and(|last| now.0 - last.0 < 1000) {
+        return;
+    }
+    state.last_purge = Some(now);
+    let horizon = now.0 - store.stopped_task_retention_millis;
+    let cluster = state.name().to_owned();
+    let expired: Vec<String> = state
+        .tasks
+        .iter()
+        .filter(|(_, t)| t.is_stopped() && t.task.stopped_at.is_some_and(|at| at.0 < horizon))
+        .map(|(id, _)| id.clone())
+        .collect();
+    for id in expired {
+        state.tasks.remove(&id);
+        changes.push(|| super::state::Change::DeleteTask { cluster: cluster.clone(), id });
+    }
+    let tokens: Vec<String> = state
+        .run_task_tokens
+        .iter()
+        .filter(|(_, t)| t.created_at.0 < horizon)
+        .map(|(k, _)| k.clone())
+        .collect();
+    for token in tokens {
+        state.run_task_tokens.remove(&token);
+        changes.push(|| super::state::Change::DeleteRunTaskToken { cluster: cluster.clone(), token });
+    }
+}

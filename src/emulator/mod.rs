@@ -71,6 +71,8 @@ pub struct EmulatorConfig {
     pub region: String,
     pub account_id: String,
     pub clock: Arc<dyn Clock>,
+    /// How long STOPPED tasks stay visible before they are forgotten.
+    pub stopped_task_retention: std::time::Duration,
 }
 
 impl Default for EmulatorConfig {
@@ -82,6 +84,9 @@ impl Default for EmulatorConfig {
             region: "us-east-1".into(),
             account_id: "000000000000".into(),
             clock: Arc::new(SystemClock),
+            stopped_task_retention: std::time::Duration::from_millis(
+                state::DEFAULT_STOPPED_TASK_RETENTION_MILLIS as u64,
+            ),
         }
     }
 }
@@ -134,7 +139,9 @@ pub fn build_app(config: &EmulatorConfig) -> Result<Arc<App>, EmulatorError> {
         }
         None => (None, None),
     };
-    let store = Store::new(arns, config.clock.clone(), journal);
+    let mut store = Store::new(arns, config.clock.clone(), journal);
+    store.stopped_task_retention_millis =
+        i64::try_from(config.stopped_task_retention.as_millis()).unwrap_or(i64::MAX);
     if let Some(dump) = dump {
         store.load(dump);
     }

@@ -180,6 +180,16 @@ pub fn handle(app: &App, headers: &HeaderMap, body: &[u8]) -> (u16, Value) {
     }
 }
 
+/// [`handle`] with the target given as text (what fuzzers and benchmarks
+/// hold); a target that is not a valid header value counts as missing.
+pub fn handle_target(app: &App, target: Option<&str>, body: &[u8]) -> (u16, Value) {
+    let mut headers = HeaderMap::new();
+    if let Some(value) = target.and_then(|t| HeaderValue::from_str(t).ok()) {
+        headers.insert("x-amz-target", value);
+    }
+    handle(app, &headers, body)
+}
+
 /// The axum handler for `POST /`.
 pub async fn serve_ecs(
     axum::extract::State(app): axum::extract::State<Arc<App>>,

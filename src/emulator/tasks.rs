@@ -177,13 +177,14 @@ pub fn run_task(store: &Store, body: &[u8]) -> EcsResult<Value> {
         return Err(EcsError::invalid("No Container Instances were found in your cluster."));
     }
     let mut changes = store.changes();
+    super::lifecycle::purge_expired(store, &mut state, &mut changes);
     for id in &outcome.task_ids {
         let entry = &state.tasks[id];
         changes.push(|| Change::PutTask { cluster: cluster.clone(), entry: entry.clone() });
     }
     let arns: Vec<String> = outcome.task_ids.iter().map(|id| state.tasks[id].task.task_arn.clone()).collect();
     if let Some(token) = input.client_token {
-        let record = RunTaskToken { fingerprint, task_arns: arns };
+        let record = RunTaskToken { fingerprint, task_arns: arns, created_at: store.now() };
         changes.push(|| Change::PutRunTaskToken { cluster: cluster.clone(), token: token.clone(), record: record.clone() });
         state.run_task_tokens.insert(token, record);
     }

@@ -283,3 +283,33 @@ async fn start_task_on_named_instances() {
         None,
     );
 }
+
+#[tokio::test]
+async fn stopped_tasks_are_forgotten_after_the_retention() {
+    use std::sync::Arc;
+    let clock = Arc::new(ecs_bridge::emulator::clock::ManualClock::new(1_700_000_000_000));
+    let config = ecs_bridge::emulator::EmulatorConfig { clock: clock.clone(), ..Default::default() };
+    let emulator = ecs_bridge::emulator::spawn(config).await.unwrap();
+    let client = crate::support::client(&emulator.endpoint());
+    client.create_cluster().cluster_name("c").send().await.unwrap();
+    register_fargate(&client, "fg").await;
+    let run = || {
+        client.run_task().cluster("c").task_definition("fg").launch_type(LaunchType::Fargate).network_configuration(awsvpc()).send()
+    };
+    let old = run().await.unwrap().tasks()[0].task_arn().unwrap().to_owned();
+    client.stop_task().cluster("c").task(&old).send().await.unwrap();
+    let created = run().await.unwrap().tasks()[0].created_at().unwrap().secs();
+    assert_eq!(created, 1_700_000_000, "timestamps come from the emulator's clock");
+    // Within the hour the stopped task is still there.
+    clock.advance_millis(30 * 60 * 1000);
+    run().await.unwrap();
+    let seen = client.describe_tasks().cluster("c").tasks(&old).send().await.unwrap();
+    assert_eq!(seen.tasks()[0].last_status(), Some("STOPPED"));
+    // After it, it is gone (MISSING), and only live tasks remain.
+    clock.advance_millis(31 * 60 * 1000);
+    run().await.unwrap();
+    let gone = client.describe_tasks().cluster("c").tasks(&old).send().await.unwrap();
+    assert!(gone.tasks().is_empty());
+    assert_eq!(gone.failures()[0].reason(), Some("MISSING"));
+    assert_eq!(client.list_tasks().cluster("c").send().await.unwrap().task_arns().len(), 3);
+}

@@ -42,6 +42,13 @@ pub fn write<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
 pub struct RunTaskToken {
     pub fingerprint: String,
     pub task_arns: Vec<String>,
+    /// When the token was first used; tokens expire with their tasks.
+    #[serde(default = "epoch")]
+    pub created_at: Timestamp,
+}
+
+fn epoch() -> Timestamp {
+    Timestamp(0)
 }
 
 /// One cluster and everything that lives in it.
@@ -60,6 +67,9 @@ pub struct ClusterState {
     pub container_instances: BTreeMap<String, ContainerInstanceEntry>,
     #[serde(default)]
     pub run_task_tokens: HashMap<String, RunTaskToken>,
+    /// When expired STOPPED tasks were last purged (not persisted).
+    #[serde(skip)]
+    pub last_purge: Option<Timestamp>,
 }
 
 impl ClusterState {
@@ -70,6 +80,7 @@ impl ClusterState {
             tasks: BTreeMap::new(),
             container_instances: BTreeMap::new(),
             run_task_tokens: HashMap::new(),
+            last_purge: None,
         }
     }
 
@@ -164,6 +175,9 @@ pub enum Change {
     PutTask { cluster: String, entry: TaskEntry },
     PutContainerInstance { cluster: String, entry: ContainerInstanceEntry },
     PutRunTaskToken { cluster: String, token: String, record: RunTaskToken },
+    /// A STOPPED task past its retention, gone from every listing.
+    DeleteTask { cluster: String, id: String },
+    DeleteRunTaskToken { cluster: String, token: String },
     PutTaskDefinition { entry: TaskDefinitionEntry },
 }
 
@@ -190,6 +204,9 @@ impl Changes {
     }
 }
 
+/// ECS keeps STOPPED tasks visible for at least an hour.
+pub const DEFAULT_STOPPED_TASK_RETENTION_MILLIS: i64 = 60 * 60 * 1000;
+
 /// The emulator's state and identity.
 #[derive(Debug)]
 pub struct Store {
@@ -198,6 +215,9 @@ pub struct Store {
     clusters: RwLock<HashMap<String, Arc<Mutex<ClusterState>>>>,
     pub task_definitions: RwLock<TaskDefinitions>,
     journal: Option<Journal>,
+    /// How long STOPPED tasks (and RunTask tokens) stay visible; ECS keeps
+    /// stopped tasks for at least an hour.
+    pub stopped_task_retention_millis: i64,
 }
 
 impl Store {
@@ -208,6 +228,7 @@ impl Store {
             clusters: RwLock::new(HashMap::new()),
             task_definitions: RwLock::new(TaskDefinitions::default()),
             journal,
+            stopped_task_retention_millis: DEFAULT_STOPPED_TASK_RETENTION_MILLIS,
         }
     }
 
@@ -340,6 +361,16 @@ impl StateDump {
             Change::PutRunTaskToken { cluster, token, record } => {
                 if let Some(i) = find(&mut self.clusters, &cluster) {
                     self.clusters[i].run_task_tokens.insert(token, record);
+                }
+            }
+            Change::DeleteTask { cluster, id } => {
+                if let Some(i) = find(&mut self.clusters, &cluster) {
+                    self.clusters[i].tasks.remove(&id);
+                }
+            }
+            Change::DeleteRunTaskToken { cluster, token } => {
+                if let Some(i) = find(&mut self.clusters, &cluster) {
+                    self.clusters[i].run_task_tokens.remove(&token);
                 }
             }
             Change::PutTaskDefinition { entry } => self.task_definitions.put(entry),
