@@ -171,3 +171,32 @@ impl EcsCluster {
         generation.is_some() && self.status.as_ref().and_then(|s| s.observed_generation) == generation
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_name_defaults_to_the_object_name() {
+        let spec: EcsClusterSpec = serde_json::from_value(serde_json::json!({})).unwrap();
+        let cluster = EcsCluster::new("demo", spec.clone());
+        assert_eq!(cluster.cluster_name(), "demo");
+        let named = EcsCluster::new("demo", EcsClusterSpec { cluster_name: Some("prod".into()), ..spec });
+        assert_eq!(named.cluster_name(), "prod");
+        assert_eq!(named.spec.deletion_policy, DeletionPolicy::Delete);
+    }
+
+    #[test]
+    fn ecs_field_names_round_trip() {
+        let json = serde_json::json!({
+            "settings": [{"name": "containerInsights", "value": "enhanced"}],
+            "capacityProviders": ["FARGATE"],
+            "defaultCapacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1, "base": 2}],
+            "tags": [{"key": "team", "value": ""}],
+            "deletionPolicy": "Retain"
+        });
+        let spec: EcsClusterSpec = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(spec.settings[0].value, ContainerInsights::Enhanced);
+        assert_eq!(serde_json::to_value(&spec).unwrap(), json);
+    }
+}

@@ -75,10 +75,6 @@ fn default_cluster() -> String {
     {
         "rule": "self.schedulingStrategy != 'DAEMON' || !has(self.desiredCount)",
         "message": "schedulingStrategy DAEMON runs one task per instance: remove desiredCount"
-    },
-    {
-        "rule": "!has(self.desiredCount) || !has(self.deploymentConfiguration) || !has(self.deploymentConfiguration.minimumHealthyPercent) || !has(self.deploymentConfiguration.maximumPercent) || self.deploymentConfiguration.minimumHealthyPercent <= self.deploymentConfiguration.maximumPercent",
-        "message": "deploymentConfiguration.minimumHealthyPercent must not exceed maximumPercent"
     }
 ]))]
 pub struct EcsServiceSpec {
@@ -608,5 +604,84 @@ impl EcsServiceSpec {
                 .iter()
                 .flatten()
                 .any(|item| item.capacity_provider == "FARGATE" || item.capacity_provider == "FARGATE_SPOT")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(name: &str, spec: serde_json::Value) -> EcsService {
+        EcsService::new(name, serde_json::from_value(spec).expect("valid spec"))
+    }
+
+    #[test]
+    fn service_name_and_cluster_default_like_ecs() {
+        let svc = service("web", serde_json::json!({"taskDefinition": "web"}));
+        assert_eq!(svc.service_name(), "web");
+        assert_eq!(svc.spec.cluster, DEFAULT_CLUSTER);
+        assert_eq!(svc.spec.scheduling_strategy, SchedulingStrategy::Replica);
+        assert_eq!(svc.spec.desired_count, None);
+        let named = service("web", serde_json::json!({"taskDefinition": "web", "serviceName": "web-v2", "cluster": "prod"}));
+        assert_eq!(named.service_name(), "web-v2");
+        assert_eq!(named.spec.cluster, "prod");
+    }
+
+    #[test]
+    fn fargate_by_launch_type_or_capacity_provider() {
+        let by_launch_type = service("a", serde_json::json!({"taskDefinition": "t", "launchType": "FARGATE"}));
+        let by_spot = service("b", serde_json::json!({"taskDefinition": "t", "capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT"}]}));
+        let on_ec2 = service("c", serde_json::json!({"taskDefinition": "t", "launchType": "EC2"}));
+        let by_asg = service("d", serde_json::json!({"taskDefinition": "t", "capacityProviderStrategy": [{"capacityProvider": "my-asg"}]}));
+        assert!(by_launch_type.spec.uses_fargate());
+        assert!(by_spot.spec.uses_fargate());
+        assert!(!on_ec2.spec.uses_fargate());
+        assert!(!by_asg.spec.uses_fargate());
+    }
+
+    #[test]
+    fn a_changed_token_asks_for_a_forced_deployment_once() {
+        let mut svc = service("web", serde_json::json!({"taskDefinition": "web"}));
+        assert!(!svc.wants_forced_deployment(), "no token, nothing to force");
+        svc.spec.force_new_deployment_token = Some("1".into());
+        assert!(svc.wants_forced_deployment());
+        svc.status = Some(EcsServiceStatus { force_new_deployment_token: Some("1".into()), ..Default::default() });
+        assert!(!svc.wants_forced_deployment(), "already acted on");
+        svc.spec.force_new_deployment_token = Some("2".into());
+        assert!(svc.wants_forced_deployment());
+    }
+
+    #[test]
+    fn the_primary_deployment_is_found_by_status() {
+        let mut svc = service("web", serde_json::json!({"taskDefinition": "web"}));
+        assert!(svc.primary_deployment().is_none());
+        let deployments: Vec<Deployment> = serde_json::from_value(serde_json::json!([
+            {"id": "ecs-svc/2", "status": "ACTIVE", "rolloutState": "COMPLETED"},
+            {"id": "ecs-svc/3", "status": "PRIMARY", "rolloutState": "IN_PROGRESS", "createdAt": "2026-11-27T10:00:00Z"}
+        ]))
+        .unwrap();
+        svc.status = Some(EcsServiceStatus { deployments, ..Default::default() });
+        let primary = svc.primary_deployment().unwrap();
+        assert_eq!(primary.id, "ecs-svc/3");
+        assert_eq!(primary.rollout_state, Some(RolloutState::InProgress));
+    }
+
+    #[test]
+    fn ecs_field_names_round_trip() {
+        let json = serde_json::json!({
+            "cluster": "default",
+            "taskDefinitionRef": {"name": "web"},
+            "enableECSManagedTags": true,
+            "propagateTags": "TASK_DEFINITION",
+            "schedulingStrategy": "REPLICA",
+            "deletionPolicy": "Delete",
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["s"], "assignPublicIp": "ENABLED"}},
+            "placementConstraints": [{"type": "distinctInstance"}],
+            "placementStrategy": [{"type": "spread", "field": "attribute:ecs.availability-zone"}],
+            "deploymentConfiguration": {"maximumPercent": 150, "deploymentCircuitBreaker": {"enable": true, "rollback": false}}
+        });
+        let spec: EcsServiceSpec = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(spec.enable_ecs_managed_tags, Some(true));
+        assert_eq!(serde_json::to_value(&spec).unwrap(), json);
     }
 }

@@ -926,3 +926,67 @@ impl EcsTaskDefinition {
         generation.is_some() && self.status.as_ref().and_then(|s| s.observed_generation) == generation
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn definition(name: &str, spec: serde_json::Value) -> EcsTaskDefinition {
+        EcsTaskDefinition::new(name, serde_json::from_value(spec).expect("valid spec"))
+    }
+
+    #[test]
+    fn family_defaults_to_the_object_name() {
+        let unnamed = definition("web", serde_json::json!({"containerDefinitions": [{"name": "a", "image": "x"}]}));
+        assert_eq!(unnamed.family(), "web");
+        let named = definition("web", serde_json::json!({"family": "shop-web", "containerDefinitions": [{"name": "a", "image": "x"}]}));
+        assert_eq!(named.family(), "shop-web");
+    }
+
+    #[test]
+    fn ecs_defaults_apply_to_absent_fields() {
+        let td = definition(
+            "web",
+            serde_json::json!({
+                "requiresCompatibilities": ["FARGATE"],
+                "containerDefinitions": [{"name": "a", "image": "x", "portMappings": [{"containerPort": 80}]}, {"name": "b", "image": "y", "essential": false}]
+            }),
+        );
+        assert!(td.spec.requires_fargate());
+        assert!(td.spec.container("a").unwrap().is_essential());
+        assert!(!td.spec.container("b").unwrap().is_essential());
+        assert!(td.spec.container("c").is_none());
+        assert_eq!(td.spec.container_definitions[0].port_mappings[0].protocol, TransportProtocol::Tcp);
+        assert_eq!(td.spec.revision_history_limit(), DEFAULT_REVISION_HISTORY_LIMIT);
+        assert_eq!(td.spec.deletion_policy, DeletionPolicy::Delete);
+        assert_eq!(td.current_revision(), None);
+        assert_eq!(td.current_arn(), None);
+    }
+
+    #[test]
+    fn observed_means_the_status_describes_this_generation() {
+        let mut td = definition("web", serde_json::json!({"containerDefinitions": [{"name": "a", "image": "x"}]}));
+        td.metadata.generation = Some(2);
+        assert!(!td.is_observed());
+        td.status = Some(EcsTaskDefinitionStatus { observed_generation: Some(1), ..Default::default() });
+        assert!(!td.is_observed());
+        td.status.as_mut().unwrap().observed_generation = Some(2);
+        assert!(td.is_observed());
+    }
+
+    #[test]
+    fn ecs_field_names_round_trip() {
+        let json = serde_json::json!({
+            "containerDefinitions": [{"name": "a", "image": "x", "memoryReservation": 64, "readonlyRootFilesystem": true}],
+            "ephemeralStorage": {"sizeInGiB": 30},
+            "requiresCompatibilities": ["EC2", "MANAGED_INSTANCES"],
+            "runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
+            "volumes": [{"name": "efs", "efsVolumeConfiguration": {"fileSystemId": "fs-1", "transitEncryption": "ENABLED"}}],
+            "deletionPolicy": "Retain"
+        });
+        let spec: EcsTaskDefinitionSpec = serde_json::from_value(json.clone()).unwrap();
+        assert_eq!(spec.ephemeral_storage.as_ref().unwrap().size_in_gib, 30);
+        assert_eq!(spec.requires_compatibilities, [Compatibility::Ec2, Compatibility::ManagedInstances]);
+        assert_eq!(serde_json::to_value(&spec).unwrap(), json);
+    }
+}
