@@ -5,3 +5,8 @@ mod support;
 
 mod control_plane;
 mod crds;
+
+mod operator;
+mod operator_cluster;
+mod operator_runtime;
+mod operator_task_definition;
