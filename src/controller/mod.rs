@@ -191,6 +191,9 @@ async fn termination() -> Result<(), ControllerError> {
 pub async fn run(args: ControllerArgs) -> Result<(), ControllerError> {
     telemetry::init(args.log_format);
     let config = args.config()?;
+    // rustls is linked with two crypto back-ends (kube's ring, the AWS SDK's
+    // aws-lc-rs) and refuses to guess; pick one before the first TLS client.
+    crate::control_plane::kubeconfig::install_tls_provider();
     let client = kube::Client::try_default().await.map_err(ControllerError::KubeClient)?;
     let metrics = Metrics::new();
     let ecs = SdkEcs::connect(&args.ecs_settings(), metrics.ecs().clone()).await;

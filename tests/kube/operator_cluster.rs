@@ -1,7 +1,7 @@
 //! EcsCluster end to end: the real API server, the controller in this
 //! process, the ECS emulator over HTTP.
 
-use aws_sdk_ecs::types::{ClusterField, ContainerDefinition};
+use aws_sdk_ecs::types::{ClusterField, ContainerDefinition, LaunchType};
 use ecs_bridge::api::EcsCluster;
 use kube::api::{Api, DeleteParams};
 use serde_json::{Value, json};
@@ -99,6 +99,7 @@ async fn delete_waits_for_services_and_retain_keeps_the_cluster() {
         .cluster("busy")
         .service_name("svc")
         .task_definition("sleeper")
+        .launch_type(LaunchType::Ec2)
         .desired_count(0)
         .send()
         .await

@@ -344,7 +344,7 @@ async fn metrics_endpoint_counts_ecs_calls() {
         "ecs_bridge_ecs_calls_total{operation=\"RegisterTaskDefinition\",outcome=\"success\"} 1",
         "ecs_bridge_ecs_calls_total{operation=\"ListClusters\",outcome=\"success\"} 1",
         "ecs_bridge_reconciles_total{kind=\"EcsTaskDefinition\",result=\"success\"}",
-        "ecs_bridge_reconcile_duration_seconds_bucket{kind=\"EcsTaskDefinition\"",
+        "ecs_bridge_reconcile_duration_seconds_count{kind=\"EcsTaskDefinition\"}",
         "ecs_bridge_leader 1",
         "ecs_bridge_queue_depth{kind=\"EcsTaskDefinition\"}",
     ] {
