@@ -109,11 +109,16 @@ fn start_shared() -> Result<Shared, String> {
 /// test harness's output capture does not hide it.
 fn report_ready(control_plane: &ControlPlane) {
     let since_binary_start = process_age()
-        .map(|age| format!(", {:.1}s after the test binary started", age.as_secs_f64()))
+        .map(|age| {
+            format!(
+                "; handed to the tests {:.1}s after the test binary started",
+                age.as_secs_f64()
+            )
+        })
         .unwrap_or_default();
     let _ = writeln!(
         std::io::stderr(),
-        "test control plane: API server ready in {:.1}s{since_binary_start}; {} CRD(s) installed; kubeconfig {}",
+        "test control plane: API server ready in {:.1}s, {} CRD(s) established{since_binary_start} (kubeconfig {})",
         control_plane.ready_after().as_secs_f64(),
         control_plane.crds().len(),
         control_plane.kubeconfig_path().display()
