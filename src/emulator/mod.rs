@@ -1,15 +1,250 @@
-//! Scaffolding: replaced by the real module.
+//! The ECS emulator: Amazon ECS's JSON 1.1 API served over HTTP, so the
+//! unmodified AWS SDKs and CLI work against it (any SigV4 signature is
+//! accepted). `ecs-bridge emulator` runs it as a process; [`spawn`] embeds it
+//! in tests and dev mode on an ephemeral loopback port.
+//!
+//! Layout: [`protocol`] (routing, target header, JSON errors) → one module per
+//! family of operations ([`clusters`], [`task_definitions`], [`services`],
+//! [`tasks`], [`container_instances`], [`attributes`], [`tags`]) → [`state`]
+//! (records, ids, ARNs) with [`validation`], [`lifecycle`], [`deployments`],
+//! [`placement`] and [`query`] as the rules they share; [`persistence`] makes
+//! writes durable; [`admin`] serves `/_emulator/`; [`clock`] is the time source.
 
-/// Command-line arguments.
-#[derive(Debug, clap::Args)]
-pub struct EmulatorArgs {}
+pub mod admin;
+pub mod attributes;
+pub mod clock;
+pub mod clusters;
+pub mod container_instances;
+pub mod deployments;
+pub mod error;
+pub mod lifecycle;
+pub mod pagination;
+pub mod persistence;
+pub mod placement;
+pub mod protocol;
+pub mod query;
+pub mod services;
+pub mod state;
+pub mod tags;
+pub mod task_definitions;
+pub mod tasks;
+pub mod validation;
 
-/// Error returned by [run].
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use clock::{Clock, SystemClock};
+use persistence::{Journal, PersistenceError};
+use protocol::{App, Stats};
+use state::Store;
+use state::ids::Arns;
+
+/// Command-line arguments of `ecs-bridge emulator`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EmulatorArgs {
+    /// Address to serve ECS's API on.
+    #[arg(long, default_value = "127.0.0.1:4566", env = "ECS_BRIDGE_EMULATOR_LISTEN")]
+    pub listen: SocketAddr,
+    /// Keep state in this directory so it survives restarts (and kill -9).
+    /// Without it, state lives in memory only.
+    #[arg(long, env = "ECS_BRIDGE_EMULATOR_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Region used in ARNs.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+    /// Account id used in ARNs.
+    #[arg(long, default_value = "000000000000")]
+    pub account_id: String,
+}
+
+/// How to start an emulator.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    pub listen: SocketAddr,
+    pub state_dir: Option<PathBuf>,
+    pub region: String,
+    pub account_id: String,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for EmulatorConfig {
+    /// An in-memory emulator on an ephemeral loopback port.
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            state_dir: None,
+            region: "us-east-1".into(),
+            account_id: "000000000000".into(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl From<EmulatorArgs> for EmulatorConfig {
+    fn from(args: EmulatorArgs) -> Self {
+        Self {
+            listen: args.listen,
+            state_dir: args.state_dir,
+            region: args.region,
+            account_id: args.account_id,
+            ..Self::default()
+        }
+    }
+}
+
+/// Why the emulator could not start or stopped serving.
 #[derive(Debug, thiserror::Error)]
-#[error("not built yet")]
-pub struct NotBuiltYet;
+pub enum EmulatorError {
+    #[error("could not listen on {addr}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("could not load the state directory")]
+    State(#[from] PersistenceError),
+    #[error("the HTTP server failed")]
+    Serve(#[source] std::io::Error),
+    #[error("the server task ended abnormally")]
+    Join(#[from] tokio::task::JoinError),
+}
 
-/// Runs this role until shutdown.
-pub async fn run(_args: EmulatorArgs) -> Result<(), NotBuiltYet> {
-    Err(NotBuiltYet)
+/// The HTTP routes: ECS at `POST /`, admin under `/_emulator/`.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/", post(protocol::serve_ecs))
+        .route("/_emulator/health", get(admin::health))
+        .route("/_emulator/reset", post(admin::reset))
+        .route("/_emulator/state", get(admin::state))
+        .route("/_emulator/stats", get(admin::stats))
+        .route("/_emulator/stats/reset", post(admin::reset_stats))
+        .fallback(protocol::fallback)
+        .with_state(app)
+}
+
+/// Builds the shared state, loading `state_dir` when given.
+pub fn build_app(config: &EmulatorConfig) -> Result<Arc<App>, EmulatorError> {
+    let arns = Arns::new(&config.region, &config.account_id);
+    let (dump, journal) = match &config.state_dir {
+        Some(dir) => {
+            let (dump, journal) = Journal::open(dir)?;
+            (Some(dump), Some(journal))
+        }
+        None => (None, None),
+    };
+    let store = Store::new(arns, config.clock.clone(), journal);
+    if let Some(dump) = dump {
+        store.load(dump);
+    }
+    Ok(Arc::new(App { store, stats: Stats::default() }))
+}
+
+/// An emulator serving in the background of this process. Dropping it stops
+/// the server.
+#[derive(Debug)]
+pub struct RunningEmulator {
+    addr: SocketAddr,
+    app: Arc<App>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningEmulator {
+    /// `http://127.0.0.1:PORT`, for an SDK's endpoint override.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The state, for in-process inspection.
+    pub fn store(&self) -> &Store {
+        &self.app.store
+    }
+
+    /// Requests served per operation (same as `GET /_emulator/stats`).
+    pub fn stats(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.app.stats.snapshot()
+    }
+
+    /// Stops serving and waits for in-flight requests to finish.
+    pub async fn shutdown(mut self) -> Result<(), EmulatorError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.server.take() {
+            Some(server) => server.await?.map_err(EmulatorError::Serve),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Starts an emulator in this process (by default on `127.0.0.1:0`).
+pub async fn spawn(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorError> {
+    let app = build_app(&config)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| EmulatorError::Bind { addr: config.listen, source })?;
+    let addr = listener.local_addr().map_err(|source| EmulatorError::Bind { addr: config.listen, source })?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let router = router(app.clone());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(RunningEmulator { addr, app, shutdown: Some(tx), server: Some(server) })
+}
+
+/// Serves until Ctrl-C or SIGTERM. Prints the endpoint on stdout once
+/// listening, so a parent process can wait for it.
+pub async fn run(args: EmulatorArgs) -> Result<(), EmulatorError> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let emulator = spawn(args.into()).await?;
+    println!("ecs-bridge emulator listening on {}", emulator.endpoint());
+    tracing::info!(endpoint = %emulator.endpoint(), "ECS emulator serving");
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    emulator.shutdown().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
 }

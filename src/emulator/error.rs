@@ -1,0 +1,137 @@
+//! ECS's error vocabulary: the modeled exception shapes, their HTTP status and
+//! the JSON body ECS sends (`{"__type": ..., "message": ...}`).
+//!
+//! Operation code returns [`EcsError`]; only the protocol layer turns it into a
+//! response, so every failure path produces a well-formed ECS error.
+
+use serde_json::{Value, json};
+
+/// The exception shapes this emulator raises. Names are ECS's shape names, so
+/// the SDKs map them to their typed errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    ClientException,
+    InvalidParameterException,
+    ServerException,
+    ClusterNotFoundException,
+    ServiceNotFoundException,
+    ServiceNotActiveException,
+    ClusterContainsServicesException,
+    ClusterContainsTasksException,
+    ClusterContainsContainerInstancesException,
+    ConflictException,
+    LimitExceededException,
+    AttributeLimitExceededException,
+    ResourceNotFoundException,
+    TargetNotFoundException,
+    UnsupportedFeatureException,
+    /// Not modeled by ECS; what AWS JSON services answer for an unknown target.
+    UnknownOperationException,
+    /// Not modeled by ECS; what AWS JSON services answer for a body that is not
+    /// valid JSON or has a member of the wrong type.
+    SerializationException,
+    ThrottlingException,
+}
+
+impl ErrorKind {
+    /// The shape name sent as `__type`.
+    pub fn shape_name(self) -> &'static str {
+        match self {
+            Self::ClientException => "ClientException",
+            Self::InvalidParameterException => "InvalidParameterException",
+            Self::ServerException => "ServerException",
+            Self::ClusterNotFoundException => "ClusterNotFoundException",
+            Self::ServiceNotFoundException => "ServiceNotFoundException",
+            Self::ServiceNotActiveException => "ServiceNotActiveException",
+            Self::ClusterContainsServicesException => "ClusterContainsServicesException",
+            Self::ClusterContainsTasksException => "ClusterContainsTasksException",
+            Self::ClusterContainsContainerInstancesException => {
+                "ClusterContainsContainerInstancesException"
+            }
+            Self::ConflictException => "ConflictException",
+            Self::LimitExceededException => "LimitExceededException",
+            Self::AttributeLimitExceededException => "AttributeLimitExceededException",
+            Self::ResourceNotFoundException => "ResourceNotFoundException",
+            Self::TargetNotFoundException => "TargetNotFoundException",
+            Self::UnsupportedFeatureException => "UnsupportedFeatureException",
+            Self::UnknownOperationException => "UnknownOperationException",
+            Self::SerializationException => "SerializationException",
+            Self::ThrottlingException => "ThrottlingException",
+        }
+    }
+
+    /// ECS sends 400 for every exception except `ServerException` (its only
+    /// `fault` shape); SDKs retry 500s, so nothing else may use it.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::ServerException => 500,
+            _ => 400,
+        }
+    }
+}
+
+/// One ECS error: a shape and a human message, plus `resourceIds` for
+/// `ConflictException`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {message}", kind.shape_name())]
+pub struct EcsError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub resource_ids: Vec<String>,
+}
+
+impl EcsError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into(), resource_ids: Vec::new() }
+    }
+
+    pub fn client(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::ClientException, message)
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidParameterException, message)
+    }
+
+    pub fn server(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::ServerException, message)
+    }
+
+    pub fn cluster_not_found() -> Self {
+        Self::new(ErrorKind::ClusterNotFoundException, "Cluster not found.")
+    }
+
+    pub fn cluster_inactive() -> Self {
+        Self::new(ErrorKind::ClusterNotFoundException, "The referenced cluster was inactive.")
+    }
+
+    pub fn service_not_found() -> Self {
+        Self::new(ErrorKind::ServiceNotFoundException, "Service not found.")
+    }
+
+    pub fn conflict(message: impl Into<String>, resource_ids: Vec<String>) -> Self {
+        Self { kind: ErrorKind::ConflictException, message: message.into(), resource_ids }
+    }
+
+    /// A required request member that was absent.
+    pub fn missing(member: &str) -> Self {
+        Self::invalid(format!("Missing required parameter '{member}'."))
+    }
+
+    /// The JSON body ECS sends for this error.
+    pub fn body(&self) -> Value {
+        let mut body = json!({ "__type": self.kind.shape_name(), "message": self.message });
+        if self.kind == ErrorKind::ConflictException {
+            body["resourceIds"] = json!(self.resource_ids);
+        }
+        body
+    }
+}
+
+/// Result of an ECS operation.
+pub type EcsResult<T> = Result<T, EcsError>;
+
+/// Returns `value` or the "missing required parameter" error naming `member`.
+pub fn required<T>(value: Option<T>, member: &str) -> EcsResult<T> {
+    value.ok_or_else(|| EcsError::missing(member))
+}

@@ -1,0 +1,345 @@
+//! Task records and their state changes: building a new task as ECS shows it
+//! at creation (PROVISIONING for awsvpc, PENDING otherwise, desiredStatus
+//! RUNNING), asking a task to stop, and finishing the stop of a task that
+//! never started.
+//!
+//! Part 1 has no scheduler, so nothing here moves a task forward to RUNNING.
+//! The one transition it does make is [`settle`]: a task told to stop before
+//! anything of it was started (PROVISIONING or PENDING) has no container to
+//! signal, so it goes straight to STOPPED, which ECS does within seconds. Part
+//! 2's scheduler replaces this with timed transitions through every state.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+use super::state::Store;
+use super::state::ids::{hex32, uuid};
+use super::state::records::*;
+
+/// How a task is launched: a launch type or a capacity provider.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LaunchTarget {
+    LaunchType(String),
+    CapacityProvider(String),
+}
+
+impl LaunchTarget {
+    /// FARGATE, or a Fargate capacity provider.
+    pub fn is_fargate(&self) -> bool {
+        match self {
+            Self::LaunchType(t) => t == "FARGATE",
+            Self::CapacityProvider(p) => p == "FARGATE" || p == "FARGATE_SPOT",
+        }
+    }
+
+    /// The launch type tasks report.
+    pub fn launch_type(&self) -> String {
+        match self {
+            Self::LaunchType(t) => t.clone(),
+            Self::CapacityProvider(_) if self.is_fargate() => "FARGATE".into(),
+            Self::CapacityProvider(_) => "EC2".into(),
+        }
+    }
+}
+
+/// Picks the capacity provider for the next task: the provider with a `base`
+/// until it holds that many, then the one furthest below its weight share.
+pub fn pick_provider(strategy: &[CapacityProviderStrategyItem], placed: &HashMap<String, i64>) -> String {
+    let count = |name: &str| placed.get(name).copied().unwrap_or(0);
+    if let Some(item) = strategy.iter().find(|i| i.base > 0 && count(&i.capacity_provider) < i64::from(i.base)) {
+        return item.capacity_provider.clone();
+    }
+    // Beyond base, the provider whose next task keeps it closest to its
+    // weight share: smallest (tasks beyond base + 1) / weight.
+    strategy
+        .iter()
+        .filter(|i| i.weight > 0)
+        .min_by(|a, b| {
+            let load = |i: &CapacityProviderStrategyItem| {
+                let extra = (count(&i.capacity_provider) - i64::from(i.base.max(0))).max(0);
+                (extra + 1) as f64 / f64::from(i.weight)
+            };
+            load(a).total_cmp(&load(b)).then_with(|| b.weight.cmp(&a.weight))
+        })
+        .map(|i| i.capacity_provider.clone())
+        .unwrap_or_default()
+}
+
+/// Everything needed to create one task.
+pub struct TaskLaunch<'a> {
+    pub td: &'a TaskDefinitionEntry,
+    pub target: LaunchTarget,
+    pub network_configuration: Option<&'a NetworkConfiguration>,
+    pub platform_version: Option<&'a str>,
+    pub group: String,
+    pub started_by: Option<String>,
+    pub overrides: Option<Value>,
+    pub tags: Vec<Tag>,
+    pub enable_execute_command: bool,
+    pub service_name: Option<String>,
+}
+
+/// The platform version `LATEST` resolves to on Fargate.
+pub const LATEST_FARGATE_PLATFORM: &str = "1.4.0";
+
+/// Builds a new task record as ECS shows it right after creation.
+pub fn new_task(
+    store: &Store,
+    cluster: &str,
+    launch: &TaskLaunch,
+    instance: Option<&ContainerInstanceEntry>,
+    reservation: Reservation,
+) -> TaskEntry {
+    let td = &launch.td.task_definition;
+    let id = hex32();
+    let task_arn = store.arns.task(cluster, &id);
+    let now = store.now();
+    let awsvpc = td.effective_network_mode() == "awsvpc";
+    let subnet = launch
+        .network_configuration
+        .and_then(|nc| nc.awsvpc_configuration.as_ref())
+        .and_then(|vpc| vpc.subnets.first())
+        .cloned();
+    let containers = td
+        .container_definitions
+        .iter()
+        .map(|c| Container {
+            container_arn: store.arns.container(cluster, &id, &uuid()),
+            task_arn: task_arn.clone(),
+            name: c.name().to_owned(),
+            image: c.image.clone(),
+            last_status: "PENDING".into(),
+            exit_code: None,
+            reason: None,
+            network_bindings: Vec::new(),
+            network_interfaces: Vec::new(),
+            health_status: "UNKNOWN".into(),
+            cpu: c.cpu.to_string(),
+            memory: c.memory.map(|m| m.to_string()),
+            memory_reservation: c.memory_reservation.map(|m| m.to_string()),
+        })
+        .collect();
+    let overrides = launch.overrides.clone().unwrap_or_else(|| {
+        let names: Vec<Value> =
+            td.container_definitions.iter().map(|c| json!({ "name": c.name() })).collect();
+        json!({ "containerOverrides": names, "inferenceAcceleratorOverrides": [] })
+    });
+    let attachments = if awsvpc {
+        let mut details = Vec::new();
+        if let Some(subnet) = &subnet {
+            details.push(json!({ "name": "subnetId", "value": subnet }));
+        }
+        vec![json!({
+            "id": uuid(),
+            "type": "ElasticNetworkInterface",
+            "status": "PRECREATED",
+            "details": details,
+        })]
+    } else {
+        Vec::new()
+    };
+    let fargate = launch.target.is_fargate();
+    let availability_zone = match (instance, fargate) {
+        (Some(i), _) => i.availability_zone.clone(),
+        (None, true) => {
+            let pick = subnet.as_deref().map_or(0, |s| s.bytes().map(usize::from).sum::<usize>()) % 3;
+            Some(format!("{}{}", store.arns.region, ["a", "b", "c"][pick]))
+        }
+        (None, false) => None,
+    };
+    let platform_version = fargate.then(|| match launch.platform_version {
+        None | Some("LATEST") => LATEST_FARGATE_PLATFORM.to_owned(),
+        Some(v) => v.to_owned(),
+    });
+    let task = Task {
+        task_arn,
+        cluster_arn: store.arns.cluster(cluster),
+        task_definition_arn: td.task_definition_arn.clone(),
+        container_instance_arn: instance.map(|i| i.instance.container_instance_arn.clone()),
+        overrides,
+        last_status: if awsvpc { "PROVISIONING" } else { "PENDING" }.into(),
+        desired_status: "RUNNING".into(),
+        cpu: td.cpu.clone(),
+        memory: td.memory.clone(),
+        containers,
+        started_by: launch.started_by.clone(),
+        version: 1,
+        stop_code: None,
+        stopped_reason: None,
+        connectivity: None,
+        connectivity_at: None,
+        created_at: now,
+        pull_started_at: None,
+        pull_stopped_at: None,
+        started_at: None,
+        stopping_at: None,
+        execution_stopped_at: None,
+        stopped_at: None,
+        group: launch.group.clone(),
+        launch_type: Some(launch.target.launch_type()),
+        capacity_provider_name: match &launch.target {
+            LaunchTarget::CapacityProvider(p) => Some(p.clone()),
+            LaunchTarget::LaunchType(_) => None,
+        },
+        platform_version,
+        platform_family: fargate.then(|| "Linux".to_owned()),
+        availability_zone,
+        attachments,
+        attributes: Vec::new(),
+        health_status: "UNKNOWN".into(),
+        tags: launch.tags.clone(),
+        enable_execute_command: launch.enable_execute_command,
+        ephemeral_storage: td.ephemeral_storage.clone(),
+        inference_accelerators: td.inference_accelerators.clone(),
+    };
+    TaskEntry {
+        task,
+        service_name: launch.service_name.clone(),
+        container_instance_id: instance.map(|i| i.id().to_owned()),
+        reservation,
+    }
+}
+
+/// Asks a task to stop; returns false when it had already been asked.
+/// ECS deletes a task's tags when it is stopped.
+pub fn request_stop(task: &mut TaskEntry, now: Timestamp, stop_code: &str, reason: &str) -> bool {
+    if task.task.desired_status == "STOPPED" {
+        return false;
+    }
+    task.task.desired_status = "STOPPED".into();
+    task.task.stop_code = Some(stop_code.to_owned());
+    task.task.stopped_reason = Some(reason.to_owned());
+    task.task.stopping_at = Some(now);
+    task.task.tags.clear();
+    task.task.version += 1;
+    true
+}
+
+/// Finishes the stop of a task that never started (see the module doc);
+/// returns whether the task changed.
+pub fn settle(task: &mut TaskEntry, now: Timestamp) -> bool {
+    let never_started = matches!(task.task.last_status.as_str(), "PROVISIONING" | "PENDING");
+    if task.task.desired_status != "STOPPED" || !never_started {
+        return false;
+    }
+    task.task.last_status = "STOPPED".into();
+    task.task.execution_stopped_at = Some(now);
+    task.task.stopped_at = Some(now);
+    for c in &mut task.task.containers {
+        c.last_status = "STOPPED".into();
+    }
+    for a in &mut task.task.attachments {
+        if let Some(obj) = a.as_object_mut() {
+            obj.insert("status".into(), json!("DELETED"));
+        }
+    }
+    task.task.version += 1;
+    true
+}
+
+/// Counts toward a service's or cluster's pending tasks.
+pub fn is_pending(task: &Task) -> bool {
+    matches!(task.last_status.as_str(), "PROVISIONING" | "PENDING" | "ACTIVATING")
+}
+
+/// How the launch target of each new task is chosen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LaunchChoice {
+    LaunchType(String),
+    Strategy(Vec<CapacityProviderStrategyItem>),
+}
+
+/// What a launch produced: task ids added to the cluster, per-task failures,
+/// and whether the cluster had no instance at all for an EC2/EXTERNAL launch.
+#[derive(Debug, Default)]
+pub struct LaunchOutcome {
+    pub task_ids: Vec<String>,
+    pub failures: Vec<Failure>,
+    pub no_instances: bool,
+}
+
+/// Creates up to `count` tasks in `state`: Fargate tasks always fit; EC2 and
+/// EXTERNAL tasks are placed on a container instance (`on_instance` forces
+/// one, as StartTask does) or fail with ECS's `failures[].reason`.
+#[allow(clippy::too_many_arguments)]
+pub fn launch(
+    store: &Store,
+    state: &mut super::state::ClusterState,
+    template: &TaskLaunch,
+    choice: &LaunchChoice,
+    count: usize,
+    mut placed: HashMap<String, i64>,
+    distinct_instance: bool,
+    on_instance: Option<&str>,
+) -> LaunchOutcome {
+    use super::placement::{Placement, misfit, place, reservation};
+    let mut outcome = LaunchOutcome::default();
+    let need = reservation(&template.td.task_definition);
+    let cluster = state.name().to_owned();
+    for _ in 0..count {
+        let target = match choice {
+            LaunchChoice::LaunchType(t) => LaunchTarget::LaunchType(t.clone()),
+            LaunchChoice::Strategy(items) => LaunchTarget::CapacityProvider(pick_provider(items, &placed)),
+        };
+        let instance_id = if target.is_fargate() {
+            None
+        } else if let Some(id) = on_instance {
+            let Some(instance) = state.container_instances.get(id) else {
+                outcome.failures.push(Failure { arn: id.to_owned(), reason: "MISSING".into(), detail: None });
+                continue;
+            };
+            if instance.instance.status != "ACTIVE" {
+                outcome.failures.push(Failure {
+                    arn: instance.instance.container_instance_arn.clone(),
+                    reason: "INACTIVE".into(),
+                    detail: None,
+                });
+                continue;
+            }
+            if let Some(reason) = misfit(state, instance, &need) {
+                outcome.failures.push(Failure {
+                    arn: instance.instance.container_instance_arn.clone(),
+                    reason: reason.into(),
+                    detail: None,
+                });
+                continue;
+            }
+            Some(id.to_owned())
+        } else {
+            let launch_type = target.launch_type();
+            match place(state, &launch_type, &need, &template.group, distinct_instance, super::state::ids::random_index()) {
+                Placement::On(id) => Some(id),
+                Placement::Failed { arn, reason } => {
+                    outcome.failures.push(Failure { arn, reason, detail: None });
+                    continue;
+                }
+                Placement::NoInstances => {
+                    outcome.no_instances = true;
+                    break;
+                }
+            }
+        };
+        let launch = TaskLaunch {
+            td: template.td,
+            target: target.clone(),
+            network_configuration: template.network_configuration,
+            platform_version: template.platform_version,
+            group: template.group.clone(),
+            started_by: template.started_by.clone(),
+            overrides: template.overrides.clone(),
+            tags: template.tags.clone(),
+            enable_execute_command: template.enable_execute_command,
+            service_name: template.service_name.clone(),
+        };
+        let instance = instance_id.as_deref().and_then(|id| state.container_instances.get(id));
+        let entry = new_task(store, &cluster, &launch, instance, need.clone());
+        if let LaunchTarget::CapacityProvider(p) = &target {
+            *placed.entry(p.clone()).or_default() += 1;
+        }
+        let id = entry.id().to_owned();
+        state.tasks.insert(id.clone(), entry);
+        outcome.task_ids.push(id);
+    }
+    outcome
+}

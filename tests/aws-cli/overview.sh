@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# The Amazon ECS overview's commands, run with the AWS CLI against the
+# emulator at $ECS_ENDPOINT; every step checks the command's output, not just
+# its exit code. Run by tests/emulator/aws_cli.rs (which starts the emulator).
+set -euo pipefail
+: "${ECS_ENDPOINT:?set ECS_ENDPOINT to the emulator, e.g. http://127.0.0.1:4566}"
+
+export AWS_ACCESS_KEY_ID=AKIDEXAMPLE AWS_SECRET_ACCESS_KEY=example-secret
+export AWS_DEFAULT_REGION=us-east-1 AWS_PAGER="" AWS_EC2_METADATA_DISABLED=true
+unset AWS_PROFILE AWS_SESSION_TOKEN
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+ecs() { aws --endpoint-url "$ECS_ENDPOINT" ecs "$@"; }
+check() { # what expected actual
+  if [[ "$2" != "$3" ]]; then
+    echo "FAIL: $1: expected [$2], got [$3]" >&2
+    exit 1
+  fi
+  echo "ok: $1"
+}
+tab=$'\t'
+prefix="arn:aws:ecs:us-east-1:000000000000"
+
+# create-cluster
+cluster_arn="$(ecs create-cluster --cluster-name overview --query cluster.clusterArn --output text)"
+check "create-cluster ARN" "$prefix:cluster/overview" "$cluster_arn"
+
+# register-task-definition --cli-input-json: nginx for EC2/bridge
+cat >"$work/nginx-ec2.json" <<'JSON'
+{
+  "family": "nginx-ec2",
+  "networkMode": "bridge",
+  "requiresCompatibilities": ["EC2"],
+  "containerDefinitions": [
+    {
+      "name": "nginx",
+      "image": "public.ecr.aws/nginx/nginx:latest",
+      "cpu": 256,
+      "memory": 512,
+      "essential": true,
+      "portMappings": [{ "containerPort": 80, "hostPort": 80, "protocol": "tcp" }]
+    }
+  ]
+}
+JSON
+out="$(ecs register-task-definition --cli-input-json "file://$work/nginx-ec2.json" --query 'taskDefinition.[family,revision,status,networkMode]' --output text)"
+check "register-task-definition (EC2/bridge)" "nginx-ec2${tab}1${tab}ACTIVE${tab}bridge" "$out"
+
+# ... and for Fargate/awsvpc
+cat >"$work/nginx-fargate.json" <<'JSON'
+{
+  "family": "nginx-fargate",
+  "networkMode": "awsvpc",
+  "requiresCompatibilities": ["FARGATE"],
+  "cpu": "256",
+  "memory": "512",
+  "executionRoleArn": "arn:aws:iam::000000000000:role/ecsTaskExecutionRole",
+  "containerDefinitions": [
+    {
+      "name": "nginx",
+      "image": "public.ecr.aws/nginx/nginx:latest",
+      "essential": true,
+      "portMappings": [{ "containerPort": 80, "protocol": "tcp" }]
+    }
+  ]
+}
+JSON
+out="$(ecs register-task-definition --cli-input-json "file://$work/nginx-fargate.json" --query 'taskDefinition.[family,revision,cpu,memory]' --output text)"
+check "register-task-definition (Fargate/awsvpc)" "nginx-fargate${tab}1${tab}256${tab}512" "$out"
+
+# list-task-definitions
+out="$(ecs list-task-definitions --query 'taskDefinitionArns' --output text)"
+check "list-task-definitions" "$prefix:task-definition/nginx-ec2:1${tab}$prefix:task-definition/nginx-fargate:1" "$out"
+
+# describe-task-definition (JSON checked with python)
+ecs describe-task-definition --task-definition nginx-fargate --output json >"$work/td.json"
+python3 - "$work/td.json" <<'PY'
+import json, sys
+td = json.load(open(sys.argv[1]))["taskDefinition"]
+assert td["compatibilities"] == ["EC2", "FARGATE"], td["compatibilities"]
+assert td["containerDefinitions"][0]["portMappings"][0]["hostPort"] == 80, td
+assert td["executionRoleArn"].endswith("role/ecsTaskExecutionRole"), td
+assert isinstance(td["registeredAt"], (int, float)) or "T" in td["registeredAt"], td
+PY
+echo "ok: describe-task-definition"
+
+# an unknown task definition is ECS's ClientException
+if ecs describe-task-definition --task-definition no-such-family >/dev/null 2>"$work/err"; then
+  echo "FAIL: describe-task-definition of an unknown family succeeded" >&2
+  exit 1
+fi
+grep -q "ClientException" "$work/err" || { cat "$work/err" >&2; echo "FAIL: expected ClientException" >&2; exit 1; }
+echo "ok: describe-task-definition error"
+
+# a container instance for the EC2 task (what the ECS agent would register)
+instance_arn="$(ecs register-container-instance --cluster overview --query containerInstance.containerInstanceArn --output text)"
+[[ "$instance_arn" == "$prefix:container-instance/overview/"* ]] || { echo "FAIL: instance ARN $instance_arn" >&2; exit 1; }
+echo "ok: register-container-instance"
+
+# create-service (Fargate)
+out="$(ecs create-service --cluster overview --service-name web --task-definition nginx-fargate \
+  --desired-count 2 --launch-type FARGATE \
+  --network-configuration 'awsvpcConfiguration={subnets=[subnet-12345678],securityGroups=[sg-12345678],assignPublicIp=ENABLED}' \
+  --query 'service.[serviceArn,status,desiredCount,launchType]' --output text)"
+check "create-service" "$prefix:service/overview/web${tab}ACTIVE${tab}2${tab}FARGATE" "$out"
+
+# update-service
+out="$(ecs update-service --cluster overview --service web --desired-count 3 --query 'service.desiredCount' --output text)"
+check "update-service" "3" "$out"
+
+# describe-services
+out="$(ecs describe-services --cluster overview --services web --query 'services[0].[serviceName,deployments[0].status,deployments[0].rolloutState,pendingCount]' --output text)"
+check "describe-services" "web${tab}PRIMARY${tab}IN_PROGRESS${tab}3" "$out"
+
+# list-tasks
+out="$(ecs list-tasks --cluster overview --service-name web --query 'length(taskArns)' --output text)"
+check "list-tasks" "3" "$out"
+
+# describe-tasks
+task="$(ecs list-tasks --cluster overview --service-name web --query 'taskArns[0]' --output text)"
+out="$(ecs describe-tasks --cluster overview --tasks "$task" --query 'tasks[0].[lastStatus,desiredStatus,group,launchType]' --output text)"
+check "describe-tasks" "PROVISIONING${tab}RUNNING${tab}service:web${tab}FARGATE" "$out"
+
+# run-task (EC2/bridge, placed on the registered instance)
+out="$(ecs run-task --cluster overview --task-definition nginx-ec2 --count 1 --query 'tasks[0].[lastStatus,containerInstanceArn]' --output text)"
+check "run-task" "PENDING${tab}$instance_arn" "$out"
+run_task="$(ecs list-tasks --cluster overview --family nginx-ec2 --query 'taskArns[0]' --output text)"
+
+# stop-task
+out="$(ecs stop-task --cluster overview --task "$run_task" --reason "overview done" --query 'task.[desiredStatus,stopCode,stoppedReason]' --output text)"
+check "stop-task" "STOPPED${tab}UserInitiated${tab}overview done" "$out"
+
+# tag-resource (+ list-tags-for-resource to see it)
+ecs tag-resource --resource-arn "$cluster_arn" --tags key=env,value=demo key=team,value=platform
+out="$(ecs list-tags-for-resource --resource-arn "$cluster_arn" --query 'tags[?key==`env`].value' --output text)"
+check "tag-resource" "demo" "$out"
+
+# deregister-task-definition
+out="$(ecs deregister-task-definition --task-definition nginx-ec2:1 --query 'taskDefinition.status' --output text)"
+check "deregister-task-definition" "INACTIVE" "$out"
+out="$(ecs list-task-definitions --status INACTIVE --query 'taskDefinitionArns' --output text)"
+check "list-task-definitions --status INACTIVE" "$prefix:task-definition/nginx-ec2:1" "$out"
+
+# delete-service
+out="$(ecs delete-service --cluster overview --service web --force --query 'service.status' --output text)"
+check "delete-service" "DRAINING" "$out"
+out="$(ecs describe-services --cluster overview --services web --query 'services[0].status' --output text)"
+check "service after delete" "INACTIVE" "$out"
+
+# delete-cluster (after the instance leaves)
+ecs deregister-container-instance --cluster overview --container-instance "$instance_arn" >/dev/null
+out="$(ecs delete-cluster --cluster overview --query 'cluster.status' --output text)"
+check "delete-cluster" "INACTIVE" "$out"
+
+echo "overview: all checks passed"

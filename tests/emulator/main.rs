@@ -1,0 +1,15 @@
+//! Integration tests of the ECS emulator: each test starts an emulator on an
+//! ephemeral loopback port and drives it over real HTTP with the real
+//! `aws-sdk-ecs` client (or raw requests, the AWS CLI, a child process).
+
+mod aws_cli;
+mod clusters;
+mod container_instances;
+mod fuzz;
+mod persistence;
+mod protocol;
+mod services;
+mod support;
+mod tags;
+mod task_definitions;
+mod tasks;

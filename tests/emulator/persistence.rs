@@ -1,0 +1,151 @@
+//! `--state-dir`: state survives a clean restart and `kill -9` of the process.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use aws_sdk_ecs::types::LaunchType;
+use ecs_bridge::emulator::{EmulatorConfig, spawn};
+
+use crate::support::{awsvpc, client, register_bridge, register_fargate, register_instance};
+
+/// Starts the built binary as a child process; returns it and its endpoint.
+fn start_child(state_dir: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ecs-bridge"))
+        .args(["emulator", "--listen", "127.0.0.1:0", "--state-dir"])
+        .arg(state_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start ecs-bridge emulator");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
+    let endpoint = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .filter(|e| e.starts_with("http://"))
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_owned();
+    (child, endpoint)
+}
+
+#[tokio::test]
+async fn state_survives_a_clean_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EmulatorConfig { state_dir: Some(dir.path().to_owned()), ..EmulatorConfig::default() };
+    let emulator = spawn(config.clone()).await.unwrap();
+    let c = client(&emulator.endpoint());
+    c.create_cluster().cluster_name("keep").send().await.unwrap();
+    register_fargate(&c, "web").await;
+    register_fargate(&c, "web").await;
+    c.deregister_task_definition().task_definition("web:2").send().await.unwrap();
+    let run = || {
+        c.run_task()
+            .cluster("keep")
+            .task_definition("web")
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(awsvpc())
+            .client_token("same-token")
+            .send()
+    };
+    let first = run().await.unwrap().tasks()[0].task_arn().unwrap().to_owned();
+    emulator.shutdown().await.unwrap();
+
+    let emulator = spawn(config).await.unwrap();
+    let c = client(&emulator.endpoint());
+    let clusters = c.list_clusters().send().await.unwrap();
+    assert_eq!(clusters.cluster_arns().len(), 1);
+    // Revisions keep counting from where they were.
+    let arn = register_fargate(&c, "web").await;
+    assert!(arn.ends_with("web:3"), "{arn}");
+    let inactive = c.describe_task_definition().task_definition("web:2").send().await.unwrap();
+    assert_eq!(inactive.task_definition.unwrap().status().unwrap().as_str(), "INACTIVE");
+    // The RunTask token still maps to the same task.
+    let again = c
+        .run_task()
+        .cluster("keep")
+        .task_definition("web")
+        .launch_type(LaunchType::Fargate)
+        .network_configuration(awsvpc())
+        .client_token("same-token")
+        .send()
+        .await;
+    // The request body is identical, so the original task comes back.
+    assert_eq!(again.unwrap().tasks()[0].task_arn(), Some(first.as_str()));
+}
+
+#[tokio::test]
+async fn every_acknowledged_write_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, endpoint) = start_child(dir.path());
+    let c = client(&endpoint);
+    c.create_cluster().cluster_name("prod").send().await.unwrap();
+    let td = register_bridge(&c, "api").await;
+    let instance = register_instance(&c, "prod").await;
+    c.create_service().cluster("prod").service_name("api").task_definition(&td).desired_count(1).send().await.unwrap();
+    let mut clusters = Vec::new();
+    for i in 0..40 {
+        let name = format!("burst-{i}");
+        c.create_cluster().cluster_name(&name).send().await.unwrap();
+        clusters.push(name);
+    }
+    // The very last write is acknowledged, then the process is killed at once.
+    c.tag_resource()
+        .resource_arn(crate::support::arn("cluster/prod"))
+        .tags(aws_sdk_ecs::types::Tag::builder().key("last").value("write").build())
+        .send()
+        .await
+        .unwrap();
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let (mut child, endpoint) = start_child(dir.path());
+    let c = client(&endpoint);
+    let listed: Vec<String> = c
+        .list_clusters()
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 41);
+    let tags = c.list_tags_for_resource().resource_arn(crate::support::arn("cluster/prod")).send().await.unwrap();
+    assert_eq!(tags.tags()[0].key(), Some("last"));
+    let service = c.describe_services().cluster("prod").services("api").send().await.unwrap();
+    let service = &service.services()[0];
+    assert_eq!(service.pending_count(), 1);
+    let tasks = c.list_tasks().cluster("prod").service_name("api").send().await.unwrap();
+    assert_eq!(tasks.task_arns().len(), 1);
+    let ci = c.describe_container_instances().cluster("prod").container_instances(&instance).send().await.unwrap();
+    assert_eq!(ci.container_instances()[0].running_tasks_count(), 1);
+    // Writes after the restart land and the next kill keeps them too.
+    c.delete_cluster().cluster("burst-0").send().await.unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (mut child, endpoint) = start_child(dir.path());
+    let c = client(&endpoint);
+    let described = c.describe_clusters().clusters("burst-0").send().await.unwrap();
+    assert_eq!(described.clusters()[0].status(), Some("INACTIVE"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn a_torn_journal_tail_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EmulatorConfig { state_dir: Some(dir.path().to_owned()), ..EmulatorConfig::default() };
+    let emulator = spawn(config.clone()).await.unwrap();
+    let c = client(&emulator.endpoint());
+    c.create_cluster().cluster_name("whole").send().await.unwrap();
+    emulator.shutdown().await.unwrap();
+    // Simulate a crash in the middle of a write: half a line at the end.
+    use std::io::Write;
+    let mut journal = std::fs::OpenOptions::new().append(true).open(dir.path().join("journal.jsonl")).unwrap();
+    journal.write_all(br#"{"change":"newCluster","cluster":{"clusterArn":"#).unwrap();
+    drop(journal);
+    let emulator = spawn(config).await.unwrap();
+    let c = client(&emulator.endpoint());
+    assert_eq!(c.list_clusters().send().await.unwrap().cluster_arns().len(), 1);
+}

@@ -1,0 +1,157 @@
+//! Shared test plumbing: an emulator plus an SDK client pointed at it.
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::config::retry::RetryConfig;
+use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::types::{ContainerDefinition, PortMapping};
+use ecs_bridge::emulator::{EmulatorConfig, RunningEmulator, spawn};
+
+pub const ACCOUNT: &str = "000000000000";
+pub const REGION: &str = "us-east-1";
+
+/// An SDK client for an endpoint, with static test credentials and no
+/// retries (so an error shows up as itself, at once).
+pub fn client(endpoint: &str) -> Client {
+    let config = aws_sdk_ecs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new("AKIDTEST", "test-secret", None, None, "tests"))
+        .retry_config(RetryConfig::disabled())
+        .build();
+    Client::from_conf(config)
+}
+
+/// A fresh in-memory emulator and a client for it.
+pub async fn start() -> (RunningEmulator, Client) {
+    let emulator = spawn(EmulatorConfig::default()).await.expect("emulator starts");
+    let client = client(&emulator.endpoint());
+    (emulator, client)
+}
+
+/// The ECS error code and message of a failed call; panics on success.
+pub fn error<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    result: Result<T, SdkError<E, R>>,
+) -> (String, String) {
+    match result {
+        Ok(v) => panic!("expected an ECS error, got success: {v:?}"),
+        Err(e) => (
+            e.code().unwrap_or_else(|| panic!("no error code in {e:?}")).to_owned(),
+            e.message().unwrap_or_default().to_owned(),
+        ),
+    }
+}
+
+/// Asserts the error code (and message, when given) of a failed call.
+#[track_caller]
+pub fn assert_error<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    result: Result<T, SdkError<E, R>>,
+    code: &str,
+    message: Option<&str>,
+) {
+    let (c, m) = error(result);
+    assert_eq!(c, code, "error code (message: {m})");
+    if let Some(message) = message {
+        assert_eq!(m, message, "error message");
+    }
+}
+
+pub fn arn(resource: &str) -> String {
+    format!("arn:aws:ecs:{REGION}:{ACCOUNT}:{resource}")
+}
+
+/// An nginx container with a hard memory limit and port 80.
+pub fn nginx(host_port: Option<i32>) -> ContainerDefinition {
+    let mut pm = PortMapping::builder().container_port(80);
+    if let Some(h) = host_port {
+        pm = pm.host_port(h);
+    }
+    ContainerDefinition::builder()
+        .name("web")
+        .image("nginx:latest")
+        .memory(256)
+        .cpu(128)
+        .port_mappings(pm.build())
+        .build()
+}
+
+/// Registers a bridge-mode nginx family; returns its ARN.
+pub async fn register_bridge(client: &Client, family: &str) -> String {
+    client
+        .register_task_definition()
+        .family(family)
+        .container_definitions(nginx(Some(8080)))
+        .send()
+        .await
+        .expect("register bridge task definition")
+        .task_definition
+        .and_then(|td| td.task_definition_arn)
+        .expect("arn")
+}
+
+/// Registers a Fargate/awsvpc nginx family; returns its ARN.
+pub async fn register_fargate(client: &Client, family: &str) -> String {
+    client
+        .register_task_definition()
+        .family(family)
+        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
+        .cpu("256")
+        .memory("512")
+        .container_definitions(nginx(None))
+        .send()
+        .await
+        .expect("register fargate task definition")
+        .task_definition
+        .and_then(|td| td.task_definition_arn)
+        .expect("arn")
+}
+
+pub fn awsvpc() -> aws_sdk_ecs::types::NetworkConfiguration {
+    aws_sdk_ecs::types::NetworkConfiguration::builder()
+        .awsvpc_configuration(
+            aws_sdk_ecs::types::AwsVpcConfiguration::builder()
+                .subnets("subnet-0123456789abcdef0")
+                .security_groups("sg-0123456789abcdef0")
+                .build()
+                .expect("awsvpc configuration"),
+        )
+        .build()
+}
+
+/// Registers an EC2 container instance (2048 CPU, 3768 MiB by default).
+pub async fn register_instance(client: &Client, cluster: &str) -> String {
+    client
+        .register_container_instance()
+        .cluster(cluster)
+        .instance_identity_document(
+            r#"{"instanceId":"i-0abc1234def567890","availabilityZone":"us-east-1b","instanceType":"m5.large"}"#,
+        )
+        .send()
+        .await
+        .expect("register container instance")
+        .container_instance
+        .and_then(|ci| ci.container_instance_arn)
+        .expect("arn")
+}
+
+/// A raw ECS request (for protocol-level tests); returns status and JSON.
+pub async fn raw(endpoint: &str, target: Option<&str>, body: &str) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!("{endpoint}/"))
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(body.to_owned());
+    if let Some(target) = target {
+        request = request.header("x-amz-target", target);
+    }
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"));
+    (status, json)
+}
+
+pub fn target(op: &str) -> String {
+    format!("AmazonEC2ContainerServiceV20141113.{op}")
+}
