@@ -1,7 +1,7 @@
 //! The Helm chart, rendered by the real `helm`: lint, default and non-default
 //! values, the values schema, and the chart's CRDs kept identical to `crds/`.
 
-use crate::{repo, run_ok, tool};
+use crate::{helm, repo, run_ok};
 use serde_yaml::Value;
 use std::process::Command;
 
@@ -11,7 +11,7 @@ fn chart() -> String {
 
 /// Renders the chart with `--set` overrides into its objects.
 fn render(sets: &[&str]) -> Vec<Value> {
-    let mut cmd = Command::new(tool("helm"));
+    let mut cmd = Command::new(helm());
     cmd.args(["template", "demo", &chart(), "--namespace", "ecs-system", "--include-crds", "--kube-version", "1.37.2"]);
     for s in sets {
         cmd.args(["--set", s]);
@@ -50,8 +50,8 @@ fn controller_args(objs: &[Value]) -> Vec<String> {
 
 #[test]
 fn chart_lints_with_default_and_non_default_values() {
-    run_ok(Command::new(tool("helm")).args(["lint", "--strict", &chart()]));
-    run_ok(Command::new(tool("helm")).args([
+    run_ok(Command::new(helm()).args(["lint", "--strict", &chart()]));
+    run_ok(Command::new(helm()).args([
         "lint",
         "--strict",
         &chart(),
@@ -134,7 +134,7 @@ fn real_ecs_values_drop_the_emulator_and_scope_rbac() {
 #[test]
 fn values_schema_rejects_bad_values() {
     for bad in ["controller.logFormat=xml", "emulator.accountId=42", "controller.replicas=-1", "nosuchkey=1"] {
-        let out = Command::new(tool("helm"))
+        let out = Command::new(helm())
             .args(["template", "demo", &chart(), "--kube-version", "1.37.2", "--set", bad])
             .output()
             .unwrap();
