@@ -103,14 +103,13 @@ pub async fn wait_established(
 
 fn crd_manifests(source_name: &str, yaml: &str) -> Result<Vec<Manifest>, ControlPlaneError> {
     let manifests = manifests::parse(source_name, yaml)?;
-    if let Some((index, other)) = manifests
+    if let Some(other) = manifests
         .iter()
-        .enumerate()
-        .find(|(_, m)| m.kind != "CustomResourceDefinition")
+        .find(|m| m.kind != "CustomResourceDefinition")
     {
         return Err(ControlPlaneError::NotACrd {
             source_name: source_name.to_string(),
-            index: index + 1,
+            index: other.document,
             kind: other.kind.clone(),
         });
     }

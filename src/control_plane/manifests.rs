@@ -19,6 +19,8 @@ pub struct Manifest {
     pub kind: String,
     pub name: String,
     pub namespace: Option<String>,
+    /// Position of its document in the stream, from 1 (empty documents count), for messages.
+    pub document: usize,
     /// The whole object, as sent to the API server.
     pub body: serde_json::Value,
 }
@@ -57,6 +59,7 @@ pub fn parse(source_name: &str, yaml: &str) -> Result<Vec<Manifest>, ControlPlan
             kind,
             name,
             namespace,
+            document: index,
             body,
         });
     }
@@ -119,4 +122,60 @@ pub async fn apply(
         name: manifest.name.clone(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_splits_into_objects_and_skips_empty_documents() {
+        let yaml = "# leading comment\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: ns\n\
+                    ---\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: { name: b }\n";
+        let manifests = parse("stream", yaml).expect("parse");
+        let summary: Vec<_> = manifests
+            .iter()
+            .map(|m| {
+                (
+                    m.api_version.as_str(),
+                    m.kind.as_str(),
+                    m.name.as_str(),
+                    m.namespace.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("v1", "ConfigMap", "a", Some("ns")),
+                ("apps/v1", "Deployment", "b", None)
+            ]
+        );
+        assert_eq!(manifests[1].body["metadata"]["name"], "b");
+    }
+
+    #[test]
+    fn an_object_without_a_name_is_refused_with_its_position() {
+        let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a }\n---\napiVersion: v1\nkind: ConfigMap\n";
+        match parse("file.yaml", yaml) {
+            Err(ControlPlaneError::BadDocument {
+                source_name,
+                index,
+                problem,
+            }) => {
+                assert_eq!((source_name.as_str(), index), ("file.yaml", 2));
+                assert!(problem.contains("metadata.name"), "{problem}");
+            }
+            other => panic!("expected a BadDocument error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn invalid_yaml_is_refused_with_its_position() {
+        let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a }\n---\nkind: [unclosed\n";
+        assert!(matches!(
+            parse("f", yaml),
+            Err(ControlPlaneError::Yaml { index: 2, .. })
+        ));
+    }
 }

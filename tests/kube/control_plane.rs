@@ -4,6 +4,7 @@
 //! --local-control-plane` hands one to a person and cleans up after itself.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
@@ -404,16 +405,27 @@ fn dev_mode_serves_kubectl_until_sigterm_then_stops_both_servers() {
     )
     .expect("write");
     let stderr = tempfile::NamedTempFile::new().expect("temp file");
-    let mut dev = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_ecs-bridge"))
-            .args(["dev", "--local-control-plane", "--crds-dir"])
-            .arg(crds.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(stderr.reopen().expect("reopen"))
-            .spawn()
-            .expect("start ecs-bridge dev"),
-    );
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ecs-bridge"));
+    command
+        .args(["dev", "--local-control-plane", "--crds-dir"])
+        .arg(crds.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr.reopen().expect("reopen"));
+    // If the test binary itself is killed, KillOnDrop never runs: have the kernel send dev
+    // mode a SIGTERM when this (test) thread goes, so it stops its servers. The thread
+    // outlives the child in every other case, as KillOnDrop reaps it first.
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let mut dev = KillOnDrop(command.spawn().expect("start ecs-bridge dev"));
     let dev_stderr = || std::fs::read_to_string(stderr.path()).unwrap_or_default();
 
     let mut lines = BufReader::new(dev.0.stdout.take().expect("piped stdout")).lines();
