@@ -6,6 +6,7 @@ mod support;
 mod control_plane;
 mod crds;
 mod dev_mode;
+mod helm;
 
 mod operator;
 mod operator_cluster;
