@@ -5,6 +5,7 @@ mod support;
 
 mod control_plane;
 mod crds;
+mod dev_mode;
 
 mod operator;
 mod operator_cluster;
