@@ -44,7 +44,9 @@ struct Ecs {
 }
 
 impl Ecs {
-    async fn call(&self, op: &str, body: String) -> Result<Value, String> {
+    /// Sends one request; the body is parsed only when the caller needs it
+    /// (`parse`), as a real client that ignores most of a response would.
+    async fn send(&self, op: &str, body: String, parse: bool) -> Result<Value, String> {
         let response = self
             .http
             .post(&self.url)
@@ -59,7 +61,18 @@ impl Ecs {
         if status != 200 {
             return Err(format!("{op}: {status} {}", String::from_utf8_lossy(&bytes)));
         }
+        if !parse {
+            return Ok(Value::Null);
+        }
         serde_json::from_slice(&bytes).map_err(|e| format!("{op}: {e}"))
+    }
+
+    async fn call(&self, op: &str, body: String) -> Result<Value, String> {
+        self.send(op, body, false).await
+    }
+
+    async fn call_parsed(&self, op: &str, body: String) -> Result<Value, String> {
+        self.send(op, body, true).await
     }
 }
 
@@ -85,7 +98,7 @@ async fn setup(ecs: &Ecs, clusters: u64) -> Result<Vec<String>, String> {
         )
         .await?;
         let out = ecs
-            .call(
+            .call_parsed(
                 "RunTask",
                 format!(r#"{{"cluster":"bench-{c}","taskDefinition":"bench","launchType":"FARGATE","networkConfiguration":{AWSVPC}}}"#),
             )
@@ -127,7 +140,7 @@ async fn step(ecs: &Ecs, n: u64, worker: u64, clusters: u64, last_task: &mut Str
         }
         16 => {
             let out = ecs
-                .call(
+                .call_parsed(
                     "RunTask",
                     format!(r#"{{"cluster":"{cluster}","taskDefinition":"bench","launchType":"FARGATE","networkConfiguration":{AWSVPC},"clientToken":"w{worker}-{n}"}}"#),
                 )

@@ -7,7 +7,9 @@ use serde_json::{Map, Value, json};
 use super::clusters::BUILTIN_CAPACITY_PROVIDERS;
 use super::deployments::{new_deployment, reconcile, start_deployment};
 use super::error::{EcsError, EcsResult, ErrorKind, required};
-use super::pagination::{PageRequest, list_response};
+use super::pagination::{PageRequest, list_reply};
+use super::protocol::Reply;
+use super::state::records::with_tags_shown;
 use super::protocol::{parse, to_value};
 use super::state::ids::{is_valid_name, service_name_of};
 use super::state::records::*;
@@ -351,7 +353,18 @@ fn render(service: &Service, with_tags: bool) -> EcsResult<Value> {
     Ok(value)
 }
 
-pub fn describe_services(store: &Store, body: &[u8]) -> EcsResult<Value> {
+#[derive(serde::Serialize)]
+struct DescribeServicesOut<'a> {
+    services: Vec<&'a Service>,
+    failures: Vec<Failure>,
+}
+
+#[derive(serde::Serialize)]
+struct ServiceOut<'a> {
+    service: &'a Service,
+}
+
+pub fn describe_services(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     let input: DescribeServicesInput = parse(body)?;
     let names = required(input.services, "services")?;
     if names.is_empty() || names.len() > 10 {
@@ -366,7 +379,7 @@ pub fn describe_services(store: &Store, body: &[u8]) -> EcsResult<Value> {
     for reference in &names {
         let name = service_name_of(reference);
         match state.services.get(name) {
-            Some(entry) => services.push(render(&entry.service, with_tags)?),
+            Some(entry) => services.push(&entry.service),
             None => failures.push(Failure {
                 arn: store.arns.service(state.name(), name),
                 reason: "MISSING".into(),
@@ -374,7 +387,7 @@ pub fn describe_services(store: &Store, body: &[u8]) -> EcsResult<Value> {
             }),
         }
     }
-    Ok(json!({ "services": services, "failures": failures }))
+    with_tags_shown(with_tags, || Reply::of(&DescribeServicesOut { services, failures }))
 }
 
 #[derive(Deserialize)]
@@ -388,13 +401,13 @@ struct ListServicesInput {
     resource_management_type: Option<String>,
 }
 
-pub fn list_services(store: &Store, body: &[u8]) -> EcsResult<Value> {
+pub fn list_services(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     let input: ListServicesInput = parse(body)?;
     let page = PageRequest::new(input.max_results, input.next_token.as_deref(), 10, 100)?;
     let cell = store.find_cluster(input.cluster.as_deref())?;
     let state = lock(&cell);
     state.ensure_active()?;
-    let items: Vec<(String, Value)> = state
+    let items: Vec<(&str, &str)> = state
         .services
         .values()
         .map(|e| &e.service)
@@ -406,10 +419,10 @@ pub fn list_services(store: &Store, body: &[u8]) -> EcsResult<Value> {
                 s.resource_management_type.as_deref().unwrap_or("CUSTOMER") == t
             })
         })
-        .map(|s| (s.service_arn.clone(), Value::String(s.service_arn.clone())))
+        .map(|s| (s.service_name.as_str(), s.service_arn.as_str()))
         .collect();
     let (arns, next) = page.take(items);
-    Ok(list_response("serviceArns", arns, next))
+    list_reply("serviceArns", &arns, next)
 }
 
 #[derive(Deserialize)]
@@ -441,7 +454,7 @@ struct UpdateServiceInput {
     monitoring: Option<Value>,
 }
 
-pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
+pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     let input: UpdateServiceInput = parse(body)?;
     let reference = required(input.service, "service")?;
     let name = service_name_of(&reference).to_owned();
@@ -604,7 +617,7 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let mut changes = store.changes();
     reconcile(store, &mut state, &name, &mut changes);
     store.persist(changes)?;
-    Ok(json!({ "service": render(&state.services[&name].service, false)? }))
+    with_tags_shown(false, || Reply::of(&ServiceOut { service: &state.services[&name].service }))
 }
 
 #[derive(Deserialize)]
