@@ -1,0 +1,139 @@
+//! Status bookkeeping shared by the reconcilers: the condition reasons, how an
+//! ECS failure reads in a condition, and the server-side-apply status write.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::api::{Api, Patch, PatchParams};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::api::conditions::{ConditionStatus, READY, SYNCED, new_condition, set_condition};
+use crate::ecs::{EcsError, EcsErrorKind};
+
+/// The field manager of every status the controller writes.
+pub const FIELD_MANAGER: &str = "ecs-bridge-controller";
+
+/// Machine-readable condition reasons.
+pub mod reason {
+    /// Ready: the spec's revision is registered and ACTIVE.
+    pub const REGISTERED: &str = "Registered";
+    /// Ready: the cluster is ACTIVE.
+    pub const ACTIVE: &str = "Active";
+    /// Ready: ECS is still creating the cluster's resources.
+    pub const PROVISIONING: &str = "Provisioning";
+    /// Synced: the last reconcile applied the spec.
+    pub const SYNCED: &str = "Synced";
+    /// ECS rejected the spec; nothing happens until the spec changes.
+    pub const INVALID_SPEC: &str = "InvalidSpec";
+    /// ECS throttled the calls; retrying with back-off.
+    pub const THROTTLED: &str = "Throttled";
+    /// ECS was unreachable or failed (5xx, timeouts); retrying with back-off.
+    pub const ECS_UNAVAILABLE: &str = "EcsUnavailable";
+    /// ECS refused the operation for now (e.g. a cluster that still has services).
+    pub const BLOCKED: &str = "Blocked";
+    /// Any other ECS failure (credentials, permissions, unexpected answers).
+    pub const ECS_ERROR: &str = "EcsError";
+    /// Deletion is in progress.
+    pub const DELETING: &str = "Deleting";
+}
+
+/// The condition reason for an ECS failure.
+pub fn failure_reason(err: &EcsError) -> &'static str {
+    match err.kind() {
+        EcsErrorKind::Rejected => reason::INVALID_SPEC,
+        EcsErrorKind::Throttled => reason::THROTTLED,
+        EcsErrorKind::Unavailable => reason::ECS_UNAVAILABLE,
+        EcsErrorKind::Conflict => reason::BLOCKED,
+        EcsErrorKind::NotFound | EcsErrorKind::Other => reason::ECS_ERROR,
+    }
+}
+
+/// One condition's new value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judgement {
+    pub status: ConditionStatus,
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl Judgement {
+    pub fn yes(reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: ConditionStatus::True,
+            reason,
+            message: message.into(),
+        }
+    }
+
+    pub fn no(reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: ConditionStatus::False,
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+/// Sets `Ready` and `Synced`; transition times move only when a status flips.
+pub fn set_ready_and_synced(
+    conditions: &mut Vec<Condition>,
+    ready: Judgement,
+    synced: Judgement,
+    generation: Option<i64>,
+    now: &Time,
+) {
+    for (type_, judgement) in [(READY, ready), (SYNCED, synced)] {
+        set_condition(
+            conditions,
+            new_condition(
+                type_,
+                judgement.status,
+                judgement.reason,
+                judgement.message,
+                generation,
+                now.clone(),
+            ),
+        );
+    }
+}
+
+/// Whether ECS already rejected this generation's spec: then the reconciler
+/// makes no ECS call until `metadata.generation` changes.
+pub fn rejected_this_generation(conditions: &[Condition], generation: Option<i64>) -> bool {
+    generation.is_some()
+        && conditions.iter().any(|c| {
+            c.type_ == READY && c.reason == reason::INVALID_SPEC && c.status == "False" && c.observed_generation == generation
+        })
+}
+
+/// The condition of `type_`'s reason and message, if present.
+pub fn condition_reason<'a>(conditions: &'a [Condition], type_: &str) -> Option<(&'a str, &'a str)> {
+    conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.reason.as_str(), c.message.as_str()))
+}
+
+/// Writes `status` through the status subresource with server-side apply,
+/// unless it equals `current` (a no-op write still costs a round trip).
+pub async fn apply_status<K, S>(
+    api: &Api<K>,
+    name: &str,
+    current: Option<&S>,
+    status: &S,
+) -> Result<bool, kube::Error>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+    S: Serialize + PartialEq,
+{
+    if current == Some(status) {
+        return Ok(false);
+    }
+    let patch = serde_json::json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "status": status,
+    });
+    api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch))
+        .await?;
+    Ok(true)
+}

@@ -1,0 +1,14 @@
+//! Integration tests against a real kube-apiserver: one control plane for the whole binary
+//! (see `support`), one namespace per test. Run `tests/control-plane/install.sh` once first.
+
+mod support;
+
+mod control_plane;
+mod crds;
+mod dev_mode;
+mod helm;
+
+mod operator;
+mod operator_cluster;
+mod operator_runtime;
+mod operator_task_definition;
