@@ -1,14 +1,45 @@
-//! Admin endpoints outside ECS's namespace, under `/_emulator/`: health,
-//! reset, a read-only state dump and per-operation request counters (which
-//! the operator's tests use to count ECS writes).
+//! Admin endpoints outside ECS's namespace, under `/_emulator/`: what tests
+//! and operators use to look at and steer the emulator. Bodies are JSON;
+//! errors are `{"message": ...}` with status 400 (bad request) or 409 (not
+//! possible in this mode).
+//!
+//! | Endpoint | What it does |
+//! |---|---|
+//! | `GET /_emulator/health` | `{status, region, accountId, persistent}` |
+//! | `POST /_emulator/reset` | drops every resource and failure rule (durably with `--state-dir`); counters are kept |
+//! | `GET /_emulator/state` | the whole state as JSON, for debugging |
+//! | `GET /_emulator/stats` | `{operation: requests}` since start or the last stats reset |
+//! | `POST /_emulator/stats/reset` | zeroes the counters |
+//! | `GET /_emulator/clock` | `{mode: "real"\|"manual", nowMillis}` |
+//! | `POST /_emulator/clock/advance` | manual clock only: `{"seconds": 12.5}` or `{"millis": 12500}` moves time forward and does all the scheduler's work due on the way, each change at its own time; answers `{nowMillis, ticks, tasks, services}` |
+//! | `POST /_emulator/tick` | does the work due at the current time (any clock) |
+//! | `GET /_emulator/failure-rules` | the failure rules in force |
+//! | `POST /_emulator/failure-rules` | adds a rule (see `failure_rules::FailureRule`): e.g. `{"family": "web", "exitCode": 1}`, `{"service": "api", "failHealthCheckAfterSeconds": 10}`, `{"image": "bad:tag", "cannotPull": true}`; applies to tasks created afterwards; answers the rule with its `id` |
+//! | `DELETE /_emulator/failure-rules` | removes every rule (`?id=<id>` removes one) |
+//! | `POST /_emulator/tasks/kill` | `{"cluster"?, "task", "exitCode"?}`: the task's essential container exits (default 137); a service replaces the task |
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
 use axum::response::Response;
-use serde_json::json;
+use serde::Deserialize;
+use serde_json::{Value, json};
 
+use super::failure_rules::FailureRule;
 use super::protocol::{App, json_response};
+use super::scheduler::{ClockError, advance, tick as run_tick};
+use super::state::ids::{id_of, uuid, with_rng};
+use super::state::{read, write};
+
+fn bad_request(message: impl std::fmt::Display) -> Response {
+    json_response(400, &json!({ "message": message.to_string() }))
+}
+
+fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
+    serde_json::from_slice(bytes).map_err(|e| bad_request(format!("invalid request body: {e}")))
+}
 
 /// `GET /_emulator/health`
 pub async fn health(State(app): State<Arc<App>>) -> Response {
@@ -24,8 +55,10 @@ pub async fn health(State(app): State<Arc<App>>) -> Response {
 }
 
 /// `POST /_emulator/reset`: drops every resource (durably, with
-/// `--state-dir`). Counters are kept; see [`reset_stats`].
+/// `--state-dir`) and every failure rule. Counters are kept; see
+/// [`reset_stats`].
 pub async fn reset(State(app): State<Arc<App>>) -> Response {
+    write(&app.store.failure_rules).clear();
     match app.store.reset() {
         Ok(()) => json_response(200, &json!({ "reset": true })),
         Err(err) => json_response(err.kind.http_status(), &err.body()),
@@ -49,4 +82,104 @@ pub async fn stats(State(app): State<Arc<App>>) -> Response {
 pub async fn reset_stats(State(app): State<Arc<App>>) -> Response {
     app.stats.clear();
     json_response(200, &json!({ "reset": true }))
+}
+
+/// `GET /_emulator/clock`
+pub async fn clock(State(app): State<Arc<App>>) -> Response {
+    let mode = if app.store.clock.manual().is_some() { "manual" } else { "real" };
+    json_response(200, &json!({ "mode": mode, "nowMillis": app.store.clock.now_millis() }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdvanceInput {
+    seconds: Option<f64>,
+    millis: Option<i64>,
+}
+
+/// `POST /_emulator/clock/advance`
+pub async fn advance_clock(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
+    let input: AdvanceInput = match body(&bytes) {
+        Ok(input) => input,
+        Err(response) => return response,
+    };
+    let millis = match (input.seconds, input.millis) {
+        (Some(s), None) if s.is_finite() => (s * 1000.0).round() as i64,
+        (None, Some(ms)) => ms,
+        _ => return bad_request("give exactly one of \"seconds\" or \"millis\""),
+    };
+    let app2 = app.clone();
+    let result = tokio::task::spawn_blocking(move || advance(&app2.store, millis)).await;
+    match result {
+        Ok(Ok(report)) => json_response(200, &serde_json::to_value(report).unwrap_or(Value::Null)),
+        Ok(Err(e @ ClockError::NotManual)) => json_response(409, &json!({ "message": e.to_string() })),
+        Ok(Err(e)) => bad_request(e),
+        Err(e) => json_response(500, &json!({ "message": e.to_string() })),
+    }
+}
+
+/// `POST /_emulator/tick`
+pub async fn tick(State(app): State<Arc<App>>) -> Response {
+    let report = run_tick(&app.store);
+    json_response(200, &serde_json::to_value(report).unwrap_or(Value::Null))
+}
+
+/// `GET /_emulator/failure-rules`
+pub async fn failure_rules(State(app): State<Arc<App>>) -> Response {
+    let rules = read(&app.store.failure_rules).clone();
+    json_response(200, &json!({ "rules": rules }))
+}
+
+/// `POST /_emulator/failure-rules`
+pub async fn add_failure_rule(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
+    let mut rule: FailureRule = match body(&bytes) {
+        Ok(rule) => rule,
+        Err(response) => return response,
+    };
+    if !rule.has_effect() {
+        return bad_request("a rule needs an effect: exitCode, exitAfterSeconds, failHealthCheckAfterSeconds or cannotPull");
+    }
+    rule.id = with_rng(app.store.rng.as_ref(), uuid);
+    write(&app.store.failure_rules).push(rule.clone());
+    json_response(200, &serde_json::to_value(rule).unwrap_or(Value::Null))
+}
+
+#[derive(Deserialize)]
+pub struct RuleQuery {
+    id: Option<String>,
+}
+
+/// `DELETE /_emulator/failure-rules[?id=...]`
+pub async fn delete_failure_rules(State(app): State<Arc<App>>, Query(query): Query<RuleQuery>) -> Response {
+    let mut rules = write(&app.store.failure_rules);
+    let before = rules.len();
+    match &query.id {
+        Some(id) => rules.retain(|r| &r.id != id),
+        None => rules.clear(),
+    }
+    json_response(200, &json!({ "removed": before - rules.len() }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct KillTaskInput {
+    cluster: Option<String>,
+    task: String,
+    exit_code: Option<i32>,
+}
+
+/// `POST /_emulator/tasks/kill`
+pub async fn kill_task(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
+    let input: KillTaskInput = match body(&bytes) {
+        Ok(input) => input,
+        Err(response) => return response,
+    };
+    let store = &app.store;
+    let result = with_rng(store.rng.as_ref(), || {
+        super::faults::kill_task(store, input.cluster.as_deref(), id_of(&input.task), input.exit_code.unwrap_or(137))
+    });
+    match result {
+        Ok(task) => json_response(200, &json!({ "task": task })),
+        Err(err) => json_response(err.kind.http_status(), &err.body()),
+    }
 }

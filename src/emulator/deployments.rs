@@ -1,26 +1,33 @@
-//! What a service's deployments need right now: starting PRIMARY tasks up to
-//! the desired count within `maximumPercent`, stopping tasks of replaced
-//! deployments and surplus tasks, dropping finished deployments, keeping the
-//! counters, rollout state and events in step.
+//! The service scheduler's decisions for one service: ECS's rolling update.
+//! It starts PRIMARY tasks up to the desired count within `maximumPercent`,
+//! stops tasks of replaced deployments while the healthy tasks stay at or
+//! above `minimumHealthyPercent`, replaces tasks that stopped or failed their
+//! health checks, scales in, drops drained deployments, and keeps the
+//! counters, rollout state, circuit breaker, back-off and events in step.
 //!
-//! [`reconcile`] runs after every write that touches a service or its tasks.
-//! It is the seam for part 2's scheduler, which will call it on every tick and
-//! add health, the circuit breaker and back-off; in part 1 no task reaches
-//! RUNNING, so a rollout completes only when its desired count is 0.
+//! [`reconcile`] runs after every write that touches a service or its tasks,
+//! and on every scheduler tick in which one of its tasks changed (with what
+//! they did, as [`TaskFacts`]). DAEMON services are placed per instance by
+//! [`super::daemon`].
 
 use std::collections::HashMap;
 
+use super::circuit_breaker;
+use super::health::is_healthy;
 use super::lifecycle::{LaunchChoice, LaunchOutcome, TaskLaunch, is_pending, launch, request_stop, settle};
-use super::state::ids::{deployment_id, uuid};
+use super::placement::{Constraints, scale_in_order, service_default_strategy};
+use super::service_events::{self as events, add_event};
+use super::state::ids::deployment_id;
 use super::state::records::*;
 use super::state::{Change, Changes, ClusterState, Store, read};
-use super::placement::Constraints;
 use super::task_definitions::resolve;
 
-/// Events kept per service, newest first.
-const MAX_EVENTS: usize = 100;
-/// A repeated event message is suppressed for this long.
-const EVENT_REPEAT_MILLIS: i64 = 6 * 60 * 60 * 1000;
+pub use super::service_events::add_event as add_service_event;
+
+/// Failed starts in a row before the scheduler backs off.
+const BACKOFF_AFTER: u32 = 3;
+/// The longest back-off between launch attempts (ECS: 15 minutes).
+const MAX_BACKOFF_MILLIS: i64 = 15 * 60 * 1000;
 
 /// A new PRIMARY deployment snapshotting the service's current configuration.
 pub fn new_deployment(service: &Service, now: Timestamp) -> Deployment {
@@ -61,80 +68,384 @@ pub fn start_deployment(service: &mut Service, deployment: Deployment) {
     service.deployments.insert(0, deployment);
 }
 
-/// Adds an event (newest first, at most 100), unless the newest event says
-/// the same thing and is less than 6 hours old.
-pub fn add_event(service: &mut Service, now: Timestamp, message: String) {
-    if let Some(newest) = service.events.first()
-        && newest.message == message && now.0 - newest.created_at.0 < EVENT_REPEAT_MILLIS {
-            return;
-        }
-    service.events.insert(0, ServiceEvent { id: uuid(), created_at: now, message });
-    service.events.truncate(MAX_EVENTS);
+/// What a service's tasks did during a scheduler tick, by deployment id.
+#[derive(Clone, Debug, Default)]
+pub struct TaskFacts {
+    /// Stopped before reaching RUNNING, for a reason of their own.
+    pub failed_to_start: Vec<String>,
+    /// Reached RUNNING.
+    pub started: Vec<String>,
+    /// Started to count as healthy.
+    pub became_healthy: Vec<String>,
+}
+
+impl TaskFacts {
+    pub fn is_empty(&self) -> bool {
+        self.failed_to_start.is_empty() && self.started.is_empty() && self.became_healthy.is_empty()
+    }
 }
 
 fn is_live(t: &TaskEntry) -> bool {
     !t.is_stopped()
 }
 
+/// The ids of a service's tasks that are not STOPPED.
+pub fn live_tasks(state: &ClusterState, name: &str) -> Vec<String> {
+    state
+        .tasks
+        .iter()
+        .filter(|(_, t)| t.service_name.as_deref() == Some(name) && is_live(t))
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
 /// Brings one service's tasks and deployments in line with its configuration.
 pub fn reconcile(store: &Store, state: &mut ClusterState, name: &str, changes: &mut Changes) {
-    let Some(entry) = state.services.get(name) else { return };
-    let service = entry.service.clone();
+    let live = live_tasks(state, name);
+    reconcile_with(store, state, name, live, &TaskFacts::default(), changes);
+}
+
+/// Stops requested in one pass, for the events and the journal.
+#[derive(Default)]
+pub struct Stops {
+    pub running: Vec<String>,
+    pub pending: usize,
+    pub touched: Vec<String>,
+}
+
+impl Stops {
+    /// Asks a task to stop for the scheduler; tasks that never started stop
+    /// at once.
+    pub fn stop(&mut self, state: &mut ClusterState, id: &str, now: Timestamp, reason: &str) {
+        let Some(t) = state.tasks.get_mut(id) else { return };
+        if !request_stop(t, now, "ServiceSchedulerInitiated", reason) {
+            return;
+        }
+        if settle(t, now) {
+            self.pending += 1;
+        } else {
+            self.running.push(id.to_owned());
+        }
+        self.touched.push(id.to_owned());
+    }
+}
+
+/// Whether a task sits on an instance that is no longer ACTIVE.
+pub fn on_leaving_instance(state: &ClusterState, t: &TaskEntry) -> bool {
+    t.container_instance_id
+        .as_ref()
+        .is_some_and(|id| state.container_instances.get(id).is_none_or(|i| i.instance.status != "ACTIVE"))
+}
+
+/// Back-off, breaker counts and resets from what the tasks did.
+fn note_facts(entry: &mut ServiceEntry, facts: &TaskFacts, now: Timestamp, base_delay: i64, events: &mut Vec<String>) {
+    let primary = entry.service.deployments.iter().find(|d| d.status == "PRIMARY").map(|d| d.id.clone());
+    let scheduling = &mut entry.scheduling;
+    if scheduling.backoff_for != primary {
+        scheduling.backoff_for = primary.clone();
+        scheduling.start_failures = 0;
+        scheduling.launch_after = None;
+    }
+    for id in &facts.failed_to_start {
+        circuit_breaker::record_failure(&mut entry.service, id, now);
+        if Some(id) == primary.as_ref() {
+            let scheduling = &mut entry.scheduling;
+            scheduling.start_failures += 1;
+            if scheduling.start_failures >= BACKOFF_AFTER {
+                let doublings = (scheduling.start_failures - BACKOFF_AFTER).min(20);
+                let delay = base_delay.saturating_mul(1 << doublings).min(MAX_BACKOFF_MILLIS);
+                scheduling.launch_after = Some(Timestamp(now.0 + delay));
+                events.push(events::unable_to_start_consistently(&entry.service.service_name));
+            }
+        }
+    }
+    for id in &facts.started {
+        if Some(id) == primary.as_ref() {
+            entry.scheduling.start_failures = 0;
+            entry.scheduling.launch_after = None;
+        }
+    }
+    for id in &facts.became_healthy {
+        circuit_breaker::record_healthy(&mut entry.service, id, now);
+    }
+}
+
+/// [`reconcile`] given the service's live task ids and what its tasks did.
+pub fn reconcile_with(
+    store: &Store,
+    state: &mut ClusterState,
+    name: &str,
+    mut live: Vec<String>,
+    facts: &TaskFacts,
+    changes: &mut Changes,
+) {
+    if !state.services.contains_key(name) {
+        return;
+    }
     super::lifecycle::purge_expired(store, state, changes);
     let now = store.now();
-    let cluster = state.name().to_owned();
+    let mut messages: Vec<String> = Vec::new();
+    if let Some(entry) = state.services.get_mut(name) {
+        note_facts(entry, facts, now, store.timings.placement_retry, &mut messages);
+        circuit_breaker::check(entry, now, &mut messages);
+    }
+    let entry = &state.services[name];
+    let service = entry.service.clone();
+    let mut scheduling = entry.scheduling.clone();
     let primary = service.deployments.iter().find(|d| d.status == "PRIMARY").cloned();
     let primary_id = primary.as_ref().map(|d| d.id.clone()).unwrap_or_default();
     let reason = format!("Scaling activity initiated by (deployment {primary_id})");
-    let mut touched: Vec<String> = Vec::new();
-    let mut events: Vec<String> = Vec::new();
+    let mut stops = Stops::default();
+    let mut started: Vec<String> = Vec::new();
+    let mut retry_at: Option<Timestamp> = None;
     let active = service.status == "ACTIVE";
+    let daemon = service.scheduling_strategy == "DAEMON";
 
-    // Tasks of replaced deployments that are not running yet can go at once:
-    // they do not count as healthy, so stopping them never breaks
-    // minimumHealthyPercent. A draining service stops everything.
-    let mut stopped_pending = 0;
-    for (id, t) in state.tasks.iter_mut() {
-        if t.service_name.as_deref() != Some(name) || !is_live(t) || t.task.desired_status == "STOPPED" {
-            continue;
+    if !active {
+        // A draining service stops everything.
+        for id in &live {
+            stops.stop(state, id, now, &reason);
         }
-        let not_running = t.task.last_status != "RUNNING";
-        let replaced = t.task.started_by.as_deref() != Some(primary_id.as_str()) && not_running;
-        // Service tasks not yet running on a DRAINING (or gone) instance stop
-        // at once and are started elsewhere.
-        let instance_leaving = t.container_instance_id.as_ref().is_some_and(|id| {
-            state.container_instances.get(id).is_none_or(|i| i.instance.status != "ACTIVE")
-        }) && not_running;
-        if !active || replaced || instance_leaving {
-            request_stop(t, now, "ServiceSchedulerInitiated", &reason);
-            if settle(t, now) {
-                stopped_pending += 1;
+    } else {
+        // Tasks that failed their health checks are replaced.
+        for id in &live {
+            let t = &state.tasks[id];
+            if t.task.desired_status == "RUNNING" && t.task.health_status == "UNHEALTHY" {
+                let deployment = t.task.started_by.clone().unwrap_or_default();
+                messages.push(events::failed_health_checks(name, id));
+                stops.stop(state, id, now, "Task failed container health checks");
+                scheduling.unhealthy_replaced += 1;
+                if let Some(entry) = state.services.get_mut(name) {
+                    circuit_breaker::record_failure(&mut entry.service, &deployment, now);
+                }
             }
-            touched.push(id.clone());
         }
-    }
-
-    if active
-        && let Some(primary) = &primary {
-            let launched = if service.scheduling_strategy == "DAEMON" {
-                launch_daemon(store, state, &service, primary, &mut events)
-            } else {
-                scale_replica(store, state, &service, primary, &reason, &mut touched, &mut events, &mut stopped_pending)
+        // Tasks of replaced deployments that are not running yet go at once:
+        // they are not healthy, so stopping them never breaks
+        // minimumHealthyPercent. So do service tasks not yet running on an
+        // instance that is leaving (and every daemon task there).
+        for id in &live {
+            let t = &state.tasks[id];
+            if t.task.desired_status == "STOPPED" {
+                continue;
+            }
+            let not_running = t.task.last_status != "RUNNING";
+            let replaced = t.task.started_by.as_deref() != Some(primary_id.as_str());
+            let leaving = on_leaving_instance(state, t);
+            if (not_running && (replaced || leaving)) || (daemon && leaving) {
+                stops.stop(state, id, now, &reason);
+            }
+        }
+        if let Some(primary) = &primary {
+            let mut pass = Pass {
+                store,
+                service: &service,
+                primary,
+                scheduling: &mut scheduling,
+                reason: &reason,
+                now,
+                stops: &mut stops,
+                started: &mut started,
+                messages: &mut messages,
+                retry_at: &mut retry_at,
             };
-            touched.extend(launched);
+            if daemon {
+                super::daemon::schedule(&mut pass, state, &live);
+            } else {
+                pass.roll(state, &live);
+            }
         }
-    if stopped_pending > 0 {
-        events.push(format!("(service {name}) stopped {stopped_pending} pending tasks."));
+    }
+    if !stops.running.is_empty() {
+        messages.push(events::stopped_running(name, &stops.running));
+    }
+    if stops.pending > 0 {
+        messages.push(events::stopped_pending(name, stops.pending));
+    }
+    live.extend(started.iter().cloned());
+    live.retain(|id| state.tasks.get(id).is_some_and(is_live));
+    let desired_count = if daemon {
+        super::daemon::desired_count(store, state, &service)
+    } else {
+        service.desired_count
+    };
+    finish(state, name, &live, desired_count, scheduling, messages, retry_at, now);
+
+    let cluster = state.name().to_owned();
+    let snapshot = state.services[name].clone();
+    changes.push(|| Change::PutService { cluster: cluster.clone(), entry: snapshot });
+    for id in stops.touched.iter().chain(&started) {
+        if let Some(t) = state.tasks.get(id) {
+            changes.push(|| Change::PutTask { cluster: cluster.clone(), entry: t.clone() });
+        }
+    }
+}
+
+/// One reconcile of a service that has a PRIMARY deployment.
+pub struct Pass<'a> {
+    pub store: &'a Store,
+    pub service: &'a Service,
+    pub primary: &'a Deployment,
+    pub scheduling: &'a mut ServiceScheduling,
+    pub reason: &'a str,
+    pub now: Timestamp,
+    pub stops: &'a mut Stops,
+    pub started: &'a mut Vec<String>,
+    pub messages: &'a mut Vec<String>,
+    pub retry_at: &'a mut Option<Timestamp>,
+}
+
+impl Pass<'_> {
+    fn name(&self) -> &str {
+        &self.service.service_name
     }
 
-    // Counters, finished deployments, rollout state.
-    let tasks: Vec<&TaskEntry> = state.tasks.values().filter(|t| t.service_name.as_deref() == Some(name)).collect();
+    /// Whether new PRIMARY tasks may be launched now (not FAILED, no back-off).
+    pub fn may_launch(&mut self) -> bool {
+        if self.primary.rollout_state.as_deref() == Some("FAILED") {
+            return false;
+        }
+        match self.scheduling.launch_after {
+            Some(at) if at > self.now => {
+                *self.retry_at = Some(at);
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// Launches up to `count` PRIMARY tasks (on `instance` when given) and
+    /// logs what happened.
+    pub fn launch(&mut self, state: &mut ClusterState, count: usize, instance: Option<&str>) -> Vec<String> {
+        let Some(td) = resolve(&read(&self.store.task_definitions), &self.primary.task_definition) else {
+            return Vec::new();
+        };
+        let cluster = state.name().to_owned();
+        let choice = launch_choice(self.service, &state.cluster);
+        let placed = providers_in_use(state, self.name());
+        // Constraints were checked when the service was created or updated.
+        let constraints = Constraints::new(&self.service.placement_constraints, &td.task_definition).unwrap_or_default();
+        let strategies = if self.service.placement_strategy.is_empty() {
+            service_default_strategy()
+        } else {
+            self.service.placement_strategy.clone()
+        };
+        let template = template(self.service, self.primary, &td, &cluster);
+        let outcome: LaunchOutcome =
+            launch(self.store, state, &template, &choice, count, placed, &constraints, &strategies, instance);
+        if !outcome.task_ids.is_empty() {
+            let replaced = self.scheduling.unhealthy_replaced.min(outcome.task_ids.len() as i64);
+            self.scheduling.unhealthy_replaced -= replaced;
+            self.messages.push(events::started(self.name(), &outcome.task_ids, replaced));
+        }
+        if let Some(message) = events::unplaced(self.name(), &outcome) {
+            self.messages.push(message);
+            *self.retry_at = Some(Timestamp(self.now.0 + self.store.timings.placement_retry));
+        }
+        self.started.extend(outcome.task_ids.iter().cloned());
+        outcome.task_ids
+    }
+
+    /// ECS's rolling update for a REPLICA service (spec §7.3).
+    fn roll(&mut self, state: &mut ClusterState, live: &[String]) {
+        let desired = self.service.desired_count;
+        let config = &self.service.deployment_configuration;
+        let max_percent = i64::from(config.maximum_percent.unwrap_or(200));
+        let min_percent = i64::from(config.minimum_healthy_percent.unwrap_or(100));
+        let max_tasks = desired * max_percent / 100;
+        let min_healthy = (desired * min_percent + 99) / 100;
+        let now = self.now;
+        let still = |state: &ClusterState, id: &String| {
+            state.tasks.get(id).is_some_and(|t| is_live(t) && t.task.desired_status == "RUNNING")
+        };
+        let (primary_tasks, old_tasks): (Vec<String>, Vec<String>) =
+            live.iter().filter(|id| still(state, id)).cloned().partition(|id| {
+                let t = &state.tasks[id];
+                t.task.started_by.as_deref() == Some(self.primary.id.as_str()) && !on_leaving_instance(state, t)
+            });
+
+        // Scale-in: surplus PRIMARY tasks go, those not yet running first.
+        let mut keep = primary_tasks.clone();
+        if primary_tasks.len() as i64 > desired {
+            let surplus = primary_tasks.len() - desired.max(0) as usize;
+            let (waiting, running): (Vec<String>, Vec<String>) =
+                primary_tasks.iter().cloned().partition(|id| state.tasks[id].task.last_status != "RUNNING");
+            let mut order = waiting;
+            order.extend(scale_in_order(state, &running, &self.service.placement_strategy));
+            for id in order.iter().take(surplus) {
+                self.stops.stop(state, id, now, self.reason);
+            }
+            keep = order.into_iter().skip(surplus).collect();
+        }
+
+        // Start PRIMARY tasks within maximumPercent.
+        let counted = live.iter().filter(|id| state.tasks.get(*id).is_some_and(is_live)).count() as i64;
+        let want = desired - keep.len() as i64;
+        let room = max_tasks - counted;
+        let mut launched = 0;
+        if want > 0 && room > 0 && self.may_launch() {
+            launched = self.launch(state, want.min(room) as usize, None).len();
+        }
+
+        // Stop old tasks while the healthy ones stay at or above
+        // minimumHealthyPercent: unhealthy (or not yet healthy) first.
+        let mut healthy = live.iter().filter(|id| state.tasks.get(*id).is_some_and(|t| is_healthy(t, now))).count() as i64;
+        let mut old: Vec<String> = old_tasks.into_iter().filter(|id| still(state, id)).collect();
+        old.sort_by_key(|id| {
+            let t = &state.tasks[id];
+            (is_healthy(t, now), t.task.created_at, id.clone())
+        });
+        let mut stopped_old = 0;
+        let mut blocked = false;
+        for id in &old {
+            let healthy_task = is_healthy(&state.tasks[id], now);
+            if healthy_task && healthy - 1 < min_healthy {
+                blocked = true;
+                continue;
+            }
+            if healthy_task {
+                healthy -= 1;
+            }
+            self.stops.stop(state, id, now, self.reason);
+            stopped_old += 1;
+        }
+
+        // Nothing can move while old tasks remain and nothing is on its way
+        // (100/100, or a single task with maximumPercent below 200 and
+        // minimumHealthyPercent 100): ECS says so in an event.
+        let in_transit = live.iter().any(|id| {
+            state.tasks.get(id).is_some_and(|t| {
+                is_live(t) && (t.task.last_status != "RUNNING" || t.task.desired_status == "STOPPED" || (t.healthy_at.is_none() && t.task.health_status != "UNHEALTHY"))
+            })
+        });
+        let failed = self.primary.rollout_state.as_deref() == Some("FAILED");
+        if blocked && launched == 0 && stopped_old == 0 && want > 0 && room <= 0 && !in_transit && !failed {
+            self.messages.push(events::deployment_configuration_blocks(self.name()));
+        }
+    }
+}
+
+/// Counters, drained deployments, rollout completion, steady state, events.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    state: &mut ClusterState,
+    name: &str,
+    live: &[String],
+    desired_count: i64,
+    mut scheduling: ServiceScheduling,
+    messages: Vec<String>,
+    retry_at: Option<Timestamp>,
+    now: Timestamp,
+) {
+    let tasks: Vec<&TaskEntry> = live.iter().filter_map(|id| state.tasks.get(id)).collect();
     let Some(entry) = state.services.get_mut(name) else { return };
     let service = &mut entry.service;
+    if service.scheduling_strategy == "DAEMON" {
+        service.desired_count = desired_count;
+    }
     let counts = |deployment: &str| {
-        let mine = tasks.iter().filter(|t| t.task.started_by.as_deref() == Some(deployment) && is_live(t));
         let (mut running, mut pending, mut live) = (0, 0, 0);
-        for t in mine {
+        for t in tasks.iter().filter(|t| t.task.started_by.as_deref() == Some(deployment)) {
             live += 1;
             if t.task.last_status == "RUNNING" {
                 running += 1;
@@ -148,6 +459,10 @@ pub fn reconcile(store: &Store, state: &mut ClusterState, name: &str, changes: &
     let (mut running, mut pending) = (0, 0);
     for d in &mut service.deployments {
         let (r, p, _) = counts(&d.id);
+        if d.status == "PRIMARY" && d.desired_count != service.desired_count {
+            d.desired_count = service.desired_count;
+            d.updated_at = now;
+        }
         if (d.running_count, d.pending_count) != (r, p) {
             d.running_count = r;
             d.pending_count = p;
@@ -158,30 +473,47 @@ pub fn reconcile(store: &Store, state: &mut ClusterState, name: &str, changes: &
     }
     service.running_count = running;
     service.pending_count = pending;
-    for message in events {
+    for message in messages {
         add_event(service, now, message);
     }
-    if service.status == "ACTIVE" && service.deployments.len() == 1 {
+
+    let all_healthy = tasks.iter().all(|t| is_healthy(t, now));
+    let settled = service.status == "ACTIVE"
+        && service.deployments.len() == 1
+        && tasks.len() as i64 == service.desired_count
+        && all_healthy;
+    if settled {
         let d = &mut service.deployments[0];
-        if d.rollout_state.as_deref() == Some("IN_PROGRESS") && d.running_count == d.desired_count && d.pending_count == 0 {
+        if d.rollout_state.as_deref() == Some("IN_PROGRESS") {
             d.rollout_state = Some("COMPLETED".into());
             d.rollout_state_reason = Some(format!("ECS deployment {} completed.", d.id));
+            d.failed_tasks = 0;
             d.updated_at = now;
-            let done = format!("(service {name}) (deployment {}) deployment completed.", d.id);
+            let done = events::deployment_completed(name, &d.id);
+            scheduling.last_completed = Some(d.clone());
             add_event(service, now, done);
-            add_event(service, now, format!("(service {name}) has reached a steady state."));
         }
     }
-    if service.status == "DRAINING" && !tasks.iter().any(|t| is_live(t)) {
+    let steady = settled && service.deployments[0].rollout_state.as_deref() == Some("COMPLETED");
+    let mut retry_at = retry_at;
+    if steady {
+        if !scheduling.steady {
+            add_event(service, now, events::steady_state(name));
+        } else if service.events.first().is_some_and(|e| e.message == events::steady_state(name)) {
+            // Re-logged about every 6 hours while nothing else happens.
+            add_event(service, now, events::steady_state(name));
+        }
+        if let Some(newest) = service.events.first() {
+            let relog = Timestamp(newest.created_at.0 + events::EVENT_REPEAT_MILLIS);
+            retry_at = Some(retry_at.map_or(relog, |r| r.min(relog)));
+        }
+    }
+    scheduling.steady = steady;
+    scheduling.retry_at = retry_at;
+    if service.status == "DRAINING" && tasks.is_empty() {
         service.status = "INACTIVE".into();
     }
-    let snapshot = entry.clone();
-    changes.push(|| Change::PutService { cluster: cluster.clone(), entry: snapshot });
-    for id in touched {
-        if let Some(t) = state.tasks.get(&id) {
-            changes.push(|| Change::PutTask { cluster: cluster.clone(), entry: t.clone() });
-        }
-    }
+    entry.scheduling = scheduling;
 }
 
 /// The launch choice a service's tasks use.
@@ -221,154 +553,15 @@ fn template<'a>(service: &'a Service, primary: &Deployment, td: &'a TaskDefiniti
     }
 }
 
-fn placement_event(name: &str, outcome: &LaunchOutcome) -> Option<String> {
-    if outcome.no_instances {
-        return Some(format!(
-            "(service {name}) was unable to place a task because no container instance met all of its requirements. Reason: No Container Instances were found in your cluster. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
-        ));
-    }
-    let failure = outcome.failures.first()?;
-    let instance = failure.arn.rsplit('/').next().unwrap_or_default();
-    let what = match failure.reason.as_str() {
-        "RESOURCE:CPU" => "has insufficient CPU units available".to_owned(),
-        "RESOURCE:MEMORY" => "has insufficient memory available".to_owned(),
-        "RESOURCE:PORTS" | "RESOURCE:PORTS_UDP" => "is already using a port required by your task".to_owned(),
-        other => format!("encountered error \"{other}\""),
-    };
-    Some(format!(
-        "(service {name}) was unable to place a task because no container instance met all of its requirements. The closest matching container-instance {instance} {what}. For more information, see the Troubleshooting section of the Amazon ECS Developer Guide."
-    ))
-}
-
-fn started_event(name: &str, ids: &[String]) -> String {
-    let list: Vec<String> = ids.iter().map(|id| format!("(task {id})")).collect();
-    format!("(service {name}) has started {} tasks: {}.", ids.len(), list.join(" "))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn scale_replica(
-    store: &Store,
-    state: &mut ClusterState,
-    service: &Service,
-    primary: &Deployment,
-    reason: &str,
-    touched: &mut Vec<String>,
-    events: &mut Vec<String>,
-    stopped_pending: &mut usize,
-) -> Vec<String> {
-    let name = service.service_name.as_str();
-    let desired = service.desired_count;
-    let max_percent = i64::from(service.deployment_configuration.maximum_percent.unwrap_or(200));
-    let max_tasks = desired * max_percent / 100;
-    let mine = |t: &&TaskEntry| t.service_name.as_deref() == Some(name) && is_live(t);
-    let counted = state.tasks.values().filter(mine).count() as i64;
-    let mut primary_live: Vec<(Timestamp, String)> = state
-        .tasks
-        .iter()
-        .filter(|(_, t)| mine(t) && t.task.started_by.as_deref() == Some(primary.id.as_str()) && t.task.desired_status == "RUNNING")
-        .map(|(id, t)| (t.task.created_at, id.clone()))
-        .collect();
-    let live = primary_live.len() as i64;
-    let now = store.now();
-    if live > desired {
-        // Surplus: stop the newest first (they have done the least work).
-        primary_live.sort();
-        for (_, id) in primary_live.iter().rev().take((live - desired) as usize) {
-            if let Some(t) = state.tasks.get_mut(id) {
-                request_stop(t, now, "ServiceSchedulerInitiated", reason);
-                if settle(t, now) {
-                    *stopped_pending += 1;
-                }
-                touched.push(id.clone());
-            }
-        }
-        return Vec::new();
-    }
-    let start = (desired - live).min(max_tasks - counted);
-    if start <= 0 {
-        return Vec::new();
-    }
-    let Some(td) = resolve(&read(&store.task_definitions), &primary.task_definition) else {
-        return Vec::new();
-    };
-    let cluster = state.name().to_owned();
-    let choice = launch_choice(service, &state.cluster);
-    let placed = providers_in_use(state, name);
-    // Constraints were checked when the service was created or updated.
-    let constraints = Constraints::new(&service.placement_constraints, &td.task_definition).unwrap_or_default();
-    let outcome = launch(store, state, &template(service, primary, &td, &cluster), &choice, start as usize, placed, &constraints, None);
-    if !outcome.task_ids.is_empty() {
-        events.push(started_event(name, &outcome.task_ids));
-    }
-    events.extend(placement_event(name, &outcome));
-    outcome.task_ids
-}
-
 fn providers_in_use(state: &ClusterState, name: &str) -> HashMap<String, i64> {
     let mut placed = HashMap::new();
     for t in state.tasks.values() {
-        if t.service_name.as_deref() == Some(name) && is_live(t)
-            && let Some(p) = &t.task.capacity_provider_name {
-                *placed.entry(p.clone()).or_default() += 1;
-            }
-    }
-    placed
-}
-
-/// DAEMON services run one task on every ACTIVE instance of their launch type.
-fn launch_daemon(
-    store: &Store,
-    state: &mut ClusterState,
-    service: &Service,
-    primary: &Deployment,
-    events: &mut Vec<String>,
-) -> Vec<String> {
-    let name = service.service_name.as_str();
-    let launch_type = service.launch_type.clone().unwrap_or_else(|| "EC2".into());
-    let wanted: Vec<String> = state
-        .container_instances
-        .values()
-        .filter(|i| i.instance.status == "ACTIVE" && super::placement::serves(i, &launch_type))
-        .filter(|i| {
-            !state.tasks.values().any(|t| {
-                t.service_name.as_deref() == Some(name) && is_live(t) && t.container_instance_id.as_deref() == Some(i.id())
-            })
-        })
-        .map(|i| i.id().to_owned())
-        .collect();
-    let Some(td) = resolve(&read(&store.task_definitions), &primary.task_definition) else {
-        return Vec::new();
-    };
-    let cluster = state.name().to_owned();
-    let template = template(service, primary, &td, &cluster);
-    let mut started = Vec::new();
-    for instance in wanted {
-        let outcome = launch(
-            store,
-            state,
-            &template,
-            &LaunchChoice::LaunchType(launch_type.clone()),
-            1,
-            HashMap::new(),
-            &Constraints::default(),
-            Some(&instance),
-        );
-        events.extend(placement_event(name, &outcome));
-        started.extend(outcome.task_ids);
-    }
-    if !started.is_empty() {
-        events.push(started_event(name, &started));
-    }
-    let daemon_count = state
-        .container_instances
-        .values()
-        .filter(|i| i.instance.status == "ACTIVE" && super::placement::serves(i, &launch_type))
-        .count() as i64;
-    if let Some(entry) = state.services.get_mut(name) {
-        entry.service.desired_count = daemon_count;
-        if let Some(d) = entry.service.deployments.iter_mut().find(|d| d.status == "PRIMARY") {
-            d.desired_count = daemon_count;
+        if t.service_name.as_deref() == Some(name)
+            && is_live(t)
+            && let Some(p) = &t.task.capacity_provider_name
+        {
+            *placed.entry(p.clone()).or_default() += 1;
         }
     }
-    started
+    placed
 }

@@ -1,18 +1,15 @@
-//! Task records and their state changes: building a new task as ECS shows it
-//! at creation (PROVISIONING for awsvpc, PENDING otherwise, desiredStatus
-//! RUNNING), asking a task to stop, and finishing the stop of a task that
-//! never started.
-//!
-//! Part 1 has no scheduler, so nothing here moves a task forward to RUNNING.
-//! The one transition it does make is [`settle`]: a task told to stop before
-//! anything of it was started (PROVISIONING or PENDING) has no container to
-//! signal, so it goes straight to STOPPED, which ECS does within seconds. Part
-//! 2's scheduler replaces this with timed transitions through every state.
+//! Task records and their state changes on request: building a new task as
+//! ECS shows it at creation (PROVISIONING for awsvpc, PENDING otherwise,
+//! desiredStatus RUNNING, its fate from the failure rules and the time of
+//! its first change), asking a task to stop, finishing the stop of a task
+//! that never started, launching tasks onto instances, and forgetting
+//! expired STOPPED tasks. Timed changes belong to [`super::progress`].
 
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
+use super::failure_rules::{TaskContext, fates};
 use super::state::Store;
 use super::state::ids::{hex32, uuid};
 use super::state::records::*;
@@ -193,11 +190,20 @@ pub fn new_task(
         ephemeral_storage: td.ephemeral_storage.clone(),
         inference_accelerators: td.inference_accelerators.clone(),
     };
+    let fates = {
+        let rules = super::state::read(&store.failure_rules);
+        let context = TaskContext { cluster, service: launch.service_name.as_deref(), family: &td.family };
+        fates(td, launch.overrides.as_ref(), &rules, &context)
+    };
+    let first_change = if awsvpc { store.timings.provision } else { store.timings.pull };
     TaskEntry {
         task,
         service_name: launch.service_name.clone(),
         container_instance_id: instance.map(|i| i.id().to_owned()),
         reservation,
+        due: Some(Timestamp(now.0 + first_change)),
+        fates,
+        healthy_at: None,
     }
 }
 
@@ -213,11 +219,14 @@ pub fn request_stop(task: &mut TaskEntry, now: Timestamp, stop_code: &str, reaso
     task.task.stopping_at = Some(now);
     task.task.tags.clear();
     task.task.version += 1;
+    // The scheduler takes it from here (DEACTIVATING → ... → STOPPED).
+    task.due = Some(now);
     true
 }
 
-/// Finishes the stop of a task that never started (see the module doc);
-/// returns whether the task changed.
+/// Finishes the stop of a task that never started: with no container to
+/// signal, it goes straight to STOPPED, as ECS does within seconds. Returns
+/// whether the task changed.
 pub fn settle(task: &mut TaskEntry, now: Timestamp) -> bool {
     let never_started = matches!(task.task.last_status.as_str(), "PROVISIONING" | "PENDING");
     if task.task.desired_status != "STOPPED" || !never_started {
@@ -226,6 +235,7 @@ pub fn settle(task: &mut TaskEntry, now: Timestamp) -> bool {
     task.task.last_status = "STOPPED".into();
     task.task.execution_stopped_at = Some(now);
     task.task.stopped_at = Some(now);
+    task.due = None;
     for c in &mut task.task.containers {
         c.last_status = "STOPPED".into();
     }
@@ -260,8 +270,9 @@ pub struct LaunchOutcome {
 }
 
 /// Creates up to `count` tasks in `state`: Fargate tasks always fit; EC2 and
-/// EXTERNAL tasks are placed on a container instance (`on_instance` forces
-/// one, as StartTask does) or fail with ECS's `failures[].reason`.
+/// EXTERNAL tasks are placed on a container instance by the constraints and
+/// strategies (`on_instance` forces one, as StartTask does) or fail with
+/// ECS's `failures[].reason`.
 #[allow(clippy::too_many_arguments)]
 pub fn launch(
     store: &Store,
@@ -271,12 +282,14 @@ pub fn launch(
     count: usize,
     mut placed: HashMap<String, i64>,
     constraints: &super::placement::Constraints,
+    strategies: &[PlacementStrategy],
     on_instance: Option<&str>,
 ) -> LaunchOutcome {
-    use super::placement::{Placement, misfit, place, reservation};
+    use super::placement::{Placement, Usage, misfit_with, place, reservation};
     let mut outcome = LaunchOutcome::default();
     let need = reservation(&template.td.task_definition);
     let cluster = state.name().to_owned();
+    let mut usage = Usage::of(state);
     for _ in 0..count {
         let target = match choice {
             LaunchChoice::LaunchType(t) => LaunchTarget::LaunchType(t.clone()),
@@ -297,7 +310,7 @@ pub fn launch(
                 });
                 continue;
             }
-            if let Some(reason) = misfit(state, instance, &need) {
+            if let Some(reason) = misfit_with(instance, &usage.used(id), &need) {
                 outcome.failures.push(Failure {
                     arn: instance.instance.container_instance_arn.clone(),
                     reason: reason.into(),
@@ -308,7 +321,7 @@ pub fn launch(
             Some(id.to_owned())
         } else {
             let launch_type = target.launch_type();
-            match place(state, &launch_type, &need, &template.group, constraints, super::state::ids::random_index()) {
+            match place(state, &usage, &launch_type, &need, &template.group, constraints, strategies) {
                 Placement::On(id) => Some(id),
                 Placement::Failed { arn, reason } => {
                     outcome.failures.push(Failure { arn, reason, detail: None });
@@ -338,6 +351,9 @@ pub fn launch(
             *placed.entry(p.clone()).or_default() += 1;
         }
         let id = entry.id().to_owned();
+        if let Some(instance) = &instance_id {
+            usage.add(instance, &need, &template.group);
+        }
         state.tasks.insert(id.clone(), entry);
         outcome.task_ids.push(id);
     }
@@ -353,6 +369,12 @@ pub fn purge_expired(store: &Store, state: &mut super::state::ClusterState, chan
     if state.last_purge.is_some_and(|last| now.0 - last.0 < 1000) {
         return;
     }
+    purge_expired_now(store, state, changes);
+}
+
+/// [`purge_expired`] without the once-a-second limit (the scheduler's tick).
+pub fn purge_expired_now(store: &Store, state: &mut super::state::ClusterState, changes: &mut super::state::Changes) {
+    let now = store.now();
     state.last_purge = Some(now);
     let horizon = now.0 - store.stopped_task_retention_millis;
     let cluster = state.name().to_owned();

@@ -6,28 +6,44 @@
 //! Layout: [`protocol`] (routing, target header, JSON errors) → one module per
 //! family of operations ([`clusters`], [`task_definitions`], [`services`],
 //! [`tasks`], [`container_instances`], [`attributes`], [`tags`]) → [`state`]
-//! (records, ids, ARNs) with [`validation`], [`lifecycle`], [`deployments`],
-//! [`placement`] and [`query`] as the rules they share; [`persistence`] makes
-//! writes durable; [`admin`] serves `/_emulator/`; [`clock`] is the time source.
+//! (records, ids, ARNs) with [`validation`], [`lifecycle`], [`placement`] and
+//! [`query`] as the rules they share; [`persistence`] makes writes durable;
+//! [`admin`] serves `/_emulator/`.
+//!
+//! A living ECS on a [`clock`]: the [`scheduler`] ticks (on the real clock in
+//! the background, on a manual clock when a test advances it), moving tasks
+//! through their lifecycle ([`progress`], [`health`], [`failure_rules`]) and
+//! letting each service converge ([`deployments`] for ECS's rolling update,
+//! [`daemon`], [`circuit_breaker`], [`service_events`]) within the durations
+//! of [`timings`]; [`faults`] injects failures.
 
 pub mod admin;
 pub mod attributes;
+pub mod circuit_breaker;
 pub mod clock;
 pub mod clusters;
 pub mod container_instances;
+pub mod daemon;
 pub mod deployments;
 pub mod error;
+pub mod failure_rules;
+pub mod faults;
+pub mod health;
 pub mod lifecycle;
 pub mod pagination;
 pub mod persistence;
 pub mod placement;
+pub mod progress;
 pub mod protocol;
 pub mod query;
+pub mod scheduler;
+pub mod service_events;
 pub mod services;
 pub mod state;
 pub mod tags;
 pub mod task_definitions;
 pub mod tasks;
+pub mod timings;
 pub mod validation;
 
 use std::net::SocketAddr;
@@ -45,6 +61,16 @@ use protocol::{App, Stats};
 use state::Store;
 use state::ids::Arns;
 
+/// Which clock the scheduler runs on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClockMode {
+    /// The wall clock; a background ticker does the work as it falls due.
+    #[default]
+    Real,
+    /// Time stands still until `POST /_emulator/clock/advance`.
+    Manual,
+}
+
 /// Command-line arguments of `ecs-bridge emulator`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct EmulatorArgs {
@@ -61,6 +87,33 @@ pub struct EmulatorArgs {
     /// Account id used in ARNs.
     #[arg(long, default_value = "000000000000")]
     pub account_id: String,
+    /// `real`: tasks move on by themselves; `manual`: time moves only when
+    /// `POST /_emulator/clock/advance` says so (deterministic tests).
+    #[arg(long, value_enum, default_value_t = ClockMode::Real)]
+    pub clock: ClockMode,
+    /// Seed for every id and random choice (placement, fault rates), so a run
+    /// is reproducible; random when absent.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Seconds from a task's creation to RUNNING (split over PROVISIONING,
+    /// PENDING and ACTIVATING).
+    #[arg(long, default_value_t = 2.0)]
+    pub task_start_seconds: f64,
+    /// Seconds from a stop request to STOPPED (DEACTIVATING, STOPPING,
+    /// DEPROVISIONING).
+    #[arg(long, default_value_t = 1.0)]
+    pub task_stop_seconds: f64,
+    /// Seconds a RUNNING task without health checks must run to count as
+    /// healthy for deployments (ECS: 40).
+    #[arg(long, default_value_t = 3.0)]
+    pub task_healthy_seconds: f64,
+    /// Container health checks run this often; 0 uses each definition's
+    /// `interval` (default 30 s), as ECS does.
+    #[arg(long, default_value_t = 1.0)]
+    pub health_check_interval_seconds: f64,
+    /// How long STOPPED tasks stay visible (ECS: at least an hour).
+    #[arg(long, default_value_t = 3600.0)]
+    pub stopped_task_retention_seconds: f64,
 }
 
 /// How to start an emulator.
@@ -70,13 +123,23 @@ pub struct EmulatorConfig {
     pub state_dir: Option<PathBuf>,
     pub region: String,
     pub account_id: String,
+    /// The time source; a [`clock::ManualClock`] turns the background ticker
+    /// off (advance it with [`RunningEmulator::advance`] or the admin
+    /// endpoint).
     pub clock: Arc<dyn Clock>,
     /// How long STOPPED tasks stay visible before they are forgotten.
     pub stopped_task_retention: std::time::Duration,
+    /// How long each simulated phase takes.
+    pub timings: timings::Timings,
+    /// Seed for ids and random choices; `None` for fresh randomness.
+    pub seed: Option<u64>,
+    /// How often the background ticker runs on the real clock.
+    pub tick_interval: std::time::Duration,
 }
 
 impl Default for EmulatorConfig {
-    /// An in-memory emulator on an ephemeral loopback port.
+    /// An in-memory emulator on an ephemeral loopback port, on the real clock
+    /// with short phases.
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -87,17 +150,42 @@ impl Default for EmulatorConfig {
             stopped_task_retention: std::time::Duration::from_millis(
                 state::DEFAULT_STOPPED_TASK_RETENTION_MILLIS as u64,
             ),
+            timings: timings::Timings::default(),
+            seed: None,
+            tick_interval: std::time::Duration::from_millis(100),
         }
+    }
+}
+
+impl EmulatorConfig {
+    /// The default configuration on a manual clock starting now: nothing
+    /// moves until the test advances time.
+    pub fn manual() -> Self {
+        Self { clock: Arc::new(clock::ManualClock::starting_now()), ..Self::default() }
     }
 }
 
 impl From<EmulatorArgs> for EmulatorConfig {
     fn from(args: EmulatorArgs) -> Self {
+        let clock: Arc<dyn Clock> = match args.clock {
+            ClockMode::Real => Arc::new(SystemClock),
+            ClockMode::Manual => Arc::new(clock::ManualClock::starting_now()),
+        };
+        let interval = (args.health_check_interval_seconds > 0.0).then_some(args.health_check_interval_seconds);
         Self {
             listen: args.listen,
             state_dir: args.state_dir,
             region: args.region,
             account_id: args.account_id,
+            clock,
+            stopped_task_retention: std::time::Duration::from_secs_f64(args.stopped_task_retention_seconds.max(0.0)),
+            timings: timings::Timings::from_seconds(
+                args.task_start_seconds,
+                args.task_stop_seconds,
+                args.task_healthy_seconds,
+                interval,
+            ),
+            seed: args.seed,
             ..Self::default()
         }
     }
@@ -125,6 +213,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/_emulator/state", get(admin::state))
         .route("/_emulator/stats", get(admin::stats))
         .route("/_emulator/stats/reset", post(admin::reset_stats))
+        .route("/_emulator/clock", get(admin::clock))
+        .route("/_emulator/clock/advance", post(admin::advance_clock))
+        .route("/_emulator/tick", post(admin::tick))
+        .route(
+            "/_emulator/failure-rules",
+            get(admin::failure_rules).post(admin::add_failure_rule).delete(admin::delete_failure_rules),
+        )
+        .route("/_emulator/tasks/kill", post(admin::kill_task))
         .fallback(protocol::fallback)
         .with_state(app)
 }
@@ -142,6 +238,8 @@ pub fn build_app(config: &EmulatorConfig) -> Result<Arc<App>, EmulatorError> {
     let mut store = Store::new(arns, config.clock.clone(), journal);
     store.stopped_task_retention_millis =
         i64::try_from(config.stopped_task_retention.as_millis()).unwrap_or(i64::MAX);
+    store.timings = config.timings.clone();
+    store.rng = config.seed.map(state::ids::seeded);
     if let Some(dump) = dump {
         store.load(dump);
     }
@@ -171,6 +269,17 @@ impl RunningEmulator {
     /// The state, for in-process inspection.
     pub fn store(&self) -> &Store {
         &self.app.store
+    }
+
+    /// Moves a manual clock forward, doing the scheduler's work due on the
+    /// way (same as `POST /_emulator/clock/advance`).
+    pub fn advance(&self, by: std::time::Duration) -> Result<scheduler::AdvanceReport, scheduler::ClockError> {
+        scheduler::advance(&self.app.store, i64::try_from(by.as_millis()).unwrap_or(i64::MAX))
+    }
+
+    /// Does the work due at the current time (same as `POST /_emulator/tick`).
+    pub fn tick(&self) -> scheduler::TickReport {
+        scheduler::tick(&self.app.store)
     }
 
     /// Requests served per operation (same as `GET /_emulator/stats`).
@@ -226,6 +335,9 @@ pub async fn spawn(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
     let router = router(app.clone());
     if app.store.journal().is_some() {
         tokio::spawn(compact_in_background(Arc::downgrade(&app)));
+    }
+    if app.store.clock.manual().is_none() {
+        tokio::spawn(scheduler::run_ticker(Arc::downgrade(&app), config.tick_interval));
     }
     let server = tokio::spawn(async move {
         axum::serve(listener, router)

@@ -323,7 +323,13 @@ pub fn create_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
     }
     state.services.insert(
         name.clone(),
-        ServiceEntry { service, create_fingerprint: fingerprint, client_token: input.client_token, stored_inputs },
+        ServiceEntry {
+            service,
+            create_fingerprint: fingerprint,
+            client_token: input.client_token,
+            stored_inputs,
+            scheduling: Default::default(),
+        },
     );
     let mut changes = store.changes();
     reconcile(store, &mut state, &name, &mut changes);
@@ -600,12 +606,10 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
         deployment.vpc_lattice_configurations = lattice;
         start_deployment(&mut service, deployment);
     } else if let Some(d) = service.deployments.iter_mut().find(|d| d.status == "PRIMARY") {
+        // Scaling is not a deployment: the rollout state stays as it is.
         if d.desired_count != service.desired_count {
             d.desired_count = service.desired_count;
             d.updated_at = now;
-            if d.rollout_state.as_deref() == Some("COMPLETED") {
-                d.rollout_state = Some("IN_PROGRESS".into());
-            }
         }
         d.capacity_provider_strategy = service.capacity_provider_strategy.clone();
         d.launch_type = service.launch_type.clone();

@@ -149,7 +149,8 @@ pub fn run_task(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     check_common(input.group.as_deref(), input.started_by.as_deref(), input.overrides.as_ref(), input.propagate_tags.as_deref(), &tags)?;
     let constraints = input.placement_constraints.unwrap_or_default();
     check_placement_constraints(&constraints)?;
-    check_placement_strategy(&input.placement_strategy.unwrap_or_default())?;
+    let strategies = input.placement_strategy.unwrap_or_default();
+    check_placement_strategy(&strategies)?;
     let td = resolve_active(store, &td_ref, ErrorKind::InvalidParameterException)?;
     let td_record = &td.task_definition;
     check_network(td_record, input.network_configuration.as_ref())?;
@@ -191,7 +192,7 @@ pub fn run_task(store: &Store, body: &[u8]) -> EcsResult<Reply> {
         service_name: None,
     };
     let constraints = super::placement::Constraints::new(&constraints, td_record)?;
-    let outcome = super::lifecycle::launch(store, &mut state, &template, &choice, count as usize, HashMap::new(), &constraints, None);
+    let outcome = super::lifecycle::launch(store, &mut state, &template, &choice, count as usize, HashMap::new(), &constraints, &strategies, None);
     if outcome.no_instances && outcome.task_ids.is_empty() {
         return Err(EcsError::invalid("No Container Instances were found in your cluster."));
     }
@@ -274,6 +275,7 @@ pub fn start_task(store: &Store, body: &[u8]) -> EcsResult<Value> {
             1,
             HashMap::new(),
             &super::placement::Constraints::default(),
+            &[],
             Some(id),
         );
         task_ids.extend(outcome.task_ids);

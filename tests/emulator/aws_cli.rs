@@ -11,7 +11,7 @@ async fn aws_cli_overview_script() {
             "the AWS CLI (`aws`) is not on PATH: install it, e.g. `python3 -m venv ~/.cache/ecs-bridge/venv-awscli && ~/.cache/ecs-bridge/venv-awscli/bin/pip install awscli`, and put its bin directory on PATH (.ci/run does this)"
         );
     }
-    let (emulator, _client) = crate::support::start().await;
+    let (emulator, _client) = crate::support::start_real().await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/aws-cli/overview.sh");
     let endpoint = emulator.endpoint();
     let output = tokio::task::spawn_blocking(move || {

@@ -23,9 +23,19 @@ pub fn client(endpoint: &str) -> Client {
     Client::from_conf(config)
 }
 
-/// A fresh in-memory emulator and a client for it.
+/// A fresh in-memory emulator on a manual clock (nothing moves until the
+/// test advances time) and a client for it.
 pub async fn start() -> (RunningEmulator, Client) {
-    let emulator = spawn(EmulatorConfig::default()).await.expect("emulator starts");
+    start_with(EmulatorConfig::manual()).await
+}
+
+/// A fresh in-memory emulator on the real clock with short phases.
+pub async fn start_real() -> (RunningEmulator, Client) {
+    start_with(EmulatorConfig::default()).await
+}
+
+pub async fn start_with(config: EmulatorConfig) -> (RunningEmulator, Client) {
+    let emulator = spawn(config).await.expect("emulator starts");
     let client = client(&emulator.endpoint());
     (emulator, client)
 }

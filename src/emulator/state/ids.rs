@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::{Arc, Mutex};
 
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
@@ -11,6 +12,34 @@ thread_local! {
     /// Ids need uniqueness, not secrecy: a per-thread generator seeded from the
     /// process's hash randomness avoids a shared lock on the request path.
     static RNG: RefCell<StdRng> = RefCell::new(StdRng::seed_from_u64(seed()));
+    /// The emulator's own generator while one of its requests or ticks runs
+    /// on this thread, when it was started with `--seed`.
+    static SCOPED: RefCell<Option<SharedRng>> = const { RefCell::new(None) };
+}
+
+/// A generator shared by one emulator started with `--seed`: every id and
+/// random choice it makes comes from it, so a run's sequence of requests
+/// and clock advances always gives the same ids, placements and faults.
+pub type SharedRng = Arc<Mutex<StdRng>>;
+
+pub fn seeded(seed: u64) -> SharedRng {
+    Arc::new(Mutex::new(StdRng::seed_from_u64(seed)))
+}
+
+/// Runs `f` with `rng` (when given) as the source of every id and random
+/// choice made on this thread. Emulators without a seed pass `None` and
+/// keep the lock-free per-thread generator.
+pub fn with_rng<R>(rng: Option<&SharedRng>, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<SharedRng>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            SCOPED.with(|s| *s.borrow_mut() = previous);
+        }
+    }
+    let Some(rng) = rng else { return f() };
+    let _restore = Restore(SCOPED.with(|s| s.borrow_mut().replace(rng.clone())));
+    f()
 }
 
 fn seed() -> u64 {
@@ -26,10 +55,20 @@ fn seed() -> u64 {
 }
 
 fn random_u128() -> u128 {
+    let scoped = SCOPED.with(|s| s.borrow().clone());
+    if let Some(shared) = scoped {
+        let mut rng = shared.lock().unwrap_or_else(|e| e.into_inner());
+        return (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64());
+    }
     RNG.with(|rng| {
         let mut rng = rng.borrow_mut();
         (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64())
     })
+}
+
+/// A uniform number in `[0, 1)`, for fault rates.
+pub fn random_unit() -> f64 {
+    (random_u128() >> 75) as f64 / (1u64 << 53) as f64
 }
 
 /// A random index, for random placement.

@@ -20,8 +20,10 @@ use serde::{Deserialize, Serialize};
 
 use super::clock::Clock;
 use super::error::{EcsError, EcsResult};
+use super::failure_rules::FailureRule;
 use super::persistence::Journal;
-use ids::{Arns, cluster_name_of};
+use super::timings::Timings;
+use ids::{Arns, SharedRng, cluster_name_of};
 use records::*;
 
 /// Takes a mutex even if a previous holder panicked: a panic in one request
@@ -218,6 +220,12 @@ pub struct Store {
     /// How long STOPPED tasks (and RunTask tokens) stay visible; ECS keeps
     /// stopped tasks for at least an hour.
     pub stopped_task_retention_millis: i64,
+    /// How long each simulated phase takes.
+    pub timings: Timings,
+    /// Failure rules added through the admin endpoint.
+    pub failure_rules: RwLock<Vec<FailureRule>>,
+    /// The generator of every id and random choice, when started with a seed.
+    pub rng: Option<SharedRng>,
 }
 
 impl Store {
@@ -229,6 +237,9 @@ impl Store {
             task_definitions: RwLock::new(TaskDefinitions::default()),
             journal,
             stopped_task_retention_millis: DEFAULT_STOPPED_TASK_RETENTION_MILLIS,
+            timings: Timings::default(),
+            failure_rules: RwLock::new(Vec::new()),
+            rng: None,
         }
     }
 

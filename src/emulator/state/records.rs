@@ -505,6 +505,40 @@ pub struct ServiceEntry {
     /// (gatewayConnectors, monitoring): kept, and visible in the state dump.
     #[serde(default)]
     pub stored_inputs: Map<String, Value>,
+    /// The scheduler's bookkeeping for this service.
+    #[serde(default)]
+    pub scheduling: ServiceScheduling,
+}
+
+/// What the service scheduler remembers about a service between ticks.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceScheduling {
+    /// The service was in a steady state at the last reconcile (so "has
+    /// reached a steady state" is logged once per arrival).
+    #[serde(default)]
+    pub steady: bool,
+    /// The newest deployment that completed: the circuit breaker's rollback
+    /// target, kept after it leaves `deployments`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_completed: Option<Deployment>,
+    /// Tasks of deployment `backoff_for` that failed to start in a row
+    /// (ECS's service throttle logic); a new deployment starts afresh.
+    #[serde(default)]
+    pub start_failures: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backoff_for: Option<String>,
+    /// No task is launched before this time (back-off after start failures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_after: Option<Timestamp>,
+    /// Tasks stopped for failing health checks and not yet replaced (the
+    /// next "has started" event says how many were replaced).
+    #[serde(default)]
+    pub unhealthy_replaced: i64,
+    /// When the service wants another look without any task changing (a
+    /// task could not be placed, a back-off ends, a task turns healthy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<Timestamp>,
 }
 
 // ------------------------------------------------------------------- tasks
@@ -622,6 +656,40 @@ pub struct TaskEntry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_instance_id: Option<String>,
     pub reservation: Reservation,
+    /// When the scheduler must next look at this task (a phase ends, a
+    /// health-check verdict or a simulated exit is due); `None` when nothing
+    /// about it is timed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<Timestamp>,
+    /// What the task's containers are set to do, from the failure rules in
+    /// force when it was created.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fates: Vec<Fate>,
+    /// From when the task counts as healthy for deployments (RUNNING long
+    /// enough, or its health checks passed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthy_at: Option<Timestamp>,
+}
+
+/// What one container of a task is set to do, decided when the task is
+/// created by the failure rules (see `failure_rules`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fate {
+    pub container: String,
+    /// Its image cannot be pulled: the task fails to start.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cannot_pull: bool,
+    /// It exits with this code...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// ...this many milliseconds after the task is RUNNING (`None`: while it
+    /// starts, so the task never reaches RUNNING).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_after: Option<i64>,
+    /// Its health check fails from this many milliseconds after RUNNING.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unhealthy_after: Option<i64>,
 }
 
 impl TaskEntry {
