@@ -105,31 +105,85 @@ out="$(ecs create-service --cluster overview --service-name web --task-definitio
   --query 'service.[serviceArn,status,desiredCount,launchType]' --output text)"
 check "create-service" "$prefix:service/overview/web${tab}ACTIVE${tab}2${tab}FARGATE" "$out"
 
-# update-service
+# wait services-stable: the scheduler starts both tasks on the real clock
+ecs wait services-stable --cluster overview --services web
+out="$(ecs describe-services --cluster overview --services web --query 'services[0].[runningCount,pendingCount,length(deployments),deployments[0].rolloutState]' --output text)"
+check "services-stable after create-service" "2${tab}0${tab}1${tab}COMPLETED" "$out"
+out="$(ecs describe-services --cluster overview --services web --query 'services[0].events[0].message' --output text)"
+check "steady-state event" "(service web) has reached a steady state." "$out"
+deployment="$(ecs describe-services --cluster overview --services web --query 'services[0].deployments[0].id' --output text)"
+out="$(ecs describe-services --cluster overview --services web --query 'services[0].events[1].message' --output text)"
+check "deployment-completed event" "(service web) (deployment $deployment) deployment completed." "$out"
+out="$(ecs describe-services --cluster overview --services web --query 'services[0].events[-1].message' --output text)"
+[[ "$out" == "(service web) has started 2 tasks: (task "*") (task "*")." ]] || { echo "FAIL: first event [$out]" >&2; exit 1; }
+echo "ok: has-started event"
+
+# update-service (scale)
 out="$(ecs update-service --cluster overview --service web --desired-count 3 --query 'service.desiredCount' --output text)"
 check "update-service" "3" "$out"
 
-# describe-services
-out="$(ecs describe-services --cluster overview --services web --query 'services[0].[serviceName,deployments[0].status,deployments[0].rolloutState,pendingCount]' --output text)"
-check "describe-services" "web${tab}PRIMARY${tab}IN_PROGRESS${tab}3" "$out"
+# describe-services: the new task is on its way; scaling is no new deployment
+out="$(ecs describe-services --cluster overview --services web --query 'services[0].[serviceName,desiredCount,length(deployments),deployments[0].id]' --output text)"
+check "describe-services" "web${tab}3${tab}1${tab}$deployment" "$out"
 
 # list-tasks
 out="$(ecs list-tasks --cluster overview --service-name web --query 'length(taskArns)' --output text)"
 check "list-tasks" "3" "$out"
 
-# describe-tasks
+# describe-tasks (wait tasks-running first)
 task="$(ecs list-tasks --cluster overview --service-name web --query 'taskArns[0]' --output text)"
-out="$(ecs describe-tasks --cluster overview --tasks "$task" --query 'tasks[0].[lastStatus,desiredStatus,group,launchType]' --output text)"
-check "describe-tasks" "PROVISIONING${tab}RUNNING${tab}service:web${tab}FARGATE" "$out"
+ecs wait tasks-running --cluster overview --tasks "$task"
+out="$(ecs describe-tasks --cluster overview --tasks "$task" --query 'tasks[0].[lastStatus,desiredStatus,group,launchType,startedBy]' --output text)"
+check "describe-tasks" "RUNNING${tab}RUNNING${tab}service:web${tab}FARGATE${tab}$deployment" "$out"
+ecs describe-tasks --cluster overview --tasks "$task" --output json >"$work/task.json"
+python3 - "$work/task.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))["tasks"][0]
+for key in ("createdAt", "pullStartedAt", "pullStoppedAt", "startedAt", "connectivityAt"):
+    assert key in t, (key, t)
+assert t["createdAt"] <= t["pullStartedAt"] <= t["pullStoppedAt"] <= t["startedAt"], t
+assert t["connectivity"] == "CONNECTED", t
+assert t["containers"][0]["lastStatus"] == "RUNNING", t
+assert t["attachments"][0]["status"] == "ATTACHED", t
+PY
+echo "ok: task timestamps"
+
+# a new task-definition revision rolls out as a new deployment
+out="$(ecs register-task-definition --cli-input-json "file://$work/nginx-fargate.json" --query 'taskDefinition.revision' --output text)"
+check "register-task-definition revision 2" "2" "$out"
+out="$(ecs update-service --cluster overview --service web --task-definition nginx-fargate:2 --query 'length(service.deployments)' --output text)"
+check "update-service --task-definition starts a deployment" "2" "$out"
+ecs wait services-stable --cluster overview --services web
+out="$(ecs describe-services --cluster overview --services web --query 'services[0].[runningCount,length(deployments),deployments[0].taskDefinition,deployments[0].rolloutState]' --output text)"
+check "services-stable after the task-definition update" "3${tab}1${tab}$prefix:task-definition/nginx-fargate:2${tab}COMPLETED" "$out"
+new_deployment="$(ecs describe-services --cluster overview --services web --query 'services[0].deployments[0].id' --output text)"
+[[ "$new_deployment" != "$deployment" ]] || { echo "FAIL: no new deployment id" >&2; exit 1; }
+ecs describe-services --cluster overview --services web --query 'services[0].events[].message' --output json >"$work/events.json"
+python3 - "$work/events.json" "$new_deployment" <<'PY'
+import json, sys
+events, new = json.load(open(sys.argv[1])), sys.argv[2]
+assert events[0] == "(service web) has reached a steady state.", events[:3]
+assert events[1] == f"(service web) (deployment {new}) deployment completed.", events[:3]
+stopped = [e for e in events if e.startswith("(service web) has stopped ")]
+assert sum(int(e.split()[4]) for e in stopped) == 3, stopped
+assert len(events) <= 100
+PY
+echo "ok: rolling-update events"
 
 # run-task (EC2/bridge, placed on the registered instance)
 out="$(ecs run-task --cluster overview --task-definition nginx-ec2 --count 1 --query 'tasks[0].[lastStatus,containerInstanceArn]' --output text)"
 check "run-task" "PENDING${tab}$instance_arn" "$out"
 run_task="$(ecs list-tasks --cluster overview --family nginx-ec2 --query 'taskArns[0]' --output text)"
+ecs wait tasks-running --cluster overview --tasks "$run_task"
+out="$(ecs describe-tasks --cluster overview --tasks "$run_task" --query 'tasks[0].[lastStatus,containers[0].networkBindings[0].hostPort]' --output text)"
+check "run-task reaches RUNNING" "RUNNING${tab}80" "$out"
 
 # stop-task
 out="$(ecs stop-task --cluster overview --task "$run_task" --reason "overview done" --query 'task.[desiredStatus,stopCode,stoppedReason]' --output text)"
 check "stop-task" "STOPPED${tab}UserInitiated${tab}overview done" "$out"
+ecs wait tasks-stopped --cluster overview --tasks "$run_task"
+out="$(ecs describe-tasks --cluster overview --tasks "$run_task" --query 'tasks[0].[lastStatus,containers[0].exitCode]' --output text)"
+check "tasks-stopped" "STOPPED${tab}0" "$out"
 
 # tag-resource (+ list-tags-for-resource to see it)
 ecs tag-resource --resource-arn "$cluster_arn" --tags key=env,value=demo key=team,value=platform
@@ -145,8 +199,12 @@ check "list-task-definitions --status INACTIVE" "$prefix:task-definition/nginx-e
 # delete-service
 out="$(ecs delete-service --cluster overview --service web --force --query 'service.status' --output text)"
 check "delete-service" "DRAINING" "$out"
-out="$(ecs describe-services --cluster overview --services web --query 'services[0].status' --output text)"
-check "service after delete" "INACTIVE" "$out"
+for _ in $(seq 60); do
+  out="$(ecs describe-services --cluster overview --services web --query 'services[0].status' --output text)"
+  [[ "$out" == "INACTIVE" ]] && break
+  sleep 0.5
+done
+check "service after delete (its tasks stopped)" "INACTIVE" "$out"
 
 # delete-cluster (after the instance leaves)
 ecs deregister-container-instance --cluster overview --container-instance "$instance_arn" >/dev/null
