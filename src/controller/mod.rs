@@ -17,6 +17,7 @@ pub mod leader;
 pub mod metrics;
 pub mod outcome;
 pub mod runtime;
+pub mod service;
 pub mod startup;
 pub mod status;
 pub mod task_definition;
@@ -58,6 +59,10 @@ pub struct ControllerArgs {
     /// Seconds between reconciles of a healthy object (drift, ECS's counts).
     #[arg(long, default_value_t = 300)]
     pub resync_seconds: u64,
+
+    /// Seconds between polls of an ECS service while its rollout is in progress.
+    #[arg(long, default_value_t = 5)]
+    pub rollout_poll_seconds: u64,
 
     /// Attempts per ECS call, the first included (the SDK's standard retries).
     #[arg(long, default_value_t = 3)]
@@ -161,6 +166,7 @@ impl ControllerArgs {
             identity,
             retry: RetryPolicy::default(),
             shutdown_grace: Duration::from_secs(20),
+            rollout_poll: Duration::from_secs(self.rollout_poll_seconds.max(1)),
         })
     }
 
