@@ -139,6 +139,11 @@ impl<E> Context<E> {
     /// note, so "Registered revision 2" would show as "revision 1, x2".
     /// Reconcilers emit notices only on changes, so there is nothing to fold.
     pub async fn publish(&self, notice: &Notice, reference: &k8s_openapi::api::core::v1::ObjectReference) {
+        if notice.warning {
+            tracing::warn!(reason = notice.reason, action = notice.action, "{}", notice.message);
+        } else {
+            tracing::info!(reason = notice.reason, action = notice.action, "{}", notice.message);
+        }
         let recorder = Recorder::new(self.client.clone(), self.reporter.clone());
         let event = Event {
             type_: if notice.warning { EventType::Warning } else { EventType::Normal },

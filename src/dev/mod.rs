@@ -1,104 +1,176 @@
-//! `ecs-bridge dev`: everything a person needs to try the operator on one machine. So far
-//! it runs a local control plane (`--local-control-plane`) and hands it over through a
-//! kubeconfig; the ECS emulator and the controller join it in the same process later, each
-//! started after [`start_local_control_plane`] and stopped before it.
+//! `ecs-bridge dev`: everything a person needs to try the operator on one machine, in one
+//! process. It finds a Kubernetes API server ([`cluster`]: the current kubeconfig's, else a
+//! local control plane, building its binaries on first use), makes sure the CRDs are there
+//! ([`crds`]), serves the ECS emulator with a `default` cluster ([`emulator`]), runs the
+//! controller against both, tells the person what to type ([`access`]), and stops it all,
+//! in reverse order, on Ctrl-C or SIGTERM.
 
+mod access;
+mod cluster;
+mod crds;
+mod emulator;
+mod install;
 mod signals;
 
-use std::path::{Path, PathBuf};
+use std::net::SocketAddr;
+use std::path::PathBuf;
 
-use crate::control_plane::{ControlPlane, ControlPlaneError, StartOptions};
+use crate::control_plane::ControlPlaneError;
+use crate::controller::{self, ControllerConfig, ControllerHandle, Metrics};
+use crate::ecs::SdkEcs;
+
+pub use cluster::{Cluster, start_local_control_plane};
 
 /// Command-line arguments of `ecs-bridge dev`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct DevArgs {
-    /// Start a throwaway etcd + kube-apiserver (built by tests/control-plane/install.sh) and
-    /// print the kubeconfig to reach it; everything is removed on exit.
+    /// Always start a throwaway local control plane (etcd + kube-apiserver, built by
+    /// tests/control-plane/install.sh on first use), even if the current kubeconfig reaches
+    /// a cluster. Everything it stores is removed on exit.
     #[arg(long)]
     pub local_control_plane: bool,
 
-    /// Directory of CustomResourceDefinition YAML files to install into the local control plane.
-    #[arg(long, default_value = "crds")]
-    pub crds_dir: PathBuf,
+    /// Also install the CustomResourceDefinitions of this directory of YAML files (the
+    /// operator's own CRDs are built in and installed when missing).
+    #[arg(long)]
+    pub crds_dir: Option<PathBuf>,
+
+    /// Address the embedded ECS emulator serves on (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:4566")]
+    pub emulator_listen: SocketAddr,
+
+    /// Region of the emulator's ARNs and of the printed AWS CLI line.
+    #[arg(long, default_value = "us-east-1")]
+    pub region: String,
+
+    /// Reconcile objects of this namespace only (default: all namespaces).
+    #[arg(long)]
+    pub namespace: Option<String>,
+
+    /// Address of the controller's `/metrics`, `/healthz` and `/readyz` (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub metrics_addr: SocketAddr,
 }
 
 /// Why dev mode could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum DevError {
-    #[error(
-        "dev mode needs --local-control-plane (running against an existing cluster is not supported yet)"
-    )]
-    NoControlPlane,
-    #[error(
-        "the CRD directory {0} does not exist: run from the repository root or pass --crds-dir"
-    )]
+    #[error("the CRD directory {0} does not exist")]
     CrdsDirMissing(PathBuf),
+    #[error(
+        "the control-plane binaries are not built, and the script that builds them \
+         (tests/control-plane/install.sh) is not here: run `ecs-bridge dev` from the \
+         repository root, or run the script from there once"
+    )]
+    InstallScriptMissing,
+    #[error(
+        "building the control-plane binaries with {script} failed ({status}); its output is above"
+    )]
+    InstallFailed { script: PathBuf, status: String },
+    #[error("cannot run the control-plane install script {script}")]
+    InstallSpawn {
+        script: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot start the local control plane")]
     ControlPlane(#[from] ControlPlaneError),
+    #[error("cannot install the CustomResourceDefinitions (may your Kubernetes user create them?)")]
+    Crds(#[source] ControlPlaneError),
+    #[error("cannot check which CustomResourceDefinitions are installed")]
+    CrdLookup(#[source] kube::Error),
+    #[error(
+        "the ECS emulator cannot listen on {addr}: is another emulator (or LocalStack) running? \
+         Pass --emulator-listen 127.0.0.1:<port>"
+    )]
+    EmulatorListen {
+        addr: SocketAddr,
+        #[source]
+        source: crate::emulator::EmulatorError,
+    },
+    #[error("the ECS emulator did not start")]
+    Emulator(#[source] crate::emulator::EmulatorError),
+    #[error("cannot create the `default` ECS cluster in the emulator at {endpoint}: {message}")]
+    DefaultCluster { endpoint: String, message: String },
+    #[error("the controller did not start")]
+    Controller(#[from] controller::StartError),
     #[error("cannot listen for Ctrl-C and SIGTERM")]
     Signals(#[source] std::io::Error),
 }
 
 /// Runs dev mode until Ctrl-C or SIGTERM, then stops everything it started.
 pub async fn run(args: DevArgs) -> Result<(), DevError> {
-    if !args.local_control_plane {
-        return Err(DevError::NoControlPlane);
+    crate::control_plane::kubeconfig::install_tls_provider();
+    if let Some(dir) = &args.crds_dir
+        && !dir.is_dir()
+    {
+        return Err(DevError::CrdsDirMissing(dir.clone()));
     }
     // Listen before starting anything, so a signal during start-up is not lost (or fatal:
-    // the default action would leave the servers to the watchdog).
+    // the default action would leave a local control plane to its watchdog).
     let mut signals = signals::Shutdown::listen().map_err(DevError::Signals)?;
-    let control_plane = tokio::select! {
-        started = start_local_control_plane(&args.crds_dir) => started?,
+    let started = tokio::select! {
+        started = start(&args) => started?,
         signal = signals.received() => {
             // Dropping the unfinished start-up kills whatever it had started.
             eprintln!("dev: {signal} during start-up; stopped");
             return Ok(());
         }
     };
-    print_access(&control_plane);
+    access::print(&args, &started);
 
     let signal = signals.received().await;
-    eprintln!("dev: {signal}: stopping the control plane");
-    // Stopping waits for the processes to exit; keep that off the async worker threads.
-    let stopped = tokio::task::spawn_blocking(move || control_plane.stop()).await;
-    if stopped.is_err() {
-        eprintln!("dev: stopping the control plane panicked; the watchdog removes what is left");
-    }
-    println!("Control plane stopped.");
+    eprintln!("dev: {signal}: stopping");
+    started.stop().await;
     Ok(())
 }
 
-/// Starts the local control plane with the CRDs of `crds_dir` installed.
-pub async fn start_local_control_plane(crds_dir: &Path) -> Result<ControlPlane, DevError> {
-    if !crds_dir.is_dir() {
-        return Err(DevError::CrdsDirMissing(crds_dir.to_path_buf()));
-    }
-    let options = StartOptions {
-        crds_dir: Some(crds_dir.to_path_buf()),
-        ..StartOptions::default()
-    };
-    Ok(ControlPlane::start(options).await?)
+/// Everything dev mode runs, in start order.
+struct Running {
+    cluster: Cluster,
+    crds: crds::CrdReport,
+    emulator: crate::emulator::RunningEmulator,
+    controller: ControllerHandle,
 }
 
-/// Tells the person how to reach the control plane. The `kubeconfig:` line is also read by
-/// the dev-mode test, and the PIDs let it check nothing is left running.
-fn print_access(control_plane: &ControlPlane) {
-    let kubeconfig = control_plane.kubeconfig_path().display();
-    let kubectl = control_plane.binaries().kubectl.display();
-    let (etcd_pid, apiserver_pid) = control_plane.pids();
-    println!("Local control plane is up: {}", control_plane.server_url());
-    println!("  kubeconfig: {kubeconfig}");
-    println!("  processes:  kube-apiserver pid {apiserver_pid}, etcd pid {etcd_pid}");
-    println!(
-        "  CRDs:       {}",
-        if control_plane.crds().is_empty() {
-            "none".to_string()
-        } else {
-            control_plane.crds().join(", ")
-        }
+async fn start(args: &DevArgs) -> Result<Running, DevError> {
+    let cluster = cluster::connect(args).await?;
+    // Logging starts once the API server is up: kube's client logs every refused /readyz
+    // poll of a starting server as an error, which would only alarm the person.
+    controller::telemetry::init(controller::LogFormat::Text);
+    let client = cluster.client().clone();
+    let crds = crds::ensure(&client, args.crds_dir.as_deref()).await?;
+    let emulator = emulator::start(args).await?;
+    let endpoint = emulator.endpoint();
+    emulator::create_default_cluster(&endpoint, &args.region).await?;
+
+    let metrics = Metrics::new();
+    let ecs = SdkEcs::new(
+        emulator::ecs_client(&endpoint, &args.region, 3),
+        metrics.ecs().clone(),
     );
-    println!("Try it (this kubectl matches the server's version):");
-    println!("  {kubectl} --kubeconfig {kubeconfig} get ns");
-    println!("or: export KUBECONFIG={kubeconfig}");
-    println!("Press Ctrl-C to stop.");
+    let mut config = ControllerConfig::new(format!("ecs-bridge-dev-{}", std::process::id()));
+    config.namespace = args.namespace.clone();
+    config.metrics_addr = args.metrics_addr;
+    let controller = controller::start(config, client, ecs, metrics).await?;
+    Ok(Running {
+        cluster,
+        crds,
+        emulator,
+        controller,
+    })
+}
+
+impl Running {
+    /// Stops in reverse start order: the controller first (so it writes nothing to a
+    /// vanishing emulator or API server), then the emulator, then the control plane.
+    async fn stop(self) {
+        self.controller.shutdown().await;
+        println!("Controller stopped.");
+        if let Err(err) = self.emulator.shutdown().await {
+            eprintln!("dev: the emulator stopped with an error: {err}");
+        }
+        println!("Emulator stopped.");
+        self.cluster.stop().await;
+    }
 }

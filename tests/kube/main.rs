@@ -5,6 +5,8 @@ mod support;
 
 mod control_plane;
 mod crds;
+mod dev_mode;
+mod helm;
 
 mod operator;
 mod operator_cluster;

@@ -237,7 +237,7 @@ pub struct ControllerProcess {
 
 impl ControllerProcess {
     /// Starts the binary, pointed at the test API server and `endpoint`.
-    pub fn start(namespace: &str, endpoint: &str, extra_env: &[(&str, &str)]) -> Self {
+    pub fn start(namespace: &str, endpoint: &str, extra_args: &[&str], extra_env: &[(&str, &str)]) -> Self {
         let log = tempfile::NamedTempFile::new().expect("a log file");
         let stderr = log.reopen().expect("the log file reopens");
         let mut command = Command::new(env!("CARGO_BIN_EXE_ecs-bridge"));
@@ -251,6 +251,7 @@ impl ControllerProcess {
             .args(["--lease-duration-seconds", "4"])
             .args(["--renew-deadline-seconds", "3"])
             .args(["--retry-period-seconds", "1"])
+            .args(extra_args)
             .env("KUBECONFIG", support::kubeconfig())
             .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
             .env("AWS_SECRET_ACCESS_KEY", "test-secret")

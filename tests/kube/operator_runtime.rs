@@ -53,6 +53,7 @@ async fn killed_after_register_and_restarted_makes_no_duplicate() {
     let mut crashing = ControllerProcess::start(
         &ns.name,
         &emulator.endpoint(),
+        &[],
         &[(failpoint::ENV, ecs_bridge::controller::task_definition::sync::AFTER_REGISTER)],
     );
     let exit = crashing.exited().await;
@@ -62,10 +63,22 @@ async fn killed_after_register_and_restarted_makes_no_duplicate() {
     let status = api.get("web").await.unwrap().status.unwrap_or_default();
     assert_eq!(status.revision, None, "the crash came before the status write");
 
-    let mut restarted = ControllerProcess::start(&ns.name, &emulator.endpoint(), &[]);
+    let mut restarted = ControllerProcess::start(&ns.name, &emulator.endpoint(), &["--log-format", "json"], &[]);
     assert_eq!(ready_revision(&api, "web").await, 1);
     assert_eq!(revisions_in_ecs(&ecs, "web").await.len(), 1, "no duplicate revision");
     assert_eq!(requests(&emulator).get("RegisterTaskDefinition"), Some(&1));
+
+    // JSON logs, and the reconcile's lines carry the object's key in their span.
+    let key = format!("{}/web", ns.name);
+    let log = restarted.log();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["span"]["object"] == key.as_str() && l["fields"]["reason"] == "Adopted"),
+        "no Adopted line in the span of {key}:\n{log}"
+    );
 
     restarted.terminate();
     let exit = restarted.exited().await;

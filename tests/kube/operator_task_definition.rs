@@ -372,3 +372,72 @@ async fn start_up_fails_clearly_when_ecs_does_not_answer() {
     };
     assert!(err.contains("ECS endpoint does not answer"), "{err}");
 }
+
+#[tokio::test]
+async fn an_unreachable_ecs_backs_off_and_converges_once_it_returns() {
+    let ns = support::namespace("td-outage").await;
+    let state = tempfile::tempdir().expect("a state dir");
+    let emulator_config = ecs_bridge::emulator::EmulatorConfig {
+        state_dir: Some(state.path().to_path_buf()),
+        ..Default::default()
+    };
+    let emulator = ecs_bridge::emulator::spawn(emulator_config.clone()).await.expect("emulator");
+    let endpoint = emulator.endpoint();
+    let controller = crate::operator::start_controller(
+        crate::operator::config(&ns.name, "replica-a"),
+        ns.client.clone(),
+        &endpoint,
+    )
+    .await;
+    let api: Api<EcsTaskDefinition> = Api::namespaced(ns.client.clone(), &ns.name);
+    apply(&api, "web", nginx("web", "app:1", json!({}))).await;
+    ready_on(&api, "web", 1).await;
+
+    // ECS goes away; the spec changes meanwhile.
+    let addr = emulator.addr();
+    emulator.shutdown().await.expect("the emulator stops");
+    apply(&api, "web", nginx("web", "app:2", json!({}))).await;
+    poll_until("Synced=False EcsUnavailable", || async {
+        let obj = api.get("web").await.map_err(|e| e.to_string())?;
+        match condition(&obj.status.unwrap_or_default().conditions, "Synced") {
+            Some((s, r, _)) if s == "False" && r == "EcsUnavailable" => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    let metrics = controller.metrics().clone();
+    poll_until("several retries, each after a back-off", || async {
+        let text = metrics.encode();
+        let retries = text
+            .lines()
+            .find(|l| l.starts_with("ecs_bridge_retry_delay_seconds_count{kind=\"EcsTaskDefinition\"}"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .unwrap_or(0);
+        if retries >= 3 { Ok(()) } else { Err(format!("{retries} retries so far")) }
+    })
+    .await;
+    let text = metrics.encode();
+    assert!(
+        text.contains("ecs_bridge_reconcile_errors_total{kind=\"EcsTaskDefinition\",reason=\"ecs_unavailable\"}"),
+        "{text}"
+    );
+    assert!(text.contains("outcome=\"unavailable\""), "{text}");
+    poll_until("a Warning event", || async {
+        let seen = events(&ns.client, &ns.name, "web").await;
+        if seen.iter().any(|(t, r, _)| t == "Warning" && r == "EcsUnavailable") { Ok(()) } else { Err(format!("{seen:?}")) }
+    })
+    .await;
+
+    // ECS is back (same address, same state): the next retry converges.
+    let back = ecs_bridge::emulator::spawn(ecs_bridge::emulator::EmulatorConfig {
+        listen: addr,
+        ..emulator_config
+    })
+    .await
+    .expect("the emulator restarts on the same port");
+    let obj = ready_on(&api, "web", 2).await;
+    let (synced, _, _) = condition(&obj.status.unwrap().conditions, "Synced").unwrap();
+    assert_eq!(synced, "True");
+    assert_eq!(revision_status(&crate::operator::ecs_client(&back.endpoint()), "web:1").await, TaskDefinitionStatus::Active);
+    controller.shutdown().await;
+}

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::api::DeletionPolicy;
 use crate::api::cluster::{EcsCluster, EcsClusterSpec, EcsClusterStatus};
-use crate::api::conditions::SYNCED;
+use crate::api::conditions::{READY, SYNCED};
 use crate::controller::context::{Clock, Notice};
 use crate::controller::error::ReconcileError;
 use crate::controller::outcome::{Next, Outcome};
@@ -66,9 +66,17 @@ pub async fn apply<E: EcsApi>(ecs: &E, clock: &dyn Clock, subject: Subject<'_>) 
             let why = failure_reason(&err);
             let message = err.to_string();
             let previous = condition_reason(&status.conditions, SYNCED).map(|(r, _)| r.to_owned());
+            // A cluster that was Ready stays Ready through a transient failure
+            // to look at it; only Synced says that the last reconcile failed.
+            let was_ready = status.conditions.iter().any(|c| c.type_ == READY && c.status == "True");
+            let ready = if was_ready && err.is_transient() {
+                Judgement::yes(reason::ACTIVE, format!("Cluster {} is ACTIVE", subject.name))
+            } else {
+                Judgement::no(why, message.clone())
+            };
             set_ready_and_synced(
                 &mut status.conditions,
-                Judgement::no(why, message.clone()),
+                ready,
                 Judgement::no(why, message.clone()),
                 subject.generation,
                 &now,

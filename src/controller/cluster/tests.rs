@@ -129,3 +129,18 @@ async fn retain_leaves_the_cluster() {
     assert!(ecs.calls().is_empty());
     assert_eq!(ecs.cluster("prod").unwrap().status, "ACTIVE");
 }
+
+#[tokio::test]
+async fn a_transient_failure_keeps_a_ready_cluster_ready() {
+    let ecs = FakeEcs::default();
+    let first = sync::apply(&ecs, &clock(), Subject::of(&object(spec(), None)).unwrap()).await.status;
+    ecs.fail_next(
+        "DescribeClusters",
+        crate::ecs::EcsError::from_code("DescribeClusters", "ServerException", "boom".to_owned(), Some(500)),
+    );
+    let outcome = sync::apply(&ecs, &clock(), Subject::of(&object(spec(), Some(&first))).unwrap()).await;
+    assert!(matches!(outcome.next, Next::Retry(_)));
+    assert_eq!(find_condition(&outcome.status.conditions, READY).unwrap().status, "True");
+    let synced = find_condition(&outcome.status.conditions, SYNCED).unwrap();
+    assert_eq!((synced.status.as_str(), synced.reason.as_str()), ("False", reason::ECS_UNAVAILABLE));
+}

@@ -51,7 +51,7 @@ pub fn revisions_to_deregister<'a>(
     in_use: &HashSet<String>,
 ) -> Vec<&'a OwnedRevision> {
     let mut superseded: Vec<&OwnedRevision> = owned.iter().filter(|r| Some(r.revision) != current).collect();
-    superseded.sort_by(|a, b| b.revision.cmp(&a.revision));
+    superseded.sort_by_key(|r| std::cmp::Reverse(r.revision));
     superseded
         .into_iter()
         .skip(keep)

@@ -79,12 +79,16 @@ pub async fn apply<E: EcsApi>(
         Err(err) => return rejected(status, &subject, err.to_string(), now),
     };
 
+    // Registered earlier for this very spec: a failure to confirm it (say, a
+    // throttled describe at resync) does not make the object un-Ready.
+    let registered_before = status.spec_hash.as_deref() == Some(hash.as_str()) && status.task_definition_arn.is_some();
     let mut notices = Vec::new();
     if let Err(err) = ensure_current(ecs, &mut status, &subject, &hash, input, &now, &mut notices).await {
         if err.kind() == EcsErrorKind::Rejected && err.operation() == "RegisterTaskDefinition" {
             return rejected(status, &subject, err.ecs_message().to_owned(), now);
         }
-        return failed(status, &subject, err, false, notices, now);
+        let registered = registered_before && status.spec_hash.as_deref() == Some(hash.as_str());
+        return failed(status, &subject, err, registered, notices, now);
     }
 
     let keep = usize::try_from(subject.spec.revision_history_limit()).unwrap_or(0);

@@ -305,3 +305,15 @@ async fn retain_leaves_ecs_untouched_and_a_missing_family_deletes_cleanly() {
     assert!(matches!(nothing.next, Next::AwaitChange));
     assert_eq!(empty.writes(), 0);
 }
+
+#[tokio::test]
+async fn a_throttled_check_at_resync_keeps_ready() {
+    let ecs = FakeEcs::default();
+    let first = apply(&ecs, &object("nginx:1", 1, json!({}))).await.status;
+    ecs.fail_next("DescribeTaskDefinition", throttled("DescribeTaskDefinition"));
+    let outcome = apply(&ecs, &with_status(object("nginx:1", 1, json!({})), &first)).await;
+    assert!(matches!(outcome.next, Next::Retry(_)));
+    assert_eq!(reason_of(&outcome.status, READY), ("True".into(), reason::REGISTERED.into()));
+    assert_eq!(reason_of(&outcome.status, SYNCED), ("False".into(), reason::THROTTLED.into()));
+    assert_eq!(ecs.writes(), 1, "only the first registration");
+}
