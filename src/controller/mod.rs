@@ -8,6 +8,7 @@
 //! [`start`] runs the same controller inside another process (tests, dev mode).
 
 pub mod backoff;
+pub mod cache;
 pub mod cluster;
 pub mod context;
 pub mod error;

@@ -155,10 +155,11 @@ pub async fn run<E: EcsServiceApi>(
     observations: &Observations,
     trigger: mpsc::Sender<ObjectRef<EcsService>>,
     every: Duration,
+    metrics: &super::metrics::ServiceMetrics,
 ) {
-    if store.wait_until_ready().await.is_err() {
-        return;
-    }
+    // No wait for the cache here: a second waiter on it could steal the
+    // runner's wake-up (see `controller::cache`); before it lists, the
+    // store is empty and a round costs nothing.
     loop {
         tokio::time::sleep(every).await;
         if trigger.is_closed() {
@@ -166,6 +167,7 @@ pub async fn run<E: EcsServiceApi>(
         }
         let started = Instant::now();
         let calls = resync_once(ecs, &store, observations, &trigger).await;
+        metrics.resynced(calls);
         tracing::debug!(calls, elapsed = ?started.elapsed(), "batched resync of the fleet");
     }
 }

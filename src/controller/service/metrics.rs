@@ -33,6 +33,8 @@ struct ResultLabel {
 pub struct ServiceMetrics {
     by_condition: Family<ConditionLabel, Gauge>,
     rollouts: Family<ResultLabel, Counter>,
+    resyncs: Counter,
+    resync_calls: Counter,
     flags: Arc<Mutex<HashMap<String, [bool; 3]>>>,
 }
 
@@ -48,6 +50,16 @@ impl ServiceMetrics {
             "rollouts",
             "ECS deployments of EcsServices seen to start, complete or fail",
             self.rollouts.clone(),
+        );
+        registry.register(
+            "service_resyncs",
+            "Batched steady-state resyncs of the EcsService fleet",
+            self.resyncs.clone(),
+        );
+        registry.register(
+            "service_resync_describe_calls",
+            "DescribeServices calls made by the batched resyncs (10 services per call)",
+            self.resync_calls.clone(),
         );
         for condition in CONDITIONS {
             let _ = self.by_condition.get_or_create(&ConditionLabel { condition });
@@ -97,6 +109,17 @@ impl ServiceMetrics {
                 self.rollouts.get_or_create(&ResultLabel { result }).inc_by(n);
             }
         }
+    }
+
+    /// Records one batched resync of the fleet and its DescribeServices calls.
+    pub fn resynced(&self, calls: usize) {
+        self.resyncs.inc();
+        self.resync_calls.inc_by(u64::try_from(calls).unwrap_or(u64::MAX));
+    }
+
+    /// Batched resyncs so far.
+    pub fn resync_count(&self) -> u64 {
+        self.resyncs.get()
     }
 
     /// Objects with `condition` True (for tests and diagnostics).

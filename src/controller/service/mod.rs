@@ -158,7 +158,7 @@ async fn apply<E: EcsApi + EcsServiceApi>(
 ) -> Result<Action, ReconcileError> {
     if obj.spec.task_definition_ref.is_some() {
         // Before the cache has listed, every reference would look missing.
-        let _ = tokio::time::timeout(TASK_DEFINITIONS_CACHE_WAIT, ctx.task_definitions.wait_until_ready()).await;
+        super::cache::ready(&ctx.task_definitions, TASK_DEFINITIONS_CACHE_WAIT).await;
     }
     let task_definition = resolve_task_definition(&obj, &ctx.task_definitions);
     let subject = subject_of(&obj)?;
@@ -371,6 +371,7 @@ pub async fn run<E: EcsApi + EcsServiceApi>(
             &fleet_ctx.observations,
             fleet_tx,
             fleet_ctx.settings.resync,
+            fleet_ctx.base.metrics.services(),
         )
         .await;
         futures::future::pending::<()>().await;

@@ -431,6 +431,9 @@ async fn update<E: EcsServiceApi>(
                     ));
                 }
                 if force {
+                    // ECS's answer confirms it; the pending record only covers a crash before here.
+                    status.force_new_deployment_token = token.clone();
+                    status.pending_redeploy = None;
                     notices.push(Notice::normal(
                         "Redeployed",
                         "UpdateService",

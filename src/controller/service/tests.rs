@@ -256,6 +256,9 @@ async fn a_redeploy_is_recorded_first_and_happens_exactly_once() {
     assert_eq!(ecs.count("UpdateService"), 1);
     assert!(out.outcome.notices.iter().any(|n| n.reason == "Redeployed"));
     assert_eq!(ecs.service("default", "web").unwrap().deployments.len(), 2);
+    let status = obj.status.as_ref().unwrap();
+    assert_eq!(status.force_new_deployment_token.as_deref(), Some("b"), "confirmed by ECS's answer");
+    assert!(status.pending_redeploy.is_none());
     obj.status = before_update;
     reconcile(&ecs, &mut obj, TD1).await;
     assert_eq!(ecs.count("UpdateService"), 1, "the new PRIMARY shows the redeploy happened");
