@@ -61,6 +61,10 @@ pub struct EmulatorArgs {
     /// Account id used in ARNs.
     #[arg(long, default_value = "000000000000")]
     pub account_id: String,
+    /// Seconds a STOPPED task stays visible (ECS: at least an hour). Lower it
+    /// to bound memory when something churns through many tasks.
+    #[arg(long, default_value_t = 3600)]
+    pub stopped_task_retention_secs: u64,
 }
 
 /// How to start an emulator.
@@ -98,6 +102,7 @@ impl From<EmulatorArgs> for EmulatorConfig {
             state_dir: args.state_dir,
             region: args.region,
             account_id: args.account_id,
+            stopped_task_retention: std::time::Duration::from_secs(args.stopped_task_retention_secs),
             ..Self::default()
         }
     }
