@@ -34,6 +34,12 @@ pub fn print(args: &DevArgs, running: &Running) {
         } => {
             let context = context.as_deref().unwrap_or("in-cluster configuration");
             println!("  cluster:    {server_url} (current kubeconfig context: {context})");
+            if args.namespace.is_none() {
+                println!(
+                    "              every namespace's ECS objects are reconciled into the emulator; \
+                     pass --namespace to keep to one"
+                );
+            }
             "kubectl".to_owned()
         }
     };

@@ -38,12 +38,15 @@ pub async fn ensure_binaries() -> Result<Binaries, DevError> {
         // its progress goes to stderr, which the person sees as it comes.
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
-        .kill_on_drop(true)
+        // A group of its own, so that stopping dev mode mid-build also stops the `go`
+        // processes the script started (see `BuildGroup`).
+        .process_group(0)
         .spawn()
         .map_err(|source| DevError::InstallSpawn {
             script: script.clone(),
             source,
         })?;
+    let mut group = BuildGroup(child.id());
     let mut heartbeat =
         tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
     let status = loop {
@@ -58,6 +61,7 @@ pub async fn ensure_binaries() -> Result<Binaries, DevError> {
             ),
         }
     };
+    group.0 = None;
     if !status.success() {
         return Err(DevError::InstallFailed {
             script,
@@ -80,4 +84,17 @@ fn find_script() -> Option<PathBuf> {
     ]
     .into_iter()
     .find(|candidate| candidate.is_file())
+}
+
+/// The install script's process group while it runs. Dropped early (dev mode stopped by a
+/// signal during the build), it terminates the whole group: the script and its `go` builds.
+struct BuildGroup(Option<u32>);
+
+impl Drop for BuildGroup {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0.and_then(|id| libc::pid_t::try_from(id).ok()) {
+            // SAFETY: kill(2) on the process group we created; it has no memory effects.
+            unsafe { libc::kill(-pgid, libc::SIGTERM) };
+        }
+    }
 }

@@ -5,7 +5,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::{EcsError, EcsResult, required};
-use super::pagination::{PageRequest, list_response};
+use super::pagination::{PageRequest, list_reply};
+use super::protocol::Reply;
 use super::protocol::{parse, to_value};
 use super::state::ids::is_valid_name;
 use super::state::records::*;
@@ -192,7 +193,13 @@ fn statistics(state: &ClusterState) -> Vec<KeyValuePair> {
         .collect()
 }
 
-pub fn describe_clusters(store: &Store, body: &[u8]) -> EcsResult<Value> {
+#[derive(serde::Serialize)]
+struct DescribeClustersOut {
+    clusters: Vec<Cluster>,
+    failures: Vec<Failure>,
+}
+
+pub fn describe_clusters(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     let input: DescribeClustersInput = parse(body)?;
     let include = input.include.unwrap_or_default();
     for i in &include {
@@ -208,7 +215,7 @@ pub fn describe_clusters(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let mut failures = Vec::new();
     for reference in &names {
         match store.cluster(reference) {
-            Some(cell) => clusters.push(to_value(&render_cluster(&lock(&cell), &include))?),
+            Some(cell) => clusters.push(render_cluster(&lock(&cell), &include)),
             None => failures.push(Failure {
                 arn: if reference.starts_with("arn:") {
                     reference.clone()
@@ -220,7 +227,7 @@ pub fn describe_clusters(store: &Store, body: &[u8]) -> EcsResult<Value> {
             }),
         }
     }
-    Ok(json!({ "clusters": clusters, "failures": failures }))
+    Reply::of(&DescribeClustersOut { clusters, failures })
 }
 
 #[derive(Deserialize)]
@@ -230,7 +237,7 @@ struct ListInput {
     max_results: Option<i32>,
 }
 
-pub fn list_clusters(store: &Store, body: &[u8]) -> EcsResult<Value> {
+pub fn list_clusters(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     let input: ListInput = parse(body)?;
     let page = PageRequest::new(input.max_results, input.next_token.as_deref(), 100, 100)?;
     let active = store.all_clusters().into_iter().filter_map(|(_, cell)| {
@@ -240,7 +247,7 @@ pub fn list_clusters(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let mut active: Vec<_> = active.collect();
     active.sort();
     let (arns, next) = page.take(active);
-    Ok(list_response("clusterArns", arns.into_iter().map(Value::String).collect(), next))
+    list_reply("clusterArns", &arns, next)
 }
 
 #[derive(Deserialize)]

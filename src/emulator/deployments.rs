@@ -14,6 +14,7 @@ use super::lifecycle::{LaunchChoice, LaunchOutcome, TaskLaunch, is_pending, laun
 use super::state::ids::{deployment_id, uuid};
 use super::state::records::*;
 use super::state::{Change, Changes, ClusterState, Store, read};
+use super::placement::Constraints;
 use super::task_definitions::resolve;
 
 /// Events kept per service, newest first.
@@ -97,8 +98,14 @@ pub fn reconcile(store: &Store, state: &mut ClusterState, name: &str, changes: &
         if t.service_name.as_deref() != Some(name) || !is_live(t) || t.task.desired_status == "STOPPED" {
             continue;
         }
-        let replaced = t.task.started_by.as_deref() != Some(primary_id.as_str()) && t.task.last_status != "RUNNING";
-        if !active || replaced {
+        let not_running = t.task.last_status != "RUNNING";
+        let replaced = t.task.started_by.as_deref() != Some(primary_id.as_str()) && not_running;
+        // Service tasks not yet running on a DRAINING (or gone) instance stop
+        // at once and are started elsewhere.
+        let instance_leaving = t.container_instance_id.as_ref().is_some_and(|id| {
+            state.container_instances.get(id).is_none_or(|i| i.instance.status != "ACTIVE")
+        }) && not_running;
+        if !active || replaced || instance_leaving {
             request_stop(t, now, "ServiceSchedulerInitiated", &reason);
             if settle(t, now) {
                 stopped_pending += 1;
@@ -287,8 +294,9 @@ fn scale_replica(
     let cluster = state.name().to_owned();
     let choice = launch_choice(service, &state.cluster);
     let placed = providers_in_use(state, name);
-    let distinct = service.placement_constraints.iter().any(|c| c.r#type.as_deref() == Some("distinctInstance"));
-    let outcome = launch(store, state, &template(service, primary, &td, &cluster), &choice, start as usize, placed, distinct, None);
+    // Constraints were checked when the service was created or updated.
+    let constraints = Constraints::new(&service.placement_constraints, &td.task_definition).unwrap_or_default();
+    let outcome = launch(store, state, &template(service, primary, &td, &cluster), &choice, start as usize, placed, &constraints, None);
     if !outcome.task_ids.is_empty() {
         events.push(started_event(name, &outcome.task_ids));
     }
@@ -342,7 +350,7 @@ fn launch_daemon(
             &LaunchChoice::LaunchType(launch_type.clone()),
             1,
             HashMap::new(),
-            false,
+            &Constraints::default(),
             Some(&instance),
         );
         events.extend(placement_event(name, &outcome));

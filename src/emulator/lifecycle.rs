@@ -270,7 +270,7 @@ pub fn launch(
     choice: &LaunchChoice,
     count: usize,
     mut placed: HashMap<String, i64>,
-    distinct_instance: bool,
+    constraints: &super::placement::Constraints,
     on_instance: Option<&str>,
 ) -> LaunchOutcome {
     use super::placement::{Placement, misfit, place, reservation};
@@ -308,7 +308,7 @@ pub fn launch(
             Some(id.to_owned())
         } else {
             let launch_type = target.launch_type();
-            match place(state, &launch_type, &need, &template.group, distinct_instance, super::state::ids::random_index()) {
+            match place(state, &launch_type, &need, &template.group, constraints, super::state::ids::random_index()) {
                 Placement::On(id) => Some(id),
                 Placement::Failed { arn, reason } => {
                     outcome.failures.push(Failure { arn, reason, detail: None });

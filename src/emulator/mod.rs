@@ -61,6 +61,10 @@ pub struct EmulatorArgs {
     /// Account id used in ARNs.
     #[arg(long, default_value = "000000000000")]
     pub account_id: String,
+    /// Seconds a STOPPED task stays visible (ECS: at least an hour). Lower it
+    /// to bound memory when something churns through many tasks.
+    #[arg(long, default_value_t = 3600)]
+    pub stopped_task_retention_secs: u64,
 }
 
 /// How to start an emulator.
@@ -98,6 +102,7 @@ impl From<EmulatorArgs> for EmulatorConfig {
             state_dir: args.state_dir,
             region: args.region,
             account_id: args.account_id,
+            stopped_task_retention: std::time::Duration::from_secs(args.stopped_task_retention_secs),
             ..Self::default()
         }
     }
@@ -198,6 +203,23 @@ impl Drop for RunningEmulator {
     }
 }
 
+/// Compacts the journal whenever it has grown past
+/// [`persistence::COMPACT_AFTER_BYTES`], off the request path; ends with the
+/// emulator.
+async fn compact_in_background(app: std::sync::Weak<App>) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        let Some(app) = app.upgrade() else { return };
+        let big = app.store.journal().is_some_and(|j| j.len() > persistence::COMPACT_AFTER_BYTES);
+        if big {
+            let result = tokio::task::spawn_blocking(move || app.store.compact()).await;
+            if let Ok(Err(e)) | Err(e) = result.map_err(std::io::Error::other) {
+                tracing::warn!(error = %e, "journal compaction failed; will retry");
+            }
+        }
+    }
+}
+
 /// Starts an emulator in this process (by default on `127.0.0.1:0`).
 pub async fn spawn(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorError> {
     let app = build_app(&config)?;
@@ -207,6 +229,9 @@ pub async fn spawn(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
     let addr = listener.local_addr().map_err(|source| EmulatorError::Bind { addr: config.listen, source })?;
     let (tx, rx) = oneshot::channel::<()>();
     let router = router(app.clone());
+    if app.store.journal().is_some() {
+        tokio::spawn(compact_in_background(Arc::downgrade(&app)));
+    }
     let server = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {

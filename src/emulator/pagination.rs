@@ -45,13 +45,14 @@ impl PageRequest {
 
     /// Takes one page from `items`, which must be sorted by key; returns the
     /// page and the token for the next one.
-    pub fn take<T>(&self, items: impl IntoIterator<Item = (String, T)>) -> (Vec<T>, Option<String>) {
+    pub fn take<K: AsRef<str>, T>(&self, items: impl IntoIterator<Item = (K, T)>) -> (Vec<T>, Option<String>) {
         let mut page = Vec::new();
         let mut last_key = None;
         let mut more = false;
         for (key, item) in items {
+            let key_str = key.as_ref();
             let seen = self.after.as_ref().is_some_and(|after| {
-                if self.descending { key.as_str() >= after.as_str() } else { key.as_str() <= after.as_str() }
+                if self.descending { key_str >= after.as_str() } else { key_str <= after.as_str() }
             });
             if seen {
                 continue;
@@ -63,7 +64,7 @@ impl PageRequest {
             page.push(item);
             last_key = Some(key);
         }
-        let token = if more { last_key.map(hex::encode) } else { None };
+        let token = if more { last_key.map(|k| hex::encode(k.as_ref())) } else { None };
         (page, token)
     }
 }
@@ -77,6 +78,31 @@ pub fn list_response(member: &str, items: Vec<serde_json::Value>, next: Option<S
         body.insert("nextToken".to_owned(), serde_json::Value::String(token));
     }
     serde_json::Value::Object(body)
+}
+
+/// A List response serialized straight from borrowed items.
+pub fn list_reply<T: serde::Serialize>(
+    member: &str,
+    items: &[T],
+    next: Option<String>,
+) -> super::error::EcsResult<super::protocol::Reply> {
+    struct Out<'a, T> {
+        member: &'a str,
+        items: &'a [T],
+        next: Option<String>,
+    }
+    impl<T: serde::Serialize> serde::Serialize for Out<'_, T> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut map = s.serialize_map(None)?;
+            map.serialize_entry(self.member, self.items)?;
+            if let Some(token) = &self.next {
+                map.serialize_entry("nextToken", token)?;
+            }
+            map.end()
+        }
+    }
+    super::protocol::Reply::of(&Out { member, items, next })
 }
 
 #[cfg(test)]

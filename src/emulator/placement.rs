@@ -2,12 +2,16 @@
 //! instance has left, and the choice among instances that fit.
 //!
 //! Part 1 places by resources (CPU, memory, static host ports), the
-//! `distinctInstance` constraint and random choice, which is RunTask's default
-//! strategy. Part 2 adds the strategies (binpack, spread), `memberOf`
-//! expressions and the service scheduler's defaults here.
+//! `distinctInstance` and `memberOf` constraints and random choice, which is
+//! RunTask's default strategy. Part 2 adds the strategies (binpack, spread)
+//! and the service scheduler's defaults here.
 
 use std::collections::HashSet;
 
+use serde_json::Value;
+
+use super::error::EcsResult;
+use super::query::{Expr, parse};
 use super::state::ClusterState;
 use super::state::records::*;
 use super::validation::{parse_task_cpu, parse_task_memory};
@@ -134,6 +138,32 @@ pub fn serves(instance: &ContainerInstanceEntry, launch_type: &str) -> bool {
     (launch_type == "EXTERNAL") == external
 }
 
+/// The binding placement rules of one launch: the request's or service's
+/// constraints plus the task definition's `memberOf` ones.
+#[derive(Clone, Debug, Default)]
+pub struct Constraints {
+    pub distinct_instance: bool,
+    pub member_of: Vec<Expr>,
+}
+
+impl Constraints {
+    pub fn new(given: &[PlacementConstraint], td: &TaskDefinition) -> EcsResult<Self> {
+        let mut constraints = Self::default();
+        let from_td = td.placement_constraints.iter().map(|c| {
+            (c.get("type").and_then(Value::as_str), c.get("expression").and_then(Value::as_str))
+        });
+        let given = given.iter().map(|c| (c.r#type.as_deref(), c.expression.as_deref()));
+        for (kind, expression) in given.chain(from_td) {
+            match (kind, expression) {
+                (Some("distinctInstance"), _) => constraints.distinct_instance = true,
+                (Some("memberOf"), Some(e)) => constraints.member_of.push(parse(e)?),
+                _ => {}
+            }
+        }
+        Ok(constraints)
+    }
+}
+
 /// Outcome of placing one task.
 pub enum Placement {
     On(String),
@@ -144,13 +174,13 @@ pub enum Placement {
 }
 
 /// Picks an ACTIVE instance that fits `need` (random among those that do),
-/// honouring `distinctInstance` for `group`.
+/// honouring the constraints (`distinctInstance` applies to `group`).
 pub fn place(
     state: &ClusterState,
     launch_type: &str,
     need: &Reservation,
     group: &str,
-    distinct_instance: bool,
+    constraints: &Constraints,
     roll: usize,
 ) -> Placement {
     let candidates: Vec<&ContainerInstanceEntry> = state
@@ -164,8 +194,10 @@ pub fn place(
     let mut first_failure = None;
     let mut fits = Vec::new();
     for instance in &candidates {
-        let reason = misfit(state, instance, need).or_else(|| {
-            let taken = distinct_instance
+        let outside = constraints.member_of.iter().any(|e| !e.matches(state, instance));
+        let reason = outside.then_some("MemberOf placement constraint unsatisfied.");
+        let reason = reason.or_else(|| misfit(state, instance, need)).or_else(|| {
+            let taken = constraints.distinct_instance
                 && state.tasks.values().any(|t| {
                     !t.is_stopped()
                         && t.task.group == group

@@ -29,43 +29,69 @@ pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 /// 64 KiB task definition) fit many times over, and it bounds memory per request.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-type Handler = fn(&Store, &[u8]) -> EcsResult<Value>;
+/// A serialized success body. Hot operations serialize their records
+/// straight into it; the others build a `Value` first.
+#[derive(Debug)]
+pub struct Reply(pub Vec<u8>);
+
+impl Reply {
+    pub fn of<T: serde::Serialize + ?Sized>(value: &T) -> EcsResult<Self> {
+        serde_json::to_vec(value)
+            .map(Reply)
+            .map_err(|e| EcsError::server(format!("could not encode the response: {e}")))
+    }
+}
+
+impl From<Value> for Reply {
+    fn from(value: Value) -> Self {
+        Reply(serde_json::to_vec(&value).unwrap_or_else(|_| b"{}".to_vec()))
+    }
+}
+
+type Handler = fn(&Store, &[u8]) -> EcsResult<Reply>;
+
+/// Adapts an operation that answers with a `Value`.
+macro_rules! value_op {
+    ($f:path) => {
+        |store: &Store, body: &[u8]| $f(store, body).map(Reply::from)
+    };
+}
 
 /// Every operation this emulator serves, by ECS's operation name.
 pub const OPERATIONS: &[(&str, Handler)] = &[
-    ("CreateCluster", clusters::create_cluster),
+    ("CreateCluster", value_op!(clusters::create_cluster)),
     ("DescribeClusters", clusters::describe_clusters),
     ("ListClusters", clusters::list_clusters),
-    ("UpdateCluster", clusters::update_cluster),
-    ("UpdateClusterSettings", clusters::update_cluster_settings),
-    ("DeleteCluster", clusters::delete_cluster),
-    ("RegisterTaskDefinition", task_definitions::register_task_definition),
+    ("UpdateCluster", value_op!(clusters::update_cluster)),
+    ("UpdateClusterSettings", value_op!(clusters::update_cluster_settings)),
+    ("DeleteCluster", value_op!(clusters::delete_cluster)),
+    ("RegisterTaskDefinition", value_op!(task_definitions::register_task_definition)),
     ("DescribeTaskDefinition", task_definitions::describe_task_definition),
-    ("ListTaskDefinitions", task_definitions::list_task_definitions),
-    ("ListTaskDefinitionFamilies", task_definitions::list_task_definition_families),
-    ("DeregisterTaskDefinition", task_definitions::deregister_task_definition),
-    ("DeleteTaskDefinitions", task_definitions::delete_task_definitions),
-    ("CreateService", services::create_service),
+    ("ListTaskDefinitions", value_op!(task_definitions::list_task_definitions)),
+    ("ListTaskDefinitionFamilies", value_op!(task_definitions::list_task_definition_families)),
+    ("DeregisterTaskDefinition", value_op!(task_definitions::deregister_task_definition)),
+    ("DeleteTaskDefinitions", value_op!(task_definitions::delete_task_definitions)),
+    ("CreateService", value_op!(services::create_service)),
     ("DescribeServices", services::describe_services),
     ("ListServices", services::list_services),
     ("UpdateService", services::update_service),
-    ("DeleteService", services::delete_service),
+    ("DeleteService", value_op!(services::delete_service)),
     ("RunTask", tasks::run_task),
-    ("StartTask", tasks::start_task),
+    ("StartTask", value_op!(tasks::start_task)),
     ("StopTask", tasks::stop_task),
     ("DescribeTasks", tasks::describe_tasks),
     ("ListTasks", tasks::list_tasks),
-    ("RegisterContainerInstance", container_instances::register_container_instance),
-    ("DeregisterContainerInstance", container_instances::deregister_container_instance),
-    ("DescribeContainerInstances", container_instances::describe_container_instances),
-    ("ListContainerInstances", container_instances::list_container_instances),
-    ("UpdateContainerInstancesState", container_instances::update_container_instances_state),
-    ("PutAttributes", attributes::put_attributes),
-    ("ListAttributes", attributes::list_attributes),
-    ("DeleteAttributes", attributes::delete_attributes),
-    ("TagResource", tags::tag_resource),
-    ("UntagResource", tags::untag_resource),
-    ("ListTagsForResource", tags::list_tags_for_resource),
+    ("RegisterContainerInstance", value_op!(container_instances::register_container_instance)),
+    ("DeregisterContainerInstance", value_op!(container_instances::deregister_container_instance)),
+    ("DescribeContainerInstances", value_op!(container_instances::describe_container_instances)),
+    ("ListContainerInstances", value_op!(container_instances::list_container_instances)),
+    ("UpdateContainerInstancesState", value_op!(container_instances::update_container_instances_state)),
+    ("PutAttributes", value_op!(attributes::put_attributes)),
+    ("ListAttributes", value_op!(attributes::list_attributes)),
+    ("DeleteAttributes", value_op!(attributes::delete_attributes)),
+    ("TagResource", value_op!(tags::tag_resource)),
+    ("UntagResource", value_op!(tags::untag_resource)),
+    ("ListTagsForResource", value_op!(tags::list_tags_for_resource)),
 ];
 
 /// ECS operations that exist in the model but that this emulator does not
@@ -165,8 +191,9 @@ fn operation(headers: &HeaderMap) -> Result<usize, EcsError> {
     ))
 }
 
-/// Serves one ECS request body; never panics (a panic becomes ServerException).
-pub fn handle(app: &App, headers: &HeaderMap, body: &[u8]) -> (u16, Value) {
+/// Serves one ECS request body into a status and JSON body bytes; never
+/// panics (a panic becomes ServerException).
+pub fn serve(app: &App, headers: &HeaderMap, body: &[u8]) -> (u16, Vec<u8>) {
     let result = operation(headers).and_then(|index| {
         app.stats.count(index);
         let handler = OPERATIONS[index].1;
@@ -175,9 +202,18 @@ pub fn handle(app: &App, headers: &HeaderMap, body: &[u8]) -> (u16, Value) {
         })
     });
     match result {
-        Ok(value) => (200, value),
-        Err(err) => (err.kind.http_status(), err.body()),
+        Ok(reply) => (200, reply.0),
+        Err(err) => (err.kind.http_status(), Reply::from(err.body()).0),
     }
+}
+
+/// [`serve`] with the body parsed back into JSON (for tests and fuzzing).
+pub fn handle(app: &App, headers: &HeaderMap, body: &[u8]) -> (u16, Value) {
+    let (status, bytes) = serve(app, headers, body);
+    let value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+        serde_json::json!({ "__type": "ServerException", "message": format!("response is not JSON: {e}") })
+    });
+    (status, value)
 }
 
 /// [`handle`] with the target given as text (what fuzzers and benchmarks
@@ -196,22 +232,25 @@ pub async fn serve_ecs(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let (status, value) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => handle(&app, &headers, &bytes),
+    let (status, bytes) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => serve(&app, &headers, &bytes),
         Err(_) => {
             let err = EcsError::new(
                 ErrorKind::SerializationException,
                 format!("Request body could not be read or exceeds {MAX_BODY_BYTES} bytes."),
             );
-            (err.kind.http_status(), err.body())
+            (err.kind.http_status(), Reply::from(err.body()).0)
         }
     };
-    json_response(status, &value)
+    bytes_response(status, bytes)
 }
 
 /// A JSON 1.1 response with a request id, as ECS sends.
 pub fn json_response(status: u16, value: &Value) -> Response {
-    let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    bytes_response(status, Reply::from(value.clone()).0)
+}
+
+fn bytes_response(status: u16, bytes: Vec<u8>) -> Response {
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     let headers = response.headers_mut();

@@ -7,7 +7,9 @@ use serde_json::{Map, Value, json};
 use super::clusters::BUILTIN_CAPACITY_PROVIDERS;
 use super::deployments::{new_deployment, reconcile, start_deployment};
 use super::error::{EcsError, EcsResult, ErrorKind, required};
-use super::pagination::{PageRequest, list_response};
+use super::pagination::{PageRequest, list_reply};
+use super::protocol::Reply;
+use super::state::records::with_tags_shown;
 use super::protocol::{parse, to_value};
 use super::state::ids::{is_valid_name, service_name_of};
 use super::state::records::*;
@@ -351,7 +353,18 @@ fn render(service: &Service, with_tags: bool) -> EcsResult<Value> {
     Ok(value)
 }
 
-pub fn describe_services(store: &Store, body: &[u8]) -> EcsResult<Value> {
+#[derive(serde::Serialize)]
+struct DescribeServicesOut<'a> {
+    services: Vec<&'a Service>,
+    failures: Vec<Failure>,
+}
+
+#[derive(serde::Serialize)]
+struct ServiceOut<'a> {
+    service: &'a Service,
+}
+
+pub fn describe_services(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     let input: DescribeServicesInput = parse(body)?;
     let names = required(input.services, "services")?;
     if names.is_empty() || names.len() > 10 {
@@ -366,7 +379,7 @@ pub fn describe_services(store: &Store, body: &[u8]) -> EcsResult<Value> {
     for reference in &names {
         let name = service_name_of(reference);
         match state.services.get(name) {
-            Some(entry) => services.push(render(&entry.service, with_tags)?),
+            Some(entry) => services.push(&entry.service),
             None => failures.push(Failure {
                 arn: store.arns.service(state.name(), name),
                 reason: "MISSING".into(),
@@ -374,7 +387,7 @@ pub fn describe_services(store: &Store, body: &[u8]) -> EcsResult<Value> {
             }),
         }
     }
-    Ok(json!({ "services": services, "failures": failures }))
+    with_tags_shown(with_tags, || Reply::of(&DescribeServicesOut { services, failures }))
 }
 
 #[derive(Deserialize)]
@@ -388,13 +401,13 @@ struct ListServicesInput {
     resource_management_type: Option<String>,
 }
 
-pub fn list_services(store: &Store, body: &[u8]) -> EcsResult<Value> {
+pub fn list_services(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     let input: ListServicesInput = parse(body)?;
     let page = PageRequest::new(input.max_results, input.next_token.as_deref(), 10, 100)?;
     let cell = store.find_cluster(input.cluster.as_deref())?;
     let state = lock(&cell);
     state.ensure_active()?;
-    let items: Vec<(String, Value)> = state
+    let items: Vec<(&str, &str)> = state
         .services
         .values()
         .map(|e| &e.service)
@@ -406,10 +419,10 @@ pub fn list_services(store: &Store, body: &[u8]) -> EcsResult<Value> {
                 s.resource_management_type.as_deref().unwrap_or("CUSTOMER") == t
             })
         })
-        .map(|s| (s.service_arn.clone(), Value::String(s.service_arn.clone())))
+        .map(|s| (s.service_name.as_str(), s.service_arn.as_str()))
         .collect();
     let (arns, next) = page.take(items);
-    Ok(list_response("serviceArns", arns, next))
+    list_reply("serviceArns", &arns, next)
 }
 
 #[derive(Deserialize)]
@@ -441,7 +454,7 @@ struct UpdateServiceInput {
     monitoring: Option<Value>,
 }
 
-pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
+pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     let input: UpdateServiceInput = parse(body)?;
     let reference = required(input.service, "service")?;
     let name = service_name_of(&reference).to_owned();
@@ -467,6 +480,22 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let entry = state.services.get(&name).ok_or_else(EcsError::service_not_found)?;
     if entry.service.status != "ACTIVE" {
         return Err(EcsError::new(ErrorKind::ServiceNotActiveException, "Service was not ACTIVE."));
+    }
+    let controller = entry.service.deployment_controller.get("type").and_then(Value::as_str).unwrap_or("ECS");
+    let deploys = input.task_definition.is_some()
+        || input.network_configuration.is_some()
+        || input.platform_version.is_some()
+        || input.force_new_deployment == Some(true)
+        || input.load_balancers.is_some()
+        || input.service_registries.is_some()
+        || input.capacity_provider_strategy.is_some();
+    if controller != "ECS" && deploys {
+        // CODE_DEPLOY and EXTERNAL services only take scaling, deployment
+        // configuration, placement, grace period and tag settings here.
+        let how = if controller == "CODE_DEPLOY" { "Use AWS CodeDeploy to trigger a new deployment." } else { "Use task sets to deploy." };
+        return Err(EcsError::invalid(format!(
+            "Unable to update task definition on services with a {controller} deployment controller. {how}"
+        )));
     }
     let mut service = entry.service.clone();
     let mut stored_inputs = entry.stored_inputs.clone();
@@ -604,7 +633,7 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let mut changes = store.changes();
     reconcile(store, &mut state, &name, &mut changes);
     store.persist(changes)?;
-    Ok(json!({ "service": render(&state.services[&name].service, false)? }))
+    with_tags_shown(false, || Reply::of(&ServiceOut { service: &state.services[&name].service }))
 }
 
 #[derive(Deserialize)]

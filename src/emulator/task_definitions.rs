@@ -157,16 +157,24 @@ struct DescribeInput {
     include: Option<Vec<String>>,
 }
 
-pub fn describe_task_definition(store: &Store, body: &[u8]) -> EcsResult<Value> {
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DescribeOut<'a> {
+    task_definition: &'a TaskDefinition,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<&'a [Tag]>,
+}
+
+pub fn describe_task_definition(store: &Store, body: &[u8]) -> EcsResult<super::protocol::Reply> {
     let input: DescribeInput = parse(body)?;
     let reference = required(input.task_definition, "taskDefinition")?;
     let entry = resolve(&read(&store.task_definitions), &reference)
         .ok_or_else(|| EcsError::client("Unable to describe task definition."))?;
-    let mut response = json!({ "taskDefinition": to_value(&entry.task_definition)? });
-    if input.include.unwrap_or_default().iter().any(|i| i == "TAGS") {
-        response["tags"] = to_value(&entry.tags)?;
-    }
-    Ok(response)
+    let with_tags = input.include.unwrap_or_default().iter().any(|i| i == "TAGS");
+    super::protocol::Reply::of(&DescribeOut {
+        task_definition: &entry.task_definition,
+        tags: with_tags.then_some(entry.tags.as_slice()),
+    })
 }
 
 #[derive(Deserialize)]

@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 use super::deployments::reconcile;
 use super::error::{EcsError, EcsResult, ErrorKind, required};
 use super::lifecycle::{LaunchChoice, TaskLaunch, LaunchTarget, request_stop, settle};
-use super::pagination::{PageRequest, list_response};
+use super::pagination::{PageRequest, list_reply};
+use super::protocol::Reply;
+use super::state::records::with_tags_shown;
 use super::protocol::{parse, to_value};
 use super::services::{check_launch, check_network};
 use super::state::ids::{id_of, service_name_of, TaskDefinitionRef};
@@ -97,6 +99,23 @@ fn fingerprint(body: &[u8]) -> String {
     value.to_string()
 }
 
+#[derive(serde::Serialize)]
+struct TasksOut<'a> {
+    tasks: Vec<&'a Task>,
+    failures: Vec<Failure>,
+}
+
+#[derive(serde::Serialize)]
+struct TaskOut<'a> {
+    task: &'a Task,
+}
+
+/// `{tasks, failures}` for tasks of `state`, tags shown when asked for.
+fn tasks_reply(state: &ClusterState, ids: &[String], failures: Vec<Failure>, with_tags: bool) -> EcsResult<Reply> {
+    let tasks = ids.iter().filter_map(|id| state.tasks.get(id)).map(|t| &t.task).collect();
+    with_tags_shown(with_tags, || Reply::of(&TasksOut { tasks, failures }))
+}
+
 fn task_values(state: &ClusterState, ids: &[String], with_tags: bool) -> EcsResult<Vec<Value>> {
     ids.iter().filter_map(|id| state.tasks.get(id)).map(|t| render(&t.task, with_tags)).collect()
 }
@@ -114,7 +133,7 @@ fn render(task: &Task, with_tags: bool) -> EcsResult<Value> {
     Ok(value)
 }
 
-pub fn run_task(store: &Store, body: &[u8]) -> EcsResult<Value> {
+pub fn run_task(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     let input: RunTaskInput = parse(body)?;
     let td_ref = required(input.task_definition, "taskDefinition")?;
     let cell = store.find_cluster(input.cluster.as_deref())?;
@@ -147,7 +166,7 @@ pub fn run_task(store: &Store, body: &[u8]) -> EcsResult<Value> {
                 ));
             }
             let ids: Vec<String> = previous.task_arns.iter().map(|a| id_of(a).to_owned()).collect();
-            return Ok(json!({ "tasks": task_values(&state, &ids, false)?, "failures": [] }));
+            return tasks_reply(&state, &ids, Vec::new(), false);
         }
     check_launch(&state.cluster, input.launch_type.as_deref(), input.capacity_provider_strategy.as_deref(), td_record)?;
     let choice = match (input.launch_type, input.capacity_provider_strategy.filter(|s| !s.is_empty())) {
@@ -171,8 +190,8 @@ pub fn run_task(store: &Store, body: &[u8]) -> EcsResult<Value> {
         enable_execute_command: input.enable_execute_command.unwrap_or(false),
         service_name: None,
     };
-    let distinct = constraints.iter().any(|c| c.r#type.as_deref() == Some("distinctInstance"));
-    let outcome = super::lifecycle::launch(store, &mut state, &template, &choice, count as usize, HashMap::new(), distinct, None);
+    let constraints = super::placement::Constraints::new(&constraints, td_record)?;
+    let outcome = super::lifecycle::launch(store, &mut state, &template, &choice, count as usize, HashMap::new(), &constraints, None);
     if outcome.no_instances && outcome.task_ids.is_empty() {
         return Err(EcsError::invalid("No Container Instances were found in your cluster."));
     }
@@ -189,7 +208,7 @@ pub fn run_task(store: &Store, body: &[u8]) -> EcsResult<Value> {
         state.run_task_tokens.insert(token, record);
     }
     store.persist(changes)?;
-    Ok(json!({ "tasks": task_values(&state, &outcome.task_ids, false)?, "failures": outcome.failures }))
+    tasks_reply(&state, &outcome.task_ids, outcome.failures, false)
 }
 
 #[derive(Deserialize)]
@@ -254,7 +273,7 @@ pub fn start_task(store: &Store, body: &[u8]) -> EcsResult<Value> {
             &LaunchChoice::LaunchType(launch_type.into()),
             1,
             HashMap::new(),
-            false,
+            &super::placement::Constraints::default(),
             Some(id),
         );
         task_ids.extend(outcome.task_ids);
@@ -282,7 +301,7 @@ struct StopTaskInput {
     reason: Option<String>,
 }
 
-pub fn stop_task(store: &Store, body: &[u8]) -> EcsResult<Value> {
+pub fn stop_task(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     let input: StopTaskInput = parse(body)?;
     let reference = required(input.task, "task")?;
     if input.reason.as_ref().is_some_and(|r| r.len() > 255) {
@@ -298,10 +317,10 @@ pub fn stop_task(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let reason = input.reason.unwrap_or_else(|| "Task stopped by user".into());
     let mut changes = store.changes();
     if !request_stop(task, now, "UserInitiated", &reason) {
-        return Ok(json!({ "task": render(&task.task, false)? }));
+        return with_tags_shown(false, || Reply::of(&TaskOut { task: &task.task }));
     }
     // ECS answers before the task's lastStatus moves.
-    let response = render(&task.task, false)?;
+    let response = with_tags_shown(false, || Reply::of(&TaskOut { task: &task.task }))?;
     settle(task, now);
     let service = task.service_name.clone();
     let entry = task.clone();
@@ -310,7 +329,7 @@ pub fn stop_task(store: &Store, body: &[u8]) -> EcsResult<Value> {
         reconcile(store, &mut state, &service, &mut changes);
     }
     store.persist(changes)?;
-    Ok(json!({ "task": response }))
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -321,7 +340,7 @@ struct DescribeTasksInput {
     include: Option<Vec<String>>,
 }
 
-pub fn describe_tasks(store: &Store, body: &[u8]) -> EcsResult<Value> {
+pub fn describe_tasks(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     let input: DescribeTasksInput = parse(body)?;
     let references = required(input.tasks, "tasks")?;
     if references.is_empty() {
@@ -338,7 +357,7 @@ pub fn describe_tasks(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let mut failures = Vec::new();
     for reference in &references {
         match state.tasks.get(id_of(reference)) {
-            Some(t) => tasks.push(render(&t.task, with_tags)?),
+            Some(t) => tasks.push(&t.task),
             None => failures.push(Failure {
                 arn: if reference.starts_with("arn:") { reference.clone() } else { store.arns.task(state.name(), reference) },
                 reason: "MISSING".into(),
@@ -346,7 +365,7 @@ pub fn describe_tasks(store: &Store, body: &[u8]) -> EcsResult<Value> {
             }),
         }
     }
-    Ok(json!({ "tasks": tasks, "failures": failures }))
+    with_tags_shown(with_tags, || Reply::of(&TasksOut { tasks, failures }))
 }
 
 #[derive(Deserialize)]
@@ -363,7 +382,7 @@ struct ListTasksInput {
     launch_type: Option<String>,
 }
 
-pub fn list_tasks(store: &Store, body: &[u8]) -> EcsResult<Value> {
+pub fn list_tasks(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     let input: ListTasksInput = parse(body)?;
     let page = PageRequest::new(input.max_results, input.next_token.as_deref(), 100, 100)?;
     if input.started_by.is_some()
@@ -398,22 +417,20 @@ pub fn list_tasks(store: &Store, body: &[u8]) -> EcsResult<Value> {
     };
     let instance = input.container_instance.as_deref().map(id_of);
     let family_prefix = family.map(|f| format!(":task-definition/{f}:"));
-    let items: Vec<(String, Value)> = state
+    // Tasks are keyed by id, and ARNs differ only by id, so id order is ARN order.
+    let items = state
         .tasks
-        .values()
-        .filter(|t| match desired.as_str() {
+        .iter()
+        .filter(|(_, t)| match desired.as_str() {
             "PENDING" => t.task.desired_status == "RUNNING" && super::lifecycle::is_pending(&t.task),
             d => t.task.desired_status == d,
         })
-        .filter(|t| service.is_none() || t.service_name == service)
-        .filter(|t| instance.is_none() || t.container_instance_id.as_deref() == instance)
-        .filter(|t| family_prefix.as_ref().is_none_or(|p| t.task.task_definition_arn.contains(p.as_str())))
-        .filter(|t| input.started_by.is_none() || t.task.started_by == input.started_by)
-        .filter(|t| input.launch_type.is_none() || t.task.launch_type == input.launch_type)
-        .map(|t| (t.task.task_arn.clone(), Value::String(t.task.task_arn.clone())))
-        .collect();
-    let mut items = items;
-    items.sort_by(|a, b| a.0.cmp(&b.0));
+        .filter(|(_, t)| service.is_none() || t.service_name == service)
+        .filter(|(_, t)| instance.is_none() || t.container_instance_id.as_deref() == instance)
+        .filter(|(_, t)| family_prefix.as_ref().is_none_or(|p| t.task.task_definition_arn.contains(p.as_str())))
+        .filter(|(_, t)| input.started_by.is_none() || t.task.started_by == input.started_by)
+        .filter(|(_, t)| input.launch_type.is_none() || t.task.launch_type == input.launch_type)
+        .map(|(id, t)| (id.as_str(), t.task.task_arn.as_str()));
     let (arns, next) = page.take(items);
-    Ok(list_response("taskArns", arns, next))
+    list_reply("taskArns", &arns, next)
 }

@@ -500,7 +500,9 @@ pub fn check_placement_constraints(constraints: &[PlacementConstraint]) -> EcsRe
             (Some("distinctInstance"), Some(_)) => {
                 return Err(EcsError::invalid("The distinctInstance placement constraint does not take an expression."));
             }
-            (Some("memberOf"), Some(e)) if !e.is_empty() && e.len() <= 2000 => {}
+            (Some("memberOf"), Some(e)) if !e.is_empty() && e.len() <= 2000 => {
+                super::query::parse(e)?;
+            }
             (Some("memberOf"), _) => {
                 return Err(EcsError::invalid("The memberOf placement constraint needs an expression of at most 2000 characters."));
             }

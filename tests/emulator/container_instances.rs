@@ -167,3 +167,35 @@ async fn attributes_put_list_delete() {
         None,
     );
 }
+
+#[tokio::test]
+async fn draining_an_instance_moves_pending_service_tasks() {
+    let (_emulator, client) = start().await;
+    client.create_cluster().cluster_name("c").send().await.unwrap();
+    let first = register_instance(&client, "c").await;
+    let td = client
+        .register_task_definition()
+        .family("svc")
+        .container_definitions(aws_sdk_ecs::types::ContainerDefinition::builder().name("a").image("busybox").memory(16).build())
+        .send()
+        .await
+        .unwrap()
+        .task_definition
+        .unwrap()
+        .task_definition_arn
+        .unwrap();
+    client.create_service().cluster("c").service_name("s").task_definition(&td).desired_count(2).send().await.unwrap();
+    let second = register_instance(&client, "c").await;
+    client
+        .update_container_instances_state()
+        .cluster("c")
+        .container_instances(&first)
+        .status(ContainerInstanceStatus::Draining)
+        .send()
+        .await
+        .unwrap();
+    let tasks = client.list_tasks().cluster("c").service_name("s").send().await.unwrap();
+    assert_eq!(tasks.task_arns().len(), 2);
+    let described = client.describe_tasks().cluster("c").set_tasks(Some(tasks.task_arns().to_vec())).send().await.unwrap();
+    assert!(described.tasks().iter().all(|t| t.container_instance_arn() == Some(second.as_str())));
+}

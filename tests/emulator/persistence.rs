@@ -142,10 +142,66 @@ async fn a_torn_journal_tail_is_dropped() {
     emulator.shutdown().await.unwrap();
     // Simulate a crash in the middle of a write: half a line at the end.
     use std::io::Write;
-    let mut journal = std::fs::OpenOptions::new().append(true).open(dir.path().join("journal.jsonl")).unwrap();
+    let journal_path = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("journal-"))
+        .expect("a journal file");
+    let mut journal = std::fs::OpenOptions::new().append(true).open(journal_path).unwrap();
     journal.write_all(br#"{"change":"newCluster","cluster":{"clusterArn":"#).unwrap();
     drop(journal);
     let emulator = spawn(config).await.unwrap();
     let c = client(&emulator.endpoint());
     assert_eq!(c.list_clusters().send().await.unwrap().cluster_arns().len(), 1);
+}
+
+#[tokio::test]
+async fn compaction_under_concurrent_writes_keeps_every_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EmulatorConfig { state_dir: Some(dir.path().to_owned()), ..EmulatorConfig::default() };
+    let emulator = std::sync::Arc::new(spawn(config.clone()).await.unwrap());
+    let endpoint = emulator.endpoint();
+    let mut writers = Vec::new();
+    for w in 0..4 {
+        let c = client(&endpoint);
+        writers.push(tokio::spawn(async move {
+            let mut made = Vec::new();
+            for i in 0..30 {
+                let name = format!("w{w}-{i}");
+                c.create_cluster().cluster_name(&name).send().await.unwrap();
+                c.tag_resource()
+                    .resource_arn(crate::support::arn(&format!("cluster/{name}")))
+                    .tags(aws_sdk_ecs::types::Tag::builder().key("i").value(i.to_string()).build())
+                    .send()
+                    .await
+                    .unwrap();
+                made.push(name);
+            }
+            made
+        }));
+    }
+    for _ in 0..5 {
+        let e = emulator.clone();
+        tokio::task::spawn_blocking(move || e.store().compact().unwrap()).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut all = Vec::new();
+    for w in writers {
+        all.extend(w.await.unwrap());
+    }
+    let journals = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("journal-"))
+        .count();
+    assert_eq!(journals, 1, "older journals are deleted after compaction");
+    std::sync::Arc::into_inner(emulator).expect("sole owner").shutdown().await.unwrap();
+
+    let emulator = spawn(config).await.unwrap();
+    let c = client(&emulator.endpoint());
+    let listed: Vec<String> = c.list_clusters().into_paginator().items().send().collect::<Result<Vec<_>, _>>().await.unwrap();
+    assert_eq!(listed.len(), all.len());
+    for name in ["w0-29", "w3-0", "w2-17"] {
+        let tags = c.list_tags_for_resource().resource_arn(crate::support::arn(&format!("cluster/{name}"))).send().await.unwrap();
+        assert_eq!(tags.tags().len(), 1, "{name}");
+    }
 }

@@ -313,3 +313,48 @@ async fn stopped_tasks_are_forgotten_after_the_retention() {
     assert_eq!(gone.failures()[0].reason(), Some("MISSING"));
     assert_eq!(client.list_tasks().cluster("c").send().await.unwrap().task_arns().len(), 3);
 }
+
+#[tokio::test]
+async fn run_task_honours_member_of_and_distinct_instance() {
+    use aws_sdk_ecs::types::{PlacementConstraint, PlacementConstraintType};
+    let (_emulator, client) = start().await;
+    client.create_cluster().cluster_name("c").send().await.unwrap();
+    let td = client
+        .register_task_definition()
+        .family("small")
+        .container_definitions(aws_sdk_ecs::types::ContainerDefinition::builder().name("a").image("busybox").memory(16).build())
+        .send()
+        .await
+        .unwrap()
+        .task_definition
+        .unwrap()
+        .task_definition_arn
+        .unwrap();
+    let in_b = register_instance(&client, "c").await; // us-east-1b
+    client
+        .register_container_instance()
+        .cluster("c")
+        .instance_identity_document(r#"{"availabilityZone":"us-east-1c"}"#)
+        .send()
+        .await
+        .unwrap();
+    let member_of = PlacementConstraint::builder()
+        .r#type(PlacementConstraintType::MemberOf)
+        .expression("attribute:ecs.availability-zone == us-east-1b")
+        .build();
+    let out = client.run_task().cluster("c").task_definition(&td).count(5).placement_constraints(member_of).send().await.unwrap();
+    assert_eq!(out.tasks().len(), 5);
+    assert!(out.tasks().iter().all(|t| t.container_instance_arn() == Some(in_b.as_str())));
+
+    let distinct = PlacementConstraint::builder().r#type(PlacementConstraintType::DistinctInstance).build();
+    let out = client.run_task().cluster("c").task_definition(&td).group("one-each").count(3).placement_constraints(distinct).send().await.unwrap();
+    assert_eq!(out.tasks().len(), 2, "two instances, one task of the group on each");
+    assert_eq!(out.failures().len(), 1);
+
+    let bad = PlacementConstraint::builder().r#type(PlacementConstraintType::MemberOf).expression("nonsense here").build();
+    assert_error(
+        client.run_task().cluster("c").task_definition(&td).placement_constraints(bad).send().await,
+        "InvalidParameterException",
+        None,
+    );
+}

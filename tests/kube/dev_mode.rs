@@ -36,6 +36,10 @@ struct DevProcess {
 
 impl DevProcess {
     fn start(args: &[&str], kubeconfig: &Path) -> DevProcess {
+        Self::start_with(args, kubeconfig, &[])
+    }
+
+    fn start_with(args: &[&str], kubeconfig: &Path, env: &[(&str, &Path)]) -> DevProcess {
         let stdout = tempfile::NamedTempFile::new().expect("temp file");
         let stderr = tempfile::NamedTempFile::new().expect("temp file");
         let mut command = Command::new(env!("CARGO_BIN_EXE_ecs-bridge"));
@@ -54,6 +58,9 @@ impl DevProcess {
             .stdin(Stdio::null())
             .stdout(stdout.reopen().expect("reopen"))
             .stderr(stderr.reopen().expect("reopen"));
+        for (key, value) in env {
+            command.env(key, value);
+        }
         // If the test binary is killed, Drop never runs: have the kernel send dev mode a
         // SIGTERM when this thread goes, so it stops what it started.
         // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
@@ -356,4 +363,44 @@ async fn dev_mode_uses_the_cluster_of_the_current_kubeconfig_and_leaves_it_runni
         .await
         .expect("the API server still answers");
     assert!(edge.metadata.finalizers.is_some_and(|f| !f.is_empty()));
+}
+
+#[tokio::test]
+async fn a_first_start_runs_the_install_script_in_view_and_reports_its_failure() {
+    // No cached binaries and no Go toolchain: the script starts, says why it cannot build,
+    // and dev mode passes that on instead of waiting silently or starting half a system.
+    let empty = tempfile::tempdir().expect("temp dir");
+    let mut dev = DevProcess::start_with(
+        &["--local-control-plane", "--emulator-listen", "127.0.0.1:0"],
+        Path::new("/nonexistent/kubeconfig"),
+        &[
+            (control_plane::binaries::BIN_DIR_ENV, empty.path()),
+            ("PATH", Path::new("/usr/bin:/bin")),
+        ],
+    );
+    let status = poll_until("dev mode gives up", || {
+        let status = dev.child.try_wait();
+        async move {
+            match status {
+                Ok(Some(status)) => Ok(status),
+                Ok(None) => Err("still running".to_owned()),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    })
+    .await;
+    let stderr = dev.stderr();
+    assert!(
+        !status.success(),
+        "dev mode cannot run without binaries; stderr:\n{stderr}"
+    );
+    for expected in [
+        "dev: first start: building the local control plane",
+        // The script's own words, passed through as they come.
+        "control-plane: error: the Go toolchain ('go') is not on PATH",
+        "building the control-plane binaries with tests/control-plane/install.sh failed",
+    ] {
+        assert!(stderr.contains(expected), "no {expected:?} in:\n{stderr}");
+    }
+    assert!(!dev.stdout().contains("Press Ctrl-C"), "{}", dev.stdout());
 }

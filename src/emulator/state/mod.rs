@@ -318,6 +318,15 @@ impl Store {
     pub fn journal(&self) -> Option<&Journal> {
         self.journal.as_ref()
     }
+
+    /// Folds the journal into a new snapshot (no-op without `--state-dir`).
+    /// Takes every lock in turn, so never call it while holding one.
+    pub fn compact(&self) -> std::io::Result<()> {
+        match &self.journal {
+            Some(journal) => journal.compact(|| self.dump()),
+            None => Ok(()),
+        }
+    }
 }
 
 impl StateDump {

@@ -7,8 +7,34 @@
 //! Fields that exist only for the emulator live beside the ECS shape in an
 //! `*Entry` wrapper, never inside it, so they cannot leak onto the wire.
 
+use std::cell::Cell;
+
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
+
+thread_local! {
+    static SHOW_TAGS: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Serializes with resource tags shown or hidden. ECS's Describe calls show
+/// tags only with `include: ["TAGS"]`; hiding them while serializing (instead
+/// of copying records without them) keeps responses allocation-light. Records
+/// serialize with their tags everywhere else (journal, dump), and a guard
+/// restores that even if serialization panics.
+pub fn with_tags_shown<R>(show: bool, f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SHOW_TAGS.with(|s| s.set(self.0));
+        }
+    }
+    let _restore = Restore(SHOW_TAGS.with(|s| s.replace(show)));
+    f()
+}
+
+fn tags_hidden(tags: &[Tag]) -> bool {
+    tags.is_empty() || !SHOW_TAGS.with(Cell::get)
+}
 
 /// An instant, kept as epoch milliseconds and sent as ECS does: epoch seconds
 /// as a JSON number with a millisecond fraction (`1480952611.84`).
@@ -454,7 +480,7 @@ pub struct Service {
     pub health_check_grace_period_seconds: Option<i32>,
     pub scheduling_strategy: String,
     pub deployment_controller: Value,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "tags_hidden")]
     pub tags: Vec<Tag>,
     pub created_by: String,
     pub enable_ecs_managed_tags: bool,
@@ -564,7 +590,7 @@ pub struct Task {
     #[serde(default)]
     pub attributes: Vec<Attribute>,
     pub health_status: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "tags_hidden")]
     pub tags: Vec<Tag>,
     pub enable_execute_command: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -649,7 +675,7 @@ pub struct ContainerInstance {
     pub registered_at: Timestamp,
     #[serde(default)]
     pub attachments: Vec<Value>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "tags_hidden")]
     pub tags: Vec<Tag>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform_devices: Option<Value>,
