@@ -108,64 +108,89 @@ async fn setup(ecs: &Ecs, clusters: u64) -> Result<Vec<String>, String> {
     Ok(tasks)
 }
 
-/// One request of the mix; returns its class name.
-async fn step(ecs: &Ecs, n: u64, worker: u64, clusters: u64, last_task: &mut String) -> Result<&'static str, String> {
+/// One request of the mix: (operation, class, body).
+fn request(n: u64, worker: u64, clusters: u64, last_task: &str) -> (&'static str, &'static str, String) {
     let c = (n + worker) % clusters;
     let cluster = format!("bench-{c}");
-    Ok(match n % 20 {
-        0..=4 => {
-            ecs.call("DescribeServices", format!(r#"{{"cluster":"{cluster}","services":["svc"]}}"#)).await?;
-            "read:DescribeServices"
-        }
-        5..=8 => {
-            ecs.call("ListTasks", format!(r#"{{"cluster":"{cluster}"}}"#)).await?;
-            "read:ListTasks"
-        }
-        9..=11 => {
-            let task_cluster = last_task.split('/').nth(1).unwrap_or("bench-0").to_owned();
-            ecs.call("DescribeTasks", format!(r#"{{"cluster":"{task_cluster}","tasks":["{last_task}"]}}"#)).await?;
-            "read:DescribeTasks"
-        }
-        12 | 13 => {
-            ecs.call("DescribeTaskDefinition", r#"{"taskDefinition":"bench"}"#.to_owned()).await?;
-            "read:DescribeTaskDefinition"
-        }
-        14 => {
-            ecs.call("DescribeClusters", format!(r#"{{"clusters":["{cluster}"],"include":["STATISTICS"]}}"#)).await?;
-            "read:DescribeClusters"
-        }
-        15 => {
-            ecs.call("ListClusters", "{}".to_owned()).await?;
-            "read:ListClusters"
-        }
-        16 => {
-            let out = ecs
-                .call_parsed(
-                    "RunTask",
-                    format!(r#"{{"cluster":"{cluster}","taskDefinition":"bench","launchType":"FARGATE","networkConfiguration":{AWSVPC},"clientToken":"w{worker}-{n}"}}"#),
-                )
-                .await?;
-            if let Some(arn) = out["tasks"][0]["taskArn"].as_str() {
-                *last_task = arn.to_owned();
-            }
-            "write:RunTask"
-        }
-        17 => {
-            let task_cluster = last_task.split('/').nth(1).unwrap_or("bench-0").to_owned();
-            ecs.call("StopTask", format!(r#"{{"cluster":"{task_cluster}","task":"{last_task}"}}"#)).await?;
-            "write:StopTask"
-        }
+    let task_cluster = last_task.split('/').nth(1).unwrap_or("bench-0");
+    match n % 20 {
+        0..=4 => ("DescribeServices", "read:DescribeServices", format!(r#"{{"cluster":"{cluster}","services":["svc"]}}"#)),
+        5..=8 => ("ListTasks", "read:ListTasks", format!(r#"{{"cluster":"{cluster}"}}"#)),
+        9..=11 => (
+            "DescribeTasks",
+            "read:DescribeTasks",
+            format!(r#"{{"cluster":"{task_cluster}","tasks":["{last_task}"]}}"#),
+        ),
+        12 | 13 => ("DescribeTaskDefinition", "read:DescribeTaskDefinition", r#"{"taskDefinition":"bench"}"#.to_owned()),
+        14 => (
+            "DescribeClusters",
+            "read:DescribeClusters",
+            format!(r#"{{"clusters":["{cluster}"],"include":["STATISTICS"]}}"#),
+        ),
+        15 => ("ListClusters", "read:ListClusters", "{}".to_owned()),
+        16 => (
+            "RunTask",
+            "write:RunTask",
+            format!(r#"{{"cluster":"{cluster}","taskDefinition":"bench","launchType":"FARGATE","networkConfiguration":{AWSVPC},"clientToken":"w{worker}-{n}"}}"#),
+        ),
+        17 => ("StopTask", "write:StopTask", format!(r#"{{"cluster":"{task_cluster}","task":"{last_task}"}}"#)),
         18 => {
             let count = 2 + (n / 20) % 2;
-            ecs.call("UpdateService", format!(r#"{{"cluster":"{cluster}","service":"svc","desiredCount":{count}}}"#)).await?;
-            "write:UpdateService"
+            ("UpdateService", "write:UpdateService", format!(r#"{{"cluster":"{cluster}","service":"svc","desiredCount":{count}}}"#))
         }
         _ => {
             let arn = format!("arn:aws:ecs:us-east-1:000000000000:cluster/{cluster}");
-            ecs.call("TagResource", format!(r#"{{"resourceArn":"{arn}","tags":[{{"key":"k{}","value":"v{n}"}}]}}"#, n % 7)).await?;
-            "write:TagResource"
+            ("TagResource", "write:TagResource", format!(r#"{{"resourceArn":"{arn}","tags":[{{"key":"k{}","value":"v{n}"}}]}}"#, n % 7))
         }
+    }
+}
+
+/// One request of the mix over HTTP; returns its class name.
+async fn step(ecs: &Ecs, n: u64, worker: u64, clusters: u64, last_task: &mut String) -> Result<&'static str, String> {
+    let (op, class, body) = request(n, worker, clusters, last_task);
+    if op == "RunTask" {
+        let out = ecs.call_parsed(op, body).await?;
+        if let Some(arn) = out["tasks"][0]["taskArn"].as_str() {
+            *last_task = arn.to_owned();
+        }
+    } else {
+        ecs.call(op, body).await?;
+    }
+    Ok(class)
+}
+
+/// The emulator's own cost: the same mix through the request path
+/// (`protocol::serve`) on one thread, without HTTP or a client.
+fn direct(seconds: u64, clusters: u64, retention: u64, seeds: &[String]) -> (u64, f64) {
+    use ecs_bridge::emulator::protocol::handle_target;
+    let app = ecs_bridge::emulator::build_app(&EmulatorConfig {
+        stopped_task_retention: Duration::from_secs(retention),
+        ..EmulatorConfig::default()
     })
+    .expect("app");
+    let call = |op: &str, body: &str| handle_target(&app, Some(&format!("AmazonEC2ContainerServiceV20141113.{op}")), body.as_bytes());
+    call("RegisterTaskDefinition", &json!({
+        "family": "bench", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256", "memory": "512",
+        "containerDefinitions": [{"name": "web", "image": "nginx", "portMappings": [{"containerPort": 80}]}]
+    }).to_string());
+    for c in 0..clusters {
+        call("CreateCluster", &format!(r#"{{"clusterName":"bench-{c}"}}"#));
+        call("CreateService", &format!(r#"{{"cluster":"bench-{c}","serviceName":"svc","taskDefinition":"bench","desiredCount":2,"launchType":"FARGATE","networkConfiguration":{AWSVPC}}}"#));
+    }
+    let mut last_task = seeds.first().cloned().unwrap_or_default();
+    let started = Instant::now();
+    let mut n = 0u64;
+    while started.elapsed() < Duration::from_secs(seconds) {
+        let (op, _, body) = request(n, 0, clusters, &last_task);
+        let (status, out) = call(op, &body);
+        assert!(status == 200 || op == "DescribeTasks" || op == "StopTask", "{op}: {status} {out}");
+        if let Some(arn) = out["tasks"][0]["taskArn"].as_str().filter(|_| op == "RunTask") {
+            last_task = arn.to_owned();
+        }
+        n += 1;
+    }
+    (n, started.elapsed().as_secs_f64())
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
@@ -246,6 +271,7 @@ fn main() {
         }
         tokio::time::sleep(Duration::from_secs(seconds)).await;
         stop.store(true, Ordering::Relaxed);
+        let direct_seconds = env_or("BENCH_DIRECT_SECONDS", 5);
         let mut all: BTreeMap<&'static str, Vec<u32>> = BTreeMap::new();
         for h in handles {
             for (class, mut v) in h.await.expect("worker") {
@@ -280,6 +306,15 @@ fn main() {
         let end = samples.last().copied().unwrap_or(0);
         let peak = samples.iter().copied().max().unwrap_or(0);
         println!("RSS KiB: start {rss_start}, middle {mid}, end {end}, peak {peak} (samples every 1s: {samples:?})");
+        let seeds_for_direct = seeds.clone();
+        let (direct_requests, direct_elapsed) =
+            tokio::task::spawn_blocking(move || direct(direct_seconds, clusters, retention, &seeds_for_direct))
+                .await
+                .expect("direct run");
+        println!(
+            "request path alone (same mix, one thread, no HTTP): {direct_requests} requests in {direct_elapsed:.1}s = {:.0} req/s per core",
+            direct_requests as f64 / direct_elapsed
+        );
         let dump = emulator.store().dump();
         let tasks: usize = dump.clusters.iter().map(|c| c.tasks.len()).sum();
         println!("tasks held at the end: {tasks}");

@@ -513,6 +513,34 @@ pub struct EcsServiceStatus {
     /// differs starts a new deployment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub force_new_deployment_token: Option<String>,
+    /// A redeploy the operator asked ECS for but has not yet seen start: recorded before
+    /// the call, so that a restart in between neither loses nor repeats it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_redeploy: Option<PendingRedeploy>,
+    /// The ID of the newest ECS service event already published as a Kubernetes Event,
+    /// so that a restarted controller does not publish it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_event_id: Option<String>,
+    /// When ECS logged the event in `lastEventId` (used when that event has already
+    /// dropped out of ECS's 100 most recent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_event_time: Option<Time>,
+    /// The task definition of the last deployment that FAILED (circuit breaker or
+    /// alarms). The operator does not roll it out again by itself: a new revision or a
+    /// new `forceNewDeploymentToken` retries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_task_definition: Option<String>,
+}
+
+/// A forced redeploy in flight (see `EcsServiceStatus.pendingRedeploy`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingRedeploy {
+    /// The `forceNewDeploymentToken` being acted on.
+    pub token: String,
+    /// The PRIMARY deployment before the redeploy; a different PRIMARY means it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_primary: Option<String>,
 }
 
 /// One ECS deployment of the service, as DescribeServices reports it.

@@ -162,10 +162,9 @@ impl<E> Context<E> {
     /// The task definition revisions (as `family:revision`) that some
     /// EcsService's status says it runs or is deploying.
     pub async fn revisions_in_use(&self) -> Result<HashSet<String>, ReconcileError> {
-        tokio::time::timeout(SERVICES_CACHE_WAIT, self.services.wait_until_ready())
-            .await
-            .map_err(|_| ReconcileError::ServicesCacheNotReady)?
-            .map_err(|_| ReconcileError::ServicesCacheNotReady)?;
+        if !super::cache::ready(&self.services, SERVICES_CACHE_WAIT).await {
+            return Err(ReconcileError::ServicesCacheNotReady);
+        }
         let mut in_use = HashSet::new();
         for service in self.services.state() {
             let Some(status) = &service.status else { continue };

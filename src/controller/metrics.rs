@@ -54,6 +54,7 @@ pub struct Metrics {
     queue_depth: Family<KindLabel, Gauge>,
     leader: Gauge,
     ecs: EcsCallMetrics,
+    services: super::service::metrics::ServiceMetrics,
 }
 
 impl Default for Metrics {
@@ -99,6 +100,8 @@ impl Metrics {
             leader.clone(),
         );
         ecs.register(&mut registry);
+        let services = super::service::metrics::ServiceMetrics::default();
+        services.register(&mut registry);
         Self {
             registry: Arc::new(registry),
             reconciles,
@@ -108,7 +111,13 @@ impl Metrics {
             queue_depth,
             leader,
             ecs,
+            services,
         }
+    }
+
+    /// The EcsService fleet metrics (services by condition, rollouts).
+    pub fn services(&self) -> &super::service::metrics::ServiceMetrics {
+        &self.services
     }
 
     /// The ECS call counters, to hand to the ECS client.

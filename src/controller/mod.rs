@@ -8,6 +8,7 @@
 //! [`start`] runs the same controller inside another process (tests, dev mode).
 
 pub mod backoff;
+pub mod cache;
 pub mod cluster;
 pub mod context;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod leader;
 pub mod metrics;
 pub mod outcome;
 pub mod runtime;
+pub mod service;
 pub mod startup;
 pub mod status;
 pub mod task_definition;
@@ -58,6 +60,10 @@ pub struct ControllerArgs {
     /// Seconds between reconciles of a healthy object (drift, ECS's counts).
     #[arg(long, default_value_t = 300)]
     pub resync_seconds: u64,
+
+    /// Seconds between polls of an ECS service while its rollout is in progress.
+    #[arg(long, default_value_t = 5)]
+    pub rollout_poll_seconds: u64,
 
     /// Attempts per ECS call, the first included (the SDK's standard retries).
     #[arg(long, default_value_t = 3)]
@@ -161,6 +167,7 @@ impl ControllerArgs {
             identity,
             retry: RetryPolicy::default(),
             shutdown_grace: Duration::from_secs(20),
+            rollout_poll: Duration::from_secs(self.rollout_poll_seconds.max(1)),
         })
     }
 

@@ -29,9 +29,9 @@ use super::error::ReconcileError;
 use super::leader::{LeaderElection, LeaseSettings};
 use super::metrics::Metrics;
 use super::startup::{self, StartupError};
-use super::{cluster, http, task_definition};
+use super::{cluster, http, service, task_definition};
 use crate::api::{EcsCluster, EcsService, EcsTaskDefinition};
-use crate::ecs::EcsApi;
+use crate::ecs::{EcsApi, EcsServiceApi};
 
 /// Everything `start` needs besides the clients.
 #[derive(Debug, Clone)]
@@ -52,6 +52,8 @@ pub struct ControllerConfig {
     pub retry: RetryPolicy,
     /// How long in-flight reconciles may take to finish on shutdown.
     pub shutdown_grace: Duration,
+    /// How often an ECS service is polled while its rollout is in progress.
+    pub rollout_poll: Duration,
 }
 
 impl ControllerConfig {
@@ -66,6 +68,7 @@ impl ControllerConfig {
             identity: identity.into(),
             retry: RetryPolicy::default(),
             shutdown_grace: Duration::from_secs(20),
+            rollout_poll: Duration::from_secs(5),
         }
     }
 }
@@ -142,7 +145,7 @@ impl ControllerHandle {
 
 /// Checks the environment, then starts the endpoints, the leader election
 /// and the reconcilers. Returns once everything is running.
-pub async fn start<E: EcsApi + Clone>(
+pub async fn start<E: EcsApi + EcsServiceApi + Clone>(
     config: ControllerConfig,
     client: kube::Client,
     ecs: E,
@@ -199,7 +202,7 @@ pub async fn start<E: EcsApi + Clone>(
 }
 
 /// Runs the reconcilers during each leadership term.
-async fn supervise<E: EcsApi + Clone>(
+async fn supervise<E: EcsApi + EcsServiceApi + Clone>(
     config: ControllerConfig,
     client: kube::Client,
     ecs: E,
@@ -275,7 +278,7 @@ where
 }
 
 /// One leadership term: the EcsService cache and the two controllers.
-async fn run_reconcilers<E: EcsApi>(
+async fn run_reconcilers<E: EcsApi + EcsServiceApi>(
     config: ControllerConfig,
     client: kube::Client,
     ecs: E,
@@ -283,12 +286,8 @@ async fn run_reconcilers<E: EcsApi>(
     graceful: oneshot::Receiver<()>,
 ) {
     let namespace = config.namespace.as_deref();
+    // The EcsService controller's watch feeds this store (see `service::run`).
     let (services, services_writer) = reflector::store::<EcsService>();
-    let services_cache = watcher(scoped::<EcsService>(&client, namespace), watcher::Config::default())
-        .default_backoff()
-        .modify(|s| s.managed_fields_mut().clear())
-        .reflect(services_writer)
-        .for_each(|_| futures::future::ready(()));
 
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let ctx = Arc::new(Context {
@@ -306,7 +305,8 @@ async fn run_reconcilers<E: EcsApi>(
         services,
     });
 
-    let (graceful_td, graceful_cl) = split_signal(graceful);
+    let (graceful_td, graceful_rest) = split_signal(graceful);
+    let (graceful_cl, graceful_svc) = split_signal(graceful_rest);
     let controller_config = ControllerConfigKube::default().concurrency(config.concurrency);
 
     let task_definitions = drive(
@@ -328,10 +328,19 @@ async fn run_reconcilers<E: EcsApi>(
         cluster::KIND,
     );
 
-    tokio::select! {
-        _ = futures::future::join(task_definitions, clusters) => {}
-        _ = services_cache => {}
-    }
+    let services = service::run(
+        ctx.clone(),
+        services_writer,
+        service::ServiceSettings {
+            rollout_poll: config.rollout_poll,
+            resync: config.resync,
+        },
+        config.namespace.clone(),
+        config.concurrency,
+        config.retry,
+        graceful_svc,
+    );
+    futures::future::join3(task_definitions, clusters, services).await;
 }
 
 /// One controller: watch `api`, reconcile on spec (generation) and finalizer

@@ -12,6 +12,11 @@ pub mod fake;
 pub mod mapping;
 mod metrics;
 mod sdk;
+pub mod service;
+#[cfg(test)]
+pub mod service_fake;
+pub mod service_mapping;
+mod service_sdk;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -20,6 +25,7 @@ pub use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinition
 pub use error::{EcsError, EcsErrorKind};
 pub use metrics::{EcsCallLabels, EcsCallMetrics};
 pub use sdk::{EcsSettings, SdkEcs};
+pub use service::{EcsServiceApi, ServiceDescription};
 
 /// Tags as ECS stores them: unique keys, case-sensitive.
 pub type Tags = BTreeMap<String, String>;

@@ -51,7 +51,7 @@ impl Default for EcsSettings {
 /// The real ECS client, counting every call into [`EcsCallMetrics`].
 #[derive(Debug, Clone)]
 pub struct SdkEcs {
-    client: aws_sdk_ecs::Client,
+    pub(super) client: aws_sdk_ecs::Client,
     metrics: EcsCallMetrics,
 }
 
@@ -88,7 +88,7 @@ impl SdkEcs {
     ///
     /// `refine` lets an operation re-read a generic error in its own context
     /// (a ClientException from DescribeTaskDefinition means "no such revision").
-    async fn call<T, E>(
+    pub(super) async fn call<T, E>(
         &self,
         operation: &'static str,
         call: impl Future<Output = Result<T, SdkError<E>>>,
@@ -111,7 +111,7 @@ impl SdkEcs {
     }
 }
 
-fn keep(err: EcsError) -> EcsError {
+pub(super) fn keep(err: EcsError) -> EcsError {
     err
 }
 

@@ -36,6 +36,8 @@ fn bad_request(message: impl std::fmt::Display) -> Response {
     json_response(400, &json!({ "message": message.to_string() }))
 }
 
+/// A response is the error: handlers answer it as is.
+#[allow(clippy::result_large_err)]
 fn body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
     let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
     serde_json::from_slice(bytes).map_err(|e| bad_request(format!("invalid request body: {e}")))

@@ -111,9 +111,10 @@ pub struct EmulatorArgs {
     /// `interval` (default 30 s), as ECS does.
     #[arg(long, default_value_t = 1.0)]
     pub health_check_interval_seconds: f64,
-    /// How long STOPPED tasks stay visible (ECS: at least an hour).
-    #[arg(long, default_value_t = 3600.0)]
-    pub stopped_task_retention_seconds: f64,
+    /// Seconds a STOPPED task stays visible (ECS: at least an hour). Lower it
+    /// to bound memory when something churns through many tasks.
+    #[arg(long, default_value_t = 3600)]
+    pub stopped_task_retention_secs: u64,
 }
 
 /// How to start an emulator.
@@ -178,7 +179,7 @@ impl From<EmulatorArgs> for EmulatorConfig {
             region: args.region,
             account_id: args.account_id,
             clock,
-            stopped_task_retention: std::time::Duration::from_secs_f64(args.stopped_task_retention_seconds.max(0.0)),
+            stopped_task_retention: std::time::Duration::from_secs(args.stopped_task_retention_secs),
             timings: timings::Timings::from_seconds(
                 args.task_start_seconds,
                 args.task_stop_seconds,

@@ -256,7 +256,7 @@ fn remaining(instance: &ContainerInstanceEntry, used: &Reservation, field: &str)
 }
 
 /// Keeps the instances that minimise `key`.
-fn keep_min<'a, K: Ord>(fits: Vec<&'a ContainerInstanceEntry>, key: impl Fn(&ContainerInstanceEntry) -> K) -> Vec<&'a ContainerInstanceEntry> {
+fn keep_min<K: Ord>(fits: Vec<&ContainerInstanceEntry>, key: impl Fn(&ContainerInstanceEntry) -> K) -> Vec<&ContainerInstanceEntry> {
     let Some(best) = fits.iter().map(|i| key(i)).min() else { return fits };
     fits.into_iter().filter(|i| key(i) == best).collect()
 }

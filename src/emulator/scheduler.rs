@@ -76,7 +76,7 @@ fn tick_cluster(store: &Store, state: &mut ClusterState) -> TickReport {
         let registry = read(&store.task_definitions);
         let mut definitions = Definitions { registry: &registry, cache: HashMap::new() };
         for entry in state.tasks.values_mut() {
-            if !entry.due.is_some_and(|due| due <= now) {
+            if entry.due.is_none_or(|due| due > now) {
                 continue;
             }
             let td = definitions.get(&entry.task.task_definition_arn);

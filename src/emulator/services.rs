@@ -487,6 +487,22 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     if entry.service.status != "ACTIVE" {
         return Err(EcsError::new(ErrorKind::ServiceNotActiveException, "Service was not ACTIVE."));
     }
+    let controller = entry.service.deployment_controller.get("type").and_then(Value::as_str).unwrap_or("ECS");
+    let deploys = input.task_definition.is_some()
+        || input.network_configuration.is_some()
+        || input.platform_version.is_some()
+        || input.force_new_deployment == Some(true)
+        || input.load_balancers.is_some()
+        || input.service_registries.is_some()
+        || input.capacity_provider_strategy.is_some();
+    if controller != "ECS" && deploys {
+        // CODE_DEPLOY and EXTERNAL services only take scaling, deployment
+        // configuration, placement, grace period and tag settings here.
+        let how = if controller == "CODE_DEPLOY" { "Use AWS CodeDeploy to trigger a new deployment." } else { "Use task sets to deploy." };
+        return Err(EcsError::invalid(format!(
+            "Unable to update task definition on services with a {controller} deployment controller. {how}"
+        )));
+    }
     let mut service = entry.service.clone();
     let mut stored_inputs = entry.stored_inputs.clone();
     let daemon = service.scheduling_strategy == "DAEMON";

@@ -328,3 +328,32 @@ async fn daemon_service_runs_one_task_per_instance() {
     // DAEMON services never need force to delete.
     assert!(client.delete_service().cluster("c").service("d").send().await.is_ok());
 }
+
+#[tokio::test]
+async fn code_deploy_services_only_take_scaling_updates() {
+    let (_emulator, client) = start().await;
+    client.create_cluster().cluster_name("c").send().await.unwrap();
+    let td = register_bridge(&client, "web").await;
+    client
+        .create_service()
+        .cluster("c")
+        .service_name("s")
+        .task_definition(&td)
+        .desired_count(0)
+        .deployment_controller(
+            aws_sdk_ecs::types::DeploymentController::builder()
+                .r#type(aws_sdk_ecs::types::DeploymentControllerType::CodeDeploy)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_error(
+        client.update_service().cluster("c").service("s").task_definition(&td).send().await,
+        "InvalidParameterException",
+        Some("Unable to update task definition on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment."),
+    );
+    let scaled = client.update_service().cluster("c").service("s").desired_count(0).health_check_grace_period_seconds(30).send().await.unwrap();
+    assert_eq!(scaled.service.unwrap().health_check_grace_period_seconds(), Some(30));
+}

@@ -11,4 +11,5 @@ mod helm;
 mod operator;
 mod operator_cluster;
 mod operator_runtime;
+mod operator_service;
 mod operator_task_definition;

@@ -1,0 +1,386 @@
+//! The EcsService reconciler: Kubernetes in and out (finalizer, status,
+//! events, the watches that trigger it) around the ECS engine in [`sync`]
+//! and the pure rules in [`plan`].
+//!
+//! What triggers a reconcile: a spec change (generation: edits, `kubectl
+//! scale`), a finalizer or the adoption annotation; a new revision of the
+//! referenced EcsTaskDefinition (watched, so a rollout starts within
+//! seconds); the brisk poll of a rollout in progress; and, in steady state,
+//! the fleet's batched resync ([`fleet`]), which describes services 10 per
+//! call instead of one call per object.
+
+pub mod events;
+pub mod fleet;
+pub mod metrics;
+pub mod plan;
+pub mod sync;
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use kube::api::Api;
+use kube::runtime::controller::{Action, Config as ControllerConfigKube, ReconcileRequest, applier, trigger_self, trigger_with};
+use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::utils::CancelableJoinHandle;
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Resource, ResourceExt};
+use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
+
+use crate::api::conditions::{READY, find_condition};
+use crate::api::{EcsService, EcsTaskDefinition};
+use crate::ecs::{EcsApi, EcsServiceApi};
+
+use super::backoff::RetryPolicy;
+use super::context::{Context, KindState};
+use super::error::ReconcileError;
+use super::outcome::conclude;
+use super::status::reason::INVALID_SPEC;
+use sync::{Subject, TaskDefinition, Timing};
+
+/// The finalizer that holds an object until its service is deleted.
+pub const FINALIZER: &str = "ecs-bridge.dev/service";
+
+/// The kind label in metrics and logs.
+pub const KIND: &str = "EcsService";
+
+/// How long a reconcile waits for the EcsTaskDefinition cache after start-up.
+const TASK_DEFINITIONS_CACHE_WAIT: Duration = Duration::from_secs(30);
+
+/// The service reconciler's timings.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceSettings {
+    /// How often a service is polled while a rollout, creation or deletion settles.
+    pub rollout_poll: Duration,
+    /// How often the fleet is resynced with batched DescribeServices.
+    pub resync: Duration,
+}
+
+/// What a service reconcile needs beyond the shared [`Context`].
+pub struct ServiceContext<E> {
+    pub base: Arc<Context<E>>,
+    pub kind: KindState,
+    pub task_definitions: Store<EcsTaskDefinition>,
+    pub observations: fleet::Observations,
+    pub settings: ServiceSettings,
+}
+
+impl<E> ServiceContext<E> {
+    fn timing(&self) -> Timing {
+        Timing {
+            rollout_poll: self.settings.rollout_poll,
+            steady: self.settings.resync.saturating_mul(2),
+        }
+    }
+}
+
+/// Resolves the spec's task definition: its own string, or the referenced
+/// EcsTaskDefinition's current revision once that object is ready.
+pub fn resolve_task_definition(service: &EcsService, task_definitions: &Store<EcsTaskDefinition>) -> TaskDefinition {
+    if let Some(td) = &service.spec.task_definition {
+        return TaskDefinition::Resolved(td.clone());
+    }
+    let Some(reference) = &service.spec.task_definition_ref else {
+        return TaskDefinition::NotReady("The spec names no task definition".to_owned());
+    };
+    let namespace = service.namespace().unwrap_or_default();
+    let Some(td) = task_definitions.get(&ObjectRef::new(&reference.name).within(&namespace)) else {
+        return TaskDefinition::NotFound(reference.name.clone());
+    };
+    let status = td.status.clone().unwrap_or_default();
+    let ready = find_condition(&status.conditions, READY);
+    if let Some(ready) = ready
+        && ready.status != "True"
+        && ready.reason == INVALID_SPEC
+    {
+        return TaskDefinition::NotReady(format!(
+            "EcsTaskDefinition {} is not ready: {}",
+            reference.name, ready.message
+        ));
+    }
+    let current = status.observed_generation.is_some()
+        && status.observed_generation == td.metadata.generation
+        && ready.is_some_and(|c| c.status == "True");
+    match status.task_definition_arn {
+        Some(arn) if current => TaskDefinition::Resolved(arn),
+        Some(_) => TaskDefinition::NotReady(format!(
+            "EcsTaskDefinition {} is registering the revision for its latest spec",
+            reference.name
+        )),
+        None => TaskDefinition::NotReady(format!(
+            "EcsTaskDefinition {} has no registered revision yet",
+            reference.name
+        )),
+    }
+}
+
+fn subject_of(obj: &EcsService) -> Result<Subject<'_>, ReconcileError> {
+    Ok(Subject {
+        namespace: obj
+            .metadata
+            .namespace
+            .as_deref()
+            .ok_or(ReconcileError::MissingField("namespace"))?,
+        name: obj.metadata.name.as_deref().ok_or(ReconcileError::MissingField("name"))?,
+        uid: obj.metadata.uid.as_deref().ok_or(ReconcileError::MissingField("uid"))?,
+        generation: obj.metadata.generation,
+        service_name: obj.service_name(),
+        spec: &obj.spec,
+        status: obj.status.clone().unwrap_or_default(),
+        adopt: plan::asks_for_adoption(obj.annotations().get(plan::ADOPT_ANNOTATION).map(String::as_str)),
+    })
+}
+
+/// Reconciles one EcsService.
+pub async fn reconcile<E: EcsApi + EcsServiceApi>(
+    obj: Arc<EcsService>,
+    ctx: Arc<ServiceContext<E>>,
+) -> Result<Action, ReconcileError> {
+    let namespace = obj.namespace().ok_or(ReconcileError::MissingField("namespace"))?;
+    let api: Api<EcsService> = Api::namespaced(ctx.base.client.clone(), &namespace);
+    finalizer(&api, FINALIZER, obj, |event| async {
+        match event {
+            Finalizer::Apply(obj) => apply(obj, &ctx, &api).await,
+            Finalizer::Cleanup(obj) => cleanup(obj, &ctx, &api).await,
+        }
+    })
+    .await
+    .map_err(|err| ReconcileError::Finalizer(Box::new(err)))
+}
+
+async fn apply<E: EcsApi + EcsServiceApi>(
+    obj: Arc<EcsService>,
+    ctx: &ServiceContext<E>,
+    api: &Api<EcsService>,
+) -> Result<Action, ReconcileError> {
+    if obj.spec.task_definition_ref.is_some() {
+        // Before the cache has listed, every reference would look missing.
+        super::cache::ready(&ctx.task_definitions, TASK_DEFINITIONS_CACHE_WAIT).await;
+    }
+    let task_definition = resolve_task_definition(&obj, &ctx.task_definitions);
+    let subject = subject_of(&obj)?;
+    let key = fleet::key_of(&obj);
+    let cached = ctx.observations.take_fresh(&key, ctx.settings.resync);
+    let now = ctx.base.clock.now_time();
+    let mut out = sync::apply(&ctx.base.ecs, now, subject, task_definition, cached, ctx.timing()).await;
+    if out.wrote {
+        ctx.observations.wrote(&key);
+    }
+    finish(obj.as_ref(), &mut out, ctx).await;
+    conclude(api, obj.as_ref(), obj.status.as_ref(), out.outcome, &ctx.base).await
+}
+
+/// Mirrors the new ECS events (moving the watermark only past published
+/// ones) and updates the fleet metrics, before the status is written.
+async fn finish<E>(obj: &EcsService, out: &mut sync::ServiceOutcome, ctx: &ServiceContext<E>) {
+    if !out.ecs_events.is_empty() {
+        let reference = obj.object_ref(&());
+        let published = events::mirror(&ctx.base.client, &ctx.base.reporter, &reference, &out.ecs_events).await;
+        if let Some(last) = published.checked_sub(1).and_then(|i| out.ecs_events.get(i)) {
+            out.outcome.status.last_event_id = Some(last.id.clone());
+            out.outcome.status.last_event_time = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(last.created_at));
+        }
+    }
+    let metrics = ctx.base.metrics.services();
+    metrics.rollouts(out.rollouts);
+    metrics.observe(&fleet::object_key(obj), plan::condition_flags(&out.outcome.status.conditions));
+}
+
+async fn cleanup<E: EcsApi + EcsServiceApi>(
+    obj: Arc<EcsService>,
+    ctx: &ServiceContext<E>,
+    api: &Api<EcsService>,
+) -> Result<Action, ReconcileError> {
+    let subject = subject_of(&obj)?;
+    let key = fleet::key_of(&obj);
+    let now = ctx.base.clock.now_time();
+    let out = sync::delete(&ctx.base.ecs, now, subject).await;
+    ctx.observations.forget(&key);
+    if matches!(out.outcome.next, super::outcome::Next::AwaitChange) {
+        ctx.base.metrics.services().forget(&fleet::object_key(&obj));
+    }
+    conclude(api, obj.as_ref(), obj.status.as_ref(), out.outcome, &ctx.base).await
+}
+
+/// Counts, times and spans one reconcile, and clears its back-off on success.
+async fn reconcile_observed<E: EcsApi + EcsServiceApi>(
+    obj: Arc<EcsService>,
+    ctx: Arc<ServiceContext<E>>,
+) -> Result<Action, ReconcileError> {
+    let key = fleet::object_key(&obj);
+    let span = tracing::info_span!("reconcile", kind = KIND, object = %key, generation = obj.metadata.generation);
+    async {
+        ctx.kind.started(&ctx.base.metrics);
+        let started = Instant::now();
+        let result = reconcile(obj, ctx.clone()).await;
+        let error = result.as_ref().err().map(ReconcileError::metric_label);
+        ctx.base.metrics.reconciled(KIND, started.elapsed(), error);
+        if result.is_ok() {
+            ctx.kind.backoffs.succeeded(&key);
+        }
+        ctx.kind.finished(&ctx.base.metrics);
+        result
+    }
+    .instrument(span)
+    .await
+}
+
+fn error_policy<E>(obj: Arc<EcsService>, err: &ReconcileError, ctx: Arc<ServiceContext<E>>) -> Action {
+    let key = fleet::object_key(&obj);
+    let delay = ctx.kind.backoffs.failed(&key);
+    ctx.base.metrics.retry_scheduled(KIND, delay);
+    ctx.kind.publish_depth(&ctx.base.metrics);
+    tracing::warn!(kind = KIND, object = %key, error = %err, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+/// What in an EcsService triggers a reconcile: spec (generation), finalizers,
+/// deletion and the adoption annotation; never our own status writes.
+fn service_trigger(service: &EcsService) -> Option<u64> {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    service.metadata.generation.hash(&mut hasher);
+    service.metadata.finalizers.hash(&mut hasher);
+    service.metadata.deletion_timestamp.is_some().hash(&mut hasher);
+    service.annotations().get(plan::ADOPT_ANNOTATION).hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// What in an EcsTaskDefinition matters to the services that follow it: its
+/// current revision and whether it is ready for its generation.
+fn task_definition_trigger(td: &EcsTaskDefinition) -> Option<u64> {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    td.metadata.generation.hash(&mut hasher);
+    if let Some(status) = &td.status {
+        status.task_definition_arn.hash(&mut hasher);
+        status.observed_generation.hash(&mut hasher);
+        if let Some(ready) = find_condition(&status.conditions, READY) {
+            ready.status.hash(&mut hasher);
+            ready.reason.hash(&mut hasher);
+        }
+    }
+    Some(hasher.finish())
+}
+
+/// The EcsServices of `td`'s namespace that reference it.
+fn followers(td: &EcsTaskDefinition, services: &Store<EcsService>) -> Vec<ObjectRef<EcsService>> {
+    let namespace = td.namespace();
+    let name = td.name_any();
+    services
+        .state()
+        .iter()
+        .filter(|s| s.namespace() == namespace)
+        .filter(|s| s.spec.task_definition_ref.as_ref().is_some_and(|r| r.name == name))
+        .map(|s| ObjectRef::from(s.as_ref()))
+        .collect()
+}
+
+fn scoped<K>(client: &kube::Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Runs the EcsService controller for one leadership term: the EcsService
+/// watch (feeding `writer`, whose store is `base.services`), the
+/// EcsTaskDefinition watch, the fleet resync and the reconcilers, until
+/// `graceful` fires and in-flight reconciles end.
+pub async fn run<E: EcsApi + EcsServiceApi>(
+    base: Arc<Context<E>>,
+    writer: reflector::store::Writer<EcsService>,
+    settings: ServiceSettings,
+    namespace: Option<String>,
+    concurrency: u16,
+    retry: RetryPolicy,
+    graceful: oneshot::Receiver<()>,
+) {
+    let client = base.client.clone();
+    let services = base.services.clone();
+    base.metrics.services().clear();
+    let (task_definitions, td_writer) = reflector::store::<EcsTaskDefinition>();
+    let ctx = Arc::new(ServiceContext {
+        base,
+        kind: KindState::new(KIND, retry),
+        task_definitions,
+        observations: fleet::Observations::default(),
+        settings,
+    });
+
+    let own = watcher(scoped::<EcsService>(&client, namespace.as_deref()), watcher::Config::default())
+        .default_backoff()
+        .modify(|s| s.managed_fields_mut().clear())
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(service_trigger, Default::default());
+    let own = trigger_self(own, ());
+
+    let followed_services = services.clone();
+    let references = watcher(scoped::<EcsTaskDefinition>(&client, namespace.as_deref()), watcher::Config::default())
+        .default_backoff()
+        .modify(|o| o.managed_fields_mut().clear())
+        .reflect(td_writer)
+        .applied_objects()
+        .predicate_filter(task_definition_trigger, Default::default());
+    let references = trigger_with(references, move |td: EcsTaskDefinition| {
+        followers(&td, &followed_services)
+            .into_iter()
+            .map(ReconcileRequest::from)
+            .collect::<Vec<_>>()
+    });
+
+    let (fleet_tx, fleet_rx) = mpsc::channel::<ObjectRef<EcsService>>(1024);
+    let resyncs = futures::stream::unfold(fleet_rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|object| (Ok::<_, watcher::Error>(ReconcileRequest::from(object)), rx))
+    });
+
+    let queue = futures::stream::select(futures::stream::select(own, references), resyncs).take_until(async move {
+        let _ = graceful.await;
+    });
+    let controller = applier(
+        move |obj, ctx| {
+            CancelableJoinHandle::spawn(
+                reconcile_observed(obj, ctx).in_current_span(),
+                &tokio::runtime::Handle::current(),
+            )
+        },
+        error_policy,
+        ctx.clone(),
+        services.clone(),
+        queue,
+        ControllerConfigKube::default().concurrency(concurrency),
+    )
+    .for_each(|result| async move {
+        match result {
+            Ok((object, _)) => tracing::debug!(kind = KIND, object = %object, "reconciled"),
+            Err(err) => tracing::debug!(kind = KIND, error = ?err, "controller event"),
+        }
+    });
+    let fleet_ctx = ctx.clone();
+    let resync = async move {
+        fleet::run(
+            &fleet_ctx.base.ecs,
+            fleet_ctx.base.services.clone(),
+            &fleet_ctx.observations,
+            fleet_tx,
+            fleet_ctx.settings.resync,
+            fleet_ctx.base.metrics.services(),
+        )
+        .await;
+        futures::future::pending::<()>().await;
+    };
+    tokio::select! {
+        () = controller => {}
+        () = resync => {}
+    }
+}
+
+#[cfg(test)]
+mod tests;
