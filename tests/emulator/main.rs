@@ -3,11 +3,14 @@
 //! `aws-sdk-ecs` client (or raw requests, the AWS CLI, a child process).
 
 mod aws_cli;
+mod circuit_breaker;
 mod clusters;
 mod container_instances;
+mod deployments;
 mod fuzz;
 mod persistence;
 mod protocol;
+mod scheduler;
 mod services;
 mod support;
 mod tags;

@@ -73,17 +73,15 @@ pub fn arn(resource: &str) -> String {
 
 /// An nginx container with a hard memory limit and port 80.
 pub fn nginx(host_port: Option<i32>) -> ContainerDefinition {
+    nginx_builder(host_port).build()
+}
+
+pub fn nginx_builder(host_port: Option<i32>) -> aws_sdk_ecs::types::builders::ContainerDefinitionBuilder {
     let mut pm = PortMapping::builder().container_port(80);
     if let Some(h) = host_port {
         pm = pm.host_port(h);
     }
-    ContainerDefinition::builder()
-        .name("web")
-        .image("nginx:latest")
-        .memory(256)
-        .cpu(128)
-        .port_mappings(pm.build())
-        .build()
+    ContainerDefinition::builder().name("web").image("nginx:latest").memory(256).cpu(128).port_mappings(pm.build())
 }
 
 /// Registers a bridge-mode nginx family; returns its ARN.
@@ -164,4 +162,85 @@ pub async fn raw(endpoint: &str, target: Option<&str>, body: &str) -> (u16, serd
 
 pub fn target(op: &str) -> String {
     format!("AmazonEC2ContainerServiceV20141113.{op}")
+}
+
+/// An admin request (`/_emulator/...`); returns status and JSON.
+pub async fn admin(endpoint: &str, method: reqwest::Method, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .request(method, format!("{endpoint}/_emulator/{path}"))
+        .json(&body)
+        .send()
+        .await
+        .expect("admin request sent");
+    let status = response.status().as_u16();
+    let json = response.json().await.expect("admin answers JSON");
+    (status, json)
+}
+
+/// Advances the emulator's manual clock over HTTP, doing the work due.
+pub async fn advance(emulator: &RunningEmulator, seconds: f64) -> serde_json::Value {
+    let (status, body) =
+        admin(&emulator.endpoint(), reqwest::Method::POST, "clock/advance", serde_json::json!({ "seconds": seconds })).await;
+    assert_eq!(status, 200, "advance: {body}");
+    body
+}
+
+/// One service, described.
+pub async fn service(client: &Client, cluster: &str, name: &str) -> aws_sdk_ecs::types::Service {
+    client
+        .describe_services()
+        .cluster(cluster)
+        .services(name)
+        .send()
+        .await
+        .expect("describe service")
+        .services()
+        .first()
+        .cloned()
+        .expect("service exists")
+}
+
+/// The tasks of a service (desired status `RUNNING` or `STOPPED`), described.
+pub async fn service_tasks(client: &Client, cluster: &str, name: &str, desired: &str) -> Vec<aws_sdk_ecs::types::Task> {
+    let arns = client
+        .list_tasks()
+        .cluster(cluster)
+        .service_name(name)
+        .desired_status(desired.into())
+        .send()
+        .await
+        .expect("list tasks")
+        .task_arns()
+        .to_vec();
+    if arns.is_empty() {
+        return Vec::new();
+    }
+    client.describe_tasks().cluster(cluster).set_tasks(Some(arns)).send().await.expect("describe tasks").tasks().to_vec()
+}
+
+/// Event messages, newest first.
+pub fn events(service: &aws_sdk_ecs::types::Service) -> Vec<String> {
+    service.events().iter().map(|e| e.message().unwrap_or_default().to_owned()).collect()
+}
+
+/// Registers a Fargate family whose container has `environment` (name, value).
+pub async fn register_fargate_env(client: &Client, family: &str, env: &[(&str, &str)]) -> String {
+    let mut container = nginx_builder(None);
+    for (k, v) in env {
+        container = container.environment(aws_sdk_ecs::types::KeyValuePair::builder().name(*k).value(*v).build());
+    }
+    client
+        .register_task_definition()
+        .family(family)
+        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
+        .cpu("256")
+        .memory("512")
+        .container_definitions(container.build())
+        .send()
+        .await
+        .expect("register fargate task definition")
+        .task_definition
+        .and_then(|td| td.task_definition_arn)
+        .expect("arn")
 }
