@@ -454,6 +454,16 @@ pub fn readiness(observed: &ServiceDescription, rollout: &Rollout, wanted: Optio
     Judgement::no(reason::ROLLOUT_IN_PROGRESS, progress_message(observed))
 }
 
+/// The longest wait between polls of a rollout in progress.
+pub const MAX_ROLLOUT_POLL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How soon to look at a rollout again: briskly at first, then less often
+/// the longer it runs (a tenth of its age, at most a minute), so a rollout
+/// stuck for hours does not cost a call every few seconds.
+pub fn rollout_poll(brisk: std::time::Duration, age: std::time::Duration) -> std::time::Duration {
+    brisk.max((age / 10).min(MAX_ROLLOUT_POLL))
+}
+
 /// Whether the controller should poll the service briskly rather than wait
 /// for the fleet's batched resync.
 pub fn is_settling(observed: &ServiceDescription) -> bool {
@@ -742,6 +752,16 @@ mod tests {
         let r = rollout(&observed, &[], &[]);
         assert_eq!(r.degraded.reason, reason::TASKS_FAILING);
         assert_eq!(r.failed_task_definition, None, "not failed yet");
+    }
+
+    #[test]
+    fn a_long_rollout_is_polled_less_often() {
+        use std::time::Duration;
+        let brisk = Duration::from_secs(5);
+        assert_eq!(rollout_poll(brisk, Duration::ZERO), brisk);
+        assert_eq!(rollout_poll(brisk, Duration::from_secs(30)), brisk);
+        assert_eq!(rollout_poll(brisk, Duration::from_secs(200)), Duration::from_secs(20));
+        assert_eq!(rollout_poll(brisk, Duration::from_secs(3 * 3600)), MAX_ROLLOUT_POLL);
     }
 
     #[test]

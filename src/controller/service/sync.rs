@@ -600,7 +600,7 @@ fn report(
 
     let next = match retry {
         Some(err) => Next::Retry(err.into()),
-        None if settling => Next::After(timing.rollout_poll),
+        None if settling => Next::After(plan::rollout_poll(timing.rollout_poll, rollout_age(&status.conditions, now))),
         None => Next::After(timing.steady),
     };
     ServiceOutcome {
@@ -609,6 +609,16 @@ fn report(
         rollouts,
         wrote: false,
     }
+}
+
+/// How long the current rollout has been going on, by the Progressing
+/// condition's transition time (which moves only when it flips).
+fn rollout_age(conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition], now: &Time) -> Duration {
+    conditions
+        .iter()
+        .find(|c| c.type_ == PROGRESSING && c.status == "True")
+        .and_then(|c| now.0.duration_since(c.last_transition_time.0).try_into().ok())
+        .unwrap_or_default()
 }
 
 /// Runs the deletion policy. `Delete` scales the service to 0 and deletes it

@@ -1,0 +1,285 @@
+//! Fleet benchmark of the EcsService controller: a real API server, the ECS
+//! emulator (in this process, real-time clock) and the controller binary as a
+//! child process. It creates BENCH_SERVICES EcsServices and prints
+//!
+//! - the time until all are Ready (created, rolled out, runningCount = desiredCount);
+//! - the ECS calls per service per steady-state resync (batched DescribeServices);
+//! - the controller's peak and current resident memory.
+//!
+//!     cargo bench --bench services                       # 1,000 services, 1 task each
+//!     BENCH_SERVICES=10000 BENCH_DESIRED=0 cargo bench --bench services
+//!
+//! Knobs: BENCH_SERVICES (1000), BENCH_DESIRED (tasks per service, 1),
+//! BENCH_RESYNC_SECS (the controller's resync, 20), BENCH_RESYNCS (steady-state
+//! resyncs measured, 3), BENCH_CONCURRENCY (the controller's, 16),
+//! BENCH_TIMEOUT_SECS (give up waiting for Ready, 900). Needs the test control
+//! plane (tests/control-plane/install.sh). Not a timed test: it reports figures.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ecs_bridge::api::EcsService;
+use ecs_bridge::control_plane::{ControlPlane, StartOptions};
+use ecs_bridge::emulator::{EmulatorConfig, RunningEmulator, spawn};
+use futures::StreamExt;
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+const NAMESPACE: &str = "bench";
+const CLUSTER: &str = "bench";
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// `VmHWM` (peak) and `VmRSS` (current) of a process, in KiB.
+fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+struct Controller {
+    child: Child,
+    metrics: String,
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_controller(kubeconfig: &Path, endpoint: &str, resync: u64, concurrency: u64) -> Controller {
+    let port = free_port();
+    let log = std::fs::File::create(std::env::temp_dir().join("ecs-bridge-bench-controller.log")).expect("log file");
+    let child = Command::new(env!("CARGO_BIN_EXE_ecs-bridge"))
+        .arg("controller")
+        .args(["--namespace", NAMESPACE])
+        .args(["--ecs-endpoint", endpoint])
+        .args(["--region", "us-east-1"])
+        .args(["--metrics-addr", &format!("127.0.0.1:{port}")])
+        .args(["--leader-elect", "false"])
+        .args(["--resync-seconds", &resync.to_string()])
+        .args(["--concurrency", &concurrency.to_string()])
+        .args(["--rollout-poll-seconds", "2"])
+        .env("KUBECONFIG", kubeconfig)
+        .env("AWS_ACCESS_KEY_ID", "AKIDBENCH")
+        .env("AWS_SECRET_ACCESS_KEY", "bench-secret")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("the controller binary starts");
+    Controller {
+        child,
+        metrics: format!("http://127.0.0.1:{port}/metrics"),
+    }
+}
+
+/// A counter or gauge from the controller's `/metrics` (summed over label sets).
+async fn metric(http: &reqwest::Client, url: &str, name: &str) -> Option<f64> {
+    let text = http.get(url).send().await.ok()?.text().await.ok()?;
+    let values: Vec<f64> = text
+        .lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum())
+}
+
+fn requests(emulator: &RunningEmulator) -> BTreeMap<String, u64> {
+    emulator
+        .stats()
+        .into_iter()
+        .filter_map(|(op, n)| Some((op, n.as_u64()?)))
+        .collect()
+}
+
+fn is_ready(service: &EcsService) -> bool {
+    let Some(status) = &service.status else { return false };
+    status.conditions.iter().any(|c| {
+        c.type_ == "Ready" && c.status == "True" && c.observed_generation == service.metadata.generation
+    })
+}
+
+async fn count_ready(api: &Api<EcsService>) -> (usize, usize) {
+    match api.list(&ListParams::default()).await {
+        Ok(list) => (list.items.iter().filter(|s| is_ready(s)).count(), list.items.len()),
+        Err(_) => (0, 0),
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    ecs_bridge::control_plane::kubeconfig::install_tls_provider();
+    let services = env_or("BENCH_SERVICES", 1000) as usize;
+    let desired = env_or("BENCH_DESIRED", 1) as i32;
+    let resync = env_or("BENCH_RESYNC_SECS", 20);
+    let resyncs = env_or("BENCH_RESYNCS", 3);
+    let concurrency = env_or("BENCH_CONCURRENCY", 16);
+    let timeout = Duration::from_secs(env_or("BENCH_TIMEOUT_SECS", 900));
+
+    let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("crds");
+    let control_plane = ControlPlane::start(StartOptions {
+        crds_dir: Some(crds),
+        ..StartOptions::default()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("the control plane starts (run tests/control-plane/install.sh): {e}"));
+    let client = control_plane.new_client().await.expect("a client");
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    namespaces
+        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": NAMESPACE}})).unwrap())
+        .await
+        .expect("the namespace");
+
+    let emulator = spawn(EmulatorConfig::default()).await.expect("the emulator starts");
+    let endpoint = emulator.endpoint();
+    let http = reqwest::Client::new();
+    let ecs = |op: &str, body: serde_json::Value| {
+        http.post(&endpoint)
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", format!("AmazonEC2ContainerServiceV20141113.{op}"))
+            .body(body.to_string())
+            .send()
+    };
+    ecs("CreateCluster", json!({"clusterName": CLUSTER})).await.expect("CreateCluster");
+
+    let controller = start_controller(control_plane.kubeconfig_path(), &endpoint, resync, concurrency);
+    let pid = controller.child.id();
+    println!(
+        "services: {services} x {desired} task(s), Fargate; controller resync {resync}s, concurrency {concurrency}"
+    );
+
+    let tds: Api<ecs_bridge::api::EcsTaskDefinition> = Api::namespaced(client.clone(), NAMESPACE);
+    tds.patch(
+        "app",
+        &PatchParams::apply("bench"),
+        &Patch::Apply(json!({
+            "apiVersion": "ecs-bridge.dev/v1alpha1",
+            "kind": "EcsTaskDefinition",
+            "metadata": {"name": "app"},
+            "spec": {
+                "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+                "containerDefinitions": [{"name": "app", "image": "public.ecr.aws/nginx/nginx:1.27", "essential": true}]
+            }
+        })),
+    )
+    .await
+    .expect("the task definition object");
+
+    let api: Api<EcsService> = Api::namespaced(client.clone(), NAMESPACE);
+    let started = Instant::now();
+    let created = futures::stream::iter(0..services)
+        .map(|i| {
+            let api = api.clone();
+            async move {
+                let name = format!("svc-{i:05}");
+                let object = json!({
+                    "apiVersion": "ecs-bridge.dev/v1alpha1",
+                    "kind": "EcsService",
+                    "metadata": {"name": name},
+                    "spec": {
+                        "cluster": CLUSTER, "taskDefinitionRef": {"name": "app"}, "desiredCount": desired,
+                        "launchType": "FARGATE",
+                        "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-0bench0000000001"]}}
+                    }
+                });
+                api.patch(&name, &PatchParams::apply("bench"), &Patch::Apply(object)).await.is_ok()
+            }
+        })
+        .buffer_unordered(32)
+        .filter(|ok| futures::future::ready(*ok))
+        .count()
+        .await;
+    let applied_after = started.elapsed();
+    println!("applied {created} EcsServices in {:.1}s", applied_after.as_secs_f64());
+
+    let mut peak_seen = 0;
+    let all_ready = loop {
+        let (ready, total) = count_ready(&api).await;
+        peak_seen = peak_seen.max(ready);
+        if total == services && ready == services {
+            break Some(started.elapsed());
+        }
+        if started.elapsed() > timeout {
+            println!("gave up after {:.0}s: {ready} of {services} Ready", timeout.as_secs_f64());
+            break None;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    if let Some(after) = all_ready {
+        println!("all {services} Ready {:.1}s after the first apply", after.as_secs_f64());
+    }
+    let (peak, rss) = memory_kib(pid);
+    println!(
+        "controller memory at {services} objects: peak {:.1} MiB, now {:.1} MiB",
+        peak as f64 / 1024.0,
+        rss as f64 / 1024.0
+    );
+
+    // Steady state: brisk polls have ended once every rollout completed; measure whole resyncs.
+    let resync_metric = "ecs_bridge_service_resyncs_total";
+    let wait_resyncs = |target: f64| {
+        let http = http.clone();
+        let url = controller.metrics.clone();
+        async move {
+            loop {
+                if metric(&http, &url, resync_metric).await.unwrap_or(0.0) >= target {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    let now = metric(&http, &controller.metrics, resync_metric).await.unwrap_or(0.0);
+    wait_resyncs(now + 1.0).await;
+    let rounds_before = metric(&http, &controller.metrics, resync_metric).await.unwrap_or(0.0);
+    let before = requests(&emulator);
+    wait_resyncs(rounds_before + resyncs as f64).await;
+    let after = requests(&emulator);
+    let rounds = metric(&http, &controller.metrics, resync_metric).await.unwrap_or(0.0) - rounds_before;
+    let mut total = 0;
+    let mut by_op = Vec::new();
+    for (op, n) in &after {
+        let delta = n - before.get(op).copied().unwrap_or(0);
+        if delta > 0 {
+            total += delta;
+            by_op.push(format!("{op} {delta}"));
+        }
+    }
+    println!(
+        "steady state: {total} ECS calls over {rounds:.0} resyncs of {services} services = {:.3} calls per service per resync ({})",
+        total as f64 / (rounds.max(1.0) * services as f64),
+        by_op.join(", ")
+    );
+    let (peak, rss) = memory_kib(pid);
+    println!(
+        "controller memory after the resyncs: peak {:.1} MiB, now {:.1} MiB",
+        peak as f64 / 1024.0,
+        rss as f64 / 1024.0
+    );
+    drop(controller);
+    control_plane.stop();
+}
