@@ -482,6 +482,7 @@ fn finish(
         && service.deployments.len() == 1
         && tasks.len() as i64 == service.desired_count
         && all_healthy;
+    let mut completed = false;
     if settled {
         let d = &mut service.deployments[0];
         if d.rollout_state.as_deref() == Some("IN_PROGRESS") {
@@ -492,12 +493,14 @@ fn finish(
             let done = events::deployment_completed(name, &d.id);
             scheduling.last_completed = Some(d.clone());
             add_event(service, now, done);
+            completed = true;
         }
     }
     let steady = settled && service.deployments[0].rollout_state.as_deref() == Some("COMPLETED");
     let mut retry_at = retry_at;
     if steady {
-        if !scheduling.steady {
+        // A completed deployment always ends in a steady state.
+        if !scheduling.steady || completed {
             add_event(service, now, events::steady_state(name));
         } else if service.events.first().is_some_and(|e| e.message == events::steady_state(name)) {
             // Re-logged about every 6 hours while nothing else happens.
