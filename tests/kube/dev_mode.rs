@@ -261,6 +261,38 @@ async fn dev_mode_on_its_own_control_plane_runs_the_examples_then_stops_everythi
         "{clusters:?}"
     );
 
+    // The example services are created in ECS, each on the revision its EcsTaskDefinition
+    // registered. (Ready needs running tasks, which needs the emulator's scheduler.)
+    let services = poll_until("the example services exist in ECS", || async {
+        let described = ecs
+            .describe_services()
+            .cluster("demo")
+            .services("nginx")
+            .services("api")
+            .services("web-bridge")
+            .send()
+            .await
+            .map_err(|e| format!("{:?}", e))?;
+        let services = described.services().to_vec();
+        if services.len() == 3 {
+            Ok(services)
+        } else {
+            Err(format!("{described:?}"))
+        }
+    })
+    .await;
+    for service in &services {
+        let name = service.service_name().unwrap_or_default();
+        assert_eq!(service.status(), Some("ACTIVE"), "{service:?}");
+        // Each example names its task definition family after its service.
+        assert!(
+            service
+                .task_definition()
+                .is_some_and(|td| td.ends_with(&format!("task-definition/{name}:1"))),
+            "{service:?}"
+        );
+    }
+
     let status = dev.terminate().await;
     let stdout = dev.stdout();
     assert!(

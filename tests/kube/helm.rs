@@ -1,8 +1,8 @@
 //! The Helm chart installed by the real `helm` into the real test API server (no kubelet
 //! runs, so its images never start: the objects are what is checked), and its RBAC proven by
 //! use: the controller runs in this process as the chart's ServiceAccount (impersonated),
-//! with the flags of the chart's Deployment, through a full create → Ready → delete cycle;
-//! what the chart does not grant is refused.
+//! with the flags of the chart's Deployment, through a full create → Ready → delete cycle of
+//! all three kinds; what the chart does not grant is refused.
 
 use std::path::Path;
 use std::time::Duration;
@@ -152,6 +152,12 @@ impl HasConditions for EcsTaskDefinition {
     }
 }
 
+impl HasConditions for EcsService {
+    fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
+        self.status.as_ref().map_or(&[], |s| &s.conditions)
+    }
+}
+
 impl HasConditions for EcsCluster {
     fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
         self.status.as_ref().map_or(&[], |s| &s.conditions)
@@ -169,6 +175,23 @@ fn task_definition(name: &str) -> serde_json::Value {
             "cpu": "256",
             "memory": "512",
             "containerDefinitions": [{"name": "web", "image": "nginx:1.27", "essential": true}],
+        },
+    })
+}
+
+/// A Fargate service of `task_definition` in `cluster`, with no tasks: Ready needs no
+/// scheduler, only the service and its completed deployment.
+fn service(name: &str, cluster: &str, task_definition: &str) -> serde_json::Value {
+    json!({
+        "apiVersion": "ecs-bridge.dev/v1alpha1",
+        "kind": "EcsService",
+        "metadata": {"name": name},
+        "spec": {
+            "cluster": cluster,
+            "taskDefinitionRef": {"name": task_definition},
+            "desiredCount": 0,
+            "launchType": "FARGATE",
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-0a1b2c3d4e5f60001"]}},
         },
     })
 }
@@ -350,6 +373,32 @@ async fn helm_install_creates_the_controller_emulator_rbac_and_services() {
     apply(&clusters, "platform", cluster("platform", &ecs_cluster)).await;
     ready(&task_definitions, "web").await;
     ready(&clusters, "platform").await;
+    let services: Api<EcsService> = Api::namespaced(client.clone(), &ns);
+    apply(
+        &services,
+        "frontend",
+        service("frontend", &ecs_cluster, "web"),
+    )
+    .await;
+    ready(&services, "frontend").await;
+    let ecs_service = ecs
+        .describe_services()
+        .cluster(&ecs_cluster)
+        .services("frontend")
+        .send()
+        .await
+        .expect("DescribeServices");
+    let ecs_service = ecs_service
+        .services()
+        .first()
+        .expect("the service exists in ECS");
+    assert_eq!(ecs_service.status(), Some("ACTIVE"));
+    assert!(
+        ecs_service
+            .task_definition()
+            .is_some_and(|td| td.ends_with("task-definition/web:1")),
+        "{ecs_service:?}"
+    );
     let registered = ecs
         .describe_task_definition()
         .task_definition("web:1")
@@ -375,7 +424,25 @@ async fn helm_install_creates_the_controller_emulator_rbac_and_services() {
         "the ServiceAccount may publish events"
     );
 
-    // People delete; the controller (as the ServiceAccount) cleans up ECS and lets go.
+    // People delete; the controller (as the ServiceAccount) cleans up ECS and lets go. The
+    // service first: ECS describes no service of an INACTIVE cluster.
+    services
+        .delete("frontend", &DeleteParams::default())
+        .await
+        .expect("delete");
+    until_gone(&services, "frontend").await;
+    let ecs_service = ecs
+        .describe_services()
+        .cluster(&ecs_cluster)
+        .services("frontend")
+        .send()
+        .await
+        .expect("DescribeServices");
+    let status = ecs_service.services().first().and_then(|s| s.status());
+    assert!(
+        matches!(status, Some("DRAINING" | "INACTIVE")),
+        "{status:?}"
+    );
     task_definitions
         .delete("web", &DeleteParams::default())
         .await
