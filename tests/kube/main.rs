@@ -12,4 +12,5 @@ mod operator;
 mod operator_cluster;
 mod operator_runtime;
 mod operator_service;
+mod operator_service_chaos;
 mod operator_task_definition;

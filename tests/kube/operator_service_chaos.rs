@@ -1,0 +1,366 @@
+//! Chaos: EcsServices under random spec changes, scale changes, redeploys and
+//! deletes, the controller binary killed with SIGKILL at random instants and
+//! restarted, and ECS failing a share of all calls with throttling and server
+//! errors. At the end ECS holds exactly what the objects ask for, every object
+//! is Ready or gone, no revision is orphaned, and each ECS service event
+//! shows as a Kubernetes Event exactly once.
+//!
+//! The short version runs with the suite. The full run:
+//!
+//!     CHAOS_SERVICES=50 CHAOS_KILLS=100 cargo test --test kube operator_service_chaos -- --nocapture
+//!
+//! (CHAOS_SEED=<n> replays a run; CHAOS_FAULT_PERCENT sets the failure share, 20.)
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use ecs_bridge::api::{EcsService, EcsTaskDefinition};
+use ecs_bridge::controller::service::events::event_name;
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{Api, DeleteParams, ListParams};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde_json::json;
+
+use crate::operator::{ControllerProcess, apply, ecs_client, emulator};
+use crate::operator_service::{CLUSTER, service, task_definition};
+use crate::support;
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// An HTTP proxy in front of the emulator that answers a share of requests
+/// with ECS's throttling or server error instead of forwarding them.
+struct FaultyEcs {
+    upstream: String,
+    percent: u64,
+    rng: std::sync::Mutex<StdRng>,
+    forwarded: AtomicU64,
+    injected: AtomicU64,
+    http: reqwest::Client,
+}
+
+async fn proxy(State(ecs): State<Arc<FaultyEcs>>, headers: HeaderMap, body: Bytes) -> Response {
+    let roll = ecs.rng.lock().map(|mut r| r.random_range(0..200)).unwrap_or(0);
+    if roll < ecs.percent * 2 {
+        ecs.injected.fetch_add(1, Ordering::Relaxed);
+        let (status, shape, message) = if roll % 2 == 0 {
+            (StatusCode::BAD_REQUEST, "ThrottlingException", "Rate exceeded")
+        } else {
+            (StatusCode::INTERNAL_SERVER_ERROR, "ServerException", "Service unavailable (injected).")
+        };
+        let body = json!({"__type": shape, "message": message}).to_string();
+        return (status, [("content-type", "application/x-amz-json-1.1")], body).into_response();
+    }
+    ecs.forwarded.fetch_add(1, Ordering::Relaxed);
+    let mut request = ecs.http.post(&ecs.upstream).body(body);
+    for name in ["content-type", "x-amz-target"] {
+        if let Some(value) = headers.get(name) {
+            request = request.header(name, value.as_bytes());
+        }
+    }
+    match request.send().await {
+        Ok(answer) => {
+            let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+            let bytes = answer.bytes().await.unwrap_or_default();
+            (status, [("content-type", "application/x-amz-json-1.1")], bytes).into_response()
+        }
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
+}
+
+async fn start_proxy(upstream: String, percent: u64, seed: u64) -> (SocketAddr, Arc<FaultyEcs>) {
+    let state = Arc::new(FaultyEcs {
+        upstream,
+        percent,
+        rng: std::sync::Mutex::new(StdRng::seed_from_u64(seed ^ 0x5eed)),
+        forwarded: AtomicU64::new(0),
+        injected: AtomicU64::new(0),
+        http: reqwest::Client::new(),
+    });
+    let app = axum::Router::new().fallback(proxy).with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
+    let addr = listener.local_addr().expect("the proxy's address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, state)
+}
+
+fn start(namespace: &str, endpoint: &str) -> ControllerProcess {
+    ControllerProcess::start(
+        namespace,
+        endpoint,
+        &["--leader-elect", "false", "--rollout-poll-seconds", "1", "--resync-seconds", "5"],
+        &[],
+    )
+}
+
+const FAMILIES: [&str; 3] = ["alpha", "beta", "gamma"];
+
+/// What the test asks of each object (absent = deleted).
+#[derive(Debug, Clone)]
+struct Wanted {
+    family: &'static str,
+    desired: i32,
+    token: u32,
+}
+
+fn manifest(name: &str, wanted: &Wanted) -> serde_json::Value {
+    service(
+        name,
+        json!({
+            "taskDefinitionRef": {"name": wanted.family},
+            "desiredCount": wanted.desired,
+            "forceNewDeploymentToken": wanted.token.to_string(),
+        }),
+    )
+}
+
+/// What keeps the fleet from having converged: objects not Ready for their
+/// generation, deleted objects still held by the finalizer.
+async fn not_converged(api: &Api<EcsService>, gone: &BTreeSet<String>) -> Vec<String> {
+    let list = match api.list(&ListParams::default()).await {
+        Ok(list) => list,
+        Err(e) => return vec![e.to_string()],
+    };
+    let mut waiting = Vec::new();
+    for obj in &list.items {
+        let name = obj.metadata.name.clone().unwrap_or_default();
+        if gone.contains(&name) {
+            waiting.push(format!("{name}: still being deleted"));
+            continue;
+        }
+        let ready = obj.status.as_ref().is_some_and(|s| {
+            s.conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True" && c.observed_generation == obj.metadata.generation)
+        });
+        if !ready {
+            waiting.push(format!("{name}: {:?}", obj.status.as_ref().map(|s| &s.conditions)));
+        }
+    }
+    waiting
+}
+
+#[tokio::test]
+async fn chaos_kills_faults_and_changes_converge_exactly() {
+    let services = env_or("CHAOS_SERVICES", 12) as usize;
+    let kills = env_or("CHAOS_KILLS", 8);
+    let percent = env_or("CHAOS_FAULT_PERCENT", 20);
+    let max_desired = env_or("CHAOS_MAX_DESIRED", 0) as i32;
+    let seed = std::env::var("CHAOS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1));
+    eprintln!("chaos: seed {seed}, {services} services, {kills} kills, {percent}% faults");
+    let mut rng = StdRng::seed_from_u64(seed);
+
+    let ns = support::namespace("svc-chaos").await;
+    let emulator = emulator().await;
+    let ecs = ecs_client(&emulator.endpoint());
+    ecs.create_cluster().cluster_name(CLUSTER).send().await.expect("cluster");
+    let (proxy_addr, faults) = start_proxy(emulator.endpoint(), percent, seed).await;
+    let faulty_endpoint = format!("http://{proxy_addr}");
+
+    let tds: Api<EcsTaskDefinition> = Api::namespaced(ns.client.clone(), &ns.name);
+    let api: Api<EcsService> = Api::namespaced(ns.client.clone(), &ns.name);
+    let mut images: BTreeMap<&str, u32> = FAMILIES.iter().map(|f| (*f, 1)).collect();
+    for family in FAMILIES {
+        apply(&tds, family, task_definition(family, &format!("{family}:1"))).await;
+    }
+    let mut wanted: BTreeMap<String, Option<Wanted>> = BTreeMap::new();
+    for i in 0..services {
+        let w = Wanted {
+            family: FAMILIES[rng.random_range(0..FAMILIES.len())],
+            desired: rng.random_range(0..=max_desired),
+            token: 0,
+        };
+        let name = format!("svc-{i:02}");
+        apply(&api, &name, manifest(&name, &w)).await;
+        wanted.insert(name, Some(w));
+    }
+
+    let started = Instant::now();
+    for kill in 0..kills {
+        let mut controller = start(&ns.name, &faulty_endpoint);
+        let lifetime = Duration::from_millis(rng.random_range(300..3000));
+        let deadline = Instant::now() + lifetime;
+        while Instant::now() < deadline {
+            let name = format!("svc-{:02}", rng.random_range(0..services));
+            match rng.random_range(0..10) {
+                0..=2 => {
+                    if let Some(Some(w)) = wanted.get_mut(&name) {
+                        w.desired = rng.random_range(0..=max_desired);
+                        apply(&api, &name, manifest(&name, w)).await;
+                    }
+                }
+                3 => {
+                    if let Some(Some(w)) = wanted.get_mut(&name) {
+                        w.token += 1;
+                        apply(&api, &name, manifest(&name, w)).await;
+                    }
+                }
+                4 | 5 => {
+                    let family = FAMILIES[rng.random_range(0..FAMILIES.len())];
+                    let image = images.entry(family).or_default();
+                    *image += 1;
+                    apply(&tds, family, task_definition(family, &format!("{family}:{image}"))).await;
+                }
+                6 => {
+                    if let Some(Some(w)) = wanted.get_mut(&name) {
+                        w.family = FAMILIES[rng.random_range(0..FAMILIES.len())];
+                        apply(&api, &name, manifest(&name, w)).await;
+                    }
+                }
+                7 => {
+                    if matches!(wanted.get(&name), Some(Some(_))) {
+                        let _ = api.delete(&name, &DeleteParams::default()).await;
+                        wanted.insert(name, None);
+                    }
+                }
+                _ => {}
+            }
+            tokio::time::sleep(Duration::from_millis(rng.random_range(50..400))).await;
+        }
+        // SIGKILL, at whatever the controller was doing.
+        let _ = controller.child.kill();
+        let _ = controller.child.wait();
+        eprintln!("chaos: kill {}/{kills} after {lifetime:?}", kill + 1);
+    }
+    eprintln!(
+        "chaos: changes done after {:.0}s; {} calls injected with faults, {} forwarded",
+        started.elapsed().as_secs_f64(),
+        faults.injected.load(Ordering::Relaxed),
+        faults.forwarded.load(Ordering::Relaxed)
+    );
+
+    // The last controller runs to the end (faults stay on; one that dies at
+    // start-up, its ECS check failed by a fault, is started again).
+    let mut last = start(&ns.name, &faulty_endpoint);
+    let live: BTreeMap<String, Wanted> = wanted
+        .iter()
+        .filter_map(|(n, w)| w.clone().map(|w| (n.clone(), w)))
+        .collect();
+    let gone: BTreeSet<String> = wanted.iter().filter(|(_, w)| w.is_none()).map(|(n, _)| n.clone()).collect();
+    let deadline = Instant::now() + Duration::from_secs(env_or("CHAOS_CONVERGE_SECS", 300));
+    loop {
+        if let Ok(Some(exit)) = last.child.try_wait() {
+            eprintln!("chaos: the last controller exited ({exit}); starting it again\n{}", last.log());
+            last = start(&ns.name, &faulty_endpoint);
+        }
+        let waiting = not_converged(&api, &gone).await;
+        if waiting.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not converged {:.0}s after the changes:\n{}\ncontroller log:\n{}",
+            started.elapsed().as_secs_f64(),
+            waiting.join("\n"),
+            last.log()
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    eprintln!("chaos: converged {:.0}s after the start", started.elapsed().as_secs_f64());
+
+    // ECS holds exactly what the objects ask for.
+    let td_status: BTreeMap<String, ecs_bridge::api::EcsTaskDefinitionStatus> = tds
+        .list(&ListParams::default())
+        .await
+        .expect("list task definitions")
+        .items
+        .into_iter()
+        .map(|t| (t.metadata.name.clone().unwrap_or_default(), t.status.unwrap_or_default()))
+        .collect();
+    let mut active = Vec::new();
+    let mut token = None;
+    loop {
+        let page = ecs.list_services().cluster(CLUSTER).set_next_token(token).send().await.expect("list services");
+        active.extend(page.service_arns.unwrap_or_default());
+        token = page.next_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    let active: BTreeSet<String> = active.iter().map(|a| a.rsplit('/').next().unwrap_or_default().to_owned()).collect();
+    assert_eq!(active, live.keys().cloned().collect::<BTreeSet<_>>(), "ACTIVE services = live objects");
+    for (name, w) in &live {
+        let described = ecs
+            .describe_services()
+            .cluster(CLUSTER)
+            .services(name)
+            .send()
+            .await
+            .expect("describe")
+            .services
+            .unwrap_or_default();
+        let s = described.first().expect("the service");
+        assert_eq!(s.desired_count(), w.desired, "{name}: desired count");
+        let current = td_status[w.family].task_definition_arn.clone().expect("a current revision");
+        assert_eq!(s.task_definition(), Some(current.as_str()), "{name}: on {}'s current revision", w.family);
+        assert_eq!(s.deployments().len(), 1, "{name}: settled");
+        let obj = api.get(name).await.expect("get");
+        assert_eq!(
+            obj.status.as_ref().and_then(|st| st.force_new_deployment_token.clone()),
+            Some(w.token.to_string()),
+            "{name}: the last redeploy token was acted on"
+        );
+
+        // Every ECS event still listed is mirrored, under its own name, once.
+        let events: Api<Event> = Api::namespaced(ns.client.clone(), &ns.name);
+        let mirrored: BTreeMap<String, Event> = events
+            .list(&ListParams::default())
+            .await
+            .expect("events")
+            .items
+            .into_iter()
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name.as_str()))
+            .filter(|e| e.action.as_deref() == Some("EcsServiceEvent"))
+            .map(|e| (e.metadata.name.clone().unwrap_or_default(), e))
+            .collect();
+        let mut notes: BTreeMap<(String, i64), usize> = BTreeMap::new();
+        for e in mirrored.values() {
+            let key = (e.note.clone().unwrap_or_default(), e.event_time.as_ref().map(|t| t.0.as_millisecond()).unwrap_or(0));
+            *notes.entry(key).or_default() += 1;
+        }
+        assert!(notes.values().all(|n| *n == 1), "{name}: an ECS event mirrored twice: {notes:#?}");
+        for event in s.events() {
+            let id = event.id().unwrap_or_default();
+            let mirrored_event = mirrored
+                .get(&event_name(name, id))
+                .unwrap_or_else(|| panic!("{name}: ECS event {id} ({:?}) is not mirrored", event.message()));
+            assert_eq!(mirrored_event.note.as_deref(), event.message());
+        }
+    }
+    for name in &gone {
+        assert!(api.get_opt(name).await.expect("get").is_none(), "{name} is gone");
+    }
+
+    // No orphaned revision: every ACTIVE revision of a family is one its object tracks.
+    for family in FAMILIES {
+        let listed = ecs
+            .list_task_definitions()
+            .family_prefix(family)
+            .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+            .send()
+            .await
+            .expect("list revisions")
+            .task_definition_arns
+            .unwrap_or_default();
+        let tracked: BTreeSet<String> = td_status[family].revisions.iter().map(|r| r.task_definition_arn.clone()).collect();
+        for arn in listed {
+            assert!(tracked.contains(&arn), "{family}: ACTIVE revision {arn} is not tracked by its object: {tracked:?}");
+        }
+    }
+    assert!(faults.injected.load(Ordering::Relaxed) > 0, "faults were injected");
+    drop(last);
+}
