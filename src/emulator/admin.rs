@@ -6,7 +6,7 @@
 //! | Endpoint | What it does |
 //! |---|---|
 //! | `GET /_emulator/health` | `{status, region, accountId, persistent}` |
-//! | `POST /_emulator/reset` | drops every resource and failure rule (durably with `--state-dir`); counters are kept |
+//! | `POST /_emulator/reset` | drops every resource, failure rule and fault rule (durably with `--state-dir`); counters and throttling are kept |
 //! | `GET /_emulator/state` | the whole state as JSON, for debugging |
 //! | `GET /_emulator/stats` | `{operation: requests}` since start or the last stats reset |
 //! | `POST /_emulator/stats/reset` | zeroes the counters |
@@ -17,6 +17,11 @@
 //! | `POST /_emulator/failure-rules` | adds a rule (see `failure_rules::FailureRule`): e.g. `{"family": "web", "exitCode": 1}`, `{"service": "api", "failHealthCheckAfterSeconds": 10}`, `{"image": "bad:tag", "cannotPull": true}`; applies to tasks created afterwards; answers the rule with its `id` |
 //! | `DELETE /_emulator/failure-rules` | removes every rule (`?id=<id>` removes one) |
 //! | `POST /_emulator/tasks/kill` | `{"cluster"?, "task", "exitCode"?}`: the task's essential container exits (default 137); a service replaces the task |
+//! | `POST /_emulator/container-instances/kill` | `{"cluster"?, "containerInstance"}`: the instance's host is gone: INACTIVE, agent disconnected, its tasks STOPPED (`InfrastructureHealth`), services reschedule |
+//! | `GET /_emulator/faults` | `{rules, throttling}` |
+//! | `POST /_emulator/faults` | adds a fault rule (see `faults::FaultRule`): `{"operation"?: "DescribeServices" (absent or "*": all), "kind": "throttle"\|"serverError"\|"latency", "rate"?: 0.2, "count"?: 3, "latencyMillis"?: 500}`; answers the rule with its `id` |
+//! | `DELETE /_emulator/faults` | removes every fault rule (`?id=<id>` removes one) |
+//! | `POST /_emulator/throttling` | `{"enabled": true}`: ECS's token buckets per API category (as `--throttling`) |
 
 use std::sync::Arc;
 
@@ -27,6 +32,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::failure_rules::FailureRule;
+use super::faults::{FaultKind, FaultRule};
 use super::protocol::{App, json_response};
 use super::scheduler::{ClockError, advance, tick as run_tick};
 use super::state::ids::{id_of, uuid, with_rng};
@@ -61,6 +67,7 @@ pub async fn health(State(app): State<Arc<App>>) -> Response {
 /// [`reset_stats`].
 pub async fn reset(State(app): State<Arc<App>>) -> Response {
     write(&app.store.failure_rules).clear();
+    app.faults.remove(None);
     match app.store.reset() {
         Ok(()) => json_response(200, &json!({ "reset": true })),
         Err(err) => json_response(err.kind.http_status(), &err.body()),
@@ -184,4 +191,76 @@ pub async fn kill_task(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
         Ok(task) => json_response(200, &json!({ "task": task })),
         Err(err) => json_response(err.kind.http_status(), &err.body()),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct KillInstanceInput {
+    cluster: Option<String>,
+    container_instance: String,
+}
+
+/// `POST /_emulator/container-instances/kill`
+pub async fn kill_instance(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
+    let input: KillInstanceInput = match body(&bytes) {
+        Ok(input) => input,
+        Err(response) => return response,
+    };
+    let store = &app.store;
+    let result = with_rng(store.rng.as_ref(), || {
+        super::faults::kill_instance(store, input.cluster.as_deref(), id_of(&input.container_instance))
+    });
+    match result {
+        Ok(instance) => json_response(200, &json!({ "containerInstance": instance })),
+        Err(err) => json_response(err.kind.http_status(), &err.body()),
+    }
+}
+
+/// `GET /_emulator/faults`
+pub async fn faults(State(app): State<Arc<App>>) -> Response {
+    json_response(200, &json!({ "rules": app.faults.rules(), "throttling": app.faults.throttling() }))
+}
+
+/// `POST /_emulator/faults`
+pub async fn add_fault(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
+    let mut rule: FaultRule = match body(&bytes) {
+        Ok(rule) => rule,
+        Err(response) => return response,
+    };
+    if !(0.0..=1.0).contains(&rule.rate) {
+        return bad_request("rate must be between 0 and 1");
+    }
+    if let Some(op) = rule.operation.as_deref()
+        && op != "*"
+        && !super::protocol::OPERATIONS.iter().any(|(name, _)| *name == op)
+    {
+        return bad_request(format!("unknown operation {op:?}"));
+    }
+    if rule.kind == FaultKind::Latency && rule.latency_millis.is_none() {
+        return bad_request("a latency rule needs latencyMillis");
+    }
+    rule.id = with_rng(app.store.rng.as_ref(), uuid);
+    app.faults.add(rule.clone());
+    json_response(200, &serde_json::to_value(rule).unwrap_or(Value::Null))
+}
+
+/// `DELETE /_emulator/faults[?id=...]`
+pub async fn delete_faults(State(app): State<Arc<App>>, Query(query): Query<RuleQuery>) -> Response {
+    json_response(200, &json!({ "removed": app.faults.remove(query.id.as_deref()) }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThrottlingInput {
+    enabled: bool,
+}
+
+/// `POST /_emulator/throttling`
+pub async fn set_throttling(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
+    let input: ThrottlingInput = match body(&bytes) {
+        Ok(input) => input,
+        Err(response) => return response,
+    };
+    app.faults.set_throttling(input.enabled);
+    json_response(200, &json!({ "throttling": input.enabled }))
 }

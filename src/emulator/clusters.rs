@@ -114,21 +114,31 @@ pub fn create_cluster(store: &Store, body: &[u8]) -> EcsResult<Value> {
         attachments_status: None,
         service_connect_defaults: input.service_connect_defaults,
     };
-    store.with_clusters_map(|map| {
+    let created = store.with_clusters_map(|map| {
         if let Some(existing) = map.get(&name) {
             let existing = lock(existing);
             if existing.is_active() {
                 // CreateCluster on an ACTIVE name returns that cluster.
-                return Ok(json!({ "cluster": to_value(&existing.cluster_with_counts())? }));
+                return Ok(Err(json!({ "cluster": to_value(&existing.cluster_with_counts())? })));
             }
         }
         let mut changes = store.changes();
         changes.push(|| Change::NewCluster { cluster: cluster.clone() });
         store.persist(changes)?;
         let value = json!({ "cluster": to_value(&cluster)? });
-        map.insert(name, std::sync::Arc::new(std::sync::Mutex::new(ClusterState::new(cluster))));
-        Ok(value)
-    })
+        map.insert(name.clone(), std::sync::Arc::new(std::sync::Mutex::new(ClusterState::new(cluster))));
+        Ok(Ok(value))
+    })?;
+    match created {
+        Err(existing) => Ok(existing),
+        Ok(value) if store.ec2_capacity == 0 => Ok(value),
+        Ok(_) => {
+            super::capacity::provision(store, &name, store.ec2_capacity)?;
+            let cell = store.find_cluster(Some(&name))?;
+            let state = lock(&cell);
+            Ok(json!({ "cluster": to_value(&state.cluster_with_counts())? }))
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -248,6 +248,28 @@ pub fn settle(task: &mut TaskEntry, now: Timestamp) -> bool {
     true
 }
 
+/// Stops a task at once whatever its state, as when its host is gone.
+pub fn stop_at_once(task: &mut TaskEntry, now: Timestamp) {
+    if task.is_stopped() {
+        return;
+    }
+    task.task.last_status = "STOPPED".into();
+    task.task.desired_status = "STOPPED".into();
+    task.task.stopping_at.get_or_insert(now);
+    task.task.execution_stopped_at = Some(now);
+    task.task.stopped_at = Some(now);
+    task.due = None;
+    for c in &mut task.task.containers {
+        c.last_status = "STOPPED".into();
+    }
+    for a in &mut task.task.attachments {
+        if let Some(obj) = a.as_object_mut() {
+            obj.insert("status".into(), json!("DELETED"));
+        }
+    }
+    task.task.version += 1;
+}
+
 /// Counts toward a service's or cluster's pending tasks.
 pub fn is_pending(task: &Task) -> bool {
     matches!(task.last_status.as_str(), "PROVISIONING" | "PENDING" | "ACTIVATING")

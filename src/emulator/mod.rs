@@ -19,6 +19,7 @@
 
 pub mod admin;
 pub mod attributes;
+pub mod capacity;
 pub mod circuit_breaker;
 pub mod clock;
 pub mod clusters;
@@ -43,6 +44,7 @@ pub mod state;
 pub mod tags;
 pub mod task_definitions;
 pub mod tasks;
+pub mod throttling;
 pub mod timings;
 pub mod validation;
 
@@ -107,6 +109,15 @@ pub struct EmulatorArgs {
     /// healthy for deployments (ECS: 40).
     #[arg(long, default_value_t = 3.0)]
     pub task_healthy_seconds: f64,
+    /// Simulated EC2 instances (m5.large) every new cluster starts with, so
+    /// EC2 tasks and services run without registering instances.
+    #[arg(long, default_value_t = 0)]
+    pub ec2_capacity: u32,
+    /// Throttle requests with ECS's token buckets per API category
+    /// (`ThrottlingException: Rate exceeded`); also switchable at run time
+    /// with `POST /_emulator/throttling`.
+    #[arg(long)]
+    pub throttling: bool,
     /// Container health checks run this often; 0 uses each definition's
     /// `interval` (default 30 s), as ECS does.
     #[arg(long, default_value_t = 1.0)]
@@ -136,6 +147,10 @@ pub struct EmulatorConfig {
     pub seed: Option<u64>,
     /// How often the background ticker runs on the real clock.
     pub tick_interval: std::time::Duration,
+    /// Simulated EC2 instances every new cluster starts with.
+    pub ec2_capacity: u32,
+    /// ECS's token-bucket throttling from the start.
+    pub throttling: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -154,6 +169,8 @@ impl Default for EmulatorConfig {
             timings: timings::Timings::default(),
             seed: None,
             tick_interval: std::time::Duration::from_millis(100),
+            ec2_capacity: 0,
+            throttling: false,
         }
     }
 }
@@ -187,6 +204,8 @@ impl From<EmulatorArgs> for EmulatorConfig {
                 interval,
             ),
             seed: args.seed,
+            ec2_capacity: args.ec2_capacity,
+            throttling: args.throttling,
             ..Self::default()
         }
     }
@@ -222,6 +241,9 @@ pub fn router(app: Arc<App>) -> Router {
             get(admin::failure_rules).post(admin::add_failure_rule).delete(admin::delete_failure_rules),
         )
         .route("/_emulator/tasks/kill", post(admin::kill_task))
+        .route("/_emulator/container-instances/kill", post(admin::kill_instance))
+        .route("/_emulator/faults", get(admin::faults).post(admin::add_fault).delete(admin::delete_faults))
+        .route("/_emulator/throttling", post(admin::set_throttling))
         .fallback(protocol::fallback)
         .with_state(app)
 }
@@ -241,10 +263,13 @@ pub fn build_app(config: &EmulatorConfig) -> Result<Arc<App>, EmulatorError> {
         i64::try_from(config.stopped_task_retention.as_millis()).unwrap_or(i64::MAX);
     store.timings = config.timings.clone();
     store.rng = config.seed.map(state::ids::seeded);
+    store.ec2_capacity = config.ec2_capacity;
     if let Some(dump) = dump {
         store.load(dump);
     }
-    Ok(Arc::new(App { store, stats: Stats::default() }))
+    let faults = faults::Faults::default();
+    faults.set_throttling(config.throttling);
+    Ok(Arc::new(App { store, stats: Stats::default(), faults }))
 }
 
 /// An emulator serving in the background of this process. Dropping it stops

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::error::{EcsError, EcsResult, ErrorKind};
 use super::state::Store;
-use super::state::ids::uuid;
+use super::state::ids::{uuid, with_rng};
 use super::{attributes, clusters, container_instances, services, tags, task_definitions, tasks};
 
 /// The `X-Amz-Target` prefix of ECS's API version 2014-11-13.
@@ -157,6 +157,8 @@ impl Stats {
 pub struct App {
     pub store: Store,
     pub stats: Stats,
+    /// Injected faults and ECS's throttling, checked before each operation.
+    pub faults: super::faults::Faults,
 }
 
 /// Resolves the target header to an operation index.
@@ -194,11 +196,16 @@ fn operation(headers: &HeaderMap) -> Result<usize, EcsError> {
 /// Serves one ECS request body into a status and JSON body bytes; never
 /// panics (a panic becomes ServerException).
 pub fn serve(app: &App, headers: &HeaderMap, body: &[u8]) -> (u16, Vec<u8>) {
-    let result = operation(headers).and_then(|index| {
-        app.stats.count(index);
-        let handler = OPERATIONS[index].1;
-        catch_unwind(AssertUnwindSafe(|| handler(&app.store, body))).unwrap_or_else(|_| {
-            Err(EcsError::server("Internal error while serving the request."))
+    let result = with_rng(app.store.rng.as_ref(), || {
+        operation(headers).and_then(|index| {
+            app.stats.count(index);
+            let (name, handler) = OPERATIONS[index];
+            if let Some(fault) = app.faults.check(name, app.store.now().0) {
+                return Err(fault);
+            }
+            catch_unwind(AssertUnwindSafe(|| handler(&app.store, body))).unwrap_or_else(|_| {
+                Err(EcsError::server("Internal error while serving the request."))
+            })
         })
     });
     match result {
@@ -232,6 +239,14 @@ pub async fn serve_ecs(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let operation = headers
+        .get("x-amz-target")
+        .and_then(|t| t.to_str().ok())
+        .and_then(|t| t.strip_prefix(TARGET_PREFIX));
+    let delay = operation.and_then(|op| with_rng(app.store.rng.as_ref(), || app.faults.latency(op)));
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     let (status, bytes) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => serve(&app, &headers, &bytes),
         Err(_) => {

@@ -226,6 +226,8 @@ pub struct Store {
     pub failure_rules: RwLock<Vec<FailureRule>>,
     /// The generator of every id and random choice, when started with a seed.
     pub rng: Option<SharedRng>,
+    /// Simulated EC2 instances each new cluster starts with.
+    pub ec2_capacity: u32,
 }
 
 impl Store {
@@ -240,6 +242,7 @@ impl Store {
             timings: Timings::default(),
             failure_rules: RwLock::new(Vec::new()),
             rng: None,
+            ec2_capacity: 0,
         }
     }
 
