@@ -91,7 +91,7 @@ async fn rolling_update_100_200_starts_all_new_tasks_first() {
     let steps = roll_out(200, 100).await;
     assert_eq!(steps[0], Step { live: (4, 4), running: (4, 0) }, "{steps:?}");
     // Old tasks stop only once the new ones are healthy.
-    assert!(steps.iter().any(|s| *s == Step { live: (4, 4), running: (4, 4) }), "{steps:?}");
+    assert!(steps.contains(&Step { live: (4, 4), running: (4, 4) }), "{steps:?}");
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types::{
-    ContainerDefinition, DeploymentConfiguration, LaunchType, PlacementConstraint, PlacementConstraintType,
+    ContainerDefinition, LaunchType, PlacementConstraint, PlacementConstraintType,
     PlacementStrategy, PlacementStrategyType, Resource, SchedulingStrategy,
 };
 use ecs_bridge::emulator::EmulatorConfig;
@@ -298,7 +298,7 @@ async fn daemon_services_follow_the_instances() {
     advance(&emulator, 10.0).await;
     let s = service(&client, "c", "d").await;
     assert_eq!((s.desired_count(), s.running_count()), (2, 2));
-    assert!(spread(&service_tasks(&client, "c", "d", "RUNNING").await).get(&a).is_none());
+    assert!(!spread(&service_tasks(&client, "c", "d", "RUNNING").await).contains_key(&a));
     // A new revision replaces the task on each instance (minimumHealthyPercent 0).
     client.update_service().cluster("c").service("d").task_definition("app:2").send().await.unwrap();
     advance(&emulator, 20.0).await;
@@ -307,7 +307,6 @@ async fn daemon_services_follow_the_instances() {
     assert!(s.deployments()[0].task_definition().unwrap().ends_with("app:2"));
     let config = s.deployment_configuration().unwrap();
     assert_eq!((config.maximum_percent(), config.minimum_healthy_percent()), (Some(100), Some(0)));
-    let _ = DeploymentConfiguration::builder();
 }
 
 #[tokio::test]

@@ -224,7 +224,7 @@ async fn stopped_tasks_expire_after_the_retention() {
     client.stop_task().cluster("c").task(&arn).send().await.unwrap();
     advance(&emulator, 2.0).await;
     let listed = client.list_tasks().cluster("c").desired_status(DesiredStatus::Stopped).send().await.unwrap();
-    assert_eq!(listed.task_arns(), [arn.clone()]);
+    assert_eq!(listed.task_arns(), std::slice::from_ref(&arn));
     // Still there just before the retention ends (stopped 1 s after the stop).
     advance(&emulator, 598.0).await;
     let seen = client.describe_tasks().cluster("c").tasks(&arn).send().await.unwrap();
