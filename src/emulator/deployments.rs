@@ -322,7 +322,10 @@ impl Pass<'_> {
         };
         let cluster = state.name().to_owned();
         let choice = launch_choice(self.service, &state.cluster);
-        let placed = providers_in_use(state, self.name());
+        let placed = match &choice {
+            LaunchChoice::Strategy(_) => providers_in_use(state, self.name()),
+            LaunchChoice::LaunchType(_) => HashMap::new(),
+        };
         // Constraints were checked when the service was created or updated.
         let constraints = Constraints::new(&self.service.placement_constraints, &td.task_definition).unwrap_or_default();
         let strategies = if self.service.placement_strategy.is_empty() {
