@@ -86,7 +86,9 @@ pub fn check(entry: &mut ServiceEntry, now: Timestamp, events: &mut Vec<String>)
     let Some(target) = entry.scheduling.last_completed.clone().filter(|t| t.id != failed_id) else {
         return true;
     };
+    let target_id = target.id.clone();
     rollback(entry, &failed_id, target, now);
+    super::service_deployments::note_rollback(entry, &failed_id, &target_id, now);
     events.push(format!("(service {name}) rolling back to deployment {}.", entry.service.deployments[0].id));
     true
 }

@@ -270,10 +270,15 @@ pub fn reconcile_with(
         service.desired_count
     };
     finish(state, name, &live, desired_count, scheduling, messages, retry_at, now);
-
     let cluster = state.name().to_owned();
-    let snapshot = state.services[name].clone();
-    changes.push(|| Change::PutService { cluster: cluster.clone(), entry: snapshot });
+    if let Some(entry) = state.services.get_mut(name) {
+        super::service_deployments::sync(entry, now);
+        let primary = entry.service.deployments.iter().find(|d| d.status == "PRIMARY");
+        entry.service.current_service_deployment =
+            primary.map(|d| super::service_deployments::deployment_arn(&store.arns, &cluster, name, &d.id));
+    }
+
+    changes.push(|| Change::PutService { cluster: cluster.clone(), entry: state.services[name].clone() });
     for id in stops.touched.iter().chain(&started) {
         if let Some(t) = state.tasks.get(id) {
             changes.push(|| Change::PutTask { cluster: cluster.clone(), entry: t.clone() });
@@ -435,13 +440,18 @@ fn finish(
     name: &str,
     live: &[String],
     desired_count: i64,
-    mut scheduling: ServiceScheduling,
+    scheduling: ServiceScheduling,
     messages: Vec<String>,
     retry_at: Option<Timestamp>,
     now: Timestamp,
 ) {
     let tasks: Vec<&TaskEntry> = live.iter().filter_map(|id| state.tasks.get(id)).collect();
     let Some(entry) = state.services.get_mut(name) else { return };
+    // The pass worked on a copy of the bookkeeping; the history sees every
+    // deployment's last state before drained ones leave the list.
+    entry.scheduling = scheduling;
+    super::service_deployments::sync(entry, now);
+    let scheduling = &mut entry.scheduling;
     let service = &mut entry.service;
     if service.scheduling_strategy == "DAEMON" && service.status == "ACTIVE" {
         service.desired_count = desired_count;
@@ -519,7 +529,6 @@ fn finish(
     if service.status == "DRAINING" && tasks.is_empty() {
         service.status = "INACTIVE".into();
     }
-    entry.scheduling = scheduling;
 }
 
 /// The launch choice a service's tasks use.

@@ -38,6 +38,7 @@ pub mod progress;
 pub mod protocol;
 pub mod query;
 pub mod scheduler;
+pub mod service_deployments;
 pub mod service_events;
 pub mod services;
 pub mod state;

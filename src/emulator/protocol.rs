@@ -19,7 +19,7 @@ use serde_json::Value;
 use super::error::{EcsError, EcsResult, ErrorKind};
 use super::state::Store;
 use super::state::ids::{uuid, with_rng};
-use super::{attributes, clusters, container_instances, services, tags, task_definitions, tasks};
+use super::{attributes, clusters, container_instances, service_deployments, services, tags, task_definitions, tasks};
 
 /// The `X-Amz-Target` prefix of ECS's API version 2014-11-13.
 pub const TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113.";
@@ -76,6 +76,9 @@ pub const OPERATIONS: &[(&str, Handler)] = &[
     ("ListServices", services::list_services),
     ("UpdateService", services::update_service),
     ("DeleteService", value_op!(services::delete_service)),
+    ("ListServiceDeployments", value_op!(service_deployments::list_service_deployments)),
+    ("DescribeServiceDeployments", value_op!(service_deployments::describe_service_deployments)),
+    ("DescribeServiceRevisions", value_op!(service_deployments::describe_service_revisions)),
     ("RunTask", tasks::run_task),
     ("StartTask", value_op!(tasks::start_task)),
     ("StopTask", tasks::stop_task),
@@ -104,11 +107,11 @@ pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
     "DeleteTaskSet", "DescribeCapacityProviders", "DescribeDaemon", "DescribeDaemonDeployments",
     "DescribeDaemonRevisions", "DescribeDaemonTaskDefinition", "DescribeExpressGatewayService",
     "DescribeGateway", "DescribeGatewayResources", "DescribeGatewayRoute",
-    "DescribeServiceDeployments", "DescribeServiceRevisions", "DescribeTaskSets",
+    "DescribeTaskSets",
     "DisassociateGatewayFromCluster", "DiscoverPollEndpoint", "ExecuteCommand",
     "GetTaskProtection", "ListAccountSettings", "ListDaemonDeployments",
     "ListDaemonTaskDefinitions", "ListDaemons", "ListGatewayClusterAssociations",
-    "ListGatewayRoutes", "ListGateways", "ListServiceDeployments", "ListServicesByNamespace",
+    "ListGatewayRoutes", "ListGateways", "ListServicesByNamespace",
     "PutAccountSetting", "PutAccountSettingDefault", "PutClusterCapacityProviders",
     "RegisterDaemonTaskDefinition", "StopServiceDeployment", "SubmitAttachmentStateChanges",
     "SubmitContainerStateChange", "SubmitTaskStateChange", "UpdateCapacityProvider",

@@ -267,3 +267,67 @@ async fn a_killed_service_task_is_replaced() {
     let (status, _) = admin(&emulator.endpoint(), reqwest::Method::POST, "tasks/kill", serde_json::json!({ "cluster": "c", "task": victim })).await;
     assert_eq!(status, 400, "a stopped task cannot be killed again");
 }
+
+#[tokio::test]
+async fn service_deployments_and_revisions_tell_the_rollback_story() {
+    use aws_sdk_ecs::types::ServiceDeploymentStatus;
+    let (emulator, client) = start().await;
+    client.create_cluster().cluster_name("c").send().await.unwrap();
+    register_fargate(&client, "web").await;
+    register_fargate_env(&client, "web", &[("ECS_EMULATOR_EXIT_CODE", "1")]).await;
+    create_service(&client, "web:1", 2, breaker(true)).await;
+    advance(&emulator, 10.0).await;
+    client.update_service().cluster("c").service("web").task_definition("web:2").send().await.unwrap();
+    advance(&emulator, 30.0).await;
+    let s = service(&client, "c", "web").await;
+    let good = s.deployments()[0].id().unwrap().rsplit('/').next().unwrap().to_owned();
+
+    let listed = client.list_service_deployments().cluster("c").service("web").send().await.unwrap();
+    let briefs = listed.service_deployments();
+    assert_eq!(briefs.len(), 2);
+    let (failed, completed) = (&briefs[0], &briefs[1]);
+    assert_eq!(failed.status(), Some(&ServiceDeploymentStatus::RollbackSuccessful), "{briefs:#?}");
+    assert_eq!(failed.status_reason(), Some("ECS deployment circuit breaker: tasks failed to start."));
+    assert_eq!(completed.status(), Some(&ServiceDeploymentStatus::Successful));
+    assert_eq!(completed.service_deployment_arn(), s.current_service_deployment());
+    assert!(completed.service_deployment_arn().unwrap().ends_with(&format!(":service-deployment/c/web/{good}")));
+    let only_failed = client
+        .list_service_deployments()
+        .cluster("c")
+        .service("web")
+        .status(ServiceDeploymentStatus::RollbackSuccessful)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(only_failed.service_deployments().len(), 1);
+
+    let described = client
+        .describe_service_deployments()
+        .service_deployment_arns(failed.service_deployment_arn().unwrap())
+        .service_deployment_arns(format!("{}9", failed.service_deployment_arn().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    let d = &described.service_deployments()[0];
+    let breaker = d.deployment_circuit_breaker().unwrap();
+    assert_eq!(breaker.status().map(|s| s.as_str()), Some("TRIGGERED"));
+    assert_eq!(breaker.threshold(), 3);
+    assert!(breaker.failure_count() >= 3);
+    let rollback = d.rollback().unwrap();
+    assert_eq!(rollback.service_revision_arn(), Some(completed.target_service_revision_arn().unwrap()));
+    assert_eq!(d.source_service_revisions()[0].arn(), completed.target_service_revision_arn());
+    assert_eq!(d.source_service_revisions()[0].running_task_count(), 2);
+    assert_eq!(described.failures()[0].reason(), Some("MISSING"));
+
+    let revisions = client
+        .describe_service_revisions()
+        .service_revision_arns(failed.target_service_revision_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let r = &revisions.service_revisions()[0];
+    assert!(r.task_definition().unwrap().ends_with("task-definition/web:2"));
+    assert_eq!(r.launch_type(), Some(&LaunchType::Fargate));
+    assert_eq!(r.container_images()[0].image(), Some("nginx:latest"));
+    assert!(r.network_configuration().is_some());
+}

@@ -539,6 +539,44 @@ pub struct ServiceScheduling {
     /// task could not be placed, a back-off ends, a task turns healthy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_at: Option<Timestamp>,
+    /// The latest deployments, newest first (service deployments and
+    /// revisions, see `service_deployments`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<DeploymentRecord>,
+}
+
+/// One deployment as ListServiceDeployments and DescribeServiceDeployments
+/// show it, kept after it leaves `deployments[]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentRecord {
+    /// Its latest state (status INACTIVE once it left `deployments[]`).
+    pub deployment: Deployment,
+    /// The deployments it replaced, as they were when it started.
+    #[serde(default)]
+    pub sources: Vec<SourceRevision>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<DeploymentConfiguration>,
+    #[serde(default)]
+    pub load_balancers: Vec<LoadBalancer>,
+    #[serde(default)]
+    pub service_registries: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Timestamp>,
+    /// The deployment the circuit breaker rolled back to, and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceRevision {
+    pub id: String,
+    pub requested: i64,
+    pub running: i64,
+    pub pending: i64,
 }
 
 // ------------------------------------------------------------------- tasks
