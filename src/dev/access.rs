@@ -45,8 +45,9 @@ pub fn print(args: &DevArgs, running: &Running) {
     };
     println!("  CRDs:       {}", describe_crds(running));
     println!(
-        "  emulator:   {emulator} (ECS API, region {}, cluster \"default\" created)",
-        args.region
+        "  emulator:   {emulator} (ECS API, region {}, cluster \"default\" created; \
+         {} simulated EC2 instances per new cluster)",
+        args.region, args.ec2_capacity
     );
     println!(
         "  controller: reconciling {}; metrics http://{}/metrics",
@@ -67,12 +68,10 @@ pub fn print(args: &DevArgs, running: &Running) {
     println!();
     println!("Try it, from the repository root:");
     println!("  {kubectl}{namespace} apply -f examples/");
-    println!(
-        "  {kubectl}{namespace} wait --for=condition=Ready ecstaskdefinitions,ecsclusters --all --timeout=120s"
-    );
+    println!("  {kubectl}{namespace} wait --for=condition=Ready ecsservices --all --timeout=120s");
     println!("  {kubectl}{namespace} get ecs");
     println!("  {aws} ecs list-task-definitions");
-    println!("  {aws} ecs list-clusters");
+    println!("  {aws} ecs list-services --cluster demo");
     println!("Press Ctrl-C to stop.");
 }
 

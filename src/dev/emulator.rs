@@ -17,6 +17,7 @@ pub async fn start(args: &DevArgs) -> Result<RunningEmulator, DevError> {
     let config = EmulatorConfig {
         listen: args.emulator_listen,
         region: args.region.clone(),
+        ec2_capacity: args.ec2_capacity,
         ..EmulatorConfig::default()
     };
     crate::emulator::spawn(config)

@@ -43,6 +43,11 @@ pub struct DevArgs {
     #[arg(long, default_value = "us-east-1")]
     pub region: String,
 
+    /// Simulated EC2 instances (m5.large, over three zones) every new emulator cluster
+    /// starts with, so EC2 services such as examples/bridge-ec2.yaml get their tasks placed.
+    #[arg(long, default_value_t = 3)]
+    pub ec2_capacity: u32,
+
     /// Reconcile objects of this namespace only (default: all namespaces).
     #[arg(long)]
     pub namespace: Option<String>,

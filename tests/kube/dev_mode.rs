@@ -222,6 +222,13 @@ async fn dev_mode_on_its_own_control_plane_runs_the_examples_then_stops_everythi
         "--all",
         "--timeout=120s",
     ]));
+    support::run_ok(kubectl(&kubeconfig).args([
+        "wait",
+        "--for=condition=Ready",
+        "ecsservices",
+        "--all",
+        "--timeout=120s",
+    ]));
 
     // What Ready claims is what ECS holds.
     let client = control_plane::kubeconfig::client(&kubeconfig)
@@ -261,29 +268,28 @@ async fn dev_mode_on_its_own_control_plane_runs_the_examples_then_stops_everythi
         "{clusters:?}"
     );
 
-    // The example services are created in ECS, each on the revision its EcsTaskDefinition
-    // registered. (Ready needs running tasks, which needs the emulator's scheduler.)
-    let services = poll_until("the example services exist in ECS", || async {
-        let described = ecs
-            .describe_services()
-            .cluster("demo")
-            .services("nginx")
-            .services("api")
-            .services("web-bridge")
-            .send()
-            .await
-            .map_err(|e| format!("{:?}", e))?;
-        let services = described.services().to_vec();
-        if services.len() == 3 {
-            Ok(services)
-        } else {
-            Err(format!("{described:?}"))
-        }
-    })
-    .await;
-    for service in &services {
+    // Ready services run their desired count in ECS, each on the revision its
+    // EcsTaskDefinition registered; the EC2 one on the simulated instances, spread over the
+    // zones as its placement strategy asks.
+    let described = ecs
+        .describe_services()
+        .cluster("demo")
+        .services("nginx")
+        .services("api")
+        .services("web-bridge")
+        .send()
+        .await
+        .expect("DescribeServices");
+    assert_eq!(described.services().len(), 3, "{described:?}");
+    for service in described.services() {
         let name = service.service_name().unwrap_or_default();
         assert_eq!(service.status(), Some("ACTIVE"), "{service:?}");
+        assert!(service.desired_count() > 0, "{service:?}");
+        assert_eq!(
+            service.running_count(),
+            service.desired_count(),
+            "{service:?}"
+        );
         // Each example names its task definition family after its service.
         assert!(
             service
@@ -292,6 +298,27 @@ async fn dev_mode_on_its_own_control_plane_runs_the_examples_then_stops_everythi
             "{service:?}"
         );
     }
+    let listed = ecs
+        .list_tasks()
+        .cluster("demo")
+        .service_name("web-bridge")
+        .send()
+        .await
+        .expect("ListTasks");
+    let tasks = ecs
+        .describe_tasks()
+        .cluster("demo")
+        .set_tasks(Some(listed.task_arns().to_vec()))
+        .send()
+        .await
+        .expect("DescribeTasks");
+    let zones: std::collections::BTreeSet<&str> = tasks
+        .tasks()
+        .iter()
+        .filter(|t| t.last_status() == Some("RUNNING"))
+        .filter_map(|t| t.availability_zone())
+        .collect();
+    assert_eq!(zones.len(), 3, "one running task per zone: {tasks:?}");
 
     let status = dev.terminate().await;
     let stdout = dev.stdout();

@@ -29,6 +29,13 @@ struct ControllerCommand {
     args: ControllerArgs,
 }
 
+/// The chart's `ecs-bridge emulator` flags, parsed by the binary's own flag definitions.
+#[derive(Parser)]
+struct EmulatorCommand {
+    #[command(flatten)]
+    args: ecs_bridge::emulator::EmulatorArgs,
+}
+
 fn chart() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("charts/ecs-bridge")
@@ -268,6 +275,18 @@ async fn helm_install_creates_the_controller_emulator_rbac_and_services() {
         emulator_args.first().map(String::as_str),
         Some("emulator"),
         "{emulator_args:?}"
+    );
+    let argv =
+        std::iter::once("ecs-bridge emulator").chain(emulator_args[1..].iter().map(String::as_str));
+    let emulator_flags = EmulatorCommand::try_parse_from(argv)
+        .unwrap_or_else(|e| {
+            panic!("the chart's emulator flags {emulator_args:?} do not parse: {e}")
+        })
+        .args;
+    assert_eq!(emulator_flags.listen.port(), 4566);
+    assert_eq!(
+        emulator_flags.ec2_capacity, 3,
+        "EC2 examples get simulated instances on kind"
     );
 
     let services: Api<Service> = Api::namespaced(client.clone(), &ns);

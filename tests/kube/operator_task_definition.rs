@@ -441,3 +441,60 @@ async fn an_unreachable_ecs_backs_off_and_converges_once_it_returns() {
     assert_eq!(revision_status(&crate::operator::ecs_client(&back.endpoint()), "web:1").await, TaskDefinitionStatus::Active);
     controller.shutdown().await;
 }
+
+/// The emulator throttles every RegisterTaskDefinition (ECS's `ThrottlingException`,
+/// injected through its fault endpoint): the object reports `Synced=False,
+/// reason=Throttled`, the back-off shows in the metrics, and once the throttling
+/// lifts it converges on exactly one revision.
+#[tokio::test]
+async fn injected_throttling_backs_off_then_converges_on_one_revision() {
+    let h = Harness::start("td-throttle").await;
+    let http = reqwest::Client::new();
+    let faults = format!("{}/_emulator/faults", h.emulator.endpoint());
+    let added = http
+        .post(&faults)
+        .json(&json!({"operation": "RegisterTaskDefinition", "kind": "throttle"}))
+        .send()
+        .await
+        .expect("POST /_emulator/faults");
+    assert!(added.status().is_success(), "fault rule refused: {}", added.text().await.unwrap_or_default());
+
+    let api = h.task_definitions();
+    apply(&api, "throttled", nginx("throttled", "nginx:1.27", json!({}))).await;
+    poll_until("throttled reports Synced=False reason Throttled", || async {
+        let obj = api.get("throttled").await.map_err(|e| e.to_string())?;
+        let status = obj.status.unwrap_or_default();
+        match condition(&status.conditions, "Synced") {
+            Some((s, reason, _)) if s == "False" && reason == "Throttled" => Ok(()),
+            other => Err(format!("Synced: {other:?}")),
+        }
+    })
+    .await;
+    let throttled_errors = || async {
+        let (_, body) = crate::operator::http_get(h.controller().metrics_addr(), "/metrics").await;
+        body.lines()
+            .find(|l| l.starts_with("ecs_bridge_reconcile_errors_total{") && l.contains("EcsTaskDefinition") && l.contains("ecs_throttled"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    poll_until("the metrics count throttled reconciles, retried with back-off", || async {
+        let n = throttled_errors().await;
+        if n >= 2.0 { Ok(()) } else { Err(format!("{n} throttled reconciles so far")) }
+    })
+    .await;
+    let throttled_calls = h.ecs_requests().get("RegisterTaskDefinition").copied().unwrap_or(0);
+
+    // Lift the throttling: the object converges, registering exactly once.
+    let removed = http.delete(&faults).send().await.expect("DELETE /_emulator/faults");
+    assert!(removed.status().is_success());
+    ready_on(&api, "throttled", 1).await;
+    let active = listed(&h.ecs, "throttled", TaskDefinitionStatus::Active).await;
+    assert_eq!(active.len(), 1, "one revision, no duplicate from the retries: {active:?}");
+    let calls = h.ecs_requests().get("RegisterTaskDefinition").copied().unwrap_or(0);
+    assert!(calls > throttled_calls, "the register went through after the throttling lifted");
+    assert!(
+        throttled_calls < 50,
+        "back-off keeps the throttled calls few ({throttled_calls}), it does not hot-loop ECS"
+    );
+    h.stop().await;
+}
