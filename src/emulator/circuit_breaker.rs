@@ -103,7 +103,7 @@ fn rollback(entry: &mut ServiceEntry, failed_id: &str, target: Deployment, now: 
     let reason = format!("ECS deployment circuit breaker: rolling back to deploymentId {}.", target.id);
     let mut back = match service.deployments.iter().position(|d| d.id == target.id) {
         Some(i) => service.deployments.remove(i),
-        None => Deployment { running_count: 0, pending_count: 0, created_at: now, ..target },
+        None => Deployment { running_count: 0, pending_count: 0, ..target },
     };
     back.status = "PRIMARY".into();
     back.desired_count = desired;

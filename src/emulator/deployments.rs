@@ -264,7 +264,7 @@ pub fn reconcile_with(
     }
     live.extend(started.iter().cloned());
     live.retain(|id| state.tasks.get(id).is_some_and(is_live));
-    let desired_count = if daemon {
+    let desired_count = if daemon && active {
         super::daemon::desired_count(store, state, &service)
     } else {
         service.desired_count
@@ -322,7 +322,10 @@ impl Pass<'_> {
         };
         let cluster = state.name().to_owned();
         let choice = launch_choice(self.service, &state.cluster);
-        let placed = providers_in_use(state, self.name());
+        let placed = match &choice {
+            LaunchChoice::Strategy(_) => providers_in_use(state, self.name()),
+            LaunchChoice::LaunchType(_) => HashMap::new(),
+        };
         // Constraints were checked when the service was created or updated.
         let constraints = Constraints::new(&self.service.placement_constraints, &td.task_definition).unwrap_or_default();
         let strategies = if self.service.placement_strategy.is_empty() {
@@ -440,7 +443,7 @@ fn finish(
     let tasks: Vec<&TaskEntry> = live.iter().filter_map(|id| state.tasks.get(id)).collect();
     let Some(entry) = state.services.get_mut(name) else { return };
     let service = &mut entry.service;
-    if service.scheduling_strategy == "DAEMON" {
+    if service.scheduling_strategy == "DAEMON" && service.status == "ACTIVE" {
         service.desired_count = desired_count;
     }
     let counts = |deployment: &str| {

@@ -311,7 +311,9 @@ pub fn launch(
     let mut outcome = LaunchOutcome::default();
     let need = reservation(&template.td.task_definition);
     let cluster = state.name().to_owned();
-    let mut usage = Usage::of(state);
+    // What instances hold is only needed for EC2 and EXTERNAL tasks; Fargate
+    // launches skip the scan of every task in the cluster.
+    let mut usage: Option<Usage> = None;
     for _ in 0..count {
         let target = match choice {
             LaunchChoice::LaunchType(t) => LaunchTarget::LaunchType(t.clone()),
@@ -332,7 +334,8 @@ pub fn launch(
                 });
                 continue;
             }
-            if let Some(reason) = misfit_with(instance, &usage.used(id), &need) {
+            let used = usage.get_or_insert_with(|| Usage::of(state)).used(id);
+            if let Some(reason) = misfit_with(instance, &used, &need) {
                 outcome.failures.push(Failure {
                     arn: instance.instance.container_instance_arn.clone(),
                     reason: reason.into(),
@@ -343,7 +346,8 @@ pub fn launch(
             Some(id.to_owned())
         } else {
             let launch_type = target.launch_type();
-            match place(state, &usage, &launch_type, &need, &template.group, constraints, strategies) {
+            let usage = usage.get_or_insert_with(|| Usage::of(state));
+            match place(state, usage, &launch_type, &need, &template.group, constraints, strategies) {
                 Placement::On(id) => Some(id),
                 Placement::Failed { arn, reason } => {
                     outcome.failures.push(Failure { arn, reason, detail: None });
@@ -374,7 +378,9 @@ pub fn launch(
         }
         let id = entry.id().to_owned();
         if let Some(instance) = &instance_id {
-            usage.add(instance, &need, &template.group);
+            if let Some(usage) = &mut usage {
+                usage.add(instance, &need, &template.group);
+            }
         }
         state.tasks.insert(id.clone(), entry);
         outcome.task_ids.push(id);

@@ -351,8 +351,9 @@ pub fn scale_in_order(state: &ClusterState, ids: &[String], strategies: &[Placem
         tb.created_at.cmp(&ta.created_at).then_with(|| b.cmp(a))
     });
     let mut order = Vec::new();
-    let mut usage = Usage::of(state);
     let strategy = strategies.first();
+    let binpack = strategy.is_some_and(|s| s.r#type.as_deref() == Some("binpack"));
+    let mut usage = if binpack { Usage::of(state) } else { Usage::default() };
     while !left.is_empty() {
         let instance_of = |id: &String| state.tasks[id].container_instance_id.as_ref().and_then(|i| state.container_instances.get(i));
         let pick = match strategy.and_then(|s| s.r#type.as_deref()) {

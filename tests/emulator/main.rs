@@ -9,6 +9,7 @@ mod container_instances;
 mod deployments;
 mod faults;
 mod fuzz;
+mod invariants;
 mod persistence;
 mod placement_strategies;
 mod protocol;

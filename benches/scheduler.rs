@@ -1,0 +1,173 @@
+//! Scheduler load benchmark: N services × M tasks on a manual clock, run
+//! through their whole lifecycle (PROVISIONING → RUNNING, healthy, steady),
+//! then a rolling deployment of every service, timing each scheduler tick.
+//! Prints, per fleet size, the time per tick when nothing is due (the scan of
+//! every task), the busiest tick, and the total tick time of start-up and of
+//! the rollout, with the time per task, to show how ticks grow with tasks.
+//!
+//!     cargo bench --bench scheduler
+//!     BENCH_TASKS=1000,10000,20000 BENCH_TASKS_PER_SERVICE=100 cargo bench --bench scheduler
+//!
+//! In-process, no HTTP: requests go through the same request path
+//! (`handle_target`) and ticks are timed directly.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ecs_bridge::emulator::clock::{Clock, ManualClock};
+use ecs_bridge::emulator::protocol::{App, handle_target};
+use ecs_bridge::emulator::{EmulatorConfig, build_app, scheduler};
+use serde_json::{Value, json};
+
+fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.split(',').filter_map(|n| n.trim().parse().ok()).collect())
+        .filter(|v: &Vec<usize>| !v.is_empty())
+        .unwrap_or_else(|| default.to_vec())
+}
+
+fn call(app: &App, op: &str, body: Value) -> Value {
+    let target = format!("AmazonEC2ContainerServiceV20141113.{op}");
+    let (status, out) = handle_target(app, Some(&target), body.to_string().as_bytes());
+    assert_eq!(status, 200, "{op}: {out}");
+    out
+}
+
+/// Tick timings over one phase.
+#[derive(Default)]
+struct Phase {
+    ticks: usize,
+    total: Duration,
+    busiest: Duration,
+}
+
+impl Phase {
+    fn add(&mut self, d: Duration) {
+        self.ticks += 1;
+        self.total += d;
+        self.busiest = self.busiest.max(d);
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+struct Fleet {
+    app: Arc<App>,
+    clock: Arc<ManualClock>,
+    services: usize,
+}
+
+impl Fleet {
+    fn new(tasks: usize, per_service: usize) -> Self {
+        let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+        let config = EmulatorConfig { clock: clock.clone(), seed: Some(1), ..EmulatorConfig::default() };
+        let app = build_app(&config).expect("emulator state");
+        call(&app, "CreateCluster", json!({ "clusterName": "bench" }));
+        for _ in 0..2 {
+            call(
+                &app,
+                "RegisterTaskDefinition",
+                json!({
+                    "family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+                    "cpu": "256", "memory": "512",
+                    "containerDefinitions": [{ "name": "web", "image": "nginx" }],
+                }),
+            );
+        }
+        let services = tasks.div_ceil(per_service);
+        for s in 0..services {
+            let desired = per_service.min(tasks - s * per_service);
+            call(
+                &app,
+                "CreateService",
+                json!({
+                    "cluster": "bench", "serviceName": format!("svc-{s}"), "taskDefinition": "web:1",
+                    "desiredCount": desired, "launchType": "FARGATE",
+                    "networkConfiguration": { "awsvpcConfiguration": { "subnets": ["subnet-1"] } },
+                }),
+            );
+        }
+        Self { app, clock, services }
+    }
+
+    /// Ticks every `step` until nothing is due within `horizon`.
+    fn run(&self, step: i64, horizon: i64) -> Phase {
+        let mut phase = Phase::default();
+        let end = self.clock.now_millis() + horizon;
+        while self.clock.now_millis() < end {
+            self.clock.set_millis(self.clock.now_millis() + step);
+            let started = Instant::now();
+            scheduler::tick(&self.app.store);
+            phase.add(started.elapsed());
+            if scheduler::next_due(&self.app.store).is_none() {
+                break;
+            }
+        }
+        phase
+    }
+
+    fn running(&self) -> i64 {
+        let out = call(&self.app, "DescribeClusters", json!({ "clusters": ["bench"] }));
+        out["clusters"][0]["runningTasksCount"].as_i64().unwrap_or(0)
+    }
+
+    fn steady_services(&self) -> usize {
+        (0..self.services)
+            .filter(|s| {
+                let out = call(&self.app, "DescribeServices", json!({ "cluster": "bench", "services": [format!("svc-{s}")] }));
+                let svc = &out["services"][0];
+                svc["deployments"].as_array().is_some_and(|d| d.len() == 1) && svc["runningCount"] == svc["desiredCount"]
+            })
+            .count()
+    }
+}
+
+fn main() {
+    let sizes = env_list("BENCH_TASKS", &[1_000, 2_500, 5_000, 10_000]);
+    let per_service = env_list("BENCH_TASKS_PER_SERVICE", &[50])[0].max(1);
+    println!("scheduler benchmark: N services x {per_service} tasks, manual clock, ticks every 250 ms of simulated time");
+    println!(
+        "{:>7} {:>8} | {:>9} {:>12} | {:>7} {:>10} {:>10} | {:>7} {:>10} {:>10} | {:>10}",
+        "tasks", "services", "idle ms", "idle us/task", "startup", "total ms", "busiest", "rollout", "total ms", "busiest", "ok"
+    );
+    for tasks in sizes {
+        let created = Instant::now();
+        let fleet = Fleet::new(tasks, per_service);
+        let create = created.elapsed();
+        let startup = fleet.run(250, 60_000);
+        let running = fleet.running();
+        // Nothing due: each tick only scans.
+        let mut idle = Phase::default();
+        for _ in 0..20 {
+            fleet.clock.set_millis(fleet.clock.now_millis() + 250);
+            let started = Instant::now();
+            scheduler::tick(&fleet.app.store);
+            idle.add(started.elapsed());
+        }
+        // A rolling deployment of every service (200/100: all new tasks, then the old ones stop).
+        for s in 0..fleet.services {
+            call(&fleet.app, "UpdateService", json!({ "cluster": "bench", "service": format!("svc-{s}"), "taskDefinition": "web:2" }));
+        }
+        let rollout = fleet.run(250, 120_000);
+        let steady = fleet.steady_services();
+        let idle_avg = idle.total / idle.ticks.max(1) as u32;
+        println!(
+            "{:>7} {:>8} | {:>9.3} {:>12.3} | {:>7} {:>10.1} {:>10.2} | {:>7} {:>10.1} {:>10.2} | {:>10}",
+            tasks,
+            fleet.services,
+            ms(idle_avg),
+            ms(idle_avg) * 1000.0 / tasks as f64,
+            startup.ticks,
+            ms(startup.total),
+            ms(startup.busiest),
+            rollout.ticks,
+            ms(rollout.total),
+            ms(rollout.busiest),
+            format!("{running}/{}", tasks) + if steady == fleet.services { "" } else { " UNSTEADY" },
+        );
+        eprintln!("  (creating {tasks} tasks in {} services took {:.1} ms)", fleet.services, ms(create));
+    }
+}
