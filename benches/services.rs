@@ -12,7 +12,8 @@
 //! Knobs: BENCH_SERVICES (1000), BENCH_DESIRED (tasks per service, 1),
 //! BENCH_RESYNC_SECS (the controller's resync, 20), BENCH_RESYNCS (steady-state
 //! resyncs measured, 3), BENCH_CONCURRENCY (the controller's, 16),
-//! BENCH_TIMEOUT_SECS (give up waiting for Ready, 900). Needs the test control
+//! BENCH_TIMEOUT_SECS (give up waiting for Ready, 900), BENCH_LOG (the
+//! controller's RUST_LOG, `warn`; its log goes to $TMPDIR/ecs-bridge-bench-controller.log). Needs the test control
 //! plane (tests/control-plane/install.sh). Not a timed test: it reports figures.
 
 use std::collections::BTreeMap;
@@ -86,7 +87,7 @@ fn start_controller(kubeconfig: &Path, endpoint: &str, resync: u64, concurrency:
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".to_owned()))
         .stdout(Stdio::null())
         .stderr(Stdio::from(log))
         .spawn()
@@ -97,12 +98,13 @@ fn start_controller(kubeconfig: &Path, endpoint: &str, resync: u64, concurrency:
     }
 }
 
-/// A counter or gauge from the controller's `/metrics` (summed over label sets).
+/// A counter or gauge from the controller's `/metrics`, summed over label sets
+/// (`name` may include labels: `services{condition="Ready"}`).
 async fn metric(http: &reqwest::Client, url: &str, name: &str) -> Option<f64> {
     let text = http.get(url).send().await.ok()?.text().await.ok()?;
     let values: Vec<f64> = text
         .lines()
-        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with([' ', '{']))
+        .filter(|l| l.starts_with(name) && (name.ends_with('}') || l[name.len()..].starts_with([' ', '{'])))
         .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
         .collect();
     (!values.is_empty()).then(|| values.iter().sum())
@@ -216,18 +218,26 @@ async fn main() {
     let applied_after = started.elapsed();
     println!("applied {created} EcsServices in {:.1}s", applied_after.as_secs_f64());
 
-    let mut peak_seen = 0;
+    // Progress from the controller's own gauge (listing every object each second
+    // would load the API server more than the controller does); one list confirms.
+    let mut last_report = Instant::now();
     let all_ready = loop {
-        let (ready, total) = count_ready(&api).await;
-        peak_seen = peak_seen.max(ready);
-        if total == services && ready == services {
-            break Some(started.elapsed());
+        let ready = metric(&http, &controller.metrics, "ecs_bridge_services{condition=\"Ready\"}").await.unwrap_or(0.0) as usize;
+        if ready >= services {
+            let (listed_ready, total) = count_ready(&api).await;
+            if listed_ready == services && total == services {
+                break Some(started.elapsed());
+            }
+        }
+        if last_report.elapsed() > Duration::from_secs(15) {
+            println!("  {:.0}s: {ready} of {services} Ready", started.elapsed().as_secs_f64());
+            last_report = Instant::now();
         }
         if started.elapsed() > timeout {
             println!("gave up after {:.0}s: {ready} of {services} Ready", timeout.as_secs_f64());
             break None;
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
     };
     if let Some(after) = all_ready {
         println!("all {services} Ready {:.1}s after the first apply", after.as_secs_f64());

@@ -13,4 +13,5 @@ mod operator_cluster;
 mod operator_runtime;
 mod operator_service;
 mod operator_service_chaos;
+mod operator_service_rollout;
 mod operator_task_definition;

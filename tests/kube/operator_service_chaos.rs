@@ -5,22 +5,17 @@
 //! is Ready or gone, no revision is orphaned, and each ECS service event
 //! shows as a Kubernetes Event exactly once.
 //!
-//! The short version runs with the suite. The full run:
+//! ECS's failures come from the emulator's fault rules (`POST /_emulator/faults`):
+//! throttling and server errors on every operation. The short version runs
+//! with the suite. The full run:
 //!
 //!     CHAOS_SERVICES=50 CHAOS_KILLS=100 cargo test --test kube operator_service_chaos -- --nocapture
 //!
 //! (CHAOS_SEED=<n> replays a run; CHAOS_FAULT_PERCENT sets the failure share, 20.)
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use ecs_bridge::api::{EcsService, EcsTaskDefinition};
 use ecs_bridge::controller::service::events::event_name;
 use k8s_openapi::api::events::v1::Event;
@@ -30,69 +25,41 @@ use rand::{RngExt, SeedableRng};
 use serde_json::json;
 
 use crate::operator::{ControllerProcess, apply, ecs_client, emulator};
-use crate::operator_service::{CLUSTER, service, task_definition};
+use crate::operator_service::CLUSTER;
+use crate::operator_service_rollout::{fargate_service, fargate_task_definition};
 use crate::support;
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// An HTTP proxy in front of the emulator that answers a share of requests
-/// with ECS's throttling or server error instead of forwarding them.
-struct FaultyEcs {
-    upstream: String,
-    percent: u64,
-    rng: std::sync::Mutex<StdRng>,
-    forwarded: AtomicU64,
-    injected: AtomicU64,
-    http: reqwest::Client,
-}
-
-async fn proxy(State(ecs): State<Arc<FaultyEcs>>, headers: HeaderMap, body: Bytes) -> Response {
-    let roll = ecs.rng.lock().map(|mut r| r.random_range(0..200)).unwrap_or(0);
-    if roll < ecs.percent * 2 {
-        ecs.injected.fetch_add(1, Ordering::Relaxed);
-        let (status, shape, message) = if roll % 2 == 0 {
-            (StatusCode::BAD_REQUEST, "ThrottlingException", "Rate exceeded")
-        } else {
-            (StatusCode::INTERNAL_SERVER_ERROR, "ServerException", "Service unavailable (injected).")
-        };
-        let body = json!({"__type": shape, "message": message}).to_string();
-        return (status, [("content-type", "application/x-amz-json-1.1")], body).into_response();
-    }
-    ecs.forwarded.fetch_add(1, Ordering::Relaxed);
-    let mut request = ecs.http.post(&ecs.upstream).body(body);
-    for name in ["content-type", "x-amz-target"] {
-        if let Some(value) = headers.get(name) {
-            request = request.header(name, value.as_bytes());
-        }
-    }
-    match request.send().await {
-        Ok(answer) => {
-            let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-            let bytes = answer.bytes().await.unwrap_or_default();
-            (status, [("content-type", "application/x-amz-json-1.1")], bytes).into_response()
-        }
-        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+/// Makes the emulator fail `percent`% of all ECS calls, half with
+/// throttling, half with server errors (the rules apply in turn).
+async fn inject_faults(endpoint: &str, percent: u64) {
+    let p = percent as f64 / 100.0;
+    let throttle = p / 2.0;
+    let server = (p / 2.0) / (1.0 - throttle);
+    let http = reqwest::Client::new();
+    for (kind, rate) in [("throttle", throttle), ("serverError", server)] {
+        let answer = http
+            .post(format!("{endpoint}/_emulator/faults"))
+            .json(&json!({"kind": kind, "rate": rate}))
+            .send()
+            .await
+            .expect("the fault endpoint answers");
+        assert!(answer.status().is_success(), "fault rule {kind}: {:?}", answer.text().await);
     }
 }
 
-async fn start_proxy(upstream: String, percent: u64, seed: u64) -> (SocketAddr, Arc<FaultyEcs>) {
-    let state = Arc::new(FaultyEcs {
-        upstream,
-        percent,
-        rng: std::sync::Mutex::new(StdRng::seed_from_u64(seed ^ 0x5eed)),
-        forwarded: AtomicU64::new(0),
-        injected: AtomicU64::new(0),
-        http: reqwest::Client::new(),
-    });
-    let app = axum::Router::new().fallback(proxy).with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
-    let addr = listener.local_addr().expect("the proxy's address");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (addr, state)
+/// How many of `n` plain calls (no SDK retries) fail: the faults are in force.
+async fn failed_calls(ecs: &aws_sdk_ecs::Client, n: usize) -> usize {
+    let mut failed = 0;
+    for _ in 0..n {
+        if ecs.list_clusters().send().await.is_err() {
+            failed += 1;
+        }
+    }
+    failed
 }
 
 fn start(namespace: &str, endpoint: &str) -> ControllerProcess {
@@ -115,7 +82,7 @@ struct Wanted {
 }
 
 fn manifest(name: &str, wanted: &Wanted) -> serde_json::Value {
-    service(
+    fargate_service(
         name,
         json!({
             "taskDefinitionRef": {"name": wanted.family},
@@ -156,7 +123,7 @@ async fn chaos_kills_faults_and_changes_converge_exactly() {
     let services = env_or("CHAOS_SERVICES", 12) as usize;
     let kills = env_or("CHAOS_KILLS", 8);
     let percent = env_or("CHAOS_FAULT_PERCENT", 20);
-    let max_desired = env_or("CHAOS_MAX_DESIRED", 0) as i32;
+    let max_desired = env_or("CHAOS_MAX_DESIRED", 2) as i32;
     let seed = std::env::var("CHAOS_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -168,14 +135,17 @@ async fn chaos_kills_faults_and_changes_converge_exactly() {
     let emulator = emulator().await;
     let ecs = ecs_client(&emulator.endpoint());
     ecs.create_cluster().cluster_name(CLUSTER).send().await.expect("cluster");
-    let (proxy_addr, faults) = start_proxy(emulator.endpoint(), percent, seed).await;
-    let faulty_endpoint = format!("http://{proxy_addr}");
+    inject_faults(&emulator.endpoint(), percent).await;
+    let faulty_endpoint = emulator.endpoint();
+    let failed = failed_calls(&ecs, 100).await;
+    assert!(failed > 0, "faults are in force: {failed} of 100 calls failed");
+    eprintln!("chaos: {failed} of 100 plain calls fail");
 
     let tds: Api<EcsTaskDefinition> = Api::namespaced(ns.client.clone(), &ns.name);
     let api: Api<EcsService> = Api::namespaced(ns.client.clone(), &ns.name);
     let mut images: BTreeMap<&str, u32> = FAMILIES.iter().map(|f| (*f, 1)).collect();
     for family in FAMILIES {
-        apply(&tds, family, task_definition(family, &format!("{family}:1"))).await;
+        apply(&tds, family, fargate_task_definition(family, &format!("{family}:1"), json!([]))).await;
     }
     let mut wanted: BTreeMap<String, Option<Wanted>> = BTreeMap::new();
     for i in 0..services {
@@ -213,7 +183,7 @@ async fn chaos_kills_faults_and_changes_converge_exactly() {
                     let family = FAMILIES[rng.random_range(0..FAMILIES.len())];
                     let image = images.entry(family).or_default();
                     *image += 1;
-                    apply(&tds, family, task_definition(family, &format!("{family}:{image}"))).await;
+                    apply(&tds, family, fargate_task_definition(family, &format!("{family}:{image}"), json!([]))).await;
                 }
                 6 => {
                     if let Some(Some(w)) = wanted.get_mut(&name) {
@@ -236,12 +206,7 @@ async fn chaos_kills_faults_and_changes_converge_exactly() {
         let _ = controller.child.wait();
         eprintln!("chaos: kill {}/{kills} after {lifetime:?}", kill + 1);
     }
-    eprintln!(
-        "chaos: changes done after {:.0}s; {} calls injected with faults, {} forwarded",
-        started.elapsed().as_secs_f64(),
-        faults.injected.load(Ordering::Relaxed),
-        faults.forwarded.load(Ordering::Relaxed)
-    );
+    eprintln!("chaos: changes done after {:.0}s", started.elapsed().as_secs_f64());
 
     // The last controller runs to the end (faults stay on; one that dies at
     // start-up, its ECS check failed by a fault, is started again).
@@ -272,7 +237,12 @@ async fn chaos_kills_faults_and_changes_converge_exactly() {
     }
     eprintln!("chaos: converged {:.0}s after the start", started.elapsed().as_secs_f64());
 
-    // ECS holds exactly what the objects ask for.
+    // ECS holds exactly what the objects ask for (faults off for the test's own look).
+    reqwest::Client::new()
+        .delete(format!("{}/_emulator/faults", emulator.endpoint()))
+        .send()
+        .await
+        .expect("faults cleared");
     let td_status: BTreeMap<String, ecs_bridge::api::EcsTaskDefinitionStatus> = tds
         .list(&ListParams::default())
         .await
@@ -361,6 +331,5 @@ async fn chaos_kills_faults_and_changes_converge_exactly() {
             assert!(tracked.contains(&arn), "{family}: ACTIVE revision {arn} is not tracked by its object: {tracked:?}");
         }
     }
-    assert!(faults.injected.load(Ordering::Relaxed) > 0, "faults were injected");
     drop(last);
 }

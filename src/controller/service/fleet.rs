@@ -10,7 +10,7 @@
 //! the operator "revert" its own change.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kube::ResourceExt;
@@ -81,8 +81,8 @@ impl Observations {
 
 /// The objects a batched resync covers, by cluster: those whose service
 /// exists, that are not being deleted and not rolling out.
-pub fn due_for_resync(objects: &[std::sync::Arc<EcsService>]) -> BTreeMap<String, Vec<(String, ObjectRef<EcsService>)>> {
-    let mut by_cluster: BTreeMap<String, Vec<(String, ObjectRef<EcsService>)>> = BTreeMap::new();
+pub fn due_for_resync(objects: &[Arc<EcsService>]) -> BTreeMap<String, Vec<(String, Arc<EcsService>)>> {
+    let mut by_cluster: BTreeMap<String, Vec<(String, Arc<EcsService>)>> = BTreeMap::new();
     for object in objects {
         let Some(status) = &object.status else { continue };
         if status.service_arn.is_none()
@@ -94,7 +94,7 @@ pub fn due_for_resync(objects: &[std::sync::Arc<EcsService>]) -> BTreeMap<String
         by_cluster
             .entry(object.spec.cluster.clone())
             .or_default()
-            .push((object.service_name(), ObjectRef::from(object.as_ref())));
+            .push((object.service_name(), object.clone()));
     }
     for entries in by_cluster.values_mut() {
         entries.sort_by(|a, b| a.0.cmp(&b.0));
@@ -102,25 +102,48 @@ pub fn due_for_resync(objects: &[std::sync::Arc<EcsService>]) -> BTreeMap<String
     by_cluster
 }
 
-/// One resync of the fleet: describe in batches, store, trigger. Returns the
-/// number of DescribeServices calls made.
+/// Keeps only the events the object has not published yet: a reconcile needs
+/// no others, and a fleet's worth of 100-event logs would be a lot to hold.
+pub fn keep_new_events(description: &mut ServiceDescription, object: &EcsService) {
+    let status = object.status.clone().unwrap_or_default();
+    let fresh = super::plan::new_events(
+        &description.events,
+        status.last_event_id.as_deref(),
+        status.last_event_time.as_ref().map(|t| t.0),
+    )
+    .len();
+    description.events.truncate(fresh);
+}
+
+/// What one resync did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Round {
+    /// DescribeServices calls.
+    pub calls: usize,
+    /// Objects handed to a reconcile (the others matched ECS already).
+    pub triggered: usize,
+}
+
+/// One resync of the fleet: describe in batches, and hand each observation
+/// that `needs_reconcile` to its object's reconcile.
 pub async fn resync_once<E: EcsServiceApi>(
     ecs: &E,
     store: &Store<EcsService>,
     observations: &Observations,
     trigger: &mpsc::Sender<ObjectRef<EcsService>>,
-) -> usize {
-    let mut calls = 0;
+    needs_reconcile: &(dyn Fn(&EcsService, Option<&ServiceDescription>) -> bool + Send + Sync),
+) -> Round {
+    let mut round = Round::default();
     for (cluster, entries) in due_for_resync(&store.state()) {
         // Two objects naming one service (one of them AlreadyExists) share a describe.
-        let mut by_name: BTreeMap<String, Vec<ObjectRef<EcsService>>> = BTreeMap::new();
+        let mut by_name: BTreeMap<String, Vec<Arc<EcsService>>> = BTreeMap::new();
         for (name, object) in entries {
             by_name.entry(name).or_default().push(object);
         }
         let names: Vec<String> = by_name.keys().cloned().collect();
         for batch in names.chunks(DESCRIBE_BATCH) {
             let fetched_at = Instant::now();
-            calls += 1;
+            round.calls += 1;
             let described = match ecs.describe_services(&cluster, batch, true).await {
                 Ok(described) => described,
                 Err(err) => {
@@ -136,16 +159,24 @@ pub async fn resync_once<E: EcsServiceApi>(
                 if description.is_none() && !described.missing.contains(name) {
                     continue;
                 }
-                observations.put((cluster.clone(), name.clone()), fetched_at, description);
                 for object in by_name.get(name).into_iter().flatten() {
-                    if trigger.send(object.clone()).await.is_err() {
-                        return calls;
+                    if !needs_reconcile(object, description.as_ref()) {
+                        continue;
+                    }
+                    let mut observed = description.clone();
+                    if let Some(observed) = &mut observed {
+                        keep_new_events(observed, object);
+                    }
+                    observations.put((cluster.clone(), name.clone()), fetched_at, observed);
+                    round.triggered += 1;
+                    if trigger.send(ObjectRef::from(object.as_ref())).await.is_err() {
+                        return round;
                     }
                 }
             }
         }
     }
-    calls
+    round
 }
 
 /// Resyncs the fleet every `every` until the trigger's receiver is gone.
@@ -156,6 +187,7 @@ pub async fn run<E: EcsServiceApi>(
     trigger: mpsc::Sender<ObjectRef<EcsService>>,
     every: Duration,
     metrics: &super::metrics::ServiceMetrics,
+    needs_reconcile: &(dyn Fn(&EcsService, Option<&ServiceDescription>) -> bool + Send + Sync),
 ) {
     // No wait for the cache here: a second waiter on it could steal the
     // runner's wake-up (see `controller::cache`); before it lists, the
@@ -166,9 +198,9 @@ pub async fn run<E: EcsServiceApi>(
             return;
         }
         let started = Instant::now();
-        let calls = resync_once(ecs, &store, observations, &trigger).await;
-        metrics.resynced(calls);
-        tracing::debug!(calls, elapsed = ?started.elapsed(), "batched resync of the fleet");
+        let round = resync_once(ecs, &store, observations, &trigger, needs_reconcile).await;
+        metrics.resynced(round.calls);
+        tracing::debug!(calls = round.calls, triggered = round.triggered, elapsed = ?started.elapsed(), "batched resync of the fleet");
     }
 }
 
@@ -184,7 +216,6 @@ mod tests {
     use crate::api::conditions::{ConditionStatus, new_condition};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
     use k8s_openapi::jiff::Timestamp;
-    use std::sync::Arc;
 
     fn object(name: &str, cluster: &str, arn: bool, progressing: bool) -> Arc<EcsService> {
         let mut svc = EcsService::new(

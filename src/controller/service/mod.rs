@@ -50,6 +50,12 @@ pub const KIND: &str = "EcsService";
 /// How long a reconcile waits for the EcsTaskDefinition cache after start-up.
 const TASK_DEFINITIONS_CACHE_WAIT: Duration = Duration::from_secs(30);
 
+/// A settled object's own requeue, in resync intervals: only a safety net,
+/// since the fleet's batched resync looks at every service each interval and
+/// wakes an object only when ECS differs. Twenty intervals keep the net's
+/// individual DescribeServices calls under 0.05 per service per resync.
+const STEADY_REQUEUE_RESYNCS: u32 = 20;
+
 /// The service reconciler's timings.
 #[derive(Debug, Clone, Copy)]
 pub struct ServiceSettings {
@@ -72,7 +78,7 @@ impl<E> ServiceContext<E> {
     fn timing(&self) -> Timing {
         Timing {
             rollout_poll: self.settings.rollout_poll,
-            steady: self.settings.resync.saturating_mul(2),
+            steady: self.settings.resync.saturating_mul(STEADY_REQUEUE_RESYNCS),
         }
     }
 }
@@ -115,6 +121,63 @@ pub fn resolve_task_definition(service: &EcsService, task_definitions: &Store<Ec
             reference.name
         )),
     }
+}
+
+/// Whether a batched observation differs from what the object's status
+/// recorded, or from its spec: only then is a reconcile worth its work. A
+/// fleet at rest then costs one DescribeServices per 10 services per resync
+/// and nothing else.
+pub fn needs_reconcile(
+    object: &EcsService,
+    observed: Option<&crate::ecs::ServiceDescription>,
+    task_definitions: &Store<EcsTaskDefinition>,
+) -> bool {
+    use crate::api::conditions::is_true;
+    let (Some(observed), Some(status)) = (observed, object.status.as_ref()) else {
+        return true;
+    };
+    let ready_now = status.conditions.iter().any(|c| {
+        c.type_ == READY && c.status == "True" && c.observed_generation == object.metadata.generation
+    });
+    if !observed.is_active() || !ready_now || is_true(&status.conditions, crate::api::conditions::DEGRADED) {
+        return true;
+    }
+    if object.wants_forced_deployment() || status.pending_redeploy.is_some() {
+        return true;
+    }
+    let recorded = status.status.as_deref() == Some(observed.status.as_str())
+        && status.desired_count == Some(observed.desired_count)
+        && status.running_count == Some(observed.running_count)
+        && status.pending_count == Some(observed.pending_count)
+        && status.task_definition_arn == observed.task_definition
+        && plan::same_deployments(&status.deployments, &observed.deployments);
+    if !recorded {
+        return true;
+    }
+    let new_events = plan::new_events(
+        &observed.events,
+        status.last_event_id.as_deref(),
+        status.last_event_time.as_ref().map(|t| t.0),
+    );
+    if !new_events.is_empty() {
+        return true;
+    }
+    let TaskDefinition::Resolved(wanted) = resolve_task_definition(object, task_definitions) else {
+        return true;
+    };
+    if !plan::changes(&object.spec, Some(&wanted), observed).0.is_empty() {
+        return true;
+    }
+    let (Some(uid), Some(tags)) = (object.metadata.uid.as_deref(), observed.tags.as_ref()) else {
+        return true;
+    };
+    let wanted_tags = plan::service_tags(
+        &crate::ecs::mapping::tags_of(&object.spec.tags),
+        uid,
+        object.metadata.namespace.as_deref().unwrap_or_default(),
+        object.metadata.name.as_deref().unwrap_or_default(),
+    );
+    !plan::missing_tags(&wanted_tags, tags).is_empty()
 }
 
 fn subject_of(obj: &EcsService) -> Result<Subject<'_>, ReconcileError> {
@@ -365,6 +428,10 @@ pub async fn run<E: EcsApi + EcsServiceApi>(
     });
     let fleet_ctx = ctx.clone();
     let resync = async move {
+        let task_definitions = fleet_ctx.task_definitions.clone();
+        let needs = move |object: &EcsService, observed: Option<&crate::ecs::ServiceDescription>| {
+            needs_reconcile(object, observed, &task_definitions)
+        };
         fleet::run(
             &fleet_ctx.base.ecs,
             fleet_ctx.base.services.clone(),
@@ -372,6 +439,7 @@ pub async fn run<E: EcsApi + EcsServiceApi>(
             fleet_tx,
             fleet_ctx.settings.resync,
             fleet_ctx.base.metrics.services(),
+            &needs,
         )
         .await;
         futures::future::pending::<()>().await;

@@ -339,10 +339,16 @@ pub fn rollout(observed: &ServiceDescription, new_events: &[ServiceEventRecord],
         _ => Judgement::no(reason::ROLLOUT_COMPLETE, "No deployment in progress"),
     };
 
-    let failure_event = new_events
-        .iter()
-        .rev()
-        .find(|e| e.message.contains("deployment failed") || e.message.contains("rolling back to deployment"));
+    // ECS's own words: the failure, then the rollback, as its events say them.
+    let failed_event = new_events.iter().rev().find(|e| e.message.contains("deployment failed"));
+    let rollback_event = new_events.iter().rev().find(|e| e.message.contains("rolling back to deployment"));
+    let failure_event = failed_event.or(rollback_event);
+    let failure_message = [failed_event, rollback_event]
+        .into_iter()
+        .flatten()
+        .map(|e| e.message.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
     let (degraded, failed_task_definition) = if let Some(failed) = failed {
         let why = failed
             .rollout_state_reason
@@ -369,7 +375,8 @@ pub fn rollout(observed: &ServiceDescription, new_events: &[ServiceEventRecord],
                     .and_then(|d| d.task_definition.clone())
                     .filter(|td| Some(td) != observed.task_definition.as_ref())
             });
-        (Judgement::yes(reason::ROLLED_BACK, event.message.clone()), task_definition)
+        let why = if rollback_event.is_some() { reason::ROLLED_BACK } else { reason::DEPLOYMENT_FAILED };
+        (Judgement::yes(why, failure_message), task_definition)
     } else if let Some(p) = primary
         && primary_state == Some(RolloutState::InProgress)
         && p.failed_tasks.unwrap_or(0) > 0
@@ -409,6 +416,26 @@ fn progress_message(observed: &ServiceDescription) -> String {
         observed.pending_count,
         observed.deployments.len()
     )
+}
+
+/// Whether two deployment lists say the same (ids, states and counts): the
+/// timestamps are left out, as the status stores them to the second and ECS
+/// to the millisecond.
+pub fn same_deployments(a: &[Deployment], b: &[Deployment]) -> bool {
+    let key = |d: &Deployment| {
+        (
+            d.id.clone(),
+            d.status.clone(),
+            d.task_definition.clone(),
+            d.desired_count,
+            d.pending_count,
+            d.running_count,
+            d.failed_tasks,
+            d.rollout_state,
+            d.rollout_state_reason.clone(),
+        )
+    };
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| key(x) == key(y))
 }
 
 /// `aws ecs wait services-stable`'s test: one deployment, runningCount =
@@ -736,10 +763,17 @@ mod tests {
 
         // Settled: the failed deployment is gone; only its event tells.
         let settled = service(TD1, vec![deployment("ecs-svc/1", "PRIMARY", TD1, RolloutState::Completed)]);
-        let events = [event("e9", 10, "(service web) (deployment ecs-svc/2) deployment failed: tasks failed to start.")];
+        let events = [
+            event("e9", 10, "(service web) (deployment ecs-svc/2) deployment failed: tasks failed to start."),
+            event("e10", 10, "(service web) rolling back to deployment ecs-svc/1."),
+        ];
         let known = [deployment("ecs-svc/2", "PRIMARY", TD2, RolloutState::InProgress)];
         let r = rollout(&settled, &events, &known);
         assert_eq!(r.degraded.reason, reason::ROLLED_BACK);
+        assert_eq!(
+            r.degraded.message,
+            "(service web) (deployment ecs-svc/2) deployment failed: tasks failed to start. (service web) rolling back to deployment ecs-svc/1."
+        );
         assert_eq!(r.failed_task_definition.as_deref(), Some(TD2));
         assert_eq!(readiness(&settled, &r, Some(TD2)).status, ConditionStatus::False);
     }

@@ -548,7 +548,11 @@ fn report(
             });
         rollout.degraded = Judgement::yes(reason::ROLLED_BACK, message);
     }
-    let rollouts = plan::rollout_transitions(&status.deployments, &service.deployments);
+    let mut rollouts = plan::rollout_transitions(&status.deployments, &service.deployments);
+    // A deployment that failed and drained between two looks is known by its event only.
+    if rollouts.failed == 0 && ecs_events.iter().any(|e| e.message.contains("deployment failed")) {
+        rollouts.failed = 1;
+    }
 
     status.service_arn = Some(service.arn.clone());
     status.cluster_arn = (!service.cluster_arn.is_empty()).then(|| service.cluster_arn.clone());

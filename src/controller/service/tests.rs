@@ -387,3 +387,82 @@ async fn delete_scales_to_zero_deletes_and_leaves_foreign_services() {
     sync::delete(&ecs, now(), subject(&kept)).await;
     assert!(ecs.calls().is_empty());
 }
+
+mod fleet_skip {
+    use super::*;
+    use crate::api::EcsTaskDefinition;
+    use crate::controller::service::{fleet, needs_reconcile};
+    use crate::ecs::service::ServiceEventRecord;
+    use kube::runtime::reflector;
+    use kube::runtime::watcher::Event;
+
+    fn task_definitions() -> kube::runtime::reflector::Store<EcsTaskDefinition> {
+        let (store, mut writer) = reflector::store::<EcsTaskDefinition>();
+        writer.apply_watcher_event(&Event::Init);
+        writer.apply_watcher_event(&Event::InitDone);
+        store
+    }
+
+    /// A Ready service and what ECS says about it, in agreement.
+    async fn settled() -> (FakeServices, EcsService) {
+        let ecs = FakeServices::default();
+        let mut obj = object(serde_json::json!({"taskDefinition": TD1, "desiredCount": 2}));
+        reconcile(&ecs, &mut obj, TD1).await;
+        ecs.complete_rollout("default", "web");
+        let out = reconcile(&ecs, &mut obj, TD1).await;
+        published(&mut obj, &out);
+        (ecs, obj)
+    }
+
+    #[tokio::test]
+    async fn an_observation_that_matches_the_status_needs_no_reconcile() {
+        let (ecs, obj) = settled().await;
+        let tds = task_definitions();
+        let observed = ecs.service("default", "web");
+        assert!(!needs_reconcile(&obj, observed.as_ref(), &tds));
+
+        let mut scaled = observed.clone().unwrap();
+        scaled.desired_count = 5;
+        assert!(needs_reconcile(&obj, Some(&scaled), &tds), "drift or a new count");
+        let mut evented = observed.clone().unwrap();
+        evented.events.insert(
+            0,
+            ServiceEventRecord {
+                id: "new".into(),
+                created_at: Timestamp::from_second(1_900_000_000).unwrap(),
+                message: "(service web) has started 1 tasks: (task x).".into(),
+            },
+        );
+        assert!(needs_reconcile(&obj, Some(&evented), &tds), "an event to mirror");
+        assert!(needs_reconcile(&obj, None, &tds), "MISSING in ECS");
+        let mut untagged = observed.clone().unwrap();
+        untagged.tags = Some(Tags::new());
+        assert!(needs_reconcile(&obj, Some(&untagged), &tds), "ownership tags to restore");
+        let mut redeploy = obj.clone();
+        redeploy.spec.force_new_deployment_token = Some("now".into());
+        assert!(needs_reconcile(&redeploy, observed.as_ref(), &tds));
+    }
+
+    #[tokio::test]
+    async fn only_new_events_are_kept_for_the_reconcile() {
+        let (ecs, obj) = settled().await;
+        let mut observed = ecs.service("default", "web").unwrap();
+        let old = observed.events.len();
+        assert!(old > 0);
+        fleet::keep_new_events(&mut observed, &obj);
+        assert!(observed.events.is_empty(), "all {old} were published");
+        ecs.edit("default", "web", |s| {
+            s.events.insert(
+                0,
+                ServiceEventRecord {
+                    id: "fresh".into(),
+                    created_at: Timestamp::from_second(1_900_000_100).unwrap(),
+                    message: "m".into(),
+                },
+            )
+        });
+        let mut observed = ecs.service("default", "web").unwrap();
+        fleet::keep_new_events(&mut observed, &obj);
+        assert_eq!(observed.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), vec!["fresh"]);
+    }
+}
