@@ -377,10 +377,8 @@ pub fn launch(
             *placed.entry(p.clone()).or_default() += 1;
         }
         let id = entry.id().to_owned();
-        if let Some(instance) = &instance_id {
-            if let Some(usage) = &mut usage {
-                usage.add(instance, &need, &template.group);
-            }
+        if let (Some(instance), Some(usage)) = (&instance_id, &mut usage) {
+            usage.add(instance, &need, &template.group);
         }
         state.tasks.insert(id.clone(), entry);
         outcome.task_ids.push(id);
