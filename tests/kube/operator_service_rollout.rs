@@ -261,3 +261,52 @@ async fn kubectl_scale_changes_the_running_tasks() {
     assert_eq!(replicas.trim(), "3", "the scale subresource reports the running count");
     h.stop().await;
 }
+
+#[tokio::test]
+async fn the_standby_finishes_a_rollout_when_the_leader_dies() {
+    use crate::operator::{config, ecs_client, lease, start_controller};
+    let ns = support::namespace("svc-rollout-ha").await;
+    let emulator = ecs_bridge::emulator::spawn(EmulatorConfig::manual()).await.expect("the emulator starts");
+    ecs_client(&emulator.endpoint())
+        .create_cluster()
+        .cluster_name(crate::operator_service::CLUSTER)
+        .send()
+        .await
+        .expect("cluster");
+    let replica = |identity: &str| {
+        let mut c = config(&ns.name, identity);
+        c.leader_election = Some(lease(&ns.name, identity));
+        c.rollout_poll = Duration::from_secs(1);
+        c
+    };
+    let leader = start_controller(replica("replica-a"), ns.client.clone(), &emulator.endpoint()).await;
+    poll_until("replica-a leads", || async { leader.is_leader().then_some(()).ok_or("not yet".to_owned()) }).await;
+    let standby = start_controller(replica("replica-b"), ns.client.clone(), &emulator.endpoint()).await;
+
+    let tds: Api<ecs_bridge::api::EcsTaskDefinition> = Api::namespaced(ns.client.clone(), &ns.name);
+    let api: Api<EcsService> = Api::namespaced(ns.client.clone(), &ns.name);
+    apply(&tds, "web", fargate_task_definition("web", "nginx:1", json!([]))).await;
+    apply(&api, "web", fargate_service("web", json!({"taskDefinitionRef": {"name": "web"}, "desiredCount": 2}))).await;
+    condition_is(&api, "web", "Progressing", "True", "RolloutInProgress").await;
+    assert!(!standby.is_leader(), "one leader at a time");
+    assert_eq!(standby.metrics().reconcile_count("EcsService", "success"), 0, "the standby has not written");
+
+    // The leader dies without releasing the Lease; the standby takes over once it expires.
+    leader.abort();
+    poll_until("replica-b leads", || async { standby.is_leader().then_some(()).ok_or("not yet".to_owned()) }).await;
+    let mut ready = None;
+    for _ in 0..100 {
+        emulator.advance(Duration::from_secs(1)).expect("advance");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        if let Ok(obj) = ready_on(&api, "web", 1, 2).await {
+            ready = Some(obj);
+            break;
+        }
+    }
+    let obj = ready.expect("the standby finishes the rollout");
+    assert_eq!(obj.status.unwrap().deployments.len(), 1);
+    assert!(standby.metrics().reconcile_count("EcsService", "success") > 0);
+    let creates = crate::operator::requests(&emulator).get("CreateService").copied();
+    assert_eq!(creates, Some(1), "one service, created once");
+    standby.shutdown().await;
+}

@@ -300,6 +300,16 @@ fn error_policy<E>(obj: Arc<EcsService>, err: &ReconcileError, ctx: Arc<ServiceC
     Action::requeue(delay)
 }
 
+/// `kubectl apply`'s copy of the whole object: never read, and as big as the
+/// spec itself, so it does not belong in a cache of 10,000 objects.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Drops from a cached EcsService what the controller never reads.
+fn strip_for_cache(service: &mut EcsService) {
+    service.managed_fields_mut().clear();
+    service.annotations_mut().remove(LAST_APPLIED);
+}
+
 /// What in an EcsService triggers a reconcile: spec (generation), finalizers,
 /// deletion and the adoption annotation; never our own status writes.
 fn service_trigger(service: &EcsService) -> Option<u64> {
@@ -377,7 +387,7 @@ pub async fn run<E: EcsApi + EcsServiceApi>(
 
     let own = watcher(scoped::<EcsService>(&client, namespace.as_deref()), watcher::Config::default())
         .default_backoff()
-        .modify(|s| s.managed_fields_mut().clear())
+        .modify(strip_for_cache)
         .reflect(writer)
         .applied_objects()
         .predicate_filter(service_trigger, Default::default());

@@ -116,7 +116,8 @@ fn waiting(
     set(&mut status.conditions, READY, why.clone(), subject.generation, now);
     set(&mut status.conditions, SYNCED, why.clone(), subject.generation, now);
     let mut notices = notices;
-    if warn && why.reason != reason::DRAINING {
+    // Draining and a task definition still registering pass by themselves: no Warning.
+    if warn && why.reason != reason::DRAINING && why.reason != reason::TASK_DEFINITION_NOT_READY {
         notices.push(Notice::warning(why.reason, "Reconcile", why.message));
     }
     ServiceOutcome::plain(Outcome::new(status, notices, next))
