@@ -204,6 +204,7 @@ pub fn new_task(
         due: Some(Timestamp(now.0 + first_change)),
         fates,
         healthy_at: None,
+        targets: Vec::new(),
     }
 }
 
