@@ -249,10 +249,14 @@ pub fn settle(task: &mut TaskEntry, now: Timestamp) -> bool {
     true
 }
 
-/// Stops a task at once whatever its state, as when its host is gone.
+/// Stops a task at once whatever its state, as when its host is gone (its
+/// load-balancer targets go with it, without draining).
 pub fn stop_at_once(task: &mut TaskEntry, now: Timestamp) {
     if task.is_stopped() {
         return;
+    }
+    for target in &mut task.targets {
+        target.state = TargetState::Deregistered;
     }
     task.task.last_status = "STOPPED".into();
     task.task.desired_status = "STOPPED".into();

@@ -420,3 +420,23 @@ async fn shutdown_signal() {
         () = term => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        emulator: EmulatorArgs,
+    }
+
+    #[test]
+    fn target_health_time_comes_from_its_flag() {
+        let config = EmulatorConfig::from(Cli::parse_from(["emulator", "--target-healthy-seconds", "7.5"]).emulator);
+        assert_eq!(config.timings.target_healthy, 7_500);
+        let config = EmulatorConfig::from(Cli::parse_from(["emulator"]).emulator);
+        assert_eq!(config.timings.target_healthy, 3_000, "short on the real clock by default");
+    }
+}

@@ -10,8 +10,8 @@ use ecs_bridge::emulator::EmulatorConfig;
 use serde_json::{Value, json};
 
 use crate::support::{
-    admin, advance, assert_error, awsvpc, events, nginx_builder, register_fargate, service, service_tasks, start,
-    start_with,
+    admin, advance, assert_error, awsvpc, events, nginx_builder, register_fargate, register_fargate_container, service,
+    service_tasks, start, start_with,
 };
 
 const TG: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web/0123456789abcdef";
@@ -192,22 +192,10 @@ async fn the_grace_period_holds_off_unhealthy_verdicts() {
     // A family whose container health check fails from 1 s after RUNNING
     // (checks every second, 2 retries: UNHEALTHY at RUNNING + 2 s).
     let check = HealthCheck::builder().command("CMD-SHELL").command("curl -f localhost").interval(5).retries(2).build().unwrap();
-    client
-        .register_task_definition()
-        .family("checked")
-        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
-        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
-        .cpu("256")
-        .memory("512")
-        .container_definitions(
-            nginx_builder(None)
-                .health_check(check)
-                .environment(aws_sdk_ecs::types::KeyValuePair::builder().name("ECS_EMULATOR_FAIL_HEALTHCHECK_AFTER").value("1").build())
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let failing_check = nginx_builder(None)
+        .health_check(check)
+        .environment(aws_sdk_ecs::types::KeyValuePair::builder().name("ECS_EMULATOR_FAIL_HEALTHCHECK_AFTER").value("1").build());
+    register_fargate_container(&client, "checked", failing_check.build()).await;
     add_rule(&endpoint, json!({ "service": "elb", "failTargetHealthCheck": true })).await;
     create_service(&client, "elb", "web", 1, Some(20), DeploymentConfiguration::builder().build()).await;
     create_service(&client, "check", "checked", 1, Some(20), DeploymentConfiguration::builder().build()).await;
@@ -251,17 +239,7 @@ async fn the_circuit_breaker_trips_on_elb_failures_and_rolls_back() {
     let endpoint = emulator.endpoint();
     client.create_cluster().cluster_name("c").send().await.unwrap();
     let good = register_fargate(&client, "web").await;
-    client
-        .register_task_definition()
-        .family("web")
-        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
-        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
-        .cpu("256")
-        .memory("512")
-        .container_definitions(nginx_builder(None).image("nginx:broken").build())
-        .send()
-        .await
-        .unwrap();
+    register_fargate_container(&client, "web", nginx_builder(None).image("nginx:broken").build()).await;
     add_rule(&endpoint, json!({ "image": "nginx:broken", "failTargetHealthCheck": true, "statusCode": 502 })).await;
     let breaker = DeploymentConfiguration::builder()
         .deployment_circuit_breaker(DeploymentCircuitBreaker::builder().enable(true).rollback(true).build())

@@ -100,20 +100,7 @@ pub async fn register_bridge(client: &Client, family: &str) -> String {
 
 /// Registers a Fargate/awsvpc nginx family; returns its ARN.
 pub async fn register_fargate(client: &Client, family: &str) -> String {
-    client
-        .register_task_definition()
-        .family(family)
-        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
-        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
-        .cpu("256")
-        .memory("512")
-        .container_definitions(nginx(None))
-        .send()
-        .await
-        .expect("register fargate task definition")
-        .task_definition
-        .and_then(|td| td.task_definition_arn)
-        .expect("arn")
+    register_fargate_container(client, family, nginx(None)).await
 }
 
 pub fn awsvpc() -> aws_sdk_ecs::types::NetworkConfiguration {
@@ -229,6 +216,12 @@ pub async fn register_fargate_env(client: &Client, family: &str, env: &[(&str, &
     for (k, v) in env {
         container = container.environment(aws_sdk_ecs::types::KeyValuePair::builder().name(*k).value(*v).build());
     }
+    register_fargate_container(client, family, container.build()).await
+}
+
+/// Registers a Fargate (awsvpc, 256/512) family with one given container;
+/// returns its ARN.
+pub async fn register_fargate_container(client: &Client, family: &str, container: ContainerDefinition) -> String {
     client
         .register_task_definition()
         .family(family)
@@ -236,7 +229,7 @@ pub async fn register_fargate_env(client: &Client, family: &str, env: &[(&str, &
         .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
         .cpu("256")
         .memory("512")
-        .container_definitions(container.build())
+        .container_definitions(container)
         .send()
         .await
         .expect("register fargate task definition")
