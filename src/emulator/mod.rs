@@ -46,6 +46,7 @@ pub mod tags;
 pub mod task_definitions;
 pub mod tasks;
 pub mod throttling;
+pub mod spot;
 pub mod timings;
 pub mod validation;
 
@@ -243,6 +244,7 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/_emulator/tasks/kill", post(admin::kill_task))
         .route("/_emulator/container-instances/kill", post(admin::kill_instance))
+        .route("/_emulator/spot/interrupt", post(admin::interrupt_spot))
         .route("/_emulator/faults", get(admin::faults).post(admin::add_fault).delete(admin::delete_faults))
         .route("/_emulator/throttling", post(admin::set_throttling))
         .fallback(protocol::fallback)
