@@ -205,6 +205,7 @@ pub fn new_task(
         fates,
         healthy_at: None,
         spot_warning_until: None,
+        targets: Vec::new(),
     }
 }
 
