@@ -204,6 +204,7 @@ pub fn new_task(
         due: Some(Timestamp(now.0 + first_change)),
         fates,
         healthy_at: None,
+        spot_warning_until: None,
         targets: Vec::new(),
     }
 }
@@ -435,4 +436,54 @@ pub fn purge_expired(store: &Store, state: &mut super::state::ClusterState, chan
         changes.push(|| super::state::Change::DeleteRunTaskToken { cluster: cluster.clone(), token });
     }
     state.purge_due = Some(due);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(name: &str, base: i32, weight: i32) -> CapacityProviderStrategyItem {
+        CapacityProviderStrategyItem { capacity_provider: name.into(), base, weight }
+    }
+
+    /// The providers of `n` tasks placed one after another.
+    fn split(strategy: &[CapacityProviderStrategyItem], n: usize) -> HashMap<String, i64> {
+        let mut placed = HashMap::new();
+        for _ in 0..n {
+            *placed.entry(pick_provider(strategy, &placed)).or_default() += 1;
+        }
+        placed
+    }
+
+    #[test]
+    fn weights_split_tasks_in_proportion() {
+        // Spec §11: A weight 1, B weight 4 ⇒ 1 of every 5 on A.
+        let strategy = [item("A", 0, 1), item("B", 0, 4)];
+        let placed = split(&strategy, 10);
+        assert_eq!((placed["A"], placed["B"]), (2, 8));
+        let placed = split(&strategy, 5);
+        assert_eq!((placed["A"], placed["B"]), (1, 4));
+    }
+
+    #[test]
+    fn base_tasks_go_first_then_the_rest_by_weight() {
+        let strategy = [item("FARGATE", 2, 1), item("FARGATE_SPOT", 0, 3)];
+        let mut placed = HashMap::new();
+        let mut order = Vec::new();
+        for _ in 0..6 {
+            let p = pick_provider(&strategy, &placed);
+            *placed.entry(p.clone()).or_default() += 1;
+            order.push(p);
+        }
+        assert_eq!(&order[..2], ["FARGATE", "FARGATE"], "base first");
+        // The 4 beyond base split 1:3.
+        assert_eq!((placed["FARGATE"], placed["FARGATE_SPOT"]), (3, 3));
+    }
+
+    #[test]
+    fn weight_zero_gets_nothing_beyond_base() {
+        let strategy = [item("FARGATE", 1, 0), item("FARGATE_SPOT", 0, 1)];
+        let placed = split(&strategy, 4);
+        assert_eq!((placed["FARGATE"], placed["FARGATE_SPOT"]), (1, 3));
+    }
 }
