@@ -19,6 +19,7 @@
 //! | `GET /_emulator/target-groups` | every target group with registered targets: `{"targetGroups": [{"targetGroupArn", "targets": [{"cluster", "service", "taskArn", "containerName", "containerPort", "port", "targetHealth": {"state": "initial"\|"healthy"\|"unhealthy"\|"draining", "reason"?, "description"?}}]}]}` |
 //! | `POST /_emulator/tasks/kill` | `{"cluster"?, "task", "exitCode"?}`: the task's essential container exits (default 137); a service replaces the task |
 //! | `POST /_emulator/container-instances/kill` | `{"cluster"?, "containerInstance"}`: the instance's host is gone: INACTIVE, agent disconnected, its tasks STOPPED (`InfrastructureHealth`), services reschedule |
+//! | `POST /_emulator/spot/interrupt` | `{"cluster"?, "task"? \| "count"?, "warningSeconds"?}`: a Fargate Spot interruption of that task, or of the `count` oldest (default 1) RUNNING `FARGATE_SPOT` tasks of the cluster: each is told to stop at once (desiredStatus STOPPED, stopCode `SpotInterruption`, stoppedReason `Your Spot Task was interrupted.`) and its service starts a replacement by its capacity provider strategy, but the task keeps RUNNING through the warning (default 120 s, ECS's) before it stops; a task not on `FARGATE_SPOT` or not RUNNING is a 400; answers `{tasks, stopsAt}` |
 //! | `GET /_emulator/faults` | `{rules, throttling}` |
 //! | `POST /_emulator/faults` | adds a fault rule (see `faults::FaultRule`): `{"operation"?: "DescribeServices" (absent or "*": all), "kind": "throttle"\|"serverError"\|"latency", "rate"?: 0.2, "count"?: 3, "latencyMillis"?: 500}`; answers the rule with its `id` |
 //! | `DELETE /_emulator/faults` | removes every fault rule (`?id=<id>` removes one) |
@@ -220,6 +221,40 @@ pub async fn kill_instance(State(app): State<Arc<App>>, bytes: Bytes) -> Respons
     });
     match result {
         Ok(instance) => json_response(200, &json!({ "containerInstance": instance })),
+        Err(err) => json_response(err.kind.http_status(), &err.body()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SpotInterruptInput {
+    cluster: Option<String>,
+    task: Option<String>,
+    count: Option<usize>,
+    warning_seconds: Option<f64>,
+}
+
+/// `POST /_emulator/spot/interrupt`
+pub async fn interrupt_spot(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
+    let input: SpotInterruptInput = match body(&bytes) {
+        Ok(input) => input,
+        Err(response) => return response,
+    };
+    let target = match (input.task, input.count) {
+        (Some(_), Some(_)) => return bad_request("give \"task\" or \"count\", not both"),
+        (Some(task), None) => super::spot::Target::Task(id_of(&task).to_owned()),
+        (None, Some(0)) => return bad_request("count must be at least 1"),
+        (None, count) => super::spot::Target::Count(count.unwrap_or(1)),
+    };
+    let warning = match input.warning_seconds {
+        None => app.store.timings.spot_warning,
+        Some(s) if s.is_finite() && s >= 0.0 => (s * 1000.0).round() as i64,
+        Some(_) => return bad_request("warningSeconds must be a number of seconds, 0 or more"),
+    };
+    let store = &app.store;
+    let result = with_rng(store.rng.as_ref(), || super::spot::interrupt(store, input.cluster.as_deref(), &target, warning));
+    match result {
+        Ok(answer) => json_response(200, &answer),
         Err(err) => json_response(err.kind.http_status(), &err.body()),
     }
 }

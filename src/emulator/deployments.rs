@@ -362,7 +362,7 @@ impl Pass<'_> {
         let cluster = state.name().to_owned();
         let choice = launch_choice(self.service, &state.cluster);
         let placed = match &choice {
-            LaunchChoice::Strategy(_) => providers_in_use(state, self.name()),
+            LaunchChoice::Strategy(_) => providers_in_use(state, self.name(), &self.primary.id),
             LaunchChoice::LaunchType(_) => HashMap::new(),
         };
         // Constraints were checked when the service was created or updated.
@@ -603,11 +603,18 @@ fn template<'a>(service: &'a Service, primary: &Deployment, td: &'a TaskDefiniti
     }
 }
 
-fn providers_in_use(state: &ClusterState, name: &str) -> HashMap<String, i64> {
+/// Tasks per capacity provider that the PRIMARY deployment keeps: the
+/// strategy's base and weights split the deployment's desired count, so
+/// tasks on their way out (asked to stop, interrupted Spot tasks in their
+/// warning, older deployments' tasks) must not count, or their replacements
+/// would go to the wrong provider.
+fn providers_in_use(state: &ClusterState, name: &str, primary: &str) -> HashMap<String, i64> {
     let mut placed = HashMap::new();
     for t in state.tasks.values() {
         if t.service_name.as_deref() == Some(name)
             && is_live(t)
+            && t.task.desired_status == "RUNNING"
+            && t.task.started_by.as_deref() == Some(primary)
             && let Some(p) = &t.task.capacity_provider_name
         {
             *placed.entry(p.clone()).or_default() += 1;

@@ -48,6 +48,7 @@ pub mod tags;
 pub mod task_definitions;
 pub mod tasks;
 pub mod throttling;
+pub mod spot;
 pub mod timings;
 pub mod validation;
 
@@ -249,6 +250,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/_emulator/tasks/kill", post(admin::kill_task))
         .route("/_emulator/target-groups", get(admin::target_groups))
         .route("/_emulator/container-instances/kill", post(admin::kill_instance))
+        .route("/_emulator/spot/interrupt", post(admin::interrupt_spot))
         .route("/_emulator/faults", get(admin::faults).post(admin::add_fault).delete(admin::delete_faults))
         .route("/_emulator/throttling", post(admin::set_throttling))
         .fallback(protocol::fallback)

@@ -93,6 +93,14 @@ pub fn advance(entry: &mut TaskEntry, td: Option<&TaskDefinition>, now: Timestam
 
 fn step(entry: &mut TaskEntry, td: Option<&TaskDefinition>, now: Timestamp, t: &Timings, out: &mut Vec<Outcome>) {
     let stopping = entry.task.desired_status == "STOPPED";
+    // A Spot task keeps RUNNING through its interruption warning.
+    if stopping
+        && entry.task.last_status == "RUNNING"
+        && let Some(until) = entry.spot_warning_until.filter(|until| *until > now)
+    {
+        entry.due = Some(until);
+        return;
+    }
     entry.task.version += 1;
     match (entry.task.last_status.as_str(), stopping) {
         ("PROVISIONING" | "PENDING", true) => finish_stop(entry, now, out),
@@ -399,6 +407,7 @@ mod tests {
             due: Some(Timestamp(due)),
             fates: Vec::new(),
             healthy_at: None,
+            spot_warning_until: None,
             targets: Vec::new(),
         }
     }

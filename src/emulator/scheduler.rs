@@ -128,7 +128,7 @@ fn tick_cluster(store: &Store, state: &mut ClusterState) -> TickReport {
             report.services += 1;
         }
     }
-    super::lifecycle::purge_expired_now(store, state, &mut changes);
+    super::lifecycle::purge_expired(store, state, &mut changes);
     if let Err(e) = store.persist(changes) {
         tracing::warn!(error = %e, cluster = %cluster, "could not persist the scheduler's changes");
     }

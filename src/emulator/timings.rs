@@ -4,6 +4,9 @@
 //! defaults are short so `aws ecs wait services-stable` returns within
 //! seconds, and tests on a manual clock may use ECS-like durations at no cost.
 
+/// ECS's warning before a Spot interruption stops a task.
+pub const SPOT_WARNING_MILLIS: i64 = 120_000;
+
 /// Phase durations in milliseconds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Timings {
@@ -27,6 +30,10 @@ pub struct Timings {
     pub health_check_interval: Option<i64>,
     /// How often a service whose tasks cannot be placed tries again.
     pub placement_retry: i64,
+    /// How long a Fargate Spot task keeps running after its interruption
+    /// warning (ECS: two minutes); `POST /_emulator/spot/interrupt` may
+    /// give another.
+    pub spot_warning: i64,
     /// A load balancer's target turns healthy this long after its task is
     /// RUNNING (its first passing health checks); failing checks turn it
     /// unhealthy this long after they start failing.
@@ -70,6 +77,7 @@ impl Timings {
             healthy_after: ms(healthy),
             health_check_interval: health_check_interval.map(ms),
             placement_retry: start.max(1000),
+            spot_warning: SPOT_WARNING_MILLIS,
             target_healthy: ms(healthy),
         }
     }

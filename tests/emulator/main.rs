@@ -16,6 +16,7 @@ mod placement_strategies;
 mod protocol;
 mod scheduler;
 mod services;
+mod spot;
 mod support;
 mod tags;
 mod task_definitions;

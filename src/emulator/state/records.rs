@@ -707,6 +707,11 @@ pub struct TaskEntry {
     /// enough, or its health checks passed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthy_at: Option<Timestamp>,
+    /// A Fargate Spot interruption warned the task (SIGTERM): it keeps
+    /// RUNNING until then, as ECS gives it the two-minute warning, and only
+    /// then goes through DEACTIVATING → STOPPED (see `spot`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spot_warning_until: Option<Timestamp>,
     /// The task's targets in its service's target groups (one per
     /// `loadBalancers` entry when it was launched; see `load_balancers`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
