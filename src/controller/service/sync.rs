@@ -432,7 +432,7 @@ async fn update<E: EcsServiceApi>(
                         ),
                     ));
                 }
-                if !lines.is_empty() && !(observed_generation && drift.len() == lines.len()) {
+                if !(lines.is_empty() || observed_generation && drift.len() == lines.len()) {
                     notices.push(Notice::normal(
                         "Updated",
                         "UpdateService",
