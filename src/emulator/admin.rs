@@ -14,8 +14,9 @@
 //! | `POST /_emulator/clock/advance` | manual clock only: `{"seconds": 12.5}` or `{"millis": 12500}` moves time forward and does all the scheduler's work due on the way, each change at its own time; answers `{nowMillis, ticks, tasks, services}` |
 //! | `POST /_emulator/tick` | does the work due at the current time (any clock) |
 //! | `GET /_emulator/failure-rules` | the failure rules in force |
-//! | `POST /_emulator/failure-rules` | adds a rule (see `failure_rules::FailureRule`): e.g. `{"family": "web", "exitCode": 1}`, `{"service": "api", "failHealthCheckAfterSeconds": 10}`, `{"image": "bad:tag", "cannotPull": true}`; applies to tasks created afterwards; answers the rule with its `id` |
+//! | `POST /_emulator/failure-rules` | adds a rule (see `failure_rules::FailureRule`): e.g. `{"family": "web", "exitCode": 1}`, `{"service": "api", "failHealthCheckAfterSeconds": 10}`, `{"image": "bad:tag", "cannotPull": true}`, `{"family": "web", "failTargetHealthCheck": true, "statusCode": 500}` (the load balancer's health checks of the tasks' targets fail; `failTargetHealthCheckAfterSeconds` delays it); applies to tasks created afterwards; answers the rule with its `id` |
 //! | `DELETE /_emulator/failure-rules` | removes every rule (`?id=<id>` removes one) |
+//! | `GET /_emulator/target-groups` | every target group with registered targets: `{"targetGroups": [{"targetGroupArn", "targets": [{"cluster", "service", "taskArn", "containerName", "containerPort", "port", "targetHealth": {"state": "initial"\|"healthy"\|"unhealthy"\|"draining", "reason"?, "description"?}}]}]}` |
 //! | `POST /_emulator/tasks/kill` | `{"cluster"?, "task", "exitCode"?}`: the task's essential container exits (default 137); a service replaces the task |
 //! | `POST /_emulator/container-instances/kill` | `{"cluster"?, "containerInstance"}`: the instance's host is gone: INACTIVE, agent disconnected, its tasks STOPPED (`InfrastructureHealth`), services reschedule |
 //! | `GET /_emulator/faults` | `{rules, throttling}` |
@@ -146,7 +147,9 @@ pub async fn add_failure_rule(State(app): State<Arc<App>>, bytes: Bytes) -> Resp
         Err(response) => return response,
     };
     if !rule.has_effect() {
-        return bad_request("a rule needs an effect: exitCode, exitAfterSeconds, failHealthCheckAfterSeconds or cannotPull");
+        return bad_request(
+            "a rule needs an effect: exitCode, exitAfterSeconds, failHealthCheckAfterSeconds, cannotPull, failTargetHealthCheck or failTargetHealthCheckAfterSeconds",
+        );
     }
     rule.id = with_rng(app.store.rng.as_ref(), uuid);
     write(&app.store.failure_rules).push(rule.clone());
@@ -167,6 +170,11 @@ pub async fn delete_failure_rules(State(app): State<Arc<App>>, Query(query): Que
         None => rules.clear(),
     }
     json_response(200, &json!({ "removed": before - rules.len() }))
+}
+
+/// `GET /_emulator/target-groups`
+pub async fn target_groups(State(app): State<Arc<App>>) -> Response {
+    json_response(200, &super::load_balancers::snapshot(&app.store))
 }
 
 #[derive(Deserialize)]

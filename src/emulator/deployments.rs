@@ -13,7 +13,8 @@
 use std::collections::HashMap;
 
 use super::circuit_breaker;
-use super::health::is_healthy;
+use super::health::{self, is_healthy};
+use super::load_balancers;
 use super::lifecycle::{LaunchChoice, LaunchOutcome, TaskLaunch, is_pending, launch, request_stop, settle};
 use super::placement::{Constraints, scale_in_order, service_default_strategy};
 use super::service_events::{self as events, add_event};
@@ -77,11 +78,22 @@ pub struct TaskFacts {
     pub started: Vec<String>,
     /// Started to count as healthy.
     pub became_healthy: Vec<String>,
+    /// Task ids whose load-balancer targets were registered.
+    pub targets_registered: Vec<String>,
+    /// Task ids whose load-balancer targets began draining.
+    pub targets_draining: Vec<String>,
+    /// Task ids whose load-balancer targets were deregistered.
+    pub targets_deregistered: Vec<String>,
 }
 
 impl TaskFacts {
     pub fn is_empty(&self) -> bool {
-        self.failed_to_start.is_empty() && self.started.is_empty() && self.became_healthy.is_empty()
+        self.failed_to_start.is_empty()
+            && self.started.is_empty()
+            && self.became_healthy.is_empty()
+            && self.targets_registered.is_empty()
+            && self.targets_draining.is_empty()
+            && self.targets_deregistered.is_empty()
     }
 }
 
@@ -184,7 +196,8 @@ pub fn reconcile_with(
     }
     super::lifecycle::purge_expired(store, state, changes);
     let now = store.now();
-    let mut messages: Vec<String> = Vec::new();
+    let mut messages: Vec<String> =
+        load_balancers::events(state, name, &facts.targets_registered, &facts.targets_draining, &facts.targets_deregistered);
     if let Some(entry) = state.services.get_mut(name) {
         note_facts(entry, facts, now, store.timings.placement_retry, &mut messages);
         circuit_breaker::check(entry, now, &mut messages);
@@ -198,6 +211,8 @@ pub fn reconcile_with(
     let mut stops = Stops::default();
     let mut started: Vec<String> = Vec::new();
     let mut retry_at: Option<Timestamp> = None;
+    // When an unhealthy task's grace period ends (the service looks again).
+    let mut grace_retry: Option<Timestamp> = None;
     let active = service.status == "ACTIVE";
     let daemon = service.scheduling_strategy == "DAEMON";
 
@@ -207,17 +222,33 @@ pub fn reconcile_with(
             stops.stop(state, id, now, &reason);
         }
     } else {
-        // Tasks that failed their health checks are replaced.
+        // Tasks that failed their container or load-balancer health checks
+        // are replaced, once the health-check grace period is over.
         for id in &live {
             let t = &state.tasks[id];
-            if t.task.desired_status == "RUNNING" && t.task.health_status == "UNHEALTHY" {
-                let deployment = t.task.started_by.clone().unwrap_or_default();
-                messages.push(events::failed_health_checks(name, id));
-                stops.stop(state, id, now, "Task failed container health checks");
-                scheduling.unhealthy_replaced += 1;
-                if let Some(entry) = state.services.get_mut(name) {
-                    circuit_breaker::record_failure(&mut entry.service, &deployment, now);
+            if t.task.desired_status != "RUNNING" || !health::judged_unhealthy(t) {
+                continue;
+            }
+            let grace_ends = health::grace_ends(t, service.health_check_grace_period_seconds);
+            if grace_ends > now {
+                grace_retry = Some(grace_retry.map_or(grace_ends, |r: Timestamp| r.min(grace_ends)));
+                continue;
+            }
+            let deployment = t.task.started_by.clone().unwrap_or_default();
+            let reason = match load_balancers::failed_target(t).filter(|_| t.task.health_status != "UNHEALTHY") {
+                Some(target) => {
+                    messages.push(load_balancers::unhealthy_event(name, load_balancers::target_port(t, target), target));
+                    load_balancers::stopped_reason(target)
                 }
+                None => {
+                    messages.push(events::failed_health_checks(name, id));
+                    "Task failed container health checks".to_owned()
+                }
+            };
+            stops.stop(state, id, now, &reason);
+            scheduling.unhealthy_replaced += 1;
+            if let Some(entry) = state.services.get_mut(name) {
+                circuit_breaker::record_failure(&mut entry.service, &deployment, now);
             }
         }
         // Tasks of replaced deployments that are not running yet go at once:
@@ -255,6 +286,9 @@ pub fn reconcile_with(
                 pass.roll(state, &live);
             }
         }
+    }
+    if let Some(at) = grace_retry {
+        retry_at = Some(retry_at.map_or(at, |r| r.min(at)));
     }
     if !stops.running.is_empty() {
         messages.push(events::stopped_running(name, &stops.running));
@@ -341,6 +375,7 @@ impl Pass<'_> {
         let template = template(self.service, self.primary, &td, &cluster);
         let outcome: LaunchOutcome =
             launch(self.store, state, &template, &choice, count, placed, &constraints, &strategies, instance);
+        load_balancers::attach(state, &outcome.task_ids, &self.service.load_balancers);
         if !outcome.task_ids.is_empty() {
             let replaced = self.scheduling.unhealthy_replaced.min(outcome.task_ids.len() as i64);
             self.scheduling.unhealthy_replaced -= replaced;
@@ -423,7 +458,7 @@ impl Pass<'_> {
         // minimumHealthyPercent 100): ECS says so in an event.
         let in_transit = live.iter().any(|id| {
             state.tasks.get(id).is_some_and(|t| {
-                is_live(t) && (t.task.last_status != "RUNNING" || t.task.desired_status == "STOPPED" || (t.healthy_at.is_none() && t.task.health_status != "UNHEALTHY"))
+                is_live(t) && (t.task.last_status != "RUNNING" || t.task.desired_status == "STOPPED" || (t.healthy_at.is_none() && !health::judged_unhealthy(t)))
             })
         });
         let failed = self.primary.rollout_state.as_deref() == Some("FAILED");

@@ -11,6 +11,7 @@
 //! | `ECS_EMULATOR_EXIT_AFTER=<seconds>` | the container exits that long after the task is RUNNING (code from `ECS_EMULATOR_EXIT_CODE`, default 1) |
 //! | `ECS_EMULATOR_FAIL_HEALTHCHECK_AFTER=<seconds>` | the container's health check fails from that long after RUNNING; it turns UNHEALTHY after `retries` (default 3) failed checks in a row. A container without a `healthCheck` gets one with ECS's defaults |
 //! | `ECS_EMULATOR_CANNOT_PULL=true` | the image cannot be pulled: the task stops from PENDING with `TaskFailedToStart` and `CannotPullContainerError` |
+//! | `ECS_EMULATOR_FAIL_TARGET_HEALTHCHECK_AFTER=<seconds>` | the load balancer's health checks of the container's targets fail from that long after RUNNING (status code from `ECS_EMULATOR_TARGET_STATUS_CODE`, default 500); a service replaces the task once its health-check grace period is over (see `load_balancers`) |
 //!
 //! The same effects can be given without touching the task definition by
 //! the admin endpoint `POST /_emulator/failure-rules` (see [`FailureRule`]),
@@ -25,6 +26,8 @@ pub const EXIT_CODE: &str = "ECS_EMULATOR_EXIT_CODE";
 pub const EXIT_AFTER: &str = "ECS_EMULATOR_EXIT_AFTER";
 pub const FAIL_HEALTHCHECK_AFTER: &str = "ECS_EMULATOR_FAIL_HEALTHCHECK_AFTER";
 pub const CANNOT_PULL: &str = "ECS_EMULATOR_CANNOT_PULL";
+pub const FAIL_TARGET_HEALTHCHECK_AFTER: &str = "ECS_EMULATOR_FAIL_TARGET_HEALTHCHECK_AFTER";
+pub const TARGET_STATUS_CODE: &str = "ECS_EMULATOR_TARGET_STATUS_CODE";
 
 /// A failure rule added through the admin endpoint. Every given matcher
 /// must match; effects are those of the environment variables above.
@@ -56,6 +59,16 @@ pub struct FailureRule {
     pub fail_health_check_after_seconds: Option<f64>,
     #[serde(default)]
     pub cannot_pull: bool,
+    /// The load balancer's health checks of the matching containers'
+    /// targets fail from the start (or from
+    /// `failTargetHealthCheckAfterSeconds`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fail_target_health_check: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_target_health_check_after_seconds: Option<f64>,
+    /// The HTTP status code those failing checks get (default 500).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<u16>,
 }
 
 impl FailureRule {
@@ -65,6 +78,8 @@ impl FailureRule {
             || self.exit_after_seconds.is_some()
             || self.fail_health_check_after_seconds.is_some()
             || self.cannot_pull
+            || self.fail_target_health_check
+            || self.fail_target_health_check_after_seconds.is_some()
     }
 
     fn matches(&self, task: &TaskContext, container: &ContainerDefinition) -> bool {
@@ -121,6 +136,8 @@ fn from_environment(container: &ContainerDefinition, overrides: Option<&Value>) 
             EXIT_AFTER => fate.exit_after = value.parse::<f64>().ok().map(millis),
             FAIL_HEALTHCHECK_AFTER => fate.unhealthy_after = value.parse::<f64>().ok().map(millis),
             CANNOT_PULL => fate.cannot_pull = matches!(value.to_ascii_lowercase().as_str(), "true" | "1" | "yes"),
+            FAIL_TARGET_HEALTHCHECK_AFTER => fate.target_unhealthy_after = value.parse::<f64>().ok().map(millis),
+            TARGET_STATUS_CODE => fate.target_status_code = value.parse().ok(),
             _ => {}
         }
     }
@@ -138,10 +155,22 @@ fn apply(fate: &mut Fate, rule: &FailureRule) {
         fate.unhealthy_after = Some(millis(s));
     }
     fate.cannot_pull |= rule.cannot_pull;
+    if let Some(s) = rule.fail_target_health_check_after_seconds {
+        fate.target_unhealthy_after = Some(millis(s));
+    } else if rule.fail_target_health_check {
+        fate.target_unhealthy_after = Some(0);
+    }
+    if rule.status_code.is_some() {
+        fate.target_status_code = rule.status_code;
+    }
 }
 
 fn is_ordinary(fate: &Fate) -> bool {
-    !fate.cannot_pull && fate.exit_code.is_none() && fate.exit_after.is_none() && fate.unhealthy_after.is_none()
+    !fate.cannot_pull
+        && fate.exit_code.is_none()
+        && fate.exit_after.is_none()
+        && fate.unhealthy_after.is_none()
+        && fate.target_unhealthy_after.is_none()
 }
 
 /// The fates of a new task's containers (only those with a rule).
@@ -208,5 +237,24 @@ mod tests {
         let later = FailureRule { exit_after_seconds: Some(1.0), ..FailureRule::default() };
         let plain = self::td(vec![container("app", json!([]))]);
         assert_eq!(fates(&plain, None, &[later], &CTX)[0].exit_code, Some(1));
+    }
+
+    #[test]
+    fn target_health_check_failures() {
+        let plain = td(vec![container("app", json!([]))]);
+        let rule = FailureRule { family: Some("web".into()), fail_target_health_check: true, status_code: Some(502), ..FailureRule::default() };
+        assert!(rule.has_effect());
+        let fate = &fates(&plain, None, &[rule], &CTX)[0];
+        assert_eq!((fate.target_unhealthy_after, fate.target_status_code), (Some(0), Some(502)));
+        let later = FailureRule { fail_target_health_check_after_seconds: Some(7.5), ..FailureRule::default() };
+        assert_eq!(fates(&plain, None, &[later], &CTX)[0].target_unhealthy_after, Some(7_500));
+        let by_env = td(vec![container(
+            "app",
+            json!([{ "name": FAIL_TARGET_HEALTHCHECK_AFTER, "value": "3" }, { "name": TARGET_STATUS_CODE, "value": "404" }]),
+        )]);
+        let fate = &fates(&by_env, None, &[], &CTX)[0];
+        assert_eq!((fate.target_unhealthy_after, fate.target_status_code), (Some(3_000), Some(404)));
+        let rule: FailureRule = serde_json::from_value(json!({ "family": "web", "failTargetHealthCheck": true, "statusCode": 500 })).unwrap();
+        assert_eq!(rule.status_code, Some(500));
     }
 }

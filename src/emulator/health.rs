@@ -9,7 +9,17 @@
 //! check (any UNHEALTHY ⇒ UNHEALTHY, else any UNKNOWN ⇒ UNKNOWN, else
 //! HEALTHY); without any it stays UNKNOWN. For deployments a task is healthy
 //! once RUNNING and either HEALTHY or, with no checks, RUNNING for
-//! `healthy_after` (ECS: 40 s).
+//! `healthy_after` (ECS: 40 s); a task with load-balancer targets also
+//! needs every target healthy (and without container checks, only that).
+//!
+//! Load-balancer targets follow the same kind of plan ([`target_plan`]):
+//! healthy `target_healthy` after RUNNING, or, when a failure rule makes
+//! their checks fail from some point, unhealthy `target_healthy` after that
+//! (never healthy when the checks fail before they first pass).
+//!
+//! Unhealthy verdicts (container or target) only take effect once the
+//! service's `healthCheckGracePeriodSeconds` after the task's start are over
+//! ([`grace_ends`]); until then the task is simply not healthy.
 
 use super::state::records::*;
 use super::timings::Timings;
@@ -77,12 +87,42 @@ pub fn task_health<'a>(statuses: impl Iterator<Item = &'a str>) -> &'static str 
     if any && !unknown { "HEALTHY" } else { "UNKNOWN" }
 }
 
+/// The health plan of a load-balancer target, relative to the task's
+/// start: healthy `target_healthy` after RUNNING; with checks failing from
+/// `after` (a fate), unhealthy at `after + target_healthy`, and never
+/// healthy when they fail before first passing.
+pub fn target_plan(fate: Option<&Fate>, timings: &Timings) -> HealthPlan {
+    let pass = timings.target_healthy.max(0);
+    match fate.and_then(|f| f.target_unhealthy_after) {
+        None => HealthPlan { healthy_at: Some(pass), unhealthy_at: None },
+        Some(after) => {
+            let after = after.max(0);
+            HealthPlan { healthy_at: (after >= pass).then_some(pass), unhealthy_at: Some(after + pass) }
+        }
+    }
+}
+
 /// Healthy for a deployment's `minimumHealthyPercent` and completion.
 pub fn is_healthy(entry: &TaskEntry, now: Timestamp) -> bool {
     entry.task.last_status == "RUNNING"
         && entry.task.desired_status == "RUNNING"
         && entry.task.health_status != "UNHEALTHY"
+        && entry.targets.iter().all(|t| t.state == TargetState::Healthy)
         && entry.healthy_at.is_some_and(|at| at <= now)
+}
+
+/// Whether a container or load-balancer health check has judged the task
+/// unhealthy (whether or not the grace period lets the service act on it).
+pub fn judged_unhealthy(entry: &TaskEntry) -> bool {
+    entry.task.health_status == "UNHEALTHY" || entry.targets.iter().any(|t| t.state == TargetState::Unhealthy)
+}
+
+/// From when a service acts on unhealthy verdicts about a task: its
+/// `healthCheckGracePeriodSeconds` after the task started (ECS ignores
+/// failing container and load-balancer checks until then).
+pub fn grace_ends(entry: &TaskEntry, grace_period_seconds: Option<i32>) -> Timestamp {
+    let started = entry.task.started_at.unwrap_or(entry.task.created_at);
+    Timestamp(started.0.saturating_add(i64::from(grace_period_seconds.unwrap_or(0).max(0)) * 1000))
 }
 
 #[cfg(test)]
@@ -119,6 +159,20 @@ mod tests {
         let early = Fate { unhealthy_after: Some(0), ..Fate::default() };
         let p = plan(&def(None), Some(&early), &ecs).unwrap();
         assert_eq!(p, HealthPlan { healthy_at: None, unhealthy_at: Some(90_000) });
+    }
+
+    #[test]
+    fn targets_turn_healthy_or_fail() {
+        let mut t = Timings::ecs();
+        t.target_healthy = 10_000;
+        assert_eq!(target_plan(None, &t), HealthPlan { healthy_at: Some(10_000), unhealthy_at: None });
+        let from_start = Fate { target_unhealthy_after: Some(0), ..Fate::default() };
+        assert_eq!(target_plan(Some(&from_start), &t), HealthPlan { healthy_at: None, unhealthy_at: Some(10_000) });
+        let later = Fate { target_unhealthy_after: Some(25_000), ..Fate::default() };
+        let p = target_plan(Some(&later), &t);
+        assert_eq!(p, HealthPlan { healthy_at: Some(10_000), unhealthy_at: Some(35_000) });
+        assert_eq!(p.status_at(34_999), "HEALTHY");
+        assert_eq!(p.status_at(35_000), "UNHEALTHY");
     }
 
     #[test]

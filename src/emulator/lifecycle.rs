@@ -204,6 +204,7 @@ pub fn new_task(
         due: Some(Timestamp(now.0 + first_change)),
         fates,
         healthy_at: None,
+        targets: Vec::new(),
     }
 }
 
@@ -388,40 +389,50 @@ pub fn launch(
 
 /// Forgets STOPPED tasks stopped longer ago than the retention, and RunTask
 /// tokens as old, so a long-running emulator's memory stays flat under task
-/// churn (ECS drops stopped tasks after about an hour). Runs at most once a
-/// second per cluster, from the writes that create tasks.
+/// churn (ECS drops stopped tasks after about an hour).
+///
+/// Called on every scheduler tick and every write that creates tasks, so it
+/// must be cheap when nothing expires: a scan records in
+/// `ClusterState::purge_due` the earliest instant anything can expire, and
+/// calls before it return at once. That bound holds without tracking where
+/// tasks stop: whatever stops or is created later does so at or after the
+/// scan, so it cannot expire before `scan time + retention`.
 pub fn purge_expired(store: &Store, state: &mut super::state::ClusterState, changes: &mut super::state::Changes) {
     let now = store.now();
-    if state.last_purge.is_some_and(|last| now.0 - last.0 < 1000) {
+    if state.purge_due.is_some_and(|due| now < due) {
         return;
     }
-    purge_expired_now(store, state, changes);
-}
-
-/// [`purge_expired`] without the once-a-second limit (the scheduler's tick).
-pub fn purge_expired_now(store: &Store, state: &mut super::state::ClusterState, changes: &mut super::state::Changes) {
-    let now = store.now();
-    state.last_purge = Some(now);
-    let horizon = now.0 - store.stopped_task_retention_millis;
+    let retention = store.stopped_task_retention_millis;
+    let horizon = now.0 - retention;
+    // The first instant at which something stamped `at` is past the retention.
+    let expiry = |at: Timestamp| Timestamp(at.0.saturating_add(retention).saturating_add(1));
+    let mut due = expiry(now);
     let cluster = state.name().to_owned();
-    let expired: Vec<String> = state
-        .tasks
-        .iter()
-        .filter(|(_, t)| t.is_stopped() && t.task.stopped_at.is_some_and(|at| at.0 < horizon))
-        .map(|(id, _)| id.clone())
-        .collect();
+    let mut expired: Vec<String> = Vec::new();
+    for (id, t) in &state.tasks {
+        if let Some(at) = t.task.stopped_at.filter(|_| t.is_stopped()) {
+            if at.0 < horizon {
+                expired.push(id.clone());
+            } else {
+                due = due.min(expiry(at));
+            }
+        }
+    }
     for id in expired {
         state.tasks.remove(&id);
         changes.push(|| super::state::Change::DeleteTask { cluster: cluster.clone(), id });
     }
-    let tokens: Vec<String> = state
-        .run_task_tokens
-        .iter()
-        .filter(|(_, t)| t.created_at.0 < horizon)
-        .map(|(k, _)| k.clone())
-        .collect();
+    let mut tokens: Vec<String> = Vec::new();
+    for (token, t) in &state.run_task_tokens {
+        if t.created_at.0 < horizon {
+            tokens.push(token.clone());
+        } else {
+            due = due.min(expiry(t.created_at));
+        }
+    }
     for token in tokens {
         state.run_task_tokens.remove(&token);
         changes.push(|| super::state::Change::DeleteRunTaskToken { cluster: cluster.clone(), token });
     }
+    state.purge_due = Some(due);
 }

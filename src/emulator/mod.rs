@@ -12,7 +12,8 @@
 //!
 //! A living ECS on a [`clock`]: the [`scheduler`] ticks (on the real clock in
 //! the background, on a manual clock when a test advances it), moving tasks
-//! through their lifecycle ([`progress`], [`health`], [`failure_rules`]) and
+//! through their lifecycle ([`progress`], [`health`], [`failure_rules`],
+//! [`load_balancers`]) and
 //! letting each service converge ([`deployments`] for ECS's rolling update,
 //! [`daemon`], [`circuit_breaker`], [`service_events`]) within the durations
 //! of [`timings`]; [`faults`] injects failures.
@@ -31,6 +32,7 @@ pub mod failure_rules;
 pub mod faults;
 pub mod health;
 pub mod lifecycle;
+pub mod load_balancers;
 pub mod pagination;
 pub mod persistence;
 pub mod placement;
@@ -110,6 +112,11 @@ pub struct EmulatorArgs {
     /// healthy for deployments (ECS: 40).
     #[arg(long, default_value_t = 3.0)]
     pub task_healthy_seconds: f64,
+    /// Seconds after RUNNING at which a service task's load-balancer
+    /// targets pass their health checks (services with `loadBalancers`
+    /// count a task as healthy only then).
+    #[arg(long, default_value_t = 3.0)]
+    pub target_healthy_seconds: f64,
     /// Simulated EC2 instances (m5.large) every new cluster starts with, so
     /// EC2 tasks and services run without registering instances.
     #[arg(long, default_value_t = 0)]
@@ -191,6 +198,9 @@ impl From<EmulatorArgs> for EmulatorConfig {
             ClockMode::Manual => Arc::new(clock::ManualClock::starting_now()),
         };
         let interval = (args.health_check_interval_seconds > 0.0).then_some(args.health_check_interval_seconds);
+        let mut timings =
+            timings::Timings::from_seconds(args.task_start_seconds, args.task_stop_seconds, args.task_healthy_seconds, interval);
+        timings.target_healthy = (args.target_healthy_seconds.max(0.0) * 1000.0).round() as i64;
         Self {
             listen: args.listen,
             state_dir: args.state_dir,
@@ -198,12 +208,7 @@ impl From<EmulatorArgs> for EmulatorConfig {
             account_id: args.account_id,
             clock,
             stopped_task_retention: std::time::Duration::from_secs(args.stopped_task_retention_secs),
-            timings: timings::Timings::from_seconds(
-                args.task_start_seconds,
-                args.task_stop_seconds,
-                args.task_healthy_seconds,
-                interval,
-            ),
+            timings,
             seed: args.seed,
             ec2_capacity: args.ec2_capacity,
             throttling: args.throttling,
@@ -242,6 +247,7 @@ pub fn router(app: Arc<App>) -> Router {
             get(admin::failure_rules).post(admin::add_failure_rule).delete(admin::delete_failure_rules),
         )
         .route("/_emulator/tasks/kill", post(admin::kill_task))
+        .route("/_emulator/target-groups", get(admin::target_groups))
         .route("/_emulator/container-instances/kill", post(admin::kill_instance))
         .route("/_emulator/faults", get(admin::faults).post(admin::add_fault).delete(admin::delete_faults))
         .route("/_emulator/throttling", post(admin::set_throttling))

@@ -8,6 +8,10 @@
 //! every change due by `now` and reports what happened, so the service
 //! scheduler can replace, count and judge tasks. Failure rules (`fates`)
 //! make containers fail to pull, exit, or fail health checks.
+//!
+//! A service task's load-balancer targets are registered when it enters
+//! ACTIVATING, judged by their health checks while it is RUNNING, drain in
+//! DEACTIVATING and are deregistered when it moves on to STOPPING.
 
 use serde_json::{Value, json};
 
@@ -31,6 +35,14 @@ pub enum Outcome {
     Exited,
     /// Reached STOPPED.
     Stopped,
+    /// Its load-balancer targets were registered (entering ACTIVATING).
+    TargetsRegistered,
+    /// A load-balancer target failed its health checks.
+    TargetTurnedUnhealthy,
+    /// Its load-balancer targets began draining (entering DEACTIVATING).
+    TargetsDraining,
+    /// Its load-balancer targets were deregistered (leaving DEACTIVATING).
+    TargetsDeregistered,
 }
 
 /// Why a container stops when its image cannot be pulled [Obs, shortened].
@@ -87,8 +99,15 @@ fn step(entry: &mut TaskEntry, td: Option<&TaskDefinition>, now: Timestamp, t: &
         ("ACTIVATING" | "RUNNING", true) => {
             entry.task.last_status = "DEACTIVATING".into();
             entry.due = Some(Timestamp(now.0 + t.deactivate));
+            let registered = [TargetState::Initial, TargetState::Healthy, TargetState::Unhealthy];
+            if move_targets(entry, &registered, TargetState::Draining) {
+                out.push(Outcome::TargetsDraining);
+            }
         }
         ("DEACTIVATING", _) => {
+            if move_targets(entry, &[TargetState::Draining], TargetState::Deregistered) {
+                out.push(Outcome::TargetsDeregistered);
+            }
             entry.task.last_status = "STOPPING".into();
             entry.due = Some(Timestamp(now.0 + t.stop));
         }
@@ -120,6 +139,16 @@ fn step(entry: &mut TaskEntry, td: Option<&TaskDefinition>, now: Timestamp, t: &
         ("RUNNING", false) => running(entry, td, now, t, out),
         _ => entry.due = None,
     }
+}
+
+/// Moves the task's targets in one of `from` to `to`; whether any moved.
+fn move_targets(entry: &mut TaskEntry, from: &[TargetState], to: TargetState) -> bool {
+    let mut moved = false;
+    for target in entry.targets.iter_mut().filter(|t| from.contains(&t.state)) {
+        target.state = to;
+        moved = true;
+    }
+    moved
 }
 
 /// STOPPED: final timestamps, every container stopped, the ENI gone.
@@ -180,6 +209,9 @@ fn end_pull(entry: &mut TaskEntry, td: Option<&TaskDefinition>, now: Timestamp, 
     }
     entry.task.last_status = "ACTIVATING".into();
     entry.due = Some(Timestamp(now.0 + t.activate));
+    if move_targets(entry, &[TargetState::NotRegistered], TargetState::Initial) {
+        out.push(Outcome::TargetsRegistered);
+    }
 }
 
 fn network_bindings(td: Option<&TaskDefinition>, container: &str) -> Vec<Value> {
@@ -295,12 +327,45 @@ fn running(entry: &mut TaskEntry, td: Option<&TaskDefinition>, now: Timestamp, t
         out.push(Outcome::TurnedUnhealthy);
     }
     entry.task.health_status = health.into();
-    let healthy_now = if checked { health == "HEALTHY" } else { elapsed >= t.healthy_after };
+
+    // Load-balancer health checks of the registered targets.
+    let balanced = !entry.targets.is_empty();
+    let mut targets_healthy = true;
+    let mut target_failed = false;
+    let judged = [TargetState::Initial, TargetState::Healthy, TargetState::Unhealthy];
+    for target in entry.targets.iter_mut().filter(|t| judged.contains(&t.state)) {
+        let fate = fates.iter().find(|f| f.container == target.container_name);
+        let plan = health::target_plan(fate, t);
+        let state = match plan.status_at(elapsed) {
+            "UNHEALTHY" => TargetState::Unhealthy,
+            "HEALTHY" => TargetState::Healthy,
+            _ => TargetState::Initial,
+        };
+        if state == TargetState::Unhealthy && target.state != TargetState::Unhealthy {
+            target.failure_code = Some(fate.and_then(|f| f.target_status_code).unwrap_or(500));
+            target_failed = true;
+        }
+        target.state = state;
+        targets_healthy &= state == TargetState::Healthy;
+        if let Some(change) = plan.next_change(elapsed) {
+            soonest(change);
+        }
+    }
+    if target_failed {
+        out.push(Outcome::TargetTurnedUnhealthy);
+    }
+
+    let healthy_now = targets_healthy
+        && if checked {
+            health == "HEALTHY"
+        } else {
+            balanced || elapsed >= t.healthy_after
+        };
     if entry.healthy_at.is_none() {
         if healthy_now {
             entry.healthy_at = Some(now);
             out.push(Outcome::BecameHealthy);
-        } else if !checked {
+        } else if !checked && !balanced {
             soonest(t.healthy_after);
         }
     }
@@ -334,6 +399,7 @@ mod tests {
             due: Some(Timestamp(due)),
             fates: Vec::new(),
             healthy_at: None,
+            targets: Vec::new(),
         }
     }
 
@@ -371,6 +437,55 @@ mod tests {
         assert_eq!(e.task.execution_stopped_at, Some(Timestamp(20_750)));
         assert_eq!(e.task.containers[0].exit_code, Some(0));
         assert_eq!(e.task.attachments[0]["status"], "DELETED");
+    }
+
+    fn target() -> Target {
+        Target {
+            target_group_arn: "arn:tg".into(),
+            container_name: "app".into(),
+            container_port: 80,
+            state: TargetState::NotRegistered,
+            failure_code: None,
+        }
+    }
+
+    #[test]
+    fn targets_register_turn_healthy_drain_and_deregister() {
+        let t = Timings::short();
+        let mut e = task(false);
+        e.targets = vec![target()];
+        let running_at = t.pull + t.activate;
+        let seen = run(&mut e, t.pull);
+        assert_eq!(seen, vec![(t.pull, Outcome::TargetsRegistered)]);
+        assert_eq!(e.targets[0].state, TargetState::Initial);
+        let seen = run(&mut e, 60_000);
+        // Healthy only when the target is (not after `healthy_after`).
+        assert_eq!(seen, vec![(running_at, Outcome::Started), (running_at + t.target_healthy, Outcome::BecameHealthy)]);
+        assert_eq!(e.targets[0].state, TargetState::Healthy);
+        e.task.desired_status = "STOPPED".into();
+        e.due = Some(Timestamp(70_000));
+        assert_eq!(run(&mut e, 70_000), vec![(70_000, Outcome::TargetsDraining)]);
+        assert_eq!(e.targets[0].state, TargetState::Draining);
+        let seen = run(&mut e, 80_000);
+        assert_eq!(seen, vec![(70_000 + t.deactivate, Outcome::TargetsDeregistered), (70_000 + t.deactivate + t.stop, Outcome::Stopped)]);
+        assert_eq!(e.targets[0].state, TargetState::Deregistered);
+    }
+
+    #[test]
+    fn failing_target_checks_make_the_target_unhealthy() {
+        let t = Timings::short();
+        let mut e = task(false);
+        e.targets = vec![target()];
+        e.fates = vec![Fate { container: "app".into(), target_unhealthy_after: Some(0), target_status_code: Some(503), ..Fate::default() }];
+        let running_at = t.pull + t.activate;
+        let seen = run(&mut e, 60_000);
+        assert_eq!(
+            seen,
+            vec![(t.pull, Outcome::TargetsRegistered), (running_at, Outcome::Started), (running_at + t.target_healthy, Outcome::TargetTurnedUnhealthy)]
+        );
+        assert_eq!((e.targets[0].state, e.targets[0].failure_code), (TargetState::Unhealthy, Some(503)));
+        assert_eq!(e.healthy_at, None, "never healthy");
+        assert_eq!(e.task.health_status, "UNKNOWN", "ELB verdicts do not change the task's healthStatus");
     }
 
     #[test]

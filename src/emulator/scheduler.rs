@@ -86,13 +86,17 @@ fn tick_cluster(store: &Store, state: &mut ClusterState) -> TickReport {
             let Some(service) = &entry.service_name else { continue };
             wake.insert(service.clone());
             let deployment = entry.task.started_by.clone().unwrap_or_default();
+            let task_id = entry.id().to_owned();
             let service_facts = facts.entry(service.clone()).or_default();
             for outcome in outcomes {
                 match outcome {
                     Outcome::Started => service_facts.started.push(deployment.clone()),
                     Outcome::FailedToStart => service_facts.failed_to_start.push(deployment.clone()),
                     Outcome::BecameHealthy => service_facts.became_healthy.push(deployment.clone()),
-                    Outcome::TurnedUnhealthy | Outcome::Exited | Outcome::Stopped => {}
+                    Outcome::TargetsRegistered => service_facts.targets_registered.push(task_id.clone()),
+                    Outcome::TargetsDraining => service_facts.targets_draining.push(task_id.clone()),
+                    Outcome::TargetsDeregistered => service_facts.targets_deregistered.push(task_id.clone()),
+                    Outcome::TurnedUnhealthy | Outcome::TargetTurnedUnhealthy | Outcome::Exited | Outcome::Stopped => {}
                 }
             }
         }
@@ -124,7 +128,7 @@ fn tick_cluster(store: &Store, state: &mut ClusterState) -> TickReport {
             report.services += 1;
         }
     }
-    super::lifecycle::purge_expired_now(store, state, &mut changes);
+    super::lifecycle::purge_expired(store, state, &mut changes);
     if let Err(e) = store.persist(changes) {
         tracing::warn!(error = %e, cluster = %cluster, "could not persist the scheduler's changes");
     }

@@ -165,13 +165,11 @@ fn check_load_balancers(lbs: &[LoadBalancer], td: &TaskDefinition) -> EcsResult<
         let (Some(name), Some(port)) = (&lb.container_name, lb.container_port) else {
             return Err(EcsError::invalid("A load balancer needs containerName and containerPort."));
         };
-        let exposes = td
-            .container_definitions
-            .iter()
-            .filter(|c| c.name() == name)
-            .flat_map(|c| &c.port_mappings)
-            .any(|pm| pm.container_port == Some(port));
-        if !exposes {
+        // ECS's wording for both [Obs: issues quoting the service's answer].
+        let Some(container) = td.container_definitions.iter().find(|c| c.name() == name) else {
+            return Err(EcsError::invalid(format!("The container {name} does not exist in the task definition.")));
+        };
+        if !container.port_mappings.iter().any(|pm| pm.container_port == Some(port)) {
             return Err(EcsError::invalid(format!(
                 "The container {name} did not have a container port {port} defined."
             )));

@@ -27,6 +27,10 @@ pub struct Timings {
     pub health_check_interval: Option<i64>,
     /// How often a service whose tasks cannot be placed tries again.
     pub placement_retry: i64,
+    /// A load balancer's target turns healthy this long after its task is
+    /// RUNNING (its first passing health checks); failing checks turn it
+    /// unhealthy this long after they start failing.
+    pub target_healthy: i64,
 }
 
 impl Timings {
@@ -42,13 +46,17 @@ impl Timings {
     pub fn ecs() -> Self {
         let mut t = Self::from_seconds(30.0, 30.0, 40.0, None);
         t.placement_retry = 30_000;
+        // About one ELB health-check interval (30 s by default).
+        t.target_healthy = 30_000;
         t
     }
 
     /// Splits a start time over PROVISIONING (¼), PENDING (½) and
     /// ACTIVATING (¼), and a stop time over DEACTIVATING (¼), STOPPING (½)
     /// and DEPROVISIONING (¼). Tasks without an ENI skip PROVISIONING and
-    /// DEPROVISIONING, so they start and stop a quarter faster.
+    /// DEPROVISIONING, so they start and stop a quarter faster. Targets turn
+    /// healthy as fast as tasks without checks do (`healthy`) unless
+    /// `target_healthy` is set apart.
     pub fn from_seconds(start: f64, stop: f64, healthy: f64, health_check_interval: Option<f64>) -> Self {
         let ms = |s: f64| (s.max(0.0) * 1000.0).round() as i64;
         let (start, stop) = (ms(start), ms(stop));
@@ -62,6 +70,7 @@ impl Timings {
             healthy_after: ms(healthy),
             health_check_interval: health_check_interval.map(ms),
             placement_retry: start.max(1000),
+            target_healthy: ms(healthy),
         }
     }
 

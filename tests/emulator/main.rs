@@ -10,6 +10,7 @@ mod deployments;
 mod faults;
 mod fuzz;
 mod invariants;
+mod load_balancers;
 mod persistence;
 mod placement_strategies;
 mod protocol;

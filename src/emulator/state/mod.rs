@@ -69,9 +69,10 @@ pub struct ClusterState {
     pub container_instances: BTreeMap<String, ContainerInstanceEntry>,
     #[serde(default)]
     pub run_task_tokens: HashMap<String, RunTaskToken>,
-    /// When expired STOPPED tasks were last purged (not persisted).
+    /// No STOPPED task or RunTask token expires before this instant, so
+    /// purging can skip the scan until then (not persisted: `None` scans).
     #[serde(skip)]
-    pub last_purge: Option<Timestamp>,
+    pub purge_due: Option<Timestamp>,
 }
 
 impl ClusterState {
@@ -82,7 +83,7 @@ impl ClusterState {
             tasks: BTreeMap::new(),
             container_instances: BTreeMap::new(),
             run_task_tokens: HashMap::new(),
-            last_purge: None,
+            purge_due: None,
         }
     }
 

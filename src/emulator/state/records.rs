@@ -707,6 +707,38 @@ pub struct TaskEntry {
     /// enough, or its health checks passed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthy_at: Option<Timestamp>,
+    /// The task's targets in its service's target groups (one per
+    /// `loadBalancers` entry when it was launched; see `load_balancers`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<Target>,
+}
+
+/// One target of a service task in a load balancer's target group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Target {
+    pub target_group_arn: String,
+    pub container_name: String,
+    pub container_port: i32,
+    pub state: TargetState,
+    /// The HTTP status code the failing health checks get.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_code: Option<u16>,
+}
+
+/// A target's state, in ELB's words (`initial`, `healthy`, `unhealthy`,
+/// `draining`), plus the times before registration and after
+/// deregistration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TargetState {
+    /// Not registered yet (the task has not reached ACTIVATING).
+    NotRegistered,
+    Initial,
+    Healthy,
+    Unhealthy,
+    Draining,
+    Deregistered,
 }
 
 /// What one container of a task is set to do, decided when the task is
@@ -728,6 +760,13 @@ pub struct Fate {
     /// Its health check fails from this many milliseconds after RUNNING.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unhealthy_after: Option<i64>,
+    /// Load-balancer health checks of its targets fail from this many
+    /// milliseconds after RUNNING...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_unhealthy_after: Option<i64>,
+    /// ...with this HTTP status code (default 500).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_status_code: Option<u16>,
 }
 
 impl TaskEntry {
