@@ -157,6 +157,13 @@ pub struct EcsClusterStatus {
     /// ACTIVE services.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_services_count: Option<i32>,
+    /// The keys of the spec's tags this operator has put on the cluster, recorded after
+    /// each successful apply. A key listed here that the spec no longer has is removed
+    /// from ECS (UntagResource); tags added outside the operator are never listed, so
+    /// never removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub applied_tags: Vec<String>,
 }
 
 impl EcsCluster {

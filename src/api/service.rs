@@ -530,6 +530,75 @@ pub struct EcsServiceStatus {
     /// new `forceNewDeploymentToken` retries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_task_definition: Option<String>,
+    /// The optional spec fields this operator has applied to ECS, recorded after each
+    /// successful apply. A field listed here that the spec no longer sets is reset in
+    /// ECS (empty list, or ECS's default) and then dropped from the list; a field never
+    /// listed (set in ECS by someone else) is left alone. `desiredCount` and
+    /// `networkConfiguration` are never listed: removing them hands them over (to an
+    /// autoscaler; ECS cannot unset a network) instead of resetting them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub applied_fields: Vec<SpecField>,
+    /// The keys of the spec's tags this operator has put on the service, recorded after
+    /// each successful apply. A key listed here that the spec no longer has is removed
+    /// from ECS (UntagResource); tags added outside the operator are never listed, so
+    /// never removed. The ownership tags are not listed: they always stay.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "set"))]
+    pub applied_tags: Vec<String>,
+}
+
+/// An optional EcsService spec field that UpdateService can reset, by its spec path
+/// (see `EcsServiceStatus.appliedFields`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum SpecField {
+    /// Reset to `[]` (the cluster's default strategy).
+    #[serde(rename = "capacityProviderStrategy")]
+    CapacityProviderStrategy,
+    /// Reset to `LATEST` (Fargate only).
+    #[serde(rename = "platformVersion")]
+    PlatformVersion,
+    /// Reset to `[]`.
+    #[serde(rename = "loadBalancers")]
+    LoadBalancers,
+    /// Reset to `[]`.
+    #[serde(rename = "serviceRegistries")]
+    ServiceRegistries,
+    /// Reset to `[]`.
+    #[serde(rename = "placementConstraints")]
+    PlacementConstraints,
+    /// Reset to `[]`.
+    #[serde(rename = "placementStrategy")]
+    PlacementStrategy,
+    /// Reset to 0.
+    #[serde(rename = "healthCheckGracePeriodSeconds")]
+    HealthCheckGracePeriodSeconds,
+    /// Reset to `false`.
+    #[serde(rename = "enableExecuteCommand")]
+    EnableExecuteCommand,
+    /// Reset to `false`.
+    #[serde(rename = "enableECSManagedTags")]
+    EnableEcsManagedTags,
+    /// Reset to `NONE`.
+    #[serde(rename = "propagateTags")]
+    PropagateTags,
+    /// Reset to 200 (100 for DAEMON).
+    #[serde(rename = "deploymentConfiguration.maximumPercent")]
+    MaximumPercent,
+    /// Reset to 100 (0 for DAEMON).
+    #[serde(rename = "deploymentConfiguration.minimumHealthyPercent")]
+    MinimumHealthyPercent,
+    /// Reset to off (`enable: false, rollback: false`).
+    #[serde(rename = "deploymentConfiguration.deploymentCircuitBreaker")]
+    DeploymentCircuitBreaker,
+    /// Reset to no alarms (`alarmNames: [], enable: false, rollback: false`).
+    #[serde(rename = "deploymentConfiguration.alarms")]
+    DeploymentAlarms,
+    /// A value written by a newer version of the operator: ignored, so that the
+    /// object still reads.
+    #[serde(other)]
+    #[schemars(skip)]
+    Unknown,
 }
 
 /// A forced redeploy in flight (see `EcsServiceStatus.pendingRedeploy`).

@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod context;
 pub mod error;
 pub mod failpoint;
+pub mod finalize;
 mod http;
 pub mod leader;
 pub mod metrics;
@@ -21,6 +22,7 @@ pub mod runtime;
 pub mod service;
 pub mod startup;
 pub mod status;
+pub mod tags;
 pub mod task_definition;
 pub mod telemetry;
 

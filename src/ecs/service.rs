@@ -1,5 +1,5 @@
 //! The ECS service operations of the seam: what the EcsService reconciler
-//! asks of ECS (create, update, describe in batches, delete, tag) and what it
+//! asks of ECS (create, update, describe in batches, delete, tag, untag) and what it
 //! gets back, in the resource types' own shapes so that drift is a plain
 //! comparison with the spec.
 //!
@@ -165,4 +165,8 @@ pub trait EcsServiceApi: Send + Sync + 'static {
 
     /// TagResource on a service ARN (merges).
     fn tag_service(&self, arn: &str, tags: &Tags) -> impl Future<Output = Result<(), EcsError>> + Send;
+
+    /// UntagResource on a service ARN: removes `keys` (absent keys are no error,
+    /// so a repeated removal after a crash is harmless).
+    fn untag_service(&self, arn: &str, keys: &[String]) -> impl Future<Output = Result<(), EcsError>> + Send;
 }

@@ -241,6 +241,17 @@ impl EcsServiceApi for FakeServices {
             service.deployment_configuration = Some(config.clone());
         }
         service.network_configuration = input.spec.network_configuration.clone();
+        let spec = &input.spec;
+        service.capacity_provider_strategy = spec.capacity_provider_strategy.clone().unwrap_or_default();
+        service.platform_version = spec.platform_version.clone();
+        service.load_balancers = spec.load_balancers.clone();
+        service.service_registries = spec.service_registries.clone();
+        service.placement_constraints = spec.placement_constraints.clone();
+        service.placement_strategy = spec.placement_strategy.clone().unwrap_or_default();
+        service.health_check_grace_period_seconds = spec.health_check_grace_period_seconds;
+        service.enable_execute_command = spec.enable_execute_command.unwrap_or(false);
+        service.enable_ecs_managed_tags = spec.enable_ecs_managed_tags.unwrap_or(false);
+        service.propagate_tags = spec.propagate_tags.as_ref().map(crate::ecs::service_mapping::wire);
         service.tags = Some(input.tags.clone());
         state.services.insert(key, service.clone());
         Ok(service)
@@ -284,6 +295,37 @@ impl EcsServiceApi for FakeServices {
         }
         if let Some(v) = update.health_check_grace_period_seconds {
             service.health_check_grace_period_seconds = Some(v);
+        }
+        if let Some(items) = &update.capacity_provider_strategy {
+            redeploy |= *items != service.capacity_provider_strategy;
+            service.capacity_provider_strategy = items.clone();
+        }
+        if let Some(v) = &update.platform_version {
+            redeploy |= service.platform_version.as_ref() != Some(v);
+            service.platform_version = Some(v.clone());
+        }
+        if let Some(lbs) = &update.load_balancers {
+            redeploy |= *lbs != service.load_balancers;
+            service.load_balancers = lbs.clone();
+        }
+        if let Some(registries) = &update.service_registries {
+            redeploy |= *registries != service.service_registries;
+            service.service_registries = registries.clone();
+        }
+        if let Some(c) = &update.placement_constraints {
+            service.placement_constraints = c.clone();
+        }
+        if let Some(s) = &update.placement_strategy {
+            service.placement_strategy = s.clone();
+        }
+        if let Some(v) = update.enable_execute_command {
+            service.enable_execute_command = v;
+        }
+        if let Some(v) = update.enable_ecs_managed_tags {
+            service.enable_ecs_managed_tags = v;
+        }
+        if let Some(v) = &update.propagate_tags {
+            service.propagate_tags = Some(v.clone());
         }
         if redeploy {
             start_deployment(&mut state, &mut service);
@@ -343,6 +385,21 @@ impl EcsServiceApi for FakeServices {
             .find(|s| s.arn == arn)
             .ok_or_else(|| not_found("TagResource"))?;
         service.tags.get_or_insert_with(Tags::new).extend(tags.clone());
+        Ok(())
+    }
+
+    async fn untag_service(&self, arn: &str, keys: &[String]) -> Result<(), EcsError> {
+        let mut state = self.enter("UntagResource")?;
+        let service = state
+            .services
+            .values_mut()
+            .find(|s| s.arn == arn)
+            .ok_or_else(|| not_found("UntagResource"))?;
+        if let Some(tags) = service.tags.as_mut() {
+            for key in keys {
+                tags.remove(key);
+            }
+        }
         Ok(())
     }
 }

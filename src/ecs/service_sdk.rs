@@ -191,4 +191,13 @@ impl EcsServiceApi for SdkEcs {
             .set_tags(Some(sdk_tags(tags)));
         self.call("TagResource", request.send(), keep).await.map(|_| ())
     }
+
+    async fn untag_service(&self, arn: &str, keys: &[String]) -> Result<(), EcsError> {
+        let request = self
+            .client
+            .untag_resource()
+            .resource_arn(arn)
+            .set_tag_keys(Some(keys.to_vec()));
+        self.call("UntagResource", request.send(), keep).await.map(|_| ())
+    }
 }

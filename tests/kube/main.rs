@@ -13,5 +13,6 @@ mod operator_cluster;
 mod operator_runtime;
 mod operator_service;
 mod operator_service_chaos;
+mod operator_service_removal;
 mod operator_service_rollout;
 mod operator_task_definition;

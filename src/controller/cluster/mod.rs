@@ -9,7 +9,7 @@ use std::sync::Arc;
 use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::runtime::finalizer::Event as Finalizer;
 
 use crate::api::EcsCluster;
 use crate::ecs::EcsApi;
@@ -28,7 +28,7 @@ pub const KIND: &str = "EcsCluster";
 pub async fn reconcile<E: EcsApi>(obj: Arc<EcsCluster>, ctx: Arc<Context<E>>) -> Result<Action, ReconcileError> {
     let namespace = obj.namespace().ok_or(ReconcileError::MissingField("namespace"))?;
     let api: Api<EcsCluster> = Api::namespaced(ctx.client.clone(), &namespace);
-    finalizer(&api, FINALIZER, obj, |event| async {
+    super::finalize::with_finalizer(&api, FINALIZER, obj, |event| async {
         match event {
             Finalizer::Apply(obj) => {
                 let outcome = sync::apply(&ctx.ecs, ctx.clock.as_ref(), sync::Subject::of(&obj)?).await;

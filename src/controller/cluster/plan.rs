@@ -16,11 +16,13 @@ pub struct ClusterChanges {
     pub capacity: Option<(Vec<String>, Vec<StrategyItem>)>,
     /// Tags to add or change.
     pub tags: Tags,
+    /// Tag keys to remove: applied by the operator before, gone from the spec.
+    pub untag: Vec<String>,
 }
 
 impl ClusterChanges {
     pub fn is_empty(&self) -> bool {
-        !self.create && self.settings.is_empty() && self.capacity.is_none() && self.tags.is_empty()
+        !self.create && self.settings.is_empty() && self.capacity.is_none() && self.tags.is_empty() && self.untag.is_empty()
     }
 }
 
@@ -34,9 +36,10 @@ fn strategy_set(items: &[StrategyItem]) -> BTreeSet<(String, i32, i32)> {
 /// What to change. Capacity providers are managed only when the spec names
 /// some (or a strategy): a spec that leaves them out leaves them to whoever
 /// manages them (ECS keeps them otherwise, and clearing a cluster's providers
-/// under running services would break them). Tags are added or changed,
-/// never removed, for the same reason.
-pub fn changes(desired: &ClusterConfig, observed: Option<&ClusterState>) -> ClusterChanges {
+/// under running services would break them). Tags are added or changed;
+/// only those in `applied_tags` (the status's record of the spec tags the
+/// operator put there) that the spec dropped are removed, never others'.
+pub fn changes(desired: &ClusterConfig, applied_tags: &[String], observed: Option<&ClusterState>) -> ClusterChanges {
     let Some(observed) = observed.filter(|o| o.status != "INACTIVE") else {
         return ClusterChanges {
             create: true,
@@ -66,6 +69,7 @@ pub fn changes(desired: &ClusterConfig, observed: Option<&ClusterState>) -> Clus
         settings,
         capacity,
         tags,
+        untag: crate::controller::tags::stale(applied_tags, &desired.tags, &observed.tags),
     }
 }
 
@@ -102,16 +106,16 @@ mod tests {
 
     #[test]
     fn a_missing_or_inactive_cluster_is_created() {
-        assert!(changes(&desired(), None).create);
+        assert!(changes(&desired(), &[], None).create);
         let mut gone = observed_like(&desired());
         gone.status = "INACTIVE".to_owned();
-        assert!(changes(&desired(), Some(&gone)).create);
+        assert!(changes(&desired(), &[], Some(&gone)).create);
     }
 
     #[test]
     fn a_matching_cluster_needs_nothing_whatever_the_order() {
         let want = desired();
-        assert!(changes(&want, Some(&observed_like(&want))).is_empty());
+        assert!(changes(&want, &[], Some(&observed_like(&want))).is_empty());
     }
 
     #[test]
@@ -121,7 +125,7 @@ mod tests {
         seen.settings.insert("containerInsights".to_owned(), "disabled".to_owned());
         seen.tags.insert("team".to_owned(), "b".to_owned());
         seen.tags.insert("other".to_owned(), "kept".to_owned());
-        let plan = changes(&want, Some(&seen));
+        let plan = changes(&want, &[], Some(&seen));
         assert_eq!(plan.settings.get("containerInsights").map(String::as_str), Some("enabled"));
         assert_eq!(plan.tags.len(), 1);
         assert!(plan.capacity.is_none());
@@ -132,8 +136,23 @@ mod tests {
         let want = desired();
         let mut seen = observed_like(&want);
         seen.default_strategy[0].weight = 3;
-        let plan = changes(&want, Some(&seen));
+        let plan = changes(&want, &[], Some(&seen));
         assert_eq!(plan.capacity, Some((want.capacity_providers.clone(), want.default_strategy.clone())));
+    }
+
+    #[test]
+    fn only_tags_the_operator_applied_are_removed() {
+        let mut want = desired();
+        want.tags.clear();
+        let mut seen = observed_like(&desired());
+        seen.tags.insert("added-by-hand".to_owned(), "x".to_owned());
+        let applied = vec!["team".to_owned()];
+        let plan = changes(&want, &applied, Some(&seen));
+        assert_eq!(plan.untag, vec!["team".to_owned()]);
+        assert!(!plan.is_empty());
+        assert!(changes(&want, &[], Some(&seen)).is_empty(), "without a record nothing is removed");
+        seen.tags.remove("team");
+        assert!(changes(&want, &applied, Some(&seen)).is_empty(), "already gone: nothing to ask");
     }
 
     #[test]
@@ -142,6 +161,6 @@ mod tests {
         want.capacity_providers.clear();
         want.default_strategy.clear();
         let seen = observed_like(&desired());
-        assert!(changes(&want, Some(&seen)).capacity.is_none());
+        assert!(changes(&want, &[], Some(&seen)).capacity.is_none());
     }
 }

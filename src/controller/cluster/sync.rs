@@ -97,6 +97,7 @@ pub async fn apply<E: EcsApi>(ecs: &E, clock: &dyn Clock, subject: Subject<'_>) 
         }
     };
     report(&mut status, &state);
+    status.applied_tags = crate::controller::tags::applied_keys(&mapping::tags_of(&subject.spec.tags));
     let active = state.status == "ACTIVE";
     let ready = if active {
         Judgement::yes(reason::ACTIVE, format!("Cluster {} is ACTIVE", state.name))
@@ -122,7 +123,7 @@ async fn converge<E: EcsApi>(
 ) -> Result<ClusterState, EcsError> {
     let desired = mapping::cluster_config(subject.spec, &subject.name);
     let observed = ecs.describe_cluster(&subject.name).await?;
-    let changes = plan::changes(&desired, observed.as_ref());
+    let changes = plan::changes(&desired, &subject.status.applied_tags, observed.as_ref());
     let observed = match observed {
         Some(observed) if !changes.create => observed,
         _ => {
@@ -164,6 +165,14 @@ async fn converge<E: EcsApi>(
     }
     if !changes.tags.is_empty() {
         ecs.tag_resource(&observed.arn, &changes.tags).await?;
+    }
+    if !changes.untag.is_empty() {
+        ecs.untag_resource(&observed.arn, &changes.untag).await?;
+        notices.push(Notice::normal(
+            "Untagged",
+            "UntagResource",
+            format!("Removed tags no longer in the spec: {}", changes.untag.join(", ")),
+        ));
     }
     Ok(ecs.describe_cluster(&subject.name).await?.unwrap_or(observed))
 }

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Config as ControllerConfigKube, ReconcileRequest, applier, trigger_self, trigger_with};
-use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::runtime::finalizer::Event as Finalizer;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::utils::CancelableJoinHandle;
 use kube::runtime::{WatchStreamExt, watcher};
@@ -165,7 +165,7 @@ pub fn needs_reconcile(
     let TaskDefinition::Resolved(wanted) = resolve_task_definition(object, task_definitions) else {
         return true;
     };
-    if !plan::changes(&object.spec, Some(&wanted), observed).0.is_empty() {
+    if !plan::changes(&object.spec, &status.applied_fields, Some(&wanted), observed).0.is_empty() {
         return true;
     }
     let (Some(uid), Some(tags)) = (object.metadata.uid.as_deref(), observed.tags.as_ref()) else {
@@ -178,6 +178,7 @@ pub fn needs_reconcile(
         object.metadata.name.as_deref().unwrap_or_default(),
     );
     !plan::missing_tags(&wanted_tags, tags).is_empty()
+        || !super::tags::stale(&status.applied_tags, &crate::ecs::mapping::tags_of(&object.spec.tags), tags).is_empty()
 }
 
 fn subject_of(obj: &EcsService) -> Result<Subject<'_>, ReconcileError> {
@@ -204,7 +205,7 @@ pub async fn reconcile<E: EcsApi + EcsServiceApi>(
 ) -> Result<Action, ReconcileError> {
     let namespace = obj.namespace().ok_or(ReconcileError::MissingField("namespace"))?;
     let api: Api<EcsService> = Api::namespaced(ctx.base.client.clone(), &namespace);
-    finalizer(&api, FINALIZER, obj, |event| async {
+    super::finalize::with_finalizer(&api, FINALIZER, obj, |event| async {
         match event {
             Finalizer::Apply(obj) => apply(obj, &ctx, &api).await,
             Finalizer::Cleanup(obj) => cleanup(obj, &ctx, &api).await,

@@ -18,6 +18,7 @@ use crate::controller::context::Notice;
 use crate::controller::failpoint;
 use crate::controller::outcome::{Next, Outcome};
 use crate::controller::status::{Judgement, condition_reason, failure_reason};
+use crate::controller::tags;
 use crate::ecs::mapping::tags_of;
 use crate::ecs::service::{DRAINING, EcsServiceApi, ServiceCreate, ServiceDescription, ServiceEventRecord};
 use crate::ecs::{EcsError, EcsErrorKind, parse_task_definition_ref};
@@ -25,8 +26,12 @@ use crate::ecs::{EcsError, EcsErrorKind, parse_task_definition_ref};
 /// The failpoint right after a successful CreateService, before the status
 /// records the service: the window the ownership tags exist for.
 pub const AFTER_CREATE: &str = "after-create-service";
-/// The failpoint right after a successful UpdateService.
+/// The failpoint right after a successful UpdateService, before the status
+/// records what was applied (`appliedFields`).
 pub const AFTER_UPDATE: &str = "after-update-service";
+/// The failpoint right after a successful UntagResource, before the status
+/// records the tags now applied (`appliedTags`).
+pub const AFTER_UNTAG: &str = "after-untag-service";
 
 /// The object being reconciled, as the engine needs it.
 #[derive(Debug, Clone)]
@@ -247,6 +252,8 @@ async fn create<E: EcsServiceApi>(
             status.last_event_id = None;
             status.last_event_time = None;
             status.deployments.clear();
+            status.applied_fields = plan::applied_fields(subject.spec);
+            status.applied_tags = tags::applied_keys(&tags_of(&subject.spec.tags));
             let subject = Subject { status, ..subject };
             let mut out = report(subject, service, wanted.as_deref(), Ok(()), notices, &now, timing);
             out.wrote = true;
@@ -395,8 +402,9 @@ async fn update<E: EcsServiceApi>(
     let blocked = !force && wanted.is_some() && wanted == status.failed_task_definition;
     let td_for_update = if blocked { None } else { wanted.as_deref() };
 
-    let (mut changes, lines) = plan::changes(subject.spec, td_for_update, &service);
+    let (mut changes, lines) = plan::changes(subject.spec, &status.applied_fields, td_for_update, &service);
     changes.force_new_deployment = force;
+    let mut applied_ok = true;
     if !changes.is_empty() {
         let observed_generation = status.observed_generation.is_some() && status.observed_generation == subject.generation;
         let follows_reference = changes.task_definition.is_some() && service.task_definition == status.task_definition_arn;
@@ -424,7 +432,7 @@ async fn update<E: EcsServiceApi>(
                         ),
                     ));
                 }
-                if !lines.is_empty() && !(observed_generation && drift.len() == lines.len()) {
+                if !(lines.is_empty() || observed_generation && drift.len() == lines.len()) {
                     notices.push(Notice::normal(
                         "Updated",
                         "UpdateService",
@@ -446,6 +454,7 @@ async fn update<E: EcsServiceApi>(
                 }
             }
             Err(err) if err.kind() == EcsErrorKind::Rejected => {
+                applied_ok = false;
                 let message = err.ecs_message().to_owned();
                 let previous = condition_reason(&status.conditions, SYNCED).map(|(r, m)| (r.to_owned(), m.to_owned()));
                 if previous != Some((reason::INVALID_SPEC.to_owned(), message.clone())) {
@@ -458,28 +467,51 @@ async fn update<E: EcsServiceApi>(
                 sync_result = Err((Judgement::no(reason::INVALID_SPEC, message), None));
             }
             Err(err) => {
+                applied_ok = false;
                 let why = failure_reason(&err);
                 sync_result = Err((Judgement::no(why, err.to_string()), Some(err)));
             }
         }
     }
+    status.applied_fields = plan::record_applied(subject.spec, &status.applied_fields, applied_ok);
 
-    // Tags: add what the spec (and ownership) asks for; never remove others'.
+    // Tags: add what the spec (and ownership) asks for; remove only what the
+    // operator applied before and the spec dropped, never others' tags.
     if sync_result.is_ok()
-        && let Some(actual) = &service.tags
+        && let Some(actual) = service.tags.clone()
     {
-        let wanted_tags = plan::service_tags(&tags_of(&subject.spec.tags), subject.uid, subject.namespace, subject.name);
-        let missing = plan::missing_tags(&wanted_tags, actual);
+        let spec_tags = tags_of(&subject.spec.tags);
+        let wanted_tags = plan::service_tags(&spec_tags, subject.uid, subject.namespace, subject.name);
+        let missing = plan::missing_tags(&wanted_tags, &actual);
+        let stale = tags::stale(&status.applied_tags, &spec_tags, &actual);
+        let mut tagged = Ok(());
         if !missing.is_empty() {
-            match ecs.tag_service(&service.arn, &missing).await {
-                Ok(()) => {
-                    wrote = true;
-                    service.tags.get_or_insert_with(Default::default).extend(missing);
+            tagged = ecs.tag_service(&service.arn, &missing).await;
+            if tagged.is_ok() {
+                wrote = true;
+                service.tags.get_or_insert_with(Default::default).extend(missing);
+            }
+        }
+        if tagged.is_ok() && !stale.is_empty() {
+            tagged = ecs.untag_service(&service.arn, &stale).await;
+            if tagged.is_ok() {
+                failpoint::hit(AFTER_UNTAG);
+                wrote = true;
+                if let Some(tags) = service.tags.as_mut() {
+                    tags.retain(|k, _| !stale.contains(k));
                 }
-                Err(err) => {
-                    let why = failure_reason(&err);
-                    sync_result = Err((Judgement::no(why, err.to_string()), Some(err)));
-                }
+                notices.push(Notice::normal(
+                    "Untagged",
+                    "UntagResource",
+                    format!("Removed tags no longer in the spec: {}", stale.join(", ")),
+                ));
+            }
+        }
+        match tagged {
+            Ok(()) => status.applied_tags = tags::applied_keys(&spec_tags),
+            Err(err) => {
+                let why = failure_reason(&err);
+                sync_result = Err((Judgement::no(why, err.to_string()), Some(err)));
             }
         }
     }

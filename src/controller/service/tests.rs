@@ -155,6 +155,75 @@ async fn a_spec_change_is_applied_and_outside_changes_are_reverted_with_an_event
 }
 
 #[tokio::test]
+async fn fields_and_tags_removed_from_the_spec_are_reset_and_others_are_left() {
+    use crate::api::service::SpecField;
+    let ecs = FakeServices::default();
+    let mut obj = object(serde_json::json!({
+        "taskDefinition": "web", "desiredCount": 0,
+        "placementConstraints": [{"type": "distinctInstance"}],
+        "healthCheckGracePeriodSeconds": 30,
+        "tags": [{"key": "team", "value": "a"}, {"key": "cost", "value": "1"}]
+    }));
+    reconcile(&ecs, &mut obj, TD1).await;
+    let status = obj.status.clone().unwrap();
+    assert_eq!(status.applied_fields, vec![SpecField::PlacementConstraints, SpecField::HealthCheckGracePeriodSeconds]);
+    assert_eq!(status.applied_tags, vec!["cost".to_owned(), "team".to_owned()]);
+    // Set by someone else: never recorded, so never reset.
+    ecs.edit("default", "web", |s| {
+        s.enable_execute_command = true;
+        s.desired_count = 4;
+        s.tags.get_or_insert_with(Tags::new).insert("by-hand".into(), "x".into());
+    });
+
+    obj.spec = serde_json::from_value(serde_json::json!({"taskDefinition": "web", "tags": [{"key": "team", "value": "a"}]})).unwrap();
+    obj.metadata.generation = Some(2);
+    ecs.forget_calls();
+    let out = reconcile(&ecs, &mut obj, TD1).await;
+    assert_eq!(ecs.calls(), vec!["DescribeServices", "UpdateService", "UntagResource"]);
+    let service = ecs.service("default", "web").unwrap();
+    assert!(service.placement_constraints.is_empty());
+    assert_eq!(service.health_check_grace_period_seconds, Some(0));
+    assert!(service.enable_execute_command, "not the operator's to reset");
+    assert_eq!(service.desired_count, 4, "an unset count is the autoscaler's");
+    let tags = service.tags.unwrap();
+    assert!(!tags.contains_key("cost"));
+    assert_eq!(tags.get("by-hand").map(String::as_str), Some("x"), "a tag added outside stays");
+    assert_eq!(tags.get(OWNER_UID_TAG).map(String::as_str), Some(UID), "the ownership tag stays");
+    let status = obj.status.clone().unwrap();
+    assert!(status.applied_fields.is_empty());
+    assert_eq!(status.applied_tags, vec!["team".to_owned()]);
+    let reasons: Vec<&str> = out.outcome.notices.iter().map(|n| n.reason).collect();
+    assert_eq!(reasons, vec!["Updated", "Untagged"]);
+
+    ecs.forget_calls();
+    reconcile(&ecs, &mut obj, TD1).await;
+    assert_eq!(ecs.calls(), vec!["DescribeServices"], "nothing more to do");
+}
+
+#[tokio::test]
+async fn a_crash_before_the_record_is_written_still_converges() {
+    let ecs = FakeServices::default();
+    let mut obj = object(serde_json::json!({
+        "taskDefinition": "web", "desiredCount": 0,
+        "placementStrategy": [{"type": "binpack", "field": "memory"}],
+        "tags": [{"key": "cost", "value": "1"}]
+    }));
+    reconcile(&ecs, &mut obj, TD1).await;
+    let recorded = obj.status.clone();
+    obj.spec = serde_json::from_value(serde_json::json!({"taskDefinition": "web", "desiredCount": 0})).unwrap();
+    obj.metadata.generation = Some(2);
+    reconcile(&ecs, &mut obj, TD1).await;
+    assert!(ecs.service("default", "web").unwrap().placement_strategy.is_empty());
+    // The status write was lost: the next reconcile sees the old record.
+    obj.status = recorded;
+    ecs.forget_calls();
+    reconcile(&ecs, &mut obj, TD1).await;
+    assert_eq!(ecs.calls(), vec!["DescribeServices"], "ECS already has the defaults: nothing is sent again");
+    let status = obj.status.clone().unwrap();
+    assert!(status.applied_fields.is_empty() && status.applied_tags.is_empty(), "{status:?}");
+}
+
+#[tokio::test]
 async fn a_new_revision_of_the_reference_rolls_out_without_a_drift_event() {
     let ecs = FakeServices::default();
     let mut obj = object(serde_json::json!({"taskDefinitionRef": {"name": "web"}, "desiredCount": 2}));
