@@ -4,9 +4,9 @@
 //! configuration changes; forceNewDeployment and network changes start
 //! deployments; a service is deleted through DRAINING.
 
-use aws_sdk_ecs::types::{DeploymentConfiguration, LaunchType};
+use aws_sdk_ecs::types::DeploymentConfiguration;
 
-use crate::support::{advance, awsvpc, events, register_fargate, service, service_tasks, start};
+use crate::support::{advance, events, fargate_service, register_fargate, service, service_tasks, start};
 
 /// A Fargate service of 4 tasks on revision 1, settled, with the given bounds.
 async fn settled_service(max: i32, min: i32) -> (ecs_bridge::emulator::RunningEmulator, aws_sdk_ecs::Client) {
@@ -14,14 +14,8 @@ async fn settled_service(max: i32, min: i32) -> (ecs_bridge::emulator::RunningEm
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "web").await;
     register_fargate(&client, "web").await;
-    client
-        .create_service()
-        .cluster("c")
-        .service_name("web")
-        .task_definition("web:1")
+    fargate_service(&client, "c", "web", "web:1")
         .desired_count(4)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(awsvpc())
         .deployment_configuration(DeploymentConfiguration::builder().maximum_percent(max).minimum_healthy_percent(min).build())
         .send()
         .await

@@ -3,10 +3,9 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use aws_sdk_ecs::types::LaunchType;
 use ecs_bridge::emulator::{EmulatorConfig, spawn};
 
-use crate::support::{awsvpc, client, register_bridge, register_fargate, register_instance};
+use crate::support::{client, fargate_task, register_bridge, register_fargate, register_instance};
 
 /// Starts the built binary as a child process; returns it and its endpoint.
 fn start_child(state_dir: &std::path::Path) -> (Child, String) {
@@ -41,11 +40,7 @@ async fn state_survives_a_clean_restart() {
     register_fargate(&c, "web").await;
     c.deregister_task_definition().task_definition("web:2").send().await.unwrap();
     let run = || {
-        c.run_task()
-            .cluster("keep")
-            .task_definition("web")
-            .launch_type(LaunchType::Fargate)
-            .network_configuration(awsvpc())
+        fargate_task(&c, "keep", "web")
             .client_token("same-token")
             .send()
     };
@@ -62,12 +57,7 @@ async fn state_survives_a_clean_restart() {
     let inactive = c.describe_task_definition().task_definition("web:2").send().await.unwrap();
     assert_eq!(inactive.task_definition.unwrap().status().unwrap().as_str(), "INACTIVE");
     // The RunTask token still maps to the same task.
-    let again = c
-        .run_task()
-        .cluster("keep")
-        .task_definition("web")
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(awsvpc())
+    let again = fargate_task(&c, "keep", "web")
         .client_token("same-token")
         .send()
         .await;

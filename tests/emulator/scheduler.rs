@@ -2,10 +2,10 @@
 //! clock endpoints, scaling a service up and down, counts that agree with
 //! DescribeTasks, STOPPED-task expiry.
 
-use aws_sdk_ecs::types::{DesiredStatus, LaunchType};
+use aws_sdk_ecs::types::DesiredStatus;
 
 use crate::support::{
-    admin, advance, awsvpc, events, register_fargate, service, service_tasks, start, start_real,
+    admin, advance, events, fargate_service, fargate_task, register_fargate, service, service_tasks, start, start_real,
 };
 
 #[tokio::test]
@@ -13,12 +13,7 @@ async fn a_task_goes_through_every_phase_at_its_time() {
     let (emulator, client) = start().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "fg").await;
-    let task = client
-        .run_task()
-        .cluster("c")
-        .task_definition("fg")
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(awsvpc())
+    let task = fargate_task(&client, "c", "fg")
         .started_by("me")
         .send()
         .await
@@ -111,14 +106,8 @@ async fn a_service_scales_up_and_down() {
     let (emulator, client) = start().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "web").await;
-    client
-        .create_service()
-        .cluster("c")
-        .service_name("web")
-        .task_definition("web")
+    fargate_service(&client, "c", "web", "web")
         .desired_count(3)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(awsvpc())
         .send()
         .await
         .unwrap();
@@ -174,14 +163,8 @@ async fn stopped_service_tasks_are_replaced() {
     let (emulator, client) = start().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "web").await;
-    client
-        .create_service()
-        .cluster("c")
-        .service_name("web")
-        .task_definition("web")
+    fargate_service(&client, "c", "web", "web")
         .desired_count(2)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(awsvpc())
         .send()
         .await
         .unwrap();
@@ -207,12 +190,7 @@ async fn stopped_tasks_expire_after_the_retention() {
     let (emulator, client) = crate::support::start_with(config).await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "fg").await;
-    let arn = client
-        .run_task()
-        .cluster("c")
-        .task_definition("fg")
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(awsvpc())
+    let arn = fargate_task(&client, "c", "fg")
         .send()
         .await
         .unwrap()
@@ -243,14 +221,8 @@ async fn the_real_clock_runs_tasks_by_itself() {
     let (_emulator, client) = start_real().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "web").await;
-    client
-        .create_service()
-        .cluster("c")
-        .service_name("web")
-        .task_definition("web")
+    fargate_service(&client, "c", "web", "web")
         .desired_count(2)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(awsvpc())
         .send()
         .await
         .unwrap();

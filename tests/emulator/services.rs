@@ -5,21 +5,17 @@ use aws_sdk_ecs::types::{
     CapacityProviderStrategyItem, DeploymentConfiguration, LaunchType, ServiceField,
 };
 
-use crate::support::{arn, assert_error, awsvpc, register_bridge, register_fargate, register_instance, start};
+use crate::support::{
+    arn, assert_error, awsvpc, fargate_service, register_bridge, register_fargate, register_instance, start,
+};
 
 #[tokio::test]
 async fn fargate_service_creates_provisioning_tasks() {
     let (_emulator, client) = start().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     let td = register_fargate(&client, "web").await;
-    let service = client
-        .create_service()
-        .cluster("c")
-        .service_name("web")
-        .task_definition("web")
+    let service = fargate_service(&client, "c", "web", "web")
         .desired_count(2)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(awsvpc())
         .send()
         .await
         .unwrap()
@@ -183,14 +179,8 @@ async fn update_service_scales_and_deploys() {
     let (_emulator, client) = start().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "web").await;
-    client
-        .create_service()
-        .cluster("c")
-        .service_name("s")
-        .task_definition("web")
+    fargate_service(&client, "c", "s", "web")
         .desired_count(1)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(awsvpc())
         .send()
         .await
         .unwrap();

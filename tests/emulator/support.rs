@@ -115,6 +115,37 @@ pub fn awsvpc() -> aws_sdk_ecs::types::NetworkConfiguration {
         .build()
 }
 
+/// A CreateService call for a Fargate service on [`awsvpc`], ready for the
+/// test's own settings (desired count, deployment configuration...).
+pub fn fargate_service(
+    client: &Client,
+    cluster: &str,
+    name: &str,
+    task_definition: &str,
+) -> aws_sdk_ecs::operation::create_service::builders::CreateServiceFluentBuilder {
+    client
+        .create_service()
+        .cluster(cluster)
+        .service_name(name)
+        .task_definition(task_definition)
+        .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+        .network_configuration(awsvpc())
+}
+
+/// A RunTask call for Fargate on [`awsvpc`].
+pub fn fargate_task(
+    client: &Client,
+    cluster: &str,
+    task_definition: &str,
+) -> aws_sdk_ecs::operation::run_task::builders::RunTaskFluentBuilder {
+    client
+        .run_task()
+        .cluster(cluster)
+        .task_definition(task_definition)
+        .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+        .network_configuration(awsvpc())
+}
+
 /// Registers an EC2 container instance (2048 CPU, 3768 MiB by default).
 pub async fn register_instance(client: &Client, cluster: &str) -> String {
     client

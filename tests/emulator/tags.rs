@@ -1,9 +1,9 @@
 //! Tags on every taggable resource.
 
 use aws_sdk_ecs::Client;
-use aws_sdk_ecs::types::{LaunchType, Tag};
+use aws_sdk_ecs::types::Tag;
 
-use crate::support::{arn, assert_error, awsvpc, register_bridge, register_fargate, register_instance, start};
+use crate::support::{arn, assert_error, fargate_task, register_bridge, register_fargate, register_instance, start};
 
 fn tag(k: &str, v: &str) -> Tag {
     Tag::builder().key(k).value(v).build()
@@ -34,12 +34,7 @@ async fn every_taggable_resource() {
         .unwrap()
         .service_arn
         .unwrap();
-    let task = client
-        .run_task()
-        .cluster("c")
-        .task_definition(&td)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(awsvpc())
+    let task = fargate_task(&client, "c", &td)
         .send()
         .await
         .unwrap()

@@ -3,7 +3,9 @@
 
 use aws_sdk_ecs::types::{DesiredStatus, LaunchType, Resource, TaskField};
 
-use crate::support::{arn, assert_error, awsvpc, error, register_bridge, register_fargate, register_instance, start};
+use crate::support::{
+    arn, assert_error, awsvpc, error, fargate_service, fargate_task, register_bridge, register_fargate, register_instance, start,
+};
 
 #[tokio::test]
 async fn run_task_on_ec2_places_on_an_instance() {
@@ -75,7 +77,7 @@ async fn run_task_rules() {
     );
     client.deregister_task_definition().task_definition("fg:1").send().await.unwrap();
     assert_error(
-        client.run_task().cluster("c").task_definition("fg:1").launch_type(LaunchType::Fargate).network_configuration(awsvpc()).send().await,
+        fargate_task(&client, "c", "fg:1").send().await,
         "InvalidParameterException",
         Some("TaskDefinition is inactive"),
     );
@@ -90,12 +92,7 @@ async fn run_task_fargate_count_and_client_token() {
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "fg").await;
     let run = |count: i32, token: &str| {
-        client
-            .run_task()
-            .cluster("c")
-            .task_definition("fg")
-            .launch_type(LaunchType::Fargate)
-            .network_configuration(awsvpc())
+        fargate_task(&client, "c", "fg")
             .count(count)
             .client_token(token)
             .send()
@@ -120,7 +117,7 @@ async fn run_task_fargate_count_and_client_token() {
     let listed = client.list_tasks().cluster("c").send().await.unwrap();
     assert_eq!(listed.task_arns().len(), 3);
     // The SDK fills a fresh token per call: plain retries make new tasks.
-    client.run_task().cluster("c").task_definition("fg").launch_type(LaunchType::Fargate).network_configuration(awsvpc()).send().await.unwrap();
+    fargate_task(&client, "c", "fg").send().await.unwrap();
     assert_eq!(client.list_tasks().cluster("c").send().await.unwrap().task_arns().len(), 4);
 }
 
@@ -129,12 +126,7 @@ async fn stop_task_and_describe() {
     let (_emulator, client) = start().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "fg").await;
-    let out = client
-        .run_task()
-        .cluster("c")
-        .task_definition("fg")
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(awsvpc())
+    let out = fargate_task(&client, "c", "fg")
         .tags(aws_sdk_ecs::types::Tag::builder().key("k").value("v").build())
         .send()
         .await
@@ -174,14 +166,8 @@ async fn service_tasks_that_are_stopped_get_replaced() {
     let (_emulator, client) = start().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "fg").await;
-    client
-        .create_service()
-        .cluster("c")
-        .service_name("s")
-        .task_definition("fg")
+    fargate_service(&client, "c", "s", "fg")
         .desired_count(1)
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(awsvpc())
         .send()
         .await
         .unwrap();
@@ -199,12 +185,7 @@ async fn list_tasks_filters_and_pages() {
     register_fargate(&client, "fg").await;
     register_bridge(&client, "br").await;
     let instance = register_instance(&client, "c").await;
-    let fargate = client
-        .run_task()
-        .cluster("c")
-        .task_definition("fg")
-        .launch_type(LaunchType::Fargate)
-        .network_configuration(awsvpc())
+    let fargate = fargate_task(&client, "c", "fg")
         .count(5)
         .started_by("batch")
         .send()
@@ -294,7 +275,7 @@ async fn stopped_tasks_are_forgotten_after_the_retention() {
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "fg").await;
     let run = || {
-        client.run_task().cluster("c").task_definition("fg").launch_type(LaunchType::Fargate).network_configuration(awsvpc()).send()
+        fargate_task(&client, "c", "fg").send()
     };
     let old = run().await.unwrap().tasks()[0].task_arn().unwrap().to_owned();
     client.stop_task().cluster("c").task(&old).send().await.unwrap();

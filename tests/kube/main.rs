@@ -6,6 +6,7 @@ mod support;
 mod control_plane;
 mod crds;
 mod dev_mode;
+mod finalizer_patch;
 mod helm;
 
 mod operator;

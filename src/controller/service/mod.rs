@@ -181,6 +181,14 @@ pub fn needs_reconcile(
         || !super::tags::stale(&status.applied_tags, &crate::ecs::mapping::tags_of(&object.spec.tags), tags).is_empty()
 }
 
+/// The object's status as this build can write it back: a record of a
+/// field only a newer build knows would fail the CRD's enum on every write.
+fn readable_status(obj: &EcsService) -> crate::api::EcsServiceStatus {
+    let mut status = obj.status.clone().unwrap_or_default();
+    status.applied_fields.retain(|f| *f != crate::api::service::SpecField::Unknown);
+    status
+}
+
 fn subject_of(obj: &EcsService) -> Result<Subject<'_>, ReconcileError> {
     Ok(Subject {
         namespace: obj
@@ -193,7 +201,7 @@ fn subject_of(obj: &EcsService) -> Result<Subject<'_>, ReconcileError> {
         generation: obj.metadata.generation,
         service_name: obj.service_name(),
         spec: &obj.spec,
-        status: obj.status.clone().unwrap_or_default(),
+        status: readable_status(obj),
         adopt: plan::asks_for_adoption(obj.annotations().get(plan::ADOPT_ANNOTATION).map(String::as_str)),
     })
 }

@@ -553,3 +553,14 @@ fn the_cache_keeps_no_managed_fields_and_no_last_applied_copy() {
     assert!(annotations.contains_key(plan::ADOPT_ANNOTATION), "the adoption annotation is read");
     assert!(obj.metadata.managed_fields.unwrap_or_default().is_empty());
 }
+
+#[test]
+fn a_record_only_a_newer_build_knows_is_dropped_before_it_is_written_back() {
+    use crate::api::service::SpecField;
+    let mut obj = object(serde_json::json!({"taskDefinition": "web"}));
+    obj.status = Some(
+        serde_json::from_value(serde_json::json!({"appliedFields": ["loadBalancers", "somethingNewer"]}))
+            .expect("an unknown record still reads"),
+    );
+    assert_eq!(super::readable_status(&obj).applied_fields, vec![SpecField::LoadBalancers]);
+}
