@@ -356,3 +356,26 @@ async fn bridge_targets_use_the_host_port() {
     );
     assert!(ev.contains(&unhealthy), "{ev:?}");
 }
+
+#[tokio::test]
+async fn targets_survive_a_restart_with_a_state_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EmulatorConfig { state_dir: Some(dir.path().to_owned()), ..EmulatorConfig::manual() };
+    let (emulator, client) = start_with(config.clone()).await;
+    client.create_cluster().cluster_name("c").send().await.unwrap();
+    register_fargate(&client, "web").await;
+    create_service(&client, "web", "web", 1, None, DeploymentConfiguration::builder().build()).await;
+    advance(&emulator, 10.0).await;
+    let before = targets(&emulator.endpoint()).await;
+    assert_eq!(states(&before), ["healthy"]);
+    emulator.shutdown().await.unwrap();
+
+    // Same state directory, same manual clock.
+    let (emulator, client) = start_with(config).await;
+    assert_eq!(targets(&emulator.endpoint()).await, before);
+    let task = before[0]["taskArn"].as_str().unwrap();
+    client.stop_task().cluster("c").task(task).send().await.unwrap();
+    advance(&emulator, 5.0).await;
+    let ev = events(&service(&client, "c", "web").await);
+    assert!(ev.contains(&format!("(service web) deregistered 1 targets in (target-group {TG})")), "{ev:?}");
+}
