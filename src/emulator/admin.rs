@@ -6,7 +6,7 @@
 //! | Endpoint | What it does |
 //! |---|---|
 //! | `GET /_emulator/health` | `{status, region, accountId, persistent}` |
-//! | `POST /_emulator/reset` | drops every resource, failure rule and fault rule (durably with `--state-dir`); counters and throttling are kept |
+//! | `POST /_emulator/reset` | drops every resource, failure rule, fault rule and alarm state (durably with `--state-dir`); counters and throttling are kept |
 //! | `GET /_emulator/state` | the whole state as JSON, for debugging |
 //! | `GET /_emulator/stats` | `{operation: requests}` since start or the last stats reset |
 //! | `POST /_emulator/stats/reset` | zeroes the counters |
@@ -20,6 +20,8 @@
 //! | `POST /_emulator/tasks/kill` | `{"cluster"?, "task", "exitCode"?}`: the task's essential container exits (default 137); a service replaces the task |
 //! | `POST /_emulator/container-instances/kill` | `{"cluster"?, "containerInstance"}`: the instance's host is gone: INACTIVE, agent disconnected, its tasks STOPPED (`InfrastructureHealth`), services reschedule |
 //! | `POST /_emulator/spot/interrupt` | `{"cluster"?, "task"? \| "count"?, "warningSeconds"?}`: a Fargate Spot interruption of that task, or of the `count` oldest (default 1) RUNNING `FARGATE_SPOT` tasks of the cluster: each is told to stop at once (desiredStatus STOPPED, stopCode `SpotInterruption`, stoppedReason `Your Spot Task was interrupted.`) and its service starts a replacement by its capacity provider strategy, but the task keeps RUNNING through the warning (default 120 s, ECS's) before it stops; a task not on `FARGATE_SPOT` or not RUNNING is a 400; answers `{tasks, stopsAt}` |
+//! | `GET /_emulator/alarms` | `{alarms: [{alarmName, state}]}`: the CloudWatch alarm states set so far (an alarm never set is not in ALARM) |
+//! | `POST /_emulator/alarms` | `{"alarmName": "high-5xx", "state": "ALARM"\|"OK"\|"INSUFFICIENT_DATA"}`: stands in for CloudWatch for deployment alarms (`deploymentConfiguration.alarms`): while a service's deployment is IN_PROGRESS with its alarms enabled, a named alarm in ALARM fails it (`deployment failed: alarm detected.`) and, with `rollback`, rolls back as the circuit breaker does; services watching the alarm look at once; in memory only, cleared by reset; answers `{alarmName, state, servicesChecked}` |
 //! | `GET /_emulator/faults` | `{rules, throttling}` |
 //! | `POST /_emulator/faults` | adds a fault rule (see `faults::FaultRule`): `{"operation"?: "DescribeServices" (absent or "*": all), "kind": "throttle"\|"serverError"\|"latency", "rate"?: 0.2, "count"?: 3, "latencyMillis"?: 500}`; answers the rule with its `id` |
 //! | `DELETE /_emulator/faults` | removes every fault rule (`?id=<id>` removes one) |
@@ -69,6 +71,7 @@ pub async fn health(State(app): State<Arc<App>>) -> Response {
 /// [`reset_stats`].
 pub async fn reset(State(app): State<Arc<App>>) -> Response {
     write(&app.store.failure_rules).clear();
+    app.store.alarms.clear();
     app.faults.remove(None);
     match app.store.reset() {
         Ok(()) => json_response(200, &json!({ "reset": true })),
@@ -255,6 +258,39 @@ pub async fn interrupt_spot(State(app): State<Arc<App>>, bytes: Bytes) -> Respon
     let result = with_rng(store.rng.as_ref(), || super::spot::interrupt(store, input.cluster.as_deref(), &target, warning));
     match result {
         Ok(answer) => json_response(200, &answer),
+        Err(err) => json_response(err.kind.http_status(), &err.body()),
+    }
+}
+
+/// `GET /_emulator/alarms`
+pub async fn alarms(State(app): State<Arc<App>>) -> Response {
+    let alarms: Vec<Value> =
+        app.store.alarms.all().into_iter().map(|(name, state)| json!({ "alarmName": name, "state": state })).collect();
+    json_response(200, &json!({ "alarms": alarms }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AlarmInput {
+    alarm_name: String,
+    state: super::alarms::AlarmState,
+}
+
+/// `POST /_emulator/alarms`
+pub async fn set_alarm(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
+    let input: AlarmInput = match body(&bytes) {
+        Ok(input) => input,
+        Err(response) => return response,
+    };
+    if input.alarm_name.is_empty() || input.alarm_name.chars().count() > 255 {
+        return bad_request("alarmName must have 1 to 255 characters");
+    }
+    let store = &app.store;
+    let result = with_rng(store.rng.as_ref(), || super::alarms::set_state(store, &input.alarm_name, input.state));
+    match result {
+        Ok(checked) => {
+            json_response(200, &json!({ "alarmName": input.alarm_name, "state": input.state, "servicesChecked": checked }))
+        }
         Err(err) => json_response(err.kind.http_status(), &err.body()),
     }
 }

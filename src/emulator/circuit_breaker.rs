@@ -10,7 +10,8 @@
 //! default `clamp(ceil(0.5 × desired), 3, 200)`. At the threshold the
 //! deployment is FAILED and launches no more tasks; with `rollback`, the
 //! last COMPLETED deployment becomes PRIMARY again (same id, IN_PROGRESS)
-//! and the failed one drains.
+//! and the failed one drains. Deployment alarms (`super::alarms`) fail and
+//! roll back through the same [`fail_primary`].
 
 use serde_json::Value;
 
@@ -62,23 +63,51 @@ pub fn record_healthy(service: &mut Service, id: &str, now: Timestamp) {
 /// Fails the PRIMARY deployment when its failures reach the threshold and,
 /// with `rollback`, rolls back. Returns whether the breaker tripped.
 pub fn check(entry: &mut ServiceEntry, now: Timestamp, events: &mut Vec<String>) -> bool {
-    let service = &mut entry.service;
+    let service = &entry.service;
     let Some(breaker) = enabled(service).cloned() else { return false };
     let limit = threshold(&breaker, service.desired_count);
-    let name = service.service_name.clone();
-    let Some(primary) = service
+    let tripped = service
         .deployments
-        .iter_mut()
-        .find(|d| d.status == "PRIMARY" && d.rollout_state.as_deref() == Some("IN_PROGRESS") && d.failed_tasks >= limit)
+        .iter()
+        .any(|d| d.status == "PRIMARY" && d.rollout_state.as_deref() == Some("IN_PROGRESS") && d.failed_tasks >= limit);
+    if !tripped {
+        return false;
+    }
+    let trip = Trip { reason: FAILED_REASON.into(), cause: "tasks failed to start", rollback: breaker.rollback, by: "ECS deployment circuit breaker" };
+    fail_primary(entry, now, &trip, events)
+}
+
+/// Why a deployment fails: the circuit breaker here, or the deployment
+/// alarms (`super::alarms`), which share the failure and rollback path.
+pub struct Trip<'a> {
+    /// The FAILED deployment's `rolloutStateReason`.
+    pub reason: String,
+    /// The event's tail: `(service S) (deployment ecs-svc/N) deployment failed: <cause>.`
+    pub cause: &'a str,
+    /// Roll back to the last COMPLETED deployment.
+    pub rollback: bool,
+    /// Who rolls back, for the rollback target's `rolloutStateReason`:
+    /// `<by>: rolling back to deploymentId ecs-svc/N.`
+    pub by: &'a str,
+}
+
+/// Fails the PRIMARY deployment if it is IN_PROGRESS (it launches no more
+/// tasks) and, with `trip.rollback`, makes the last COMPLETED deployment
+/// PRIMARY again; logs the events. Returns whether it failed one.
+pub fn fail_primary(entry: &mut ServiceEntry, now: Timestamp, trip: &Trip, events: &mut Vec<String>) -> bool {
+    let service = &mut entry.service;
+    let name = service.service_name.clone();
+    let Some(primary) =
+        service.deployments.iter_mut().find(|d| d.status == "PRIMARY" && d.rollout_state.as_deref() == Some("IN_PROGRESS"))
     else {
         return false;
     };
     primary.rollout_state = Some("FAILED".into());
-    primary.rollout_state_reason = Some(FAILED_REASON.into());
+    primary.rollout_state_reason = Some(trip.reason.clone());
     primary.updated_at = now;
     let failed_id = primary.id.clone();
-    events.push(format!("(service {name}) (deployment {failed_id}) deployment failed: tasks failed to start."));
-    if !breaker.rollback {
+    events.push(format!("(service {name}) (deployment {failed_id}) deployment failed: {}.", trip.cause));
+    if !trip.rollback {
         return true;
     }
     // No COMPLETED deployment to go back to (the first deployment, or the
@@ -87,13 +116,13 @@ pub fn check(entry: &mut ServiceEntry, now: Timestamp, events: &mut Vec<String>)
         return true;
     };
     let target_id = target.id.clone();
-    rollback(entry, &failed_id, target, now);
+    rollback(entry, &failed_id, target, trip.by, now);
     super::service_deployments::note_rollback(entry, &failed_id, &target_id, now);
     events.push(format!("(service {name}) rolling back to deployment {}.", entry.service.deployments[0].id));
     true
 }
 
-fn rollback(entry: &mut ServiceEntry, failed_id: &str, target: Deployment, now: Timestamp) {
+fn rollback(entry: &mut ServiceEntry, failed_id: &str, target: Deployment, by: &str, now: Timestamp) {
     let service = &mut entry.service;
     let desired = service.desired_count;
     for d in &mut service.deployments {
@@ -102,7 +131,7 @@ fn rollback(entry: &mut ServiceEntry, failed_id: &str, target: Deployment, now: 
             d.desired_count = 0;
         }
     }
-    let reason = format!("ECS deployment circuit breaker: rolling back to deploymentId {}.", target.id);
+    let reason = format!("{by}: rolling back to deploymentId {}.", target.id);
     let mut back = match service.deployments.iter().position(|d| d.id == target.id) {
         Some(i) => service.deployments.remove(i),
         None => Deployment { running_count: 0, pending_count: 0, ..target },

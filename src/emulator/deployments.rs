@@ -200,7 +200,9 @@ pub fn reconcile_with(
         load_balancers::events(state, name, &facts.targets_registered, &facts.targets_draining, &facts.targets_deregistered);
     if let Some(entry) = state.services.get_mut(name) {
         note_facts(entry, facts, now, store.timings.placement_retry, &mut messages);
-        circuit_breaker::check(entry, now, &mut messages);
+        if !circuit_breaker::check(entry, now, &mut messages) {
+            super::alarms::check(entry, &store.alarms, now, &mut messages);
+        }
     }
     let entry = &state.services[name];
     let service = entry.service.clone();

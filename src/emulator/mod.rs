@@ -19,6 +19,7 @@
 //! of [`timings`]; [`faults`] injects failures.
 
 pub mod admin;
+pub mod alarms;
 pub mod attributes;
 pub mod capacity;
 pub mod circuit_breaker;
@@ -251,6 +252,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/_emulator/target-groups", get(admin::target_groups))
         .route("/_emulator/container-instances/kill", post(admin::kill_instance))
         .route("/_emulator/spot/interrupt", post(admin::interrupt_spot))
+        .route("/_emulator/alarms", get(admin::alarms).post(admin::set_alarm))
         .route("/_emulator/faults", get(admin::faults).post(admin::add_fault).delete(admin::delete_faults))
         .route("/_emulator/throttling", post(admin::set_throttling))
         .fallback(protocol::fallback)

@@ -414,14 +414,38 @@ mod tests {
 
     /// Advances through every change up to `until`, one due time at a time.
     fn run(entry: &mut TaskEntry, until: i64) -> Vec<(i64, Outcome)> {
-        let t = Timings::short();
+        run_with(entry, None, &Timings::short(), until)
+    }
+
+    fn run_with(entry: &mut TaskEntry, td: Option<&TaskDefinition>, t: &Timings, until: i64) -> Vec<(i64, Outcome)> {
         let mut seen = Vec::new();
         while let Some(due) = entry.due.filter(|d| d.0 <= until) {
-            for o in advance(entry, None, due, &t) {
+            for o in advance(entry, td, due, t) {
                 seen.push((due.0, o));
             }
         }
         seen
+    }
+
+    #[test]
+    fn with_a_health_check_and_a_target_both_must_pass() {
+        let td: TaskDefinition = serde_json::from_value(json!({
+            "taskDefinitionArn": "td", "family": "web", "revision": 1, "status": "ACTIVE",
+            "registeredAt": 0, "registeredBy": "me",
+            "containerDefinitions": [{ "name": "app", "image": "nginx", "healthCheck": { "command": ["CMD", "true"] } }]
+        }))
+        .unwrap();
+        let mut t = Timings::short();
+        let running_at = t.pull + t.activate;
+        // Container check passes 1 s after RUNNING; the target after 5 s or 0.5 s.
+        for (target_healthy, healthy_after) in [(5_000, 5_000), (500, 1_000)] {
+            t.target_healthy = target_healthy;
+            let mut e = task(false);
+            e.targets = vec![target()];
+            let seen = run_with(&mut e, Some(&td), &t, 60_000);
+            assert!(seen.contains(&(running_at + healthy_after, Outcome::BecameHealthy)), "{target_healthy}: {seen:?}");
+            assert_eq!(e.task.health_status, "HEALTHY");
+        }
     }
 
     #[test]

@@ -6,9 +6,12 @@
 //! service, so they stay describable after they leave `deployments[]`.
 //!
 //! Status: IN_PROGRESS while rolling out; SUCCESSFUL once COMPLETED; a
-//! deployment the circuit breaker failed is ROLLBACK_IN_PROGRESS, then
-//! ROLLBACK_SUCCESSFUL once the rollback target completes, or STOPPED when
-//! there is no rollback; one replaced before it completed is STOPPED.
+//! deployment the circuit breaker or an alarm failed is
+//! ROLLBACK_IN_PROGRESS, then ROLLBACK_SUCCESSFUL once the rollback target
+//! completes, or STOPPED when there is no rollback; one replaced before it
+//! completed is STOPPED. Full objects carry the breaker's and the alarms'
+//! monitor status (TRIGGERED, MONITORING, MONITORING_COMPLETE,
+//! DISABLED; alarms only when configured).
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -66,6 +69,7 @@ pub fn sync(entry: &mut ServiceEntry, now: Timestamp) {
                         finished_at: None,
                         rollback_to: None,
                         rollback_at: None,
+                        triggered_alarms: Vec::new(),
                     },
                 );
             }
@@ -163,10 +167,11 @@ impl Named<'_> {
         obj.insert("sourceServiceRevisions".into(), json!(sources));
         if let Some(config) = &record.configuration {
             obj.insert("deploymentConfiguration".into(), to_value(config)?);
+            let by_alarm = !record.triggered_alarms.is_empty();
             let breaker = config.deployment_circuit_breaker.as_ref().filter(|b| b.enable);
             let breaker_status = match (breaker, d.rollout_state.as_deref()) {
                 (None, _) => "DISABLED",
-                (Some(_), Some("FAILED")) => "TRIGGERED",
+                (Some(_), Some("FAILED")) if !by_alarm => "TRIGGERED",
                 (Some(_), Some("IN_PROGRESS")) => "MONITORING",
                 (Some(_), _) => "MONITORING_COMPLETE",
             };
@@ -175,12 +180,28 @@ impl Named<'_> {
                 "deploymentCircuitBreaker".into(),
                 json!({ "status": breaker_status, "failureCount": d.failed_tasks, "threshold": threshold }),
             );
+            if let Some(alarms) = &config.alarms {
+                let alarms_status = match (alarms.enable, d.rollout_state.as_deref()) {
+                    (false, _) => "DISABLED",
+                    (true, _) if by_alarm => "TRIGGERED",
+                    (true, Some("IN_PROGRESS")) => "MONITORING",
+                    (true, _) => "MONITORING_COMPLETE",
+                };
+                obj.insert(
+                    "alarms".into(),
+                    json!({
+                        "status": alarms_status,
+                        "alarmNames": alarms.alarm_names,
+                        "triggeredAlarmNames": record.triggered_alarms,
+                    }),
+                );
+            }
         }
         if let (Some(target), Some(at)) = (&record.rollback_to, record.rollback_at) {
             obj.insert(
                 "rollback".into(),
                 json!({
-                    "reason": circuit_breaker::FAILED_REASON,
+                    "reason": d.rollout_state_reason.as_deref().unwrap_or(circuit_breaker::FAILED_REASON),
                     "startedAt": at,
                     "serviceRevisionArn": revision_arn(self.arns, self.cluster, self.name(), target),
                 }),

@@ -70,6 +70,7 @@ fn deployment_configuration(given: Option<DeploymentConfiguration>, daemon: bool
         deployment_circuit_breaker: None,
         maximum_percent: None,
         minimum_healthy_percent: None,
+        alarms: None,
         other: Map::new(),
     });
     let max = *config.maximum_percent.get_or_insert(if daemon { 100 } else { 200 });
@@ -84,6 +85,9 @@ fn deployment_configuration(given: Option<DeploymentConfiguration>, daemon: bool
     }
     if max < 100 && !daemon && max < min {
         return Err(EcsError::invalid("maximumPercent must be greater than or equal to minimumHealthyPercent."));
+    }
+    if let Some(alarms) = &config.alarms {
+        super::alarms::validate(alarms)?;
     }
     if !daemon {
         config.deployment_circuit_breaker.get_or_insert(DeploymentCircuitBreaker {

@@ -16,7 +16,8 @@ fn breaker(rollback: bool) -> DeploymentConfiguration {
         .build()
 }
 
-async fn create_service(client: &aws_sdk_ecs::Client, td: &str, desired: i32, config: DeploymentConfiguration) {
+/// Creates Fargate service `web` in cluster `c` (also used by the alarms tests).
+pub async fn create_service(client: &aws_sdk_ecs::Client, td: &str, desired: i32, config: DeploymentConfiguration) {
     client
         .create_service()
         .cluster("c")

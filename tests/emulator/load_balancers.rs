@@ -2,16 +2,16 @@
 //! healthy, draining and deregistered with ECS's events; deployments that
 //! wait for healthy targets; tasks replaced for failing ELB health checks
 //! (with the exact stop reason), held off by the health-check grace period;
-//! the circuit breaker tripping on ELB failures; and CreateService's checks
-//! of `loadBalancers`.
+//! the circuit breaker tripping on ELB failures; bridge targets on their
+//! host port; and CreateService's checks of `loadBalancers`.
 
 use aws_sdk_ecs::types::{DeploymentCircuitBreaker, DeploymentConfiguration, HealthCheck, LaunchType, LoadBalancer};
 use ecs_bridge::emulator::EmulatorConfig;
 use serde_json::{Value, json};
 
 use crate::support::{
-    admin, advance, assert_error, awsvpc, events, nginx_builder, register_fargate, register_fargate_container, service,
-    service_tasks, start, start_with,
+    admin, advance, assert_error, awsvpc, events, nginx_builder, register_bridge, register_fargate, register_fargate_container,
+    service, service_tasks, start, start_with,
 };
 
 const TG: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web/0123456789abcdef";
@@ -320,4 +320,62 @@ async fn load_balancers_must_name_a_container_port_of_the_task_definition() {
     let s = service(&client, "c", "web").await;
     assert_eq!(s.load_balancers().len(), 1);
     assert_eq!(s.load_balancers()[0].target_group_arn(), Some(TG));
+}
+
+#[tokio::test]
+async fn bridge_targets_use_the_host_port() {
+    let config = EmulatorConfig { ec2_capacity: 1, ..EmulatorConfig::manual() };
+    let (emulator, client) = start_with(config).await;
+    let endpoint = emulator.endpoint();
+    client.create_cluster().cluster_name("c").send().await.unwrap();
+    // Container port 80 published on host port 8080.
+    register_bridge(&client, "web").await;
+    add_rule(&endpoint, json!({ "family": "web", "failTargetHealthCheckAfterSeconds": 10, "statusCode": 503 })).await;
+    client
+        .create_service()
+        .cluster("c")
+        .service_name("web")
+        .task_definition("web")
+        .desired_count(1)
+        .launch_type(LaunchType::Ec2)
+        .load_balancers(load_balancer("web", 80))
+        .send()
+        .await
+        .expect("create service");
+    // Bridge tasks start in 1.5 s; healthy 3 s later, failing from 10 s
+    // after RUNNING, unhealthy 3 s after that.
+    advance(&emulator, 5.0).await;
+    let healthy = targets(&endpoint).await;
+    assert_eq!(states(&healthy), ["healthy"]);
+    assert_eq!((healthy[0]["containerPort"].as_i64(), healthy[0]["port"].as_i64()), (Some(80), Some(8080)));
+    assert_eq!(rollout(&service(&client, "c", "web").await).as_deref(), Some("COMPLETED"));
+    advance(&emulator, 10.0).await;
+    let ev = events(&service(&client, "c", "web").await);
+    let unhealthy = format!(
+        "(service web) (port 8080) is unhealthy in (target-group {TG}) due to (reason Health checks failed with these codes: [503])."
+    );
+    assert!(ev.contains(&unhealthy), "{ev:?}");
+}
+
+#[tokio::test]
+async fn targets_survive_a_restart_with_a_state_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EmulatorConfig { state_dir: Some(dir.path().to_owned()), ..EmulatorConfig::manual() };
+    let (emulator, client) = start_with(config.clone()).await;
+    client.create_cluster().cluster_name("c").send().await.unwrap();
+    register_fargate(&client, "web").await;
+    create_service(&client, "web", "web", 1, None, DeploymentConfiguration::builder().build()).await;
+    advance(&emulator, 10.0).await;
+    let before = targets(&emulator.endpoint()).await;
+    assert_eq!(states(&before), ["healthy"]);
+    emulator.shutdown().await.unwrap();
+
+    // Same state directory, same manual clock.
+    let (emulator, client) = start_with(config).await;
+    assert_eq!(targets(&emulator.endpoint()).await, before);
+    let task = before[0]["taskArn"].as_str().unwrap();
+    client.stop_task().cluster("c").task(task).send().await.unwrap();
+    advance(&emulator, 5.0).await;
+    let ev = events(&service(&client, "c", "web").await);
+    assert!(ev.contains(&format!("(service web) deregistered 1 targets in (target-group {TG})")), "{ev:?}");
 }

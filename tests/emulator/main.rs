@@ -2,6 +2,7 @@
 //! ephemeral loopback port and drives it over real HTTP with the real
 //! `aws-sdk-ecs` client (or raw requests, the AWS CLI, a child process).
 
+mod alarms;
 mod aws_cli;
 mod circuit_breaker;
 mod clusters;

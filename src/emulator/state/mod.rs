@@ -225,6 +225,9 @@ pub struct Store {
     pub timings: Timings,
     /// Failure rules added through the admin endpoint.
     pub failure_rules: RwLock<Vec<FailureRule>>,
+    /// CloudWatch alarm states for deployment alarms, set through the admin
+    /// endpoint.
+    pub alarms: super::alarms::AlarmStates,
     /// The generator of every id and random choice, when started with a seed.
     pub rng: Option<SharedRng>,
     /// Simulated EC2 instances each new cluster starts with.
@@ -242,6 +245,7 @@ impl Store {
             stopped_task_retention_millis: DEFAULT_STOPPED_TASK_RETENTION_MILLIS,
             timings: Timings::default(),
             failure_rules: RwLock::new(Vec::new()),
+            alarms: super::alarms::AlarmStates::default(),
             rng: None,
             ec2_capacity: 0,
         }

@@ -397,8 +397,20 @@ pub struct DeploymentConfiguration {
     pub maximum_percent: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub minimum_healthy_percent: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<DeploymentAlarms>,
     #[serde(flatten)]
     pub other: Map<String, Value>,
+}
+
+/// CloudWatch alarms that fail a deployment when one goes into ALARM (see
+/// `alarms`). ECS requires all three members.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentAlarms {
+    pub alarm_names: Vec<String>,
+    pub enable: bool,
+    pub rollback: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -563,11 +575,14 @@ pub struct DeploymentRecord {
     pub service_registries: Vec<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Timestamp>,
-    /// The deployment the circuit breaker rolled back to, and when.
+    /// The deployment the circuit breaker or an alarm rolled back to, and when.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_to: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_at: Option<Timestamp>,
+    /// The deployment alarms that were in ALARM when they failed it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggered_alarms: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
