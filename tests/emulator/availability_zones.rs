@@ -13,7 +13,9 @@ use ecs_bridge::emulator::EmulatorConfig;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::support::{admin, advance, fargate_service, fargate_task, register_fargate, service, service_tasks, start, start_with};
+use crate::support::{
+    admin, advance, fargate_service, fargate_task, nginx, register_fargate, register_instance, service, service_tasks, start, start_with,
+};
 
 const ZONED: [&str; 3] = ["subnet-0aa-az-a", "subnet-0bb-az-b", "subnet-0cc-az-c"];
 
@@ -261,4 +263,62 @@ async fn the_same_seed_makes_the_same_choices() {
     let first = choices(42).await;
     assert_eq!(first.len(), 9);
     assert_eq!(first, choices(42).await);
+}
+
+#[tokio::test]
+async fn the_admin_endpoint_says_where_a_subnet_is() {
+    let (emulator, client) = start().await;
+    let hashed = "subnet-0123456789abcdef0";
+    let (status, body) =
+        admin(&emulator.endpoint(), Method::GET, &format!("subnets?ids=subnet-0aa-az-b,{hashed}"), json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["subnets"][0]["availabilityZone"], "us-east-1b");
+    let zone = body["subnets"][1]["availabilityZone"].as_str().unwrap().to_owned();
+    assert!(["us-east-1a", "us-east-1b", "us-east-1c"].contains(&zone.as_str()), "{body}");
+    // The block is a /20 of 10.0.0.0/16.
+    let cidr = body["subnets"][1]["cidrBlock"].as_str().unwrap().to_owned();
+    let (network, bits) = cidr.split_once('/').unwrap();
+    assert_eq!(bits, "20");
+    let network: std::net::Ipv4Addr = network.parse().unwrap();
+    assert_eq!(u32::from(network) & 0xffff_0fff, u32::from(std::net::Ipv4Addr::new(10, 0, 0, 0)), "{cidr}");
+
+    // Tasks in that subnet are where the endpoint says, in its block.
+    client.create_cluster().cluster_name("c").send().await.unwrap();
+    register_fargate(&client, "job").await;
+    let out = fargate_task(&client, "c", "job").network_configuration(vpc(&[hashed])).count(2).send().await.unwrap();
+    for t in out.tasks() {
+        assert_eq!(t.availability_zone(), Some(zone.as_str()));
+        let ip: std::net::Ipv4Addr = detail(t, "privateIPv4Address").unwrap().parse().unwrap();
+        assert_eq!(u32::from(ip) & !0xfff, u32::from(network), "{ip} in {cidr}");
+    }
+}
+
+#[tokio::test]
+async fn an_awsvpc_task_on_an_instance_takes_a_subnet_in_the_instance_zone() {
+    let (_emulator, client) = start().await;
+    client.create_cluster().cluster_name("c").send().await.unwrap();
+    client
+        .register_task_definition()
+        .family("ec2")
+        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+        .container_definitions(nginx(None))
+        .send()
+        .await
+        .unwrap();
+    // The instance is in us-east-1b.
+    register_instance(&client, "c").await;
+    let out = client
+        .run_task()
+        .cluster("c")
+        .task_definition("ec2")
+        .launch_type(aws_sdk_ecs::types::LaunchType::Ec2)
+        .network_configuration(vpc(&ZONED))
+        .send()
+        .await
+        .unwrap();
+    assert!(out.failures().is_empty(), "{:?}", out.failures());
+    let t = &out.tasks()[0];
+    assert_eq!(t.availability_zone(), Some("us-east-1b"));
+    assert_eq!(detail(t, "subnetId"), Some("subnet-0bb-az-b"));
+    assert!(detail(t, "privateIPv4Address").is_some());
 }
