@@ -21,6 +21,7 @@
 pub mod admin;
 pub mod alarms;
 pub mod attributes;
+pub mod awsvpc;
 pub mod capacity;
 pub mod circuit_breaker;
 pub mod clock;
