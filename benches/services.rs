@@ -6,8 +6,10 @@
 //! - the ECS calls per service per steady-state resync (batched DescribeServices);
 //! - the controller's peak and current resident memory.
 //!
-//!     cargo bench --bench services                       # 1,000 services, 1 task each
-//!     BENCH_SERVICES=10000 BENCH_DESIRED=0 cargo bench --bench services
+//! ```text
+//! cargo bench --bench services                       # 1,000 services, 1 task each
+//! BENCH_SERVICES=10000 BENCH_DESIRED=0 cargo bench --bench services
+//! ```
 //!
 //! Knobs: BENCH_SERVICES (1000), BENCH_DESIRED (tasks per service, 1),
 //! BENCH_RESYNC_SECS (the controller's resync, 20), BENCH_RESYNCS (steady-state

@@ -22,7 +22,7 @@ pub enum Cluster {
         context: Option<String>,
     },
     /// The local control plane dev mode started.
-    Local(ControlPlane),
+    Local(Box<ControlPlane>),
 }
 
 impl Cluster {
@@ -75,7 +75,7 @@ pub async fn connect(args: &DevArgs) -> Result<Cluster, DevError> {
             ),
         }
     }
-    Ok(Cluster::Local(start_local_control_plane().await?))
+    Ok(Cluster::Local(Box::new(start_local_control_plane().await?)))
 }
 
 /// Starts the local control plane, building its binaries first if they are not cached.

@@ -25,6 +25,7 @@
 //! | `GET /_emulator/faults` | `{rules, throttling}` |
 //! | `POST /_emulator/faults` | adds a fault rule (see `faults::FaultRule`): `{"operation"?: "DescribeServices" (absent or "*": all), "kind": "throttle"\|"serverError"\|"latency", "rate"?: 0.2, "count"?: 3, "latencyMillis"?: 500}`; answers the rule with its `id` |
 //! | `DELETE /_emulator/faults` | removes every fault rule (`?id=<id>` removes one) |
+//! | `GET /_emulator/subnets?ids=subnet-a,subnet-b` | `{subnets: [{subnetId, availabilityZone, cidrBlock}]}`: where the emulator puts awsvpc tasks' ENIs, with no setup: a subnet id ending in `-az-<letter>` is in `<region><letter>`, any other in zone a, b or c by a stable hash of the id (see `awsvpc`) |
 //! | `POST /_emulator/throttling` | `{"enabled": true}`: ECS's token buckets per API category (as `--throttling`) |
 
 use std::sync::Arc;
@@ -342,4 +343,32 @@ pub async fn set_throttling(State(app): State<Arc<App>>, bytes: Bytes) -> Respon
     };
     app.faults.set_throttling(input.enabled);
     json_response(200, &json!({ "throttling": input.enabled }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubnetQuery {
+    /// Comma-separated subnet ids.
+    #[serde(default)]
+    ids: String,
+}
+
+/// `GET /_emulator/subnets?ids=...`: each subnet's zone and block, as the
+/// emulator derives them from the id.
+pub async fn subnets(State(app): State<Arc<App>>, Query(query): Query<SubnetQuery>) -> Response {
+    let region = &app.store.arns.region;
+    let subnets: Vec<Value> = query
+        .ids
+        .split(',')
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(|id| {
+            json!({
+                "subnetId": id,
+                "availabilityZone": super::awsvpc::availability_zone(region, id),
+                "cidrBlock": super::awsvpc::cidr_block(id),
+            })
+        })
+        .collect();
+    json_response(200, &json!({ "subnets": subnets }))
 }

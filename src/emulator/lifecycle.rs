@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
+use super::awsvpc::{self, Eni, Network};
 use super::failure_rules::{TaskContext, fates};
 use super::state::Store;
 use super::state::ids::{hex32, uuid};
@@ -86,6 +87,7 @@ pub fn new_task(
     cluster: &str,
     launch: &TaskLaunch,
     instance: Option<&ContainerInstanceEntry>,
+    eni: Option<&Eni>,
     reservation: Reservation,
 ) -> TaskEntry {
     let td = &launch.td.task_definition;
@@ -93,11 +95,17 @@ pub fn new_task(
     let task_arn = store.arns.task(cluster, &id);
     let now = store.now();
     let awsvpc = td.effective_network_mode() == "awsvpc";
-    let subnet = launch
-        .network_configuration
-        .and_then(|nc| nc.awsvpc_configuration.as_ref())
-        .and_then(|vpc| vpc.subnets.first())
-        .cloned();
+    let (attachment, interface) = match eni {
+        Some(eni) if awsvpc => {
+            let (attachment, interface) = awsvpc::attachment(&store.arns.region, eni);
+            (Some(attachment), interface)
+        }
+        Some(_) => (None, None),
+        // No subnet to put it in (not reachable through the API, which
+        // requires one): an ENI without details, as before it is attached.
+        None if awsvpc => (Some(json!({ "id": uuid(), "type": awsvpc::ENI, "status": "ATTACHING", "details": [] })), None),
+        None => (None, None),
+    };
     let containers = td
         .container_definitions
         .iter()
@@ -110,7 +118,7 @@ pub fn new_task(
             exit_code: None,
             reason: None,
             network_bindings: Vec::new(),
-            network_interfaces: Vec::new(),
+            network_interfaces: interface.iter().cloned().collect(),
             health_status: "UNKNOWN".into(),
             cpu: c.cpu.to_string(),
             memory: c.memory.map(|m| m.to_string()),
@@ -122,28 +130,12 @@ pub fn new_task(
             td.container_definitions.iter().map(|c| json!({ "name": c.name() })).collect();
         json!({ "containerOverrides": names, "inferenceAcceleratorOverrides": [] })
     });
-    let attachments = if awsvpc {
-        let mut details = Vec::new();
-        if let Some(subnet) = &subnet {
-            details.push(json!({ "name": "subnetId", "value": subnet }));
-        }
-        vec![json!({
-            "id": uuid(),
-            "type": "ElasticNetworkInterface",
-            "status": "PRECREATED",
-            "details": details,
-        })]
-    } else {
-        Vec::new()
-    };
     let fargate = launch.target.is_fargate();
-    let availability_zone = match (instance, fargate) {
-        (Some(i), _) => i.availability_zone.clone(),
-        (None, true) => {
-            let pick = subnet.as_deref().map_or(0, |s| s.bytes().map(usize::from).sum::<usize>()) % 3;
-            Some(format!("{}{}", store.arns.region, ["a", "b", "c"][pick]))
-        }
-        (None, false) => None,
+    // On an instance the task is in the instance's zone; on Fargate in its
+    // ENI's subnet's zone.
+    let availability_zone = match instance {
+        Some(i) => i.availability_zone.clone(),
+        None => eni.map(|e| e.availability_zone.clone()),
     };
     let platform_version = fargate.then(|| match launch.platform_version {
         None | Some("LATEST") => LATEST_FARGATE_PLATFORM.to_owned(),
@@ -182,7 +174,7 @@ pub fn new_task(
         platform_version,
         platform_family: fargate.then(|| "Linux".to_owned()),
         availability_zone,
-        attachments,
+        attachments: attachment.into_iter().collect(),
         attributes: Vec::new(),
         health_status: "UNKNOWN".into(),
         tags: launch.tags.clone(),
@@ -320,6 +312,14 @@ pub fn launch(
     // What instances hold is only needed for EC2 and EXTERNAL tasks; Fargate
     // launches skip the scan of every task in the cluster.
     let mut usage: Option<Usage> = None;
+    // Where the group's tasks are and the addresses in use, for awsvpc
+    // tasks' ENIs (one scan of the cluster per launch).
+    let subnets: &[String] = template
+        .network_configuration
+        .and_then(|nc| nc.awsvpc_configuration.as_ref())
+        .map_or(&[], |vpc| vpc.subnets.as_slice());
+    let awsvpc = template.td.task_definition.effective_network_mode() == "awsvpc";
+    let mut network = (awsvpc && !subnets.is_empty()).then(|| Network::of(state, &template.group));
     for _ in 0..count {
         let target = match choice {
             LaunchChoice::LaunchType(t) => LaunchTarget::LaunchType(t.clone()),
@@ -378,7 +378,9 @@ pub fn launch(
             service_name: template.service_name.clone(),
         };
         let instance = instance_id.as_deref().and_then(|id| state.container_instances.get(id));
-        let entry = new_task(store, &cluster, &launch, instance, need.clone());
+        let zone = instance.and_then(|i| i.availability_zone.as_deref());
+        let eni = network.as_mut().and_then(|n| n.assign(&store.arns.region, subnets, zone));
+        let entry = new_task(store, &cluster, &launch, instance, eni.as_ref(), need.clone());
         if let LaunchTarget::CapacityProvider(p) = &target {
             *placed.entry(p.clone()).or_default() += 1;
         }

@@ -6,9 +6,10 @@
 //! Layout: [`protocol`] (routing, target header, JSON errors) → one module per
 //! family of operations ([`clusters`], [`task_definitions`], [`services`],
 //! [`tasks`], [`container_instances`], [`attributes`], [`tags`]) → [`state`]
-//! (records, ids, ARNs) with [`validation`], [`lifecycle`], [`placement`] and
-//! [`query`] as the rules they share; [`persistence`] makes writes durable;
-//! [`admin`] serves `/_emulator/`.
+//! (records, ids, ARNs) with [`validation`], [`lifecycle`], [`placement`],
+//! [`awsvpc`] (subnets' zones, task ENIs) and [`query`] as the rules they
+//! share; [`persistence`] makes writes durable; [`admin`] serves
+//! `/_emulator/`.
 //!
 //! A living ECS on a [`clock`]: the [`scheduler`] ticks (on the real clock in
 //! the background, on a manual clock when a test advances it), moving tasks
@@ -21,6 +22,7 @@
 pub mod admin;
 pub mod alarms;
 pub mod attributes;
+pub mod awsvpc;
 pub mod capacity;
 pub mod circuit_breaker;
 pub mod clock;
@@ -255,6 +257,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/_emulator/alarms", get(admin::alarms).post(admin::set_alarm))
         .route("/_emulator/faults", get(admin::faults).post(admin::add_fault).delete(admin::delete_faults))
         .route("/_emulator/throttling", post(admin::set_throttling))
+        .route("/_emulator/subnets", get(admin::subnets))
         .fallback(protocol::fallback)
         .with_state(app)
 }

@@ -341,8 +341,9 @@ pub fn place(
 
 /// Orders a service's tasks for scale-in by its strategies: spread takes
 /// from the value with the most tasks, binpack from the instance with the
-/// most left (so instances empty out); otherwise (and for Fargate) the
-/// newest go first. Returns task ids, first to stop first.
+/// most left (so instances empty out); without a strategy (Fargate, or the
+/// default) from the availability zone with the most tasks; the newest go
+/// first among equals. Returns task ids, first to stop first.
 pub fn scale_in_order(state: &ClusterState, ids: &[String], strategies: &[PlacementStrategy]) -> Vec<String> {
     let mut left: Vec<String> = ids.to_vec();
     // Newest first as the base order.
@@ -373,6 +374,17 @@ pub fn scale_in_order(state: &ClusterState, ids: &[String], strategies: &[Placem
                 let most_left = |id: &String| instance_of(id).map(|i| remaining(i, &usage.used(i.id()), field)).unwrap_or(i64::MIN);
                 let best = left.iter().map(most_left).max();
                 left.iter().position(|id| Some(most_left(id)) == best)
+            }
+            // No strategy (every Fargate service, and EC2 services on the
+            // default one): from the availability zone with the most tasks.
+            None => {
+                let zone = |id: &String| state.tasks[id].task.availability_zone.as_deref();
+                let mut per_zone: HashMap<Option<&str>, usize> = HashMap::new();
+                for id in &left {
+                    *per_zone.entry(zone(id)).or_default() += 1;
+                }
+                let most = per_zone.values().max().copied();
+                left.iter().position(|id| per_zone.get(&zone(id)).copied() == most)
             }
             _ => Some(0),
         };

@@ -129,7 +129,7 @@ fn step(entry: &mut TaskEntry, td: Option<&TaskDefinition>, now: Timestamp, t: &
             }
             if has_eni(&entry.task) {
                 entry.task.last_status = "DEPROVISIONING".into();
-                set_attachment_status(&mut entry.task, "DELETED");
+                set_attachment_status(&mut entry.task, "DETACHING");
                 entry.due = Some(Timestamp(now.0 + t.deprovision));
             } else {
                 finish_stop(entry, now, out);
@@ -385,7 +385,7 @@ mod tests {
     use super::*;
 
     fn task(awsvpc: bool) -> TaskEntry {
-        let attachments = if awsvpc { vec![json!({"type": "ElasticNetworkInterface", "status": "PRECREATED"})] } else { vec![] };
+        let attachments = if awsvpc { vec![json!({"type": "ElasticNetworkInterface", "status": "ATTACHING"})] } else { vec![] };
         let task: Task = serde_json::from_value(json!({
             "taskArn": "arn:aws:ecs:r:a:task/c/0123", "clusterArn": "c", "taskDefinitionArn": "td",
             "overrides": {}, "lastStatus": if awsvpc { "PROVISIONING" } else { "PENDING" },
@@ -464,6 +464,9 @@ mod tests {
         e.due = Some(Timestamp(20_000));
         assert_eq!(run(&mut e, 20_000), vec![]);
         assert_eq!(e.task.last_status, "DEACTIVATING");
+        assert_eq!(run(&mut e, 20_750), vec![]);
+        assert_eq!(e.task.last_status, "DEPROVISIONING");
+        assert_eq!(e.task.attachments[0]["status"], "DETACHING");
         let seen = run(&mut e, 30_000);
         assert_eq!(seen, vec![(21_000, Outcome::Stopped)]);
         assert_eq!(e.task.stopped_at, Some(Timestamp(21_000)));

@@ -20,6 +20,13 @@ check() { # what expected actual
   echo "ok: $1"
 }
 tab=$'\t'
+# Polls until the service's PRIMARY deployment is COMPLETED (30 s at most).
+wait_rollout_completed() { # service
+  for _ in $(seq 1 60); do
+    [[ "$(ecs describe-services --cluster overview --services "$1" --query 'services[0].deployments[0].rolloutState' --output text)" == COMPLETED ]] && return
+    sleep 0.5
+  done
+}
 prefix="arn:aws:ecs:us-east-1:000000000000"
 
 # create-cluster
@@ -105,8 +112,13 @@ out="$(ecs create-service --cluster overview --service-name web --task-definitio
   --query 'service.[serviceArn,status,desiredCount,launchType]' --output text)"
 check "create-service" "$prefix:service/overview/web${tab}ACTIVE${tab}2${tab}FARGATE" "$out"
 
-# wait services-stable: the scheduler starts both tasks on the real clock
+# wait services-stable: the scheduler starts both tasks on the real clock. Like
+# ECS's own waiter, it checks only one deployment and runningCount == desiredCount,
+# not rolloutState: a first deployment whose tasks run but are not healthy yet
+# (--task-healthy-seconds) is "stable" while still IN_PROGRESS, so wait on the
+# rollout too (a few seconds at most).
 ecs wait services-stable --cluster overview --services web
+wait_rollout_completed web
 out="$(ecs describe-services --cluster overview --services web --query 'services[0].[runningCount,pendingCount,length(deployments),deployments[0].rolloutState]' --output text)"
 check "services-stable after create-service" "2${tab}0${tab}1${tab}COMPLETED" "$out"
 out="$(ecs describe-services --cluster overview --services web --query 'services[0].events[0].message' --output text)"
@@ -154,6 +166,7 @@ check "register-task-definition revision 2" "2" "$out"
 out="$(ecs update-service --cluster overview --service web --task-definition nginx-fargate:2 --query 'length(service.deployments)' --output text)"
 check "update-service --task-definition starts a deployment" "2" "$out"
 ecs wait services-stable --cluster overview --services web
+wait_rollout_completed web
 out="$(ecs describe-services --cluster overview --services web --query 'services[0].[runningCount,length(deployments),deployments[0].taskDefinition,deployments[0].rolloutState]' --output text)"
 check "services-stable after the task-definition update" "3${tab}1${tab}$prefix:task-definition/nginx-fargate:2${tab}COMPLETED" "$out"
 new_deployment="$(ecs describe-services --cluster overview --services web --query 'services[0].deployments[0].id' --output text)"

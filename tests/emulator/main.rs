@@ -3,6 +3,7 @@
 //! `aws-sdk-ecs` client (or raw requests, the AWS CLI, a child process).
 
 mod alarms;
+mod availability_zones;
 mod aws_cli;
 mod circuit_breaker;
 mod clusters;

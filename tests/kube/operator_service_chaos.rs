@@ -27,7 +27,7 @@ use serde_json::json;
 use crate::operator::{ControllerProcess, apply, ecs_client, emulator};
 use crate::operator_service::CLUSTER;
 use crate::operator_service_rollout::{fargate_service, fargate_task_definition};
-use crate::support;
+use crate::support::{self, poll_until};
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -285,31 +285,50 @@ async fn chaos_kills_faults_and_changes_converge_exactly() {
             "{name}: the last redeploy token was acted on"
         );
 
-        // Every ECS event still listed is mirrored, under its own name, once.
+        // Every ECS event still listed is mirrored, under its own name, once. An
+        // event ECS logs after the last reconcile (a steady state right after
+        // Ready) is mirrored at the next resync: wait for it, never for a duplicate.
         let events: Api<Event> = Api::namespaced(ns.client.clone(), &ns.name);
-        let mirrored: BTreeMap<String, Event> = events
-            .list(&ListParams::default())
-            .await
-            .expect("events")
-            .items
-            .into_iter()
-            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name.as_str()))
-            .filter(|e| e.action.as_deref() == Some("EcsServiceEvent"))
-            .map(|e| (e.metadata.name.clone().unwrap_or_default(), e))
-            .collect();
-        let mut notes: BTreeMap<(String, i64), usize> = BTreeMap::new();
-        for e in mirrored.values() {
-            let key = (e.note.clone().unwrap_or_default(), e.event_time.as_ref().map(|t| t.0.as_millisecond()).unwrap_or(0));
-            *notes.entry(key).or_default() += 1;
-        }
-        assert!(notes.values().all(|n| *n == 1), "{name}: an ECS event mirrored twice: {notes:#?}");
-        for event in s.events() {
-            let id = event.id().unwrap_or_default();
-            let mirrored_event = mirrored
-                .get(&event_name(name, id))
-                .unwrap_or_else(|| panic!("{name}: ECS event {id} ({:?}) is not mirrored", event.message()));
-            assert_eq!(mirrored_event.note.as_deref(), event.message());
-        }
+        poll_until(&format!("{name}: every ECS event is mirrored once"), || async {
+            let logged = ecs
+                .describe_services()
+                .cluster(CLUSTER)
+                .services(name)
+                .send()
+                .await
+                .map_err(|e| format!("{e:?}"))?
+                .services
+                .unwrap_or_default()
+                .into_iter()
+                .next()
+                .map(|s| s.events().to_vec())
+                .unwrap_or_default();
+            let mirrored: BTreeMap<String, Event> = events
+                .list(&ListParams::default())
+                .await
+                .map_err(|e| e.to_string())?
+                .items
+                .into_iter()
+                .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name.as_str()))
+                .filter(|e| e.action.as_deref() == Some("EcsServiceEvent"))
+                .map(|e| (e.metadata.name.clone().unwrap_or_default(), e))
+                .collect();
+            let mut notes: BTreeMap<(String, i64), usize> = BTreeMap::new();
+            for e in mirrored.values() {
+                let key = (e.note.clone().unwrap_or_default(), e.event_time.as_ref().map(|t| t.0.as_millisecond()).unwrap_or(0));
+                *notes.entry(key).or_default() += 1;
+            }
+            assert!(notes.values().all(|n| *n == 1), "{name}: an ECS event mirrored twice: {notes:#?}");
+            for event in &logged {
+                let id = event.id().unwrap_or_default();
+                let Some(mirrored_event) = mirrored.get(&event_name(name, id)) else {
+                    return Err(format!("ECS event {id} ({:?}) is not mirrored", event.message()));
+                };
+                assert_eq!(mirrored_event.note.as_deref(), event.message());
+            }
+            Ok(())
+        })
+        .await;
     }
     for name in &gone {
         assert!(api.get_opt(name).await.expect("get").is_none(), "{name} is gone");

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::runtime::finalizer::Event as Finalizer;
 use kube::ResourceExt;
 
 use crate::api::EcsTaskDefinition;
@@ -29,7 +29,7 @@ pub const KIND: &str = "EcsTaskDefinition";
 pub async fn reconcile<E: EcsApi>(obj: Arc<EcsTaskDefinition>, ctx: Arc<Context<E>>) -> Result<Action, ReconcileError> {
     let namespace = obj.namespace().ok_or(ReconcileError::MissingField("namespace"))?;
     let api: Api<EcsTaskDefinition> = Api::namespaced(ctx.client.clone(), &namespace);
-    finalizer(&api, FINALIZER, obj, |event| async {
+    super::finalize::with_finalizer(&api, FINALIZER, obj, |event| async {
         match event {
             Finalizer::Apply(obj) => {
                 let in_use = ctx.revisions_in_use().await?;

@@ -54,7 +54,8 @@ fn seed() -> u64 {
     hasher.finish()
 }
 
-fn random_u128() -> u128 {
+/// 128 random bits, from the scoped (seeded) generator when there is one.
+pub fn random_u128() -> u128 {
     let scoped = SCOPED.with(|s| s.borrow().clone());
     if let Some(shared) = scoped {
         let mut rng = shared.lock().unwrap_or_else(|e| e.into_inner());
