@@ -431,7 +431,9 @@ impl Pass<'_> {
         // minimumHealthyPercent: unhealthy (or not yet healthy) first.
         let mut healthy = live.iter().filter(|id| state.tasks.get(*id).is_some_and(|t| is_healthy(t, now))).count() as i64;
         let mut old: Vec<String> = old_tasks.into_iter().filter(|id| still(state, id)).collect();
-        old.sort_by_key(|id| {
+        // One lookup per task, not one per comparison (ids make keys unique,
+        // so the order is the same).
+        old.sort_by_cached_key(|id| {
             let t = &state.tasks[id];
             (is_healthy(t, now), t.task.created_at, id.clone())
         });
