@@ -134,6 +134,18 @@ async fn scale_in_takes_from_the_zone_with_the_most() {
 }
 
 #[tokio::test]
+async fn scaling_in_tasks_still_starting_keeps_the_zones_balanced() {
+    let (emulator, client) = start().await;
+    zoned_service(&client, 9).await;
+    // Still PROVISIONING: they go first, but from the fullest zones.
+    advance(&emulator, 0.1).await;
+    scale(&client, 3).await;
+    advance(&emulator, 30.0).await;
+    assert_eq!(per_zone(&running(&client, "web").await), zones(&[("a", 1), ("b", 1), ("c", 1)]));
+    assert_eq!(service_tasks(&client, "c", "web", "STOPPED").await.len(), 6);
+}
+
+#[tokio::test]
 async fn a_replaced_task_goes_to_the_zone_missing_one() {
     let (emulator, client) = start().await;
     zoned_service(&client, 6).await;
