@@ -211,9 +211,9 @@ pub fn deregister_container_instance(store: &Store, body: &[u8]) -> EcsResult<Va
     let now = store.now();
     let mut changes = store.changes();
     for task_id in busy {
-        if let Some(t) = state.tasks.get_mut(&task_id) {
-            request_stop(t, now, "UserInitiated", "Container instance deregistration forced by user");
-            settle(t, now);
+        if let Some(mut t) = state.tasks.get_mut(&task_id) {
+            request_stop(&mut t, now, "UserInitiated", "Container instance deregistration forced by user");
+            settle(&mut t, now);
             let snapshot = t.clone();
             changes.push(|| Change::PutTask { cluster: cluster.clone(), entry: snapshot });
         }

@@ -103,12 +103,7 @@ fn is_live(t: &TaskEntry) -> bool {
 
 /// The ids of a service's tasks that are not STOPPED.
 pub fn live_tasks(state: &ClusterState, name: &str) -> Vec<String> {
-    state
-        .tasks
-        .iter()
-        .filter(|(_, t)| t.service_name.as_deref() == Some(name) && is_live(t))
-        .map(|(id, _)| id.clone())
-        .collect()
+    state.tasks.live_of(name)
 }
 
 /// Brings one service's tasks and deployments in line with its configuration.
@@ -129,11 +124,11 @@ impl Stops {
     /// Asks a task to stop for the scheduler; tasks that never started stop
     /// at once.
     pub fn stop(&mut self, state: &mut ClusterState, id: &str, now: Timestamp, reason: &str) {
-        let Some(t) = state.tasks.get_mut(id) else { return };
-        if !request_stop(t, now, "ServiceSchedulerInitiated", reason) {
+        let Some(mut t) = state.tasks.get_mut(id) else { return };
+        if !request_stop(&mut t, now, "ServiceSchedulerInitiated", reason) {
             return;
         }
-        if settle(t, now) {
+        if settle(&mut t, now) {
             self.pending += 1;
         } else {
             self.running.push(id.to_owned());
@@ -620,10 +615,8 @@ fn template<'a>(service: &'a Service, primary: &Deployment, td: &'a TaskDefiniti
 /// would go to the wrong provider.
 fn providers_in_use(state: &ClusterState, name: &str, primary: &str) -> HashMap<String, i64> {
     let mut placed = HashMap::new();
-    for t in state.tasks.values() {
-        if t.service_name.as_deref() == Some(name)
-            && is_live(t)
-            && t.task.desired_status == "RUNNING"
+    for t in state.tasks.live_of(name).iter().filter_map(|id| state.tasks.get(id)) {
+        if t.task.desired_status == "RUNNING"
             && t.task.started_by.as_deref() == Some(primary)
             && let Some(p) = &t.task.capacity_provider_name
         {

@@ -21,7 +21,7 @@ pub fn kill_task(store: &Store, cluster: Option<&str>, id: &str, exit_code: i32)
     state.ensure_active()?;
     let now = store.now();
     let name = state.name().to_owned();
-    let task = state.tasks.get_mut(id).ok_or_else(|| EcsError::invalid("The referenced task was not found."))?;
+    let mut task = state.tasks.get_mut(id).ok_or_else(|| EcsError::invalid("The referenced task was not found."))?;
     if task.is_stopped() || task.task.desired_status == "STOPPED" {
         return Err(EcsError::invalid("The task is already stopping or stopped."));
     }
@@ -45,10 +45,12 @@ pub fn kill_task(store: &Store, cluster: Option<&str>, id: &str, exit_code: i32)
             c.exit_code = Some(exit_code);
         }
     }
-    request_stop(task, now, "EssentialContainerExited", ESSENTIAL_EXITED);
-    settle(task, now);
+    request_stop(&mut task, now, "EssentialContainerExited", ESSENTIAL_EXITED);
+    settle(&mut task, now);
     let service = task.service_name.clone();
-    let entry = task.clone();
+    let entry = super::state::records::TaskEntry::clone(&task);
+    // Re-files the task in the indexes before the service looks at it.
+    drop(task);
     let mut changes = store.changes();
     changes.push(|| Change::PutTask { cluster: name.clone(), entry: entry.clone() });
     if let Some(service) = service {
@@ -208,9 +210,9 @@ pub fn kill_instance(store: &Store, cluster: Option<&str>, id: &str) -> EcsResul
         .map(|(k, _)| k.clone())
         .collect();
     for task_id in &on_it {
-        if let Some(t) = state.tasks.get_mut(task_id) {
-            request_stop(t, now, "InfrastructureHealth", &reason);
-            stop_at_once(t, now);
+        if let Some(mut t) = state.tasks.get_mut(task_id) {
+            request_stop(&mut t, now, "InfrastructureHealth", &reason);
+            stop_at_once(&mut t, now);
             let entry = t.clone();
             changes.push(|| Change::PutTask { cluster: name.clone(), entry });
         }

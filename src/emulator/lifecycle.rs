@@ -408,11 +408,12 @@ pub fn launch(
 /// churn (ECS drops stopped tasks after about an hour).
 ///
 /// Called on every scheduler tick and every write that creates tasks, so it
-/// must be cheap when nothing expires: a scan records in
-/// `ClusterState::purge_due` the earliest instant anything can expire, and
-/// calls before it return at once. That bound holds without tracking where
-/// tasks stop: whatever stops or is created later does so at or after the
-/// scan, so it cannot expire before `scan time + retention`.
+/// must be cheap when nothing expires: expired tasks come from the task
+/// table's stop-time index, and a pass records in `ClusterState::purge_due`
+/// the earliest instant anything can expire, so calls before it return at
+/// once. That bound holds without tracking where tasks stop: whatever stops
+/// or is created later does so at or after the pass, so it cannot expire
+/// before `pass time + retention`.
 pub fn purge_expired(store: &Store, state: &mut super::state::ClusterState, changes: &mut super::state::Changes) {
     let now = store.now();
     if state.purge_due.is_some_and(|due| now < due) {
@@ -424,19 +425,12 @@ pub fn purge_expired(store: &Store, state: &mut super::state::ClusterState, chan
     let expiry = |at: Timestamp| Timestamp(at.0.saturating_add(retention).saturating_add(1));
     let mut due = expiry(now);
     let cluster = state.name().to_owned();
-    let mut expired: Vec<String> = Vec::new();
-    for (id, t) in &state.tasks {
-        if let Some(at) = t.task.stopped_at.filter(|_| t.is_stopped()) {
-            if at.0 < horizon {
-                expired.push(id.clone());
-            } else {
-                due = due.min(expiry(at));
-            }
-        }
-    }
-    for id in expired {
+    for id in state.tasks.stopped_before(Timestamp(horizon)) {
         state.tasks.remove(&id);
         changes.push(|| super::state::Change::DeleteTask { cluster: cluster.clone(), id });
+    }
+    if let Some(at) = state.tasks.earliest_stop() {
+        due = due.min(expiry(at));
     }
     let mut tokens: Vec<String> = Vec::new();
     for (token, t) in &state.run_task_tokens {

@@ -45,7 +45,7 @@ pub fn attach(state: &mut ClusterState, task_ids: &[String], load_balancers: &[L
         return;
     }
     for id in task_ids {
-        if let Some(t) = state.tasks.get_mut(id) {
+        if let Some(mut t) = state.tasks.get_mut(id) {
             t.targets = targets(load_balancers);
         }
     }

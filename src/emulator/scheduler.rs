@@ -75,14 +75,12 @@ fn tick_cluster(store: &Store, state: &mut ClusterState) -> TickReport {
     {
         let registry = read(&store.task_definitions);
         let mut definitions = Definitions { registry: &registry, cache: HashMap::new() };
-        for entry in state.tasks.values_mut() {
-            if entry.due.is_none_or(|due| due > now) {
-                continue;
-            }
+        for id in state.tasks.due_by(now) {
+            let Some(mut entry) = state.tasks.get_mut(&id) else { continue };
             let td = definitions.get(&entry.task.task_definition_arn);
-            let outcomes = advance_task(entry, td.as_ref().map(|td| &td.task_definition), now, &store.timings);
+            let outcomes = advance_task(&mut entry, td.as_ref().map(|td| &td.task_definition), now, &store.timings);
             report.tasks += 1;
-            changes.push(|| Change::PutTask { cluster: cluster.clone(), entry: entry.clone() });
+            changes.push(|| Change::PutTask { cluster: cluster.clone(), entry: TaskEntry::clone(&entry) });
             let Some(service) = &entry.service_name else { continue };
             wake.insert(service.clone());
             let deployment = entry.task.started_by.clone().unwrap_or_default();
@@ -107,28 +105,20 @@ fn tick_cluster(store: &Store, state: &mut ClusterState) -> TickReport {
         }
     }
     if !wake.is_empty() {
-        let mut live: HashMap<String, Vec<String>> = HashMap::new();
-        for (id, t) in &state.tasks {
-            if let Some(service) = &t.service_name
-                && wake.contains(service)
-                && !t.is_stopped()
-            {
-                live.entry(service.clone()).or_default().push(id.clone());
-            }
-        }
         let mut names: Vec<String> = wake.into_iter().collect();
         names.sort();
         for name in names {
             if state.services.get(&name).is_none_or(|e| e.service.status == "INACTIVE") {
                 continue;
             }
-            let tasks = live.remove(&name).unwrap_or_default();
+            let tasks = state.tasks.live_of(&name);
             let service_facts = facts.remove(&name).unwrap_or_default();
             reconcile_with(store, state, &name, tasks, &service_facts, &mut changes);
             report.services += 1;
         }
     }
     super::lifecycle::purge_expired(store, state, &mut changes);
+    debug_assert!(state.tasks.index_is_consistent(), "the task indexes drifted from the task table");
     if let Err(e) = store.persist(changes) {
         tracing::warn!(error = %e, cluster = %cluster, "could not persist the scheduler's changes");
     }
@@ -146,13 +136,11 @@ pub fn next_due(store: &Store) -> Option<Timestamp> {
         if !state.is_active() {
             continue;
         }
-        for t in state.tasks.values() {
-            if let Some(due) = t.due {
-                consider(due);
-            }
-            if let Some(stopped) = t.task.stopped_at.filter(|_| t.is_stopped()) {
-                consider(Timestamp(stopped.0.saturating_add(retention).saturating_add(1)));
-            }
+        if let Some(due) = state.tasks.next_due() {
+            consider(due);
+        }
+        if let Some(stopped) = state.tasks.earliest_stop() {
+            consider(Timestamp(stopped.0.saturating_add(retention).saturating_add(1)));
         }
         for s in state.services.values() {
             if s.service.status != "INACTIVE"

@@ -86,8 +86,8 @@ pub fn interrupt(store: &Store, cluster: Option<&str>, target: &Target, warning_
     let mut changes = store.changes();
     let mut services: Vec<String> = Vec::new();
     for id in &ids {
-        let Some(t) = state.tasks.get_mut(id) else { continue };
-        request_stop(t, now, STOP_CODE, STOPPED_REASON);
+        let Some(mut t) = state.tasks.get_mut(id) else { continue };
+        request_stop(&mut t, now, STOP_CODE, STOPPED_REASON);
         t.spot_warning_until = Some(until);
         t.due = Some(until);
         let entry = t.clone();

@@ -106,7 +106,7 @@ fn with_tags(
             entry.service.tags.clone()
         }
         Target::Task(_, id) => {
-            let entry = state.tasks.get_mut(id).ok_or_else(|| not_found("task"))?;
+            let mut entry = state.tasks.get_mut(id).ok_or_else(|| not_found("task"))?;
             if let Some(edit) = edit {
                 edit(&mut entry.task.tags)?;
                 changes.push(|| Change::PutTask { cluster: cluster.clone(), entry: entry.clone() });

@@ -315,17 +315,19 @@ pub fn stop_task(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     let id = id_of(&reference).to_owned();
     let now = store.now();
     let cluster = state.name().to_owned();
-    let task = state.tasks.get_mut(&id).ok_or_else(|| EcsError::invalid("The referenced task was not found."))?;
+    let mut task = state.tasks.get_mut(&id).ok_or_else(|| EcsError::invalid("The referenced task was not found."))?;
     let reason = input.reason.unwrap_or_else(|| "Task stopped by user".into());
     let mut changes = store.changes();
-    if !request_stop(task, now, "UserInitiated", &reason) {
+    if !request_stop(&mut task, now, "UserInitiated", &reason) {
         return with_tags_shown(false, || Reply::of(&TaskOut { task: &task.task }));
     }
     // ECS answers before the task's lastStatus moves.
     let response = with_tags_shown(false, || Reply::of(&TaskOut { task: &task.task }))?;
-    settle(task, now);
+    settle(&mut task, now);
     let service = task.service_name.clone();
-    let entry = task.clone();
+    let entry = TaskEntry::clone(&task);
+    // Re-files the task in the indexes before the service looks at it.
+    drop(task);
     changes.push(|| Change::PutTask { cluster: cluster.clone(), entry });
     if let Some(service) = service {
         reconcile(store, &mut state, &service, &mut changes);

@@ -12,6 +12,7 @@
 
 pub mod ids;
 pub mod records;
+pub mod task_table;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -25,6 +26,7 @@ use super::persistence::Journal;
 use super::timings::Timings;
 use ids::{Arns, SharedRng, cluster_name_of};
 use records::*;
+pub use task_table::{TaskMut, TaskTable};
 
 /// Takes a mutex even if a previous holder panicked: a panic in one request
 /// must not wedge the emulator (the data it guards is plain records).
@@ -61,9 +63,9 @@ pub struct ClusterState {
     /// By service name. INACTIVE services stay (DescribeServices shows them).
     #[serde(default)]
     pub services: BTreeMap<String, ServiceEntry>,
-    /// By task id.
+    /// By task id, indexed by due time and service (see [`TaskTable`]).
     #[serde(default)]
-    pub tasks: BTreeMap<String, TaskEntry>,
+    pub tasks: TaskTable,
     /// By container-instance id.
     #[serde(default)]
     pub container_instances: BTreeMap<String, ContainerInstanceEntry>,
@@ -84,7 +86,7 @@ impl ClusterState {
         Self {
             cluster,
             services: BTreeMap::new(),
-            tasks: BTreeMap::new(),
+            tasks: TaskTable::default(),
             container_instances: BTreeMap::new(),
             run_task_tokens: HashMap::new(),
             purge_due: None,

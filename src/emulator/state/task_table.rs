@@ -1,0 +1,323 @@
+//! One cluster's task table and the indexes the scheduler works from: tasks
+//! by their next due change, live (not STOPPED) tasks by service, and STOPPED
+//! tasks by stop time.
+//!
+//! The indexes exist so that a scheduler tick costs what is due, not the size
+//! of the table (STOPPED tasks stay for an hour, so the table is mostly tasks
+//! nothing will happen to). They cannot drift from the records because the
+//! table hands out no `&mut` to its map: reads go through `Deref` to the
+//! `BTreeMap`, and every write goes through [`TaskTable::insert`],
+//! [`TaskTable::remove`] or the [`TaskMut`] guard of [`TaskTable::get_mut`],
+//! which re-files the task when it is dropped. The indexes are not persisted:
+//! they are rebuilt when a table is deserialized.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::{Deref, DerefMut};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::records::{TaskEntry, Timestamp};
+
+/// Tasks by id, with their indexes.
+#[derive(Clone, Debug, Default)]
+pub struct TaskTable {
+    map: BTreeMap<String, TaskEntry>,
+    index: TaskIndex,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+struct TaskIndex {
+    /// Tasks with a next change, by when it is due.
+    due: BTreeSet<(Timestamp, String)>,
+    /// Live tasks by service name; ids sorted as in the table.
+    live: HashMap<String, BTreeSet<String>>,
+    /// STOPPED tasks by when they stopped.
+    stopped: BTreeSet<(Timestamp, String)>,
+}
+
+/// Where one task is filed.
+#[derive(Clone, Debug, PartialEq)]
+struct Keys {
+    due: Option<Timestamp>,
+    live_in: Option<String>,
+    stopped_at: Option<Timestamp>,
+}
+
+impl Keys {
+    fn of(entry: &TaskEntry) -> Self {
+        let stopped = entry.is_stopped();
+        Self {
+            due: entry.due,
+            live_in: if stopped { None } else { entry.service_name.clone() },
+            stopped_at: entry.task.stopped_at.filter(|_| stopped),
+        }
+    }
+}
+
+impl TaskIndex {
+    fn file(&mut self, id: &str, keys: &Keys) {
+        if let Some(due) = keys.due {
+            self.due.insert((due, id.to_owned()));
+        }
+        if let Some(service) = &keys.live_in {
+            self.live.entry(service.clone()).or_default().insert(id.to_owned());
+        }
+        if let Some(at) = keys.stopped_at {
+            self.stopped.insert((at, id.to_owned()));
+        }
+    }
+
+    fn unfile(&mut self, id: &str, keys: &Keys) {
+        if let Some(due) = keys.due {
+            self.due.remove(&(due, id.to_owned()));
+        }
+        if let Some(service) = &keys.live_in
+            && let Some(ids) = self.live.get_mut(service)
+        {
+            ids.remove(id);
+            if ids.is_empty() {
+                self.live.remove(service);
+            }
+        }
+        if let Some(at) = keys.stopped_at {
+            self.stopped.remove(&(at, id.to_owned()));
+        }
+    }
+
+    fn build(map: &BTreeMap<String, TaskEntry>) -> Self {
+        let mut index = Self::default();
+        for (id, entry) in map {
+            index.file(id, &Keys::of(entry));
+        }
+        index
+    }
+}
+
+impl TaskTable {
+    pub fn from_map(map: BTreeMap<String, TaskEntry>) -> Self {
+        let index = TaskIndex::build(&map);
+        Self { map, index }
+    }
+
+    /// Adds or replaces a task.
+    pub fn insert(&mut self, id: String, entry: TaskEntry) -> Option<TaskEntry> {
+        let old = self.remove(&id);
+        self.index.file(&id, &Keys::of(&entry));
+        self.map.insert(id, entry);
+        old
+    }
+
+    pub fn remove(&mut self, id: &str) -> Option<TaskEntry> {
+        let old = self.map.remove(id)?;
+        self.index.unfile(id, &Keys::of(&old));
+        Some(old)
+    }
+
+    /// The task, to change; it is re-filed in the indexes when the guard drops.
+    pub fn get_mut(&mut self, id: &str) -> Option<TaskMut<'_>> {
+        let entry = self.map.get_mut(id)?;
+        let before = Keys::of(entry);
+        Some(TaskMut { id: id.to_owned(), before, entry, index: &mut self.index })
+    }
+
+    /// The ids of the tasks due at or before `now`, in id order (the order a
+    /// scan of the table would meet them, which keeps ticks deterministic).
+    pub fn due_by(&self, now: Timestamp) -> Vec<String> {
+        let mut ids: Vec<String> =
+            self.index.due.iter().take_while(|(due, _)| *due <= now).map(|(_, id)| id.clone()).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The earliest next change of any task.
+    pub fn next_due(&self) -> Option<Timestamp> {
+        self.index.due.first().map(|(due, _)| *due)
+    }
+
+    /// When the earliest-stopped STOPPED task stopped.
+    pub fn earliest_stop(&self) -> Option<Timestamp> {
+        self.index.stopped.first().map(|(at, _)| *at)
+    }
+
+    /// STOPPED tasks that stopped before `before`, in id order.
+    pub fn stopped_before(&self, before: Timestamp) -> Vec<String> {
+        let mut ids: Vec<String> =
+            self.index.stopped.iter().take_while(|(at, _)| *at < before).map(|(_, id)| id.clone()).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The ids of a service's live tasks, in id order.
+    pub fn live_of(&self, service: &str) -> Vec<String> {
+        self.index.live.get(service).map(|ids| ids.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Whether the indexes say what a full scan of the table says.
+    pub fn index_is_consistent(&self) -> bool {
+        self.index == TaskIndex::build(&self.map)
+    }
+}
+
+impl Deref for TaskTable {
+    type Target = BTreeMap<String, TaskEntry>;
+    fn deref(&self) -> &Self::Target {
+        &self.map
+    }
+}
+
+impl<'a> IntoIterator for &'a TaskTable {
+    type Item = (&'a String, &'a TaskEntry);
+    type IntoIter = std::collections::btree_map::Iter<'a, String, TaskEntry>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.map.iter()
+    }
+}
+
+/// The indexes are derived data: tables are equal when their tasks are.
+impl PartialEq for TaskTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.map == other.map
+    }
+}
+
+impl Serialize for TaskTable {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.map.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for TaskTable {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        BTreeMap::deserialize(d).map(Self::from_map)
+    }
+}
+
+/// A task being changed; re-files it in the table's indexes when dropped.
+pub struct TaskMut<'a> {
+    id: String,
+    before: Keys,
+    entry: &'a mut TaskEntry,
+    index: &'a mut TaskIndex,
+}
+
+impl Deref for TaskMut<'_> {
+    type Target = TaskEntry;
+    fn deref(&self) -> &TaskEntry {
+        self.entry
+    }
+}
+
+impl DerefMut for TaskMut<'_> {
+    fn deref_mut(&mut self) -> &mut TaskEntry {
+        self.entry
+    }
+}
+
+impl Drop for TaskMut<'_> {
+    fn drop(&mut self) {
+        let after = Keys::of(self.entry);
+        if after != self.before {
+            self.index.unfile(&self.id, &self.before);
+            self.index.file(&self.id, &after);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn task(id: &str, service: Option<&str>, status: &str, due: Option<i64>, stopped_at: Option<i64>) -> TaskEntry {
+        let mut entry: TaskEntry = serde_json::from_value(json!({
+            "task": {
+                "taskArn": format!("arn:aws:ecs:r:a:task/c/{id}"), "clusterArn": "c", "taskDefinitionArn": "td",
+                "overrides": {}, "lastStatus": status, "desiredStatus": "RUNNING", "containers": [],
+                "version": 1, "createdAt": 0, "group": "g", "attachments": [],
+                "healthStatus": "UNKNOWN", "enableExecuteCommand": false
+            },
+            "reservation": { "cpu": 256, "memory": 512 },
+        }))
+        .unwrap();
+        entry.service_name = service.map(str::to_owned);
+        entry.due = due.map(Timestamp);
+        entry.task.stopped_at = stopped_at.map(Timestamp);
+        entry
+    }
+
+    /// A small deterministic generator, so a failure replays.
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    /// What a scan of the table says the indexes must answer.
+    fn check_against_scan(table: &TaskTable, now: Timestamp) {
+        assert!(table.index_is_consistent());
+        let due: Vec<String> =
+            table.iter().filter(|(_, t)| t.due.is_some_and(|d| d <= now)).map(|(id, _)| id.clone()).collect();
+        assert_eq!(table.due_by(now), due);
+        assert_eq!(table.next_due(), table.values().filter_map(|t| t.due).min());
+        let stops = table.values().filter(|t| t.is_stopped()).filter_map(|t| t.task.stopped_at);
+        assert_eq!(table.earliest_stop(), stops.min());
+        let stopped: Vec<String> = table
+            .iter()
+            .filter(|(_, t)| t.is_stopped() && t.task.stopped_at.is_some_and(|at| at < now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        assert_eq!(table.stopped_before(now), stopped);
+        for service in ["a", "b", "c"] {
+            let live: Vec<String> = table
+                .iter()
+                .filter(|(_, t)| t.service_name.as_deref() == Some(service) && !t.is_stopped())
+                .map(|(id, _)| id.clone())
+                .collect();
+            assert_eq!(table.live_of(service), live, "live tasks of {service}");
+        }
+    }
+
+    #[test]
+    fn indexes_match_a_full_scan_after_random_writes() {
+        let statuses = ["PROVISIONING", "PENDING", "RUNNING", "DEACTIVATING", "STOPPED"];
+        let services = [None, Some("a"), Some("b"), Some("c")];
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut table = TaskTable::default();
+        for step in 0..3_000 {
+            let id = format!("t{:02}", rng.below(40));
+            let maybe = |rng: &mut Rng| (rng.below(3) > 0).then(|| rng.below(50) as i64);
+            match rng.below(4) {
+                0 => {
+                    let service = services[rng.below(4) as usize];
+                    let status = statuses[rng.below(5) as usize];
+                    let (due, stopped_at) = (maybe(&mut rng), maybe(&mut rng));
+                    table.insert(id.clone(), task(&id, service, status, due, stopped_at));
+                }
+                1 => {
+                    table.remove(&id);
+                }
+                _ => {
+                    if let Some(mut t) = table.get_mut(&id) {
+                        match rng.below(3) {
+                            0 => t.due = maybe(&mut rng).map(Timestamp),
+                            1 => t.task.last_status = statuses[rng.below(5) as usize].into(),
+                            _ => t.task.stopped_at = maybe(&mut rng).map(Timestamp),
+                        }
+                    }
+                }
+            }
+            check_against_scan(&table, Timestamp(rng.below(50) as i64));
+            if step % 500 == 0 {
+                let text = serde_json::to_string(&table).unwrap();
+                let back: TaskTable = serde_json::from_str(&text).unwrap();
+                assert_eq!(back, table);
+                assert!(back.index_is_consistent());
+            }
+        }
+        assert!(!table.is_empty(), "the walk leaves tasks to check");
+    }
+}
