@@ -313,15 +313,21 @@ pub fn launch(
     // launches skip the scan of every task in the cluster.
     let mut usage: Option<Usage> = None;
     // awsvpc tasks get an ENI in one of the subnets, balanced over their
-    // zones by where the group's tasks are (a scan of the cluster only when
-    // there is a choice to make).
+    // zones by where the group's tasks are (looked at only when there is a
+    // choice to make; a standalone group needs a scan of the cluster).
     let subnets: &[String] = template
         .network_configuration
         .and_then(|nc| nc.awsvpc_configuration.as_ref())
         .map_or(&[], |vpc| vpc.subnets.as_slice());
     let awsvpc = template.td.task_definition.effective_network_mode() == "awsvpc";
-    let mut spread = (awsvpc && !subnets.is_empty()).then(|| {
-        if awsvpc::is_choice(subnets) { Spread::of(state.tasks.values(), &template.group) } else { Spread::default() }
+    let mut spread = (awsvpc && !subnets.is_empty()).then(|| match &template.service_name {
+        _ if !awsvpc::is_choice(subnets) => Spread::default(),
+        // A service's tasks come from the task table's index.
+        Some(service) => {
+            let live = state.tasks.live_of(service);
+            Spread::of(live.iter().filter_map(|id| state.tasks.get(id)), &template.group)
+        }
+        None => Spread::of(state.tasks.values(), &template.group),
     });
     for _ in 0..count {
         let target = match choice {
