@@ -40,8 +40,8 @@ impl<S> Outcome<S> {
     }
 }
 
-/// Writes an outcome's status (server-side apply, skipped when unchanged) and
-/// events, and turns its verdict into the controller's [`Action`].
+/// Publishes an outcome's events, writes its status (server-side apply,
+/// skipped when unchanged), and turns its verdict into the controller's [`Action`].
 pub async fn conclude<K, S, E>(
     api: &Api<K>,
     obj: &K,
@@ -54,11 +54,15 @@ where
     S: Serialize + PartialEq,
 {
     let Outcome { status, notices, next } = outcome;
-    let write = apply_status(api, &obj.name_any(), current, &status).await;
+    // Events first, then the status: whoever sees the status (a user's
+    // `kubectl wait`, a test) also finds the Events that explain it. A crash
+    // between the two can repeat a notice at the next reconcile; the other
+    // order could lose it.
     let reference = obj.object_ref(&());
     for notice in &notices {
         ctx.publish(notice, &reference).await;
     }
+    let write = apply_status(api, &obj.name_any(), current, &status).await;
     match (next, write) {
         (Next::Retry(err), _) => Err(err),
         (_, Err(err)) => Err(err.into()),

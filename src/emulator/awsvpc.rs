@@ -11,10 +11,10 @@
 //!   run and machine.
 //!
 //! Each subnet has a /20 block of `10.0.0.0/16` picked by the same hash; a
-//! task gets the lowest free address of its subnet's block (from `.4`, as
-//! AWS reserves the first four), unique among the ENIs of its cluster that
-//! are not yet DELETED (the search moves on through the /16 when the block
-//! is full).
+//! task gets the block's next free address (from `.4`, as AWS reserves the
+//! first four; round-robin, see [`Addresses`]), unique among the tasks of
+//! its cluster that are not STOPPED (the search moves on through the /16
+//! when the block is full).
 //!
 //! Like ECS, a service's Fargate tasks are balanced over the zones of its
 //! subnets: each new task goes to the zone with the fewest running tasks of
@@ -22,12 +22,11 @@
 //! subnet with the fewest, a (seeded) random pick settling ties. A task on a
 //! container instance (EC2 awsvpc) takes a subnet in the instance's zone.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use serde_json::{Value, json};
 
-use super::state::ClusterState;
 use super::state::ids::{random_index, random_u128, uuid};
 use super::state::records::TaskEntry;
 
@@ -123,80 +122,141 @@ pub fn attachment(region: &str, eni: &Eni) -> (Value, Option<Value>) {
     (json!({ "id": id, "type": ENI, "status": "ATTACHING", "details": details }), interface)
 }
 
-/// What one launch needs to know of a cluster's network: the addresses in
-/// use and where the group's running tasks are. Built with one pass over the
-/// cluster's tasks per launch and updated as tasks are placed.
+/// Where a group's running tasks are, by zone and subnet: what a launch
+/// balances over. Built per launch from the tasks it is given and updated as
+/// tasks are placed.
 #[derive(Debug, Default)]
-pub struct Network {
-    used: HashSet<u32>,
+pub struct Spread {
     per_zone: HashMap<String, usize>,
     per_subnet: HashMap<String, usize>,
 }
 
-impl Network {
-    /// The network of `state` as seen by a launch of tasks of `group`.
-    pub fn of(state: &ClusterState, group: &str) -> Self {
-        let mut network = Self::default();
-        for t in state.tasks.values().filter(|t| !t.is_stopped()) {
-            let eni = eni_of(t);
-            if let Some(eni) = eni.filter(|a| a.get("status").and_then(Value::as_str) != Some("DELETED"))
-                && let Some(ip) = detail(eni, "privateIPv4Address").and_then(|ip| ip.parse::<Ipv4Addr>().ok())
-            {
-                network.used.insert(u32::from(ip));
+impl Spread {
+    /// The spread of the running (desired RUNNING, not STOPPED) tasks of
+    /// `group` among `tasks`.
+    pub fn of<'a>(tasks: impl IntoIterator<Item = &'a TaskEntry>, group: &str) -> Self {
+        let mut spread = Self::default();
+        for t in tasks {
+            if t.is_stopped() || t.task.group != group || t.task.desired_status != "RUNNING" {
+                continue;
             }
-            if t.task.group == group && t.task.desired_status == "RUNNING" {
-                if let Some(zone) = &t.task.availability_zone {
-                    *network.per_zone.entry(zone.clone()).or_default() += 1;
-                }
-                if let Some(subnet) = eni.and_then(|a| detail(a, "subnetId")) {
-                    *network.per_subnet.entry(subnet.to_owned()).or_default() += 1;
-                }
+            if let Some(zone) = &t.task.availability_zone {
+                *spread.per_zone.entry(zone.clone()).or_default() += 1;
+            }
+            if let Some(subnet) = eni_of(t).and_then(|a| detail(a, "subnetId")) {
+                *spread.per_subnet.entry(subnet.to_owned()).or_default() += 1;
             }
         }
-        network
+        spread
     }
 
     /// Picks the subnet for the next task of the group among `subnets` (in
-    /// `zone` when the task is on an instance there), allocates its address
-    /// and counts it. `None` without subnets.
-    pub fn assign(&mut self, region: &str, subnets: &[String], zone: Option<&str>) -> Option<Eni> {
-        let mut options: Vec<(&String, String)> = subnets.iter().map(|s| (s, availability_zone(region, s))).collect();
-        options.sort();
-        options.dedup();
+    /// `zone` when the task is on an instance there) and counts it: the zone
+    /// with the fewest tasks, then its subnet with the fewest, a random pick
+    /// among equals. Returns (subnet, zone); `None` without subnets.
+    pub fn place(&mut self, region: &str, subnets: &[String], zone: Option<&str>) -> Option<(String, String)> {
+        let mut options = options(region, subnets);
         if let Some(zone) = zone
             && options.iter().any(|(_, z)| z == zone)
         {
             options.retain(|(_, z)| z == zone);
         }
-        // Fewest tasks of the group in the zone, then in the subnet.
-        let load = |(s, z): &(&String, String)| {
-            (self.per_zone.get(z).copied().unwrap_or(0), self.per_subnet.get(*s).copied().unwrap_or(0))
+        let load = |(s, z): &(String, String)| {
+            (self.per_zone.get(z).copied().unwrap_or(0), self.per_subnet.get(s).copied().unwrap_or(0))
         };
         let best = options.iter().map(load).min()?;
-        let fewest: Vec<&(&String, String)> = options.iter().filter(|o| load(o) == best).collect();
+        let fewest: Vec<&(String, String)> = options.iter().filter(|o| load(o) == best).collect();
         let (subnet, zone) = fewest[random_index() % fewest.len()].clone();
-        let private_ip = self.allocate(subnet);
         *self.per_zone.entry(zone.clone()).or_default() += 1;
         *self.per_subnet.entry(subnet.clone()).or_default() += 1;
-        Some(Eni { subnet_id: subnet.clone(), availability_zone: zone, private_ip })
+        Some((subnet, zone))
+    }
+}
+
+/// The distinct subnets with their zones, sorted (so a seeded random pick
+/// does not depend on the request's order).
+fn options(region: &str, subnets: &[String]) -> Vec<(String, String)> {
+    let mut options: Vec<(String, String)> = subnets.iter().map(|s| (s.clone(), availability_zone(region, s))).collect();
+    options.sort();
+    options.dedup();
+    options
+}
+
+/// Whether placing a task in `subnets` is a choice at all (more than one
+/// subnet): a launch only needs the group's [`Spread`] then.
+pub fn is_choice(subnets: &[String]) -> bool {
+    subnets.iter().any(|s| s != &subnets[0])
+}
+
+/// The private addresses handed out in one cluster, so a new task's address
+/// costs no scan of the cluster's tasks. It lives on the cluster but is not
+/// part of its state: not persisted (rebuilt from the tasks when missing)
+/// and equal to any other book.
+///
+/// An address is taken while the task it went to is not STOPPED (its ENI is
+/// DELETED then). Tasks stop without telling the book; instead each /20
+/// block hands out addresses round-robin from a cursor, and an address whose
+/// holder has stopped is given again when the cursor comes back to it.
+#[derive(Clone, Debug, Default)]
+pub struct Addresses {
+    holders: HashMap<u32, String>,
+    /// Next offset to try in each /20 block, by the block's first address.
+    cursors: HashMap<u32, u32>,
+}
+
+impl PartialEq for Addresses {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Addresses {
+    /// The addresses held by the tasks of a cluster.
+    pub fn of<'a>(tasks: impl IntoIterator<Item = (&'a String, &'a TaskEntry)>) -> Self {
+        let mut book = Self::default();
+        for (id, t) in tasks {
+            if let Some(ip) = held_address(t) {
+                book.holders.insert(u32::from(ip), id.clone());
+            }
+        }
+        book
     }
 
-    /// The lowest free address from `subnet`'s block on, through the /16.
-    fn allocate(&mut self, subnet: &str) -> Option<Ipv4Addr> {
+    /// Gives `task_id` an address from `subnet`'s block (from `.4`: AWS
+    /// reserves the first four and the last), or beyond it in the /16 when
+    /// the block is full; `holds(id)` says whether a task still holds its
+    /// address. `None` when all of 10.0.0.0/16 is held.
+    pub fn allocate(&mut self, subnet: &str, task_id: &str, holds: impl Fn(&str) -> bool) -> Option<Ipv4Addr> {
         let base = u32::from(Ipv4Addr::new(10, 0, 0, 0));
-        let start = block_start(subnet) - base;
-        let ip = (0..1u32 << 16)
-            .map(|offset| base + ((start + offset) & 0xffff))
-            // The network's first four addresses of each /20 and the
-            // broadcast address are reserved.
-            .find(|ip| (ip & 0xfff) >= 4 && (ip & 0xfff) != 0xfff && !self.used.contains(ip))?;
-        self.used.insert(ip);
+        let block = block_start(subnet);
+        let cursor = self.cursors.get(&block).copied().unwrap_or(0);
+        let usable = |ip: &u32| (ip & 0xfff) >= 4 && (ip & 0xfff) != 0xfff;
+        let within = (0..0x1000u32).map(|i| block + ((cursor + i) & 0xfff));
+        let beyond = (0x1000..0x1_0000u32).map(|i| base + ((block - base + i) & 0xffff));
+        let ip = within
+            .chain(beyond)
+            .filter(usable)
+            .find(|ip| self.holders.get(ip).is_none_or(|holder| !holds(holder)))?;
+        if ip & !0xfff == block {
+            self.cursors.insert(block, ((ip & 0xfff) + 1) & 0xfff);
+        }
+        self.holders.insert(ip, task_id.to_owned());
         Some(Ipv4Addr::from(ip))
     }
 }
 
+/// The address a task's ENI holds: until the task is STOPPED.
+pub fn held_address(t: &TaskEntry) -> Option<Ipv4Addr> {
+    if t.is_stopped() {
+        return None;
+    }
+    detail(eni_of(t)?, "privateIPv4Address")?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
     #[test]
@@ -229,49 +289,64 @@ mod tests {
 
     #[test]
     fn tasks_balance_over_zones_then_subnets() {
-        let mut network = Network::default();
+        let mut spread = Spread::default();
         let subnets = subnets(&["subnet-1-az-a", "subnet-2-az-a", "subnet-3-az-b"]);
-        let enis: Vec<Eni> = (0..8).map(|_| network.assign("r-", &subnets, None).unwrap()).collect();
-        let count = |f: &dyn Fn(&Eni) -> bool| enis.iter().filter(|e| f(e)).count();
-        assert_eq!(count(&|e| e.availability_zone == "r-a"), 4);
-        assert_eq!(count(&|e| e.availability_zone == "r-b"), 4);
-        assert_eq!(count(&|e| e.subnet_id == "subnet-1-az-a"), 2);
-        assert_eq!(count(&|e| e.subnet_id == "subnet-2-az-a"), 2);
-        let ips: HashSet<Ipv4Addr> = enis.iter().filter_map(|e| e.private_ip).collect();
-        assert_eq!(ips.len(), 8, "unique addresses");
-        for e in &enis {
-            let ip = u32::from(e.private_ip.unwrap());
-            assert_eq!(ip & !0xfff, block_start(&e.subnet_id), "{e:?} is in its subnet's block {}", cidr_block(&e.subnet_id));
-        }
+        let placed: Vec<(String, String)> = (0..8).map(|_| spread.place("r-", &subnets, None).unwrap()).collect();
+        let count = |f: &dyn Fn(&(String, String)) -> bool| placed.iter().filter(|p| f(p)).count();
+        assert_eq!(count(&|(_, z)| z == "r-a"), 4);
+        assert_eq!(count(&|(_, z)| z == "r-b"), 4);
+        assert_eq!(count(&|(s, _)| s == "subnet-1-az-a"), 2);
+        assert_eq!(count(&|(s, _)| s == "subnet-2-az-a"), 2);
+        assert!(is_choice(&subnets));
+        assert!(!is_choice(&subnets[..1]));
+        assert!(!is_choice(&[]));
     }
 
     #[test]
     fn a_task_on_an_instance_takes_a_subnet_in_its_zone() {
-        let mut network = Network::default();
+        let mut spread = Spread::default();
         let subnets = subnets(&["subnet-1-az-a", "subnet-3-az-b"]);
         for _ in 0..3 {
-            assert_eq!(network.assign("r-", &subnets, Some("r-b")).unwrap().subnet_id, "subnet-3-az-b");
+            assert_eq!(spread.place("r-", &subnets, Some("r-b")).unwrap().0, "subnet-3-az-b");
         }
         // A zone none of the subnets is in: any subnet.
-        assert!(network.assign("r-", &subnets, Some("r-z")).is_some());
-        assert_eq!(network.assign("r-", &[], None), None);
+        assert!(spread.place("r-", &subnets, Some("r-z")).is_some());
+        assert_eq!(spread.place("r-", &[], None), None);
     }
 
     #[test]
-    fn addresses_start_at_four_and_skip_used_ones() {
-        let mut network = Network::default();
+    fn addresses_go_round_the_block_from_four() {
+        let mut book = Addresses::default();
         let start = block_start("subnet-x");
-        network.used.insert(start + 5);
-        let ips: Vec<u32> = (0..3).map(|_| u32::from(network.allocate("subnet-x").unwrap())).collect();
-        assert_eq!(ips, vec![start + 4, start + 6, start + 7]);
+        let held = |_: &str| true;
+        let ips: Vec<u32> = (0..3).map(|i| u32::from(book.allocate("subnet-x", &format!("t{i}"), held).unwrap())).collect();
+        assert_eq!(ips, vec![start + 4, start + 5, start + 6]);
+        // Another task's address is skipped, whoever holds it.
+        book.holders.insert(start + 7, "other".into());
+        assert_eq!(u32::from(book.allocate("subnet-x", "t3", held).unwrap()), start + 8);
+    }
+
+    #[test]
+    fn a_stopped_tasks_address_is_given_again_once_round() {
+        let mut book = Addresses::default();
+        let start = block_start("subnet-x");
+        // t0 holds .4 and stops; the block's other addresses are held.
+        book.allocate("subnet-x", "t0", |_| true);
+        for o in 5..0xfff {
+            book.holders.insert(start + o, "live".into());
+        }
+        let ip = book.allocate("subnet-x", "t1", |id| id != "t0").unwrap();
+        assert_eq!(u32::from(ip), start + 4);
     }
 
     #[test]
     fn a_full_block_spills_into_the_next() {
-        let mut network = Network::default();
+        let mut book = Addresses::default();
         let start = block_start("subnet-x");
-        network.used.extend((4..0xfff).map(|o| start + o));
-        let ip = u32::from(network.allocate("subnet-x").unwrap());
+        for o in 4..0xfff {
+            book.holders.insert(start + o, "live".into());
+        }
+        let ip = u32::from(book.allocate("subnet-x", "t", |_| true).unwrap());
         assert_eq!(ip & 0xfff, 4);
         assert_ne!(ip & !0xfff, start);
         assert_eq!(ip >> 16, u32::from(Ipv4Addr::new(10, 0, 0, 0)) >> 16, "stays in 10.0.0.0/16");

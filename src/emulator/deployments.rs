@@ -408,10 +408,18 @@ impl Pass<'_> {
         let mut keep = primary_tasks.clone();
         if primary_tasks.len() as i64 > desired {
             let surplus = primary_tasks.len() - desired.max(0) as usize;
-            let (waiting, running): (Vec<String>, Vec<String>) =
-                primary_tasks.iter().cloned().partition(|id| state.tasks[id].task.last_status != "RUNNING");
-            let mut order = waiting;
-            order.extend(scale_in_order(state, &running, &self.service.placement_strategy));
+            let strategies = &self.service.placement_strategy;
+            let order = if strategies.is_empty() {
+                // Zones stay balanced, tasks not yet running going first
+                // within a zone.
+                scale_in_order(state, &primary_tasks, strategies)
+            } else {
+                let (waiting, running): (Vec<String>, Vec<String>) =
+                    primary_tasks.iter().cloned().partition(|id| state.tasks[id].task.last_status != "RUNNING");
+                let mut order = waiting;
+                order.extend(scale_in_order(state, &running, strategies));
+                order
+            };
             for id in order.iter().take(surplus) {
                 self.stops.stop(state, id, now, self.reason);
             }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use super::awsvpc::{self, Eni, Network};
+use super::awsvpc::{self, Addresses, Eni, Spread};
 use super::failure_rules::{TaskContext, fates};
 use super::state::Store;
 use super::state::ids::{hex32, uuid};
@@ -85,14 +85,14 @@ pub const LATEST_FARGATE_PLATFORM: &str = "1.4.0";
 pub fn new_task(
     store: &Store,
     cluster: &str,
+    id: &str,
     launch: &TaskLaunch,
     instance: Option<&ContainerInstanceEntry>,
     eni: Option<&Eni>,
     reservation: Reservation,
 ) -> TaskEntry {
     let td = &launch.td.task_definition;
-    let id = hex32();
-    let task_arn = store.arns.task(cluster, &id);
+    let task_arn = store.arns.task(cluster, id);
     let now = store.now();
     let awsvpc = td.effective_network_mode() == "awsvpc";
     let (attachment, interface) = match eni {
@@ -110,7 +110,7 @@ pub fn new_task(
         .container_definitions
         .iter()
         .map(|c| Container {
-            container_arn: store.arns.container(cluster, &id, &uuid()),
+            container_arn: store.arns.container(cluster, id, &uuid()),
             task_arn: task_arn.clone(),
             name: c.name().to_owned(),
             image: c.image.clone(),
@@ -312,14 +312,23 @@ pub fn launch(
     // What instances hold is only needed for EC2 and EXTERNAL tasks; Fargate
     // launches skip the scan of every task in the cluster.
     let mut usage: Option<Usage> = None;
-    // Where the group's tasks are and the addresses in use, for awsvpc
-    // tasks' ENIs (one scan of the cluster per launch).
+    // awsvpc tasks get an ENI in one of the subnets, balanced over their
+    // zones by where the group's tasks are (looked at only when there is a
+    // choice to make; a standalone group needs a scan of the cluster).
     let subnets: &[String] = template
         .network_configuration
         .and_then(|nc| nc.awsvpc_configuration.as_ref())
         .map_or(&[], |vpc| vpc.subnets.as_slice());
     let awsvpc = template.td.task_definition.effective_network_mode() == "awsvpc";
-    let mut network = (awsvpc && !subnets.is_empty()).then(|| Network::of(state, &template.group));
+    let mut spread = (awsvpc && !subnets.is_empty()).then(|| match &template.service_name {
+        _ if !awsvpc::is_choice(subnets) => Spread::default(),
+        // A service's tasks come from the task table's index.
+        Some(service) => {
+            let live = state.tasks.live_of(service);
+            Spread::of(live.iter().filter_map(|id| state.tasks.get(id)), &template.group)
+        }
+        None => Spread::of(state.tasks.values(), &template.group),
+    });
     for _ in 0..count {
         let target = match choice {
             LaunchChoice::LaunchType(t) => LaunchTarget::LaunchType(t.clone()),
@@ -379,8 +388,14 @@ pub fn launch(
         };
         let instance = instance_id.as_deref().and_then(|id| state.container_instances.get(id));
         let zone = instance.and_then(|i| i.availability_zone.as_deref());
-        let eni = network.as_mut().and_then(|n| n.assign(&store.arns.region, subnets, zone));
-        let entry = new_task(store, &cluster, &launch, instance, eni.as_ref(), need.clone());
+        let task_id = hex32();
+        let eni = spread.as_mut().and_then(|s| s.place(&store.arns.region, subnets, zone)).map(|(subnet_id, zone)| {
+            let tasks = &state.tasks;
+            let book = state.addresses.get_or_insert_with(|| Addresses::of(tasks.iter()));
+            let private_ip = book.allocate(&subnet_id, &task_id, |id| tasks.get(id).is_some_and(|t| !t.is_stopped()));
+            Eni { subnet_id, availability_zone: zone, private_ip }
+        });
+        let entry = new_task(store, &cluster, &task_id, &launch, instance, eni.as_ref(), need.clone());
         if let LaunchTarget::CapacityProvider(p) = &target {
             *placed.entry(p.clone()).or_default() += 1;
         }

@@ -342,8 +342,9 @@ pub fn place(
 /// Orders a service's tasks for scale-in by its strategies: spread takes
 /// from the value with the most tasks, binpack from the instance with the
 /// most left (so instances empty out); without a strategy (Fargate, or the
-/// default) from the availability zone with the most tasks; the newest go
-/// first among equals. Returns task ids, first to stop first.
+/// default) from the availability zone with the most tasks, those not yet
+/// RUNNING first; the newest go first among equals. Returns task ids, first
+/// to stop first.
 pub fn scale_in_order(state: &ClusterState, ids: &[String], strategies: &[PlacementStrategy]) -> Vec<String> {
     let mut left: Vec<String> = ids.to_vec();
     // Newest first as the base order.
@@ -376,7 +377,8 @@ pub fn scale_in_order(state: &ClusterState, ids: &[String], strategies: &[Placem
                 left.iter().position(|id| Some(most_left(id)) == best)
             }
             // No strategy (every Fargate service, and EC2 services on the
-            // default one): from the availability zone with the most tasks.
+            // default one): from the availability zone with the most tasks,
+            // those not yet RUNNING there first.
             None => {
                 let zone = |id: &String| state.tasks[id].task.availability_zone.as_deref();
                 let mut per_zone: HashMap<Option<&str>, usize> = HashMap::new();
@@ -384,7 +386,10 @@ pub fn scale_in_order(state: &ClusterState, ids: &[String], strategies: &[Placem
                     *per_zone.entry(zone(id)).or_default() += 1;
                 }
                 let most = per_zone.values().max().copied();
-                left.iter().position(|id| per_zone.get(&zone(id)).copied() == most)
+                let in_most = |id: &String| per_zone.get(&zone(id)).copied() == most;
+                left.iter()
+                    .position(|id| in_most(id) && state.tasks[id].task.last_status != "RUNNING")
+                    .or_else(|| left.iter().position(in_most))
             }
             _ => Some(0),
         };

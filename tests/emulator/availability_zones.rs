@@ -2,8 +2,9 @@
 //! ENI in one of the given subnets (zone from the subnet id: `-az-<letter>`
 //! names it), a service's tasks balanced over the zones on scale-out, scale-in
 //! and replacement, RunTask's `count` spread too, the ENI attachment's details
-//! and statuses through the lifecycle, unique private addresses, and the same
-//! choices under the same `--seed`.
+//! and statuses through the lifecycle, unique private addresses (also across
+//! a restart with `--state-dir`), and the same choices under the same
+//! `--seed`.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -14,7 +15,8 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::support::{
-    admin, advance, fargate_service, fargate_task, nginx, register_fargate, register_instance, service, service_tasks, start, start_with,
+    admin, advance, client as client_for, fargate_service, fargate_task, nginx, register_fargate, register_instance, service, service_tasks,
+    start, start_with,
 };
 
 const ZONED: [&str; 3] = ["subnet-0aa-az-a", "subnet-0bb-az-b", "subnet-0cc-az-c"];
@@ -129,6 +131,18 @@ async fn scale_in_takes_from_the_zone_with_the_most() {
     assert_eq!(counts.iter().sum::<usize>(), 5);
     assert_eq!(counts.len(), 3, "{counts:?}");
     assert!(counts.iter().max().unwrap() - counts.iter().min().unwrap() <= 1, "{counts:?}");
+}
+
+#[tokio::test]
+async fn scaling_in_tasks_still_starting_keeps_the_zones_balanced() {
+    let (emulator, client) = start().await;
+    zoned_service(&client, 9).await;
+    // Still PROVISIONING: they go first, but from the fullest zones.
+    advance(&emulator, 0.1).await;
+    scale(&client, 3).await;
+    advance(&emulator, 30.0).await;
+    assert_eq!(per_zone(&running(&client, "web").await), zones(&[("a", 1), ("b", 1), ("c", 1)]));
+    assert_eq!(service_tasks(&client, "c", "web", "STOPPED").await.len(), 6);
 }
 
 #[tokio::test]
@@ -321,4 +335,24 @@ async fn an_awsvpc_task_on_an_instance_takes_a_subnet_in_the_instance_zone() {
     assert_eq!(t.availability_zone(), Some("us-east-1b"));
     assert_eq!(detail(t, "subnetId"), Some("subnet-0bb-az-b"));
     assert!(detail(t, "privateIPv4Address").is_some());
+}
+
+#[tokio::test]
+async fn addresses_stay_unique_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EmulatorConfig { state_dir: Some(dir.path().to_owned()), ..EmulatorConfig::manual() };
+    let mut ips: Vec<String> = Vec::new();
+    for round in 0..2 {
+        let emulator = ecs_bridge::emulator::spawn(config.clone()).await.unwrap();
+        let client = client_for(&emulator.endpoint());
+        if round == 0 {
+            client.create_cluster().cluster_name("c").send().await.unwrap();
+            register_fargate(&client, "job").await;
+        }
+        let out = fargate_task(&client, "c", "job").network_configuration(vpc(&ZONED[..1])).count(5).send().await.unwrap();
+        ips.extend(out.tasks().iter().map(|t| detail(t, "privateIPv4Address").unwrap().to_owned()));
+        emulator.shutdown().await.unwrap();
+    }
+    let distinct: HashSet<&String> = ips.iter().collect();
+    assert_eq!(distinct.len(), 10, "the restarted emulator knows the addresses in use: {ips:?}");
 }

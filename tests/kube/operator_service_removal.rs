@@ -148,11 +148,15 @@ async fn fields_removed_from_the_spec_are_reset_and_others_are_left() {
         Some(vec!["team".to_owned()]),
         "only the spec's remaining tag is recorded"
     );
-    let seen = events(&h.ns.client, &h.ns.name, "web").await;
-    assert!(
-        seen.iter().any(|(t, r, n)| t == "Normal" && r == "Updated" && n.contains("loadBalancers reset (removed from the spec)")),
-        "{seen:#?}"
-    );
+    // The Event is published after the status write: wait for it too.
+    poll_until("the Updated event naming the reset", || async {
+        let seen = events(&h.ns.client, &h.ns.name, "web").await;
+        seen.iter()
+            .any(|(t, r, n)| t == "Normal" && r == "Updated" && n.contains("loadBalancers reset (removed from the spec)"))
+            .then_some(())
+            .ok_or(format!("{seen:#?}"))
+    })
+    .await;
 
     // Later resyncs leave it all alone: nothing more is written.
     let before = h.ecs_requests();
@@ -240,8 +244,12 @@ async fn tags_removed_from_the_spec_leave_the_service_and_the_cluster_but_others
         (status.applied_tags == ["team"]).then_some(()).ok_or(format!("{status:?}"))
     })
     .await;
-    let seen = events(&h.ns.client, &h.ns.name, "tagged").await;
-    assert!(seen.iter().any(|(_, r, n)| r == "Untagged" && n.contains("cost-center")), "{seen:#?}");
+    // The Event is published after the status write: wait for it too.
+    poll_until("the cluster's Untagged event", || async {
+        let seen = events(&h.ns.client, &h.ns.name, "tagged").await;
+        seen.iter().any(|(_, r, n)| r == "Untagged" && n.contains("cost-center")).then_some(()).ok_or(format!("{seen:#?}"))
+    })
+    .await;
     h.stop().await;
 }
 

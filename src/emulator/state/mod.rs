@@ -75,6 +75,10 @@ pub struct ClusterState {
     /// purging can skip the scan until then (not persisted: `None` scans).
     #[serde(skip)]
     pub purge_due: Option<Timestamp>,
+    /// The private addresses handed out to awsvpc tasks (a cache: rebuilt
+    /// from the tasks when `None`, see [`super::awsvpc::Addresses`]).
+    #[serde(skip)]
+    pub addresses: Option<super::awsvpc::Addresses>,
 }
 
 impl ClusterState {
@@ -86,6 +90,7 @@ impl ClusterState {
             container_instances: BTreeMap::new(),
             run_task_tokens: HashMap::new(),
             purge_due: None,
+            addresses: None,
         }
     }
 
