@@ -197,11 +197,32 @@ pub fn is_choice(subnets: &[String]) -> bool {
 /// DELETED then). Tasks stop without telling the book; instead each /20
 /// block hands out addresses round-robin from a cursor, and an address whose
 /// holder has stopped is given again when the cursor comes back to it.
+///
+/// A full block spills into the rest of the /16. Finding a block full costs a
+/// scan of its 4,096 addresses, so a full block is not scanned again for the
+/// next [`SPILL_RUN`] addresses of its subnet: they go straight to the spill
+/// cursor, and addresses freed in the block are taken again after that run.
+/// This keeps a subnet with more tasks than its block from costing a block
+/// scan per task.
 #[derive(Clone, Debug, Default)]
 pub struct Addresses {
     holders: HashMap<u32, String>,
     /// Next offset to try in each /20 block, by the block's first address.
     cursors: HashMap<u32, u32>,
+    /// Blocks found full: where their spill goes on, and how many more
+    /// addresses skip the block scan.
+    spills: HashMap<u32, Spill>,
+}
+
+/// Addresses given from beyond a full block before it is scanned again.
+const SPILL_RUN: u32 = 256;
+
+#[derive(Clone, Copy, Debug)]
+struct Spill {
+    /// Offset from the block's start (0x1000..0x10000) to try next.
+    next: u32,
+    /// Addresses still to give before the block is scanned again.
+    left: u32,
 }
 
 impl PartialEq for Addresses {
@@ -229,17 +250,37 @@ impl Addresses {
     pub fn allocate(&mut self, subnet: &str, task_id: &str, holds: impl Fn(&str) -> bool) -> Option<Ipv4Addr> {
         let base = u32::from(Ipv4Addr::new(10, 0, 0, 0));
         let block = block_start(subnet);
-        let cursor = self.cursors.get(&block).copied().unwrap_or(0);
         let usable = |ip: &u32| (ip & 0xfff) >= 4 && (ip & 0xfff) != 0xfff;
-        let within = (0..0x1000u32).map(|i| block + ((cursor + i) & 0xfff));
-        let beyond = (0x1000..0x1_0000u32).map(|i| base + ((block - base + i) & 0xffff));
-        let ip = within
-            .chain(beyond)
-            .filter(usable)
-            .find(|ip| self.holders.get(ip).is_none_or(|holder| !holds(holder)))?;
-        if ip & !0xfff == block {
-            self.cursors.insert(block, ((ip & 0xfff) + 1) & 0xfff);
-        }
+        let free = |holders: &HashMap<u32, String>, ip: &u32| holders.get(ip).is_none_or(|holder| !holds(holder));
+        let spill = self.spills.get(&block).copied();
+        let in_block = match spill {
+            Some(Spill { left, .. }) if left > 0 => None,
+            _ => {
+                let cursor = self.cursors.get(&block).copied().unwrap_or(0);
+                (0..0x1000u32).map(|i| block + ((cursor + i) & 0xfff)).filter(usable).find(|ip| free(&self.holders, ip))
+            }
+        };
+        let ip = match in_block {
+            Some(ip) => {
+                self.cursors.insert(block, ((ip & 0xfff) + 1) & 0xfff);
+                self.spills.remove(&block);
+                ip
+            }
+            None => {
+                // Beyond the block, round the rest of the /16 from the spill cursor.
+                let start = spill.map_or(0x1000, |s| s.next);
+                let at = |offset: u32| base + ((block - base + offset) & 0xffff);
+                let offset = (0..0xf000u32)
+                    .map(|i| 0x1000 + (start - 0x1000 + i) % 0xf000)
+                    .find(|o| usable(&at(*o)) && free(&self.holders, &at(*o)))?;
+                let left = match spill {
+                    Some(Spill { left, .. }) if left > 0 => left - 1,
+                    _ => SPILL_RUN,
+                };
+                self.spills.insert(block, Spill { next: 0x1000 + (offset + 1 - 0x1000) % 0xf000, left });
+                at(offset)
+            }
+        };
         self.holders.insert(ip, task_id.to_owned());
         Some(Ipv4Addr::from(ip))
     }
@@ -350,6 +391,27 @@ mod tests {
         assert_eq!(ip & 0xfff, 4);
         assert_ne!(ip & !0xfff, start);
         assert_eq!(ip >> 16, u32::from(Ipv4Addr::new(10, 0, 0, 0)) >> 16, "stays in 10.0.0.0/16");
+    }
+
+    #[test]
+    fn a_full_block_is_scanned_again_only_after_a_run_of_spilled_addresses() {
+        let mut book = Addresses::default();
+        let start = block_start("subnet-x");
+        for o in 4..0xfff {
+            book.holders.insert(start + o, "live".into());
+        }
+        // .4 frees up right after the first spill, but the next addresses keep
+        // spilling, one after the other, until the run is over.
+        let first = u32::from(book.allocate("subnet-x", "s0", |_| true).unwrap());
+        book.holders.insert(start + 4, "gone".into());
+        let holds = |id: &str| id != "gone";
+        let run: Vec<u32> =
+            (1..=SPILL_RUN).map(|i| u32::from(book.allocate("subnet-x", &format!("s{i}"), holds).unwrap())).collect();
+        assert!(run.iter().all(|ip| ip & !0xfff != start), "no block scan during the run");
+        assert_eq!(run[0], first + 1, "the spill goes on from its cursor");
+        assert_eq!(run.iter().collect::<std::collections::HashSet<_>>().len(), run.len(), "distinct");
+        // After the run the block is scanned again and its freed address is given.
+        assert_eq!(u32::from(book.allocate("subnet-x", "back", holds).unwrap()), start + 4);
     }
 
     #[test]
