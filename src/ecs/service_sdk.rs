@@ -8,7 +8,7 @@ use super::service_mapping::{
     constraints_to_sdk, deployment_configuration_to_sdk, load_balancers_to_sdk, network_to_sdk, registries_to_sdk,
     service_from_sdk, service_name_from_arn, strategies_to_sdk, strategy_to_sdk, wire,
 };
-use super::{EcsError, Tags};
+use super::{EcsApi, EcsError, Tags};
 
 fn sdk_tags(tags: &Tags) -> Vec<Tag> {
     tags.iter()
@@ -183,21 +183,13 @@ impl EcsServiceApi for SdkEcs {
         Ok(service_from_sdk(service, false))
     }
 
+    // A service's tags are a resource's tags: the same two calls as the
+    // EcsApi seam's.
     async fn tag_service(&self, arn: &str, tags: &Tags) -> Result<(), EcsError> {
-        let request = self
-            .client
-            .tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(sdk_tags(tags)));
-        self.call("TagResource", request.send(), keep).await.map(|_| ())
+        EcsApi::tag_resource(self, arn, tags).await
     }
 
     async fn untag_service(&self, arn: &str, keys: &[String]) -> Result<(), EcsError> {
-        let request = self
-            .client
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(keys.to_vec()));
-        self.call("UntagResource", request.send(), keep).await.map(|_| ())
+        EcsApi::untag_resource(self, arn, keys).await
     }
 }

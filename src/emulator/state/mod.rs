@@ -173,8 +173,13 @@ impl TaskDefinitions {
 
 /// A write, as the journal records it. Records are stored whole, so replay is
 /// "last write wins" per record and needs no clock or id generator.
+///
+/// Variants differ in size (a whole service or task against a name): changes
+/// are built only with a journal, live until the write is persisted, and
+/// most are the large kinds, so boxing them would add an allocation each.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "change", rename_all = "camelCase")]
+#[allow(clippy::large_enum_variant)]
 pub enum Change {
     /// Everything dropped (admin reset).
     Reset,
