@@ -226,19 +226,7 @@ pub fn settle(task: &mut TaskEntry, now: Timestamp) -> bool {
     if task.task.desired_status != "STOPPED" || !never_started {
         return false;
     }
-    task.task.last_status = "STOPPED".into();
-    task.task.execution_stopped_at = Some(now);
-    task.task.stopped_at = Some(now);
-    task.due = None;
-    for c in &mut task.task.containers {
-        c.last_status = "STOPPED".into();
-    }
-    for a in &mut task.task.attachments {
-        if let Some(obj) = a.as_object_mut() {
-            obj.insert("status".into(), json!("DELETED"));
-        }
-    }
-    task.task.version += 1;
+    mark_stopped(task, now);
     true
 }
 
@@ -251,9 +239,15 @@ pub fn stop_at_once(task: &mut TaskEntry, now: Timestamp) {
     for target in &mut task.targets {
         target.state = TargetState::Deregistered;
     }
-    task.task.last_status = "STOPPED".into();
     task.task.desired_status = "STOPPED".into();
     task.task.stopping_at.get_or_insert(now);
+    mark_stopped(task, now);
+}
+
+/// The task is STOPPED as of `now`: its containers stopped, its ENI deleted,
+/// nothing more due.
+fn mark_stopped(task: &mut TaskEntry, now: Timestamp) {
+    task.task.last_status = "STOPPED".into();
     task.task.execution_stopped_at = Some(now);
     task.task.stopped_at = Some(now);
     task.due = None;
