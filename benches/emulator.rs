@@ -76,7 +76,8 @@ impl Ecs {
     }
 }
 
-const AWSVPC: &str = r#"{"awsvpcConfiguration":{"subnets":["subnet-0123456789abcdef0"],"securityGroups":["sg-0123456789abcdef0"]}}"#;
+const AWSVPC: &str =
+    r#"{"awsvpcConfiguration":{"subnets":["subnet-0123456789abcdef0"],"securityGroups":["sg-0123456789abcdef0"]}}"#;
 
 async fn setup(ecs: &Ecs, clusters: u64) -> Result<Vec<String>, String> {
     ecs.call(
@@ -114,14 +115,18 @@ fn request(n: u64, worker: u64, clusters: u64, last_task: &str) -> (&'static str
     let cluster = format!("bench-{c}");
     let task_cluster = last_task.split('/').nth(1).unwrap_or("bench-0");
     match n % 20 {
-        0..=4 => ("DescribeServices", "read:DescribeServices", format!(r#"{{"cluster":"{cluster}","services":["svc"]}}"#)),
+        0..=4 => {
+            ("DescribeServices", "read:DescribeServices", format!(r#"{{"cluster":"{cluster}","services":["svc"]}}"#))
+        }
         5..=8 => ("ListTasks", "read:ListTasks", format!(r#"{{"cluster":"{cluster}"}}"#)),
         9..=11 => (
             "DescribeTasks",
             "read:DescribeTasks",
             format!(r#"{{"cluster":"{task_cluster}","tasks":["{last_task}"]}}"#),
         ),
-        12 | 13 => ("DescribeTaskDefinition", "read:DescribeTaskDefinition", r#"{"taskDefinition":"bench"}"#.to_owned()),
+        12 | 13 => {
+            ("DescribeTaskDefinition", "read:DescribeTaskDefinition", r#"{"taskDefinition":"bench"}"#.to_owned())
+        }
         14 => (
             "DescribeClusters",
             "read:DescribeClusters",
@@ -131,16 +136,26 @@ fn request(n: u64, worker: u64, clusters: u64, last_task: &str) -> (&'static str
         16 => (
             "RunTask",
             "write:RunTask",
-            format!(r#"{{"cluster":"{cluster}","taskDefinition":"bench","launchType":"FARGATE","networkConfiguration":{AWSVPC},"clientToken":"w{worker}-{n}"}}"#),
+            format!(
+                r#"{{"cluster":"{cluster}","taskDefinition":"bench","launchType":"FARGATE","networkConfiguration":{AWSVPC},"clientToken":"w{worker}-{n}"}}"#
+            ),
         ),
         17 => ("StopTask", "write:StopTask", format!(r#"{{"cluster":"{task_cluster}","task":"{last_task}"}}"#)),
         18 => {
             let count = 2 + (n / 20) % 2;
-            ("UpdateService", "write:UpdateService", format!(r#"{{"cluster":"{cluster}","service":"svc","desiredCount":{count}}}"#))
+            (
+                "UpdateService",
+                "write:UpdateService",
+                format!(r#"{{"cluster":"{cluster}","service":"svc","desiredCount":{count}}}"#),
+            )
         }
         _ => {
             let arn = format!("arn:aws:ecs:us-east-1:000000000000:cluster/{cluster}");
-            ("TagResource", "write:TagResource", format!(r#"{{"resourceArn":"{arn}","tags":[{{"key":"k{}","value":"v{n}"}}]}}"#, n % 7))
+            (
+                "TagResource",
+                "write:TagResource",
+                format!(r#"{{"resourceArn":"{arn}","tags":[{{"key":"k{}","value":"v{n}"}}]}}"#, n % 7),
+            )
         }
     }
 }
@@ -168,15 +183,26 @@ fn direct(seconds: u64, clusters: u64, retention: u64, seeds: &[String]) -> (u64
         ..EmulatorConfig::default()
     })
     .expect("app");
-    let call = |op: &str, body: &str| handle_target(&app, Some(&format!("AmazonEC2ContainerServiceV20141113.{op}")), body.as_bytes());
-    call("RegisterTaskDefinition", &json!({
-        "family": "bench", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
-        "cpu": "256", "memory": "512",
-        "containerDefinitions": [{"name": "web", "image": "nginx", "portMappings": [{"containerPort": 80}]}]
-    }).to_string());
+    let call = |op: &str, body: &str| {
+        handle_target(&app, Some(&format!("AmazonEC2ContainerServiceV20141113.{op}")), body.as_bytes())
+    };
+    call(
+        "RegisterTaskDefinition",
+        &json!({
+            "family": "bench", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+            "cpu": "256", "memory": "512",
+            "containerDefinitions": [{"name": "web", "image": "nginx", "portMappings": [{"containerPort": 80}]}]
+        })
+        .to_string(),
+    );
     for c in 0..clusters {
         call("CreateCluster", &format!(r#"{{"clusterName":"bench-{c}"}}"#));
-        call("CreateService", &format!(r#"{{"cluster":"bench-{c}","serviceName":"svc","taskDefinition":"bench","desiredCount":2,"launchType":"FARGATE","networkConfiguration":{AWSVPC}}}"#));
+        call(
+            "CreateService",
+            &format!(
+                r#"{{"cluster":"bench-{c}","serviceName":"svc","taskDefinition":"bench","desiredCount":2,"launchType":"FARGATE","networkConfiguration":{AWSVPC}}}"#
+            ),
+        );
     }
     let mut last_task = seeds.first().cloned().unwrap_or_default();
     let started = Instant::now();

@@ -117,9 +117,14 @@ impl Fleet {
     fn steady_services(&self) -> usize {
         (0..self.services)
             .filter(|s| {
-                let out = call(&self.app, "DescribeServices", json!({ "cluster": "bench", "services": [format!("svc-{s}")] }));
+                let out = call(
+                    &self.app,
+                    "DescribeServices",
+                    json!({ "cluster": "bench", "services": [format!("svc-{s}")] }),
+                );
                 let svc = &out["services"][0];
-                svc["deployments"].as_array().is_some_and(|d| d.len() == 1) && svc["runningCount"] == svc["desiredCount"]
+                svc["deployments"].as_array().is_some_and(|d| d.len() == 1)
+                    && svc["runningCount"] == svc["desiredCount"]
             })
             .count()
     }
@@ -128,10 +133,22 @@ impl Fleet {
 fn main() {
     let sizes = env_list("BENCH_TASKS", &[1_000, 2_500, 5_000, 10_000]);
     let per_service = env_list("BENCH_TASKS_PER_SERVICE", &[50])[0].max(1);
-    println!("scheduler benchmark: N services x {per_service} tasks, manual clock, ticks every 250 ms of simulated time");
+    println!(
+        "scheduler benchmark: N services x {per_service} tasks, manual clock, ticks every 250 ms of simulated time"
+    );
     println!(
         "{:>7} {:>8} | {:>9} {:>12} | {:>7} {:>10} {:>10} | {:>7} {:>10} {:>10} | {:>10}",
-        "tasks", "services", "idle ms", "idle us/task", "startup", "total ms", "busiest", "rollout", "total ms", "busiest", "ok"
+        "tasks",
+        "services",
+        "idle ms",
+        "idle us/task",
+        "startup",
+        "total ms",
+        "busiest",
+        "rollout",
+        "total ms",
+        "busiest",
+        "ok"
     );
     for tasks in sizes {
         let created = Instant::now();
@@ -149,7 +166,11 @@ fn main() {
         }
         // A rolling deployment of every service (200/100: all new tasks, then the old ones stop).
         for s in 0..fleet.services {
-            call(&fleet.app, "UpdateService", json!({ "cluster": "bench", "service": format!("svc-{s}"), "taskDefinition": "web:2" }));
+            call(
+                &fleet.app,
+                "UpdateService",
+                json!({ "cluster": "bench", "service": format!("svc-{s}"), "taskDefinition": "web:2" }),
+            );
         }
         let rollout = fleet.run(250, 120_000);
         let steady = fleet.steady_services();

@@ -52,10 +52,7 @@ fn memory_kib(pid: u32) -> (u64, u64) {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
 struct Controller {
@@ -94,10 +91,7 @@ fn start_controller(kubeconfig: &Path, endpoint: &str, resync: u64, concurrency:
         .stderr(Stdio::from(log))
         .spawn()
         .expect("the controller binary starts");
-    Controller {
-        child,
-        metrics: format!("http://127.0.0.1:{port}/metrics"),
-    }
+    Controller { child, metrics: format!("http://127.0.0.1:{port}/metrics") }
 }
 
 /// A counter or gauge from the controller's `/metrics`, summed over label sets
@@ -113,18 +107,15 @@ async fn metric(http: &reqwest::Client, url: &str, name: &str) -> Option<f64> {
 }
 
 fn requests(emulator: &RunningEmulator) -> BTreeMap<String, u64> {
-    emulator
-        .stats()
-        .into_iter()
-        .filter_map(|(op, n)| Some((op, n.as_u64()?)))
-        .collect()
+    emulator.stats().into_iter().filter_map(|(op, n)| Some((op, n.as_u64()?))).collect()
 }
 
 fn is_ready(service: &EcsService) -> bool {
     let Some(status) = &service.status else { return false };
-    status.conditions.iter().any(|c| {
-        c.type_ == "Ready" && c.status == "True" && c.observed_generation == service.metadata.generation
-    })
+    status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == "Ready" && c.status == "True" && c.observed_generation == service.metadata.generation)
 }
 
 async fn count_ready(api: &Api<EcsService>) -> (usize, usize) {
@@ -145,12 +136,9 @@ async fn main() {
     let timeout = Duration::from_secs(env_or("BENCH_TIMEOUT_SECS", 900));
 
     let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("crds");
-    let control_plane = ControlPlane::start(StartOptions {
-        crds_dir: Some(crds),
-        ..StartOptions::default()
-    })
-    .await
-    .unwrap_or_else(|e| panic!("the control plane starts (run tests/control-plane/install.sh): {e}"));
+    let control_plane = ControlPlane::start(StartOptions { crds_dir: Some(crds), ..StartOptions::default() })
+        .await
+        .unwrap_or_else(|e| panic!("the control plane starts (run tests/control-plane/install.sh): {e}"));
     let client = control_plane.new_client().await.expect("a client");
     let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
     namespaces
@@ -224,7 +212,8 @@ async fn main() {
     // would load the API server more than the controller does); one list confirms.
     let mut last_report = Instant::now();
     let all_ready = loop {
-        let ready = metric(&http, &controller.metrics, "ecs_bridge_services{condition=\"Ready\"}").await.unwrap_or(0.0) as usize;
+        let ready = metric(&http, &controller.metrics, "ecs_bridge_services{condition=\"Ready\"}").await.unwrap_or(0.0)
+            as usize;
         if ready >= services {
             let (listed_ready, total) = count_ready(&api).await;
             if listed_ready == services && total == services {

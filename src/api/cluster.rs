@@ -169,17 +169,13 @@ pub struct EcsClusterStatus {
 impl EcsCluster {
     /// The ECS cluster name: `spec.clusterName`, or the object's name when unset.
     pub fn cluster_name(&self) -> String {
-        self.spec
-            .cluster_name
-            .clone()
-            .unwrap_or_else(|| self.name_any())
+        self.spec.cluster_name.clone().unwrap_or_else(|| self.name_any())
     }
 
     /// Whether the status describes the current spec.
     pub fn is_observed(&self) -> bool {
         let generation = self.metadata.generation;
-        generation.is_some()
-            && self.status.as_ref().and_then(|s| s.observed_generation) == generation
+        generation.is_some() && self.status.as_ref().and_then(|s| s.observed_generation) == generation
     }
 }
 
@@ -192,13 +188,7 @@ mod tests {
         let spec: EcsClusterSpec = serde_json::from_value(serde_json::json!({})).unwrap();
         let cluster = EcsCluster::new("demo", spec.clone());
         assert_eq!(cluster.cluster_name(), "demo");
-        let named = EcsCluster::new(
-            "demo",
-            EcsClusterSpec {
-                cluster_name: Some("prod".into()),
-                ..spec
-            },
-        );
+        let named = EcsCluster::new("demo", EcsClusterSpec { cluster_name: Some("prod".into()), ..spec });
         assert_eq!(named.cluster_name(), "prod");
         assert_eq!(named.spec.deletion_policy, DeletionPolicy::Delete);
     }

@@ -27,10 +27,7 @@ pub const VERSION: &str = "v1alpha1";
 pub struct Tag {
     /// The tag key: 1–128 letters, digits, spaces and `_ . : / = + - @`. Keys are
     /// case-sensitive and unique per resource; the `aws:` prefix is reserved.
-    #[schemars(
-        length(min = 1, max = 128),
-        regex(pattern = r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$")
-    )]
+    #[schemars(length(min = 1, max = 128), regex(pattern = r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$"))]
     pub key: String,
     /// The tag value: 0–256 letters, digits, spaces and `_ . : / = + - @`.
     #[serde(default)]

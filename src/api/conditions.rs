@@ -39,11 +39,7 @@ impl ConditionStatus {
 
 impl From<bool> for ConditionStatus {
     fn from(value: bool) -> Self {
-        if value {
-            ConditionStatus::True
-        } else {
-            ConditionStatus::False
-        }
+        if value { ConditionStatus::True } else { ConditionStatus::False }
     }
 }
 
@@ -112,24 +108,10 @@ mod tests {
 
     #[test]
     fn same_status_keeps_the_transition_time() {
-        let mut conditions = vec![new_condition(
-            READY,
-            ConditionStatus::False,
-            "Pending",
-            "waiting",
-            Some(1),
-            at(100),
-        )];
+        let mut conditions = vec![new_condition(READY, ConditionStatus::False, "Pending", "waiting", Some(1), at(100))];
         let changed = set_condition(
             &mut conditions,
-            new_condition(
-                READY,
-                ConditionStatus::False,
-                "Pending",
-                "still waiting",
-                Some(2),
-                at(200),
-            ),
+            new_condition(READY, ConditionStatus::False, "Pending", "still waiting", Some(2), at(200)),
         );
         assert!(changed, "message and generation changed");
         assert_eq!(conditions.len(), 1);
@@ -140,42 +122,18 @@ mod tests {
 
     #[test]
     fn a_status_change_moves_the_transition_time() {
-        let mut conditions = vec![new_condition(
-            READY,
-            ConditionStatus::False,
-            "Pending",
-            "",
-            Some(1),
-            at(100),
-        )];
-        set_condition(
-            &mut conditions,
-            new_condition(READY, ConditionStatus::True, "Steady", "", Some(1), at(200)),
-        );
+        let mut conditions = vec![new_condition(READY, ConditionStatus::False, "Pending", "", Some(1), at(100))];
+        set_condition(&mut conditions, new_condition(READY, ConditionStatus::True, "Steady", "", Some(1), at(200)));
         assert_eq!(conditions[0].last_transition_time, at(200));
         assert!(is_true(&conditions, READY));
     }
 
     #[test]
     fn an_identical_condition_is_not_a_change() {
-        let mut conditions = vec![new_condition(
-            SYNCED,
-            ConditionStatus::True,
-            "Synced",
-            "ok",
-            Some(3),
-            at(100),
-        )];
+        let mut conditions = vec![new_condition(SYNCED, ConditionStatus::True, "Synced", "ok", Some(3), at(100))];
         let changed = set_condition(
             &mut conditions,
-            new_condition(
-                SYNCED,
-                ConditionStatus::True,
-                "Synced",
-                "ok",
-                Some(3),
-                at(999),
-            ),
+            new_condition(SYNCED, ConditionStatus::True, "Synced", "ok", Some(3), at(999)),
         );
         assert!(!changed);
         assert_eq!(conditions[0].last_transition_time, at(100));
@@ -183,14 +141,7 @@ mod tests {
 
     #[test]
     fn a_new_type_is_appended() {
-        let mut conditions = vec![new_condition(
-            READY,
-            ConditionStatus::True,
-            "Steady",
-            "",
-            None,
-            at(1),
-        )];
+        let mut conditions = vec![new_condition(READY, ConditionStatus::True, "Steady", "", None, at(1))];
         assert!(set_condition(
             &mut conditions,
             new_condition(DEGRADED, ConditionStatus::False, "Healthy", "", None, at(2))

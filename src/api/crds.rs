@@ -5,9 +5,7 @@
 //! Rust types: a unit test regenerates it in memory and fails when the files differ.
 //! Regenerate with `ECS_BRIDGE_WRITE_CRDS=1 cargo test --lib api::crds`.
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, JSONSchemaProps,
-};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{CustomResourceDefinition, JSONSchemaProps};
 use kube::CustomResourceExt;
 use serde_json::Value;
 
@@ -16,18 +14,10 @@ use super::{EcsCluster, EcsService, EcsTaskDefinition};
 /// All CRDs of the API, in install order (task definitions before the services that
 /// reference them).
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    let mut crds = vec![
-        EcsTaskDefinition::crd(),
-        EcsService::crd(),
-        EcsCluster::crd(),
-    ];
+    let mut crds = vec![EcsTaskDefinition::crd(), EcsService::crd(), EcsCluster::crd()];
     for crd in &mut crds {
         for version in &mut crd.spec.versions {
-            if let Some(schema) = version
-                .schema
-                .as_mut()
-                .and_then(|s| s.open_api_v3_schema.as_mut())
-            {
+            if let Some(schema) = version.schema.as_mut().and_then(|s| s.open_api_v3_schema.as_mut()) {
                 reflow_descriptions(schema);
             }
         }
@@ -70,13 +60,7 @@ fn reflow_value(value: &mut Value) {
 /// One paragraph per blank-line-separated block, its lines joined with spaces.
 fn reflow(text: &str) -> String {
     text.split("\n\n")
-        .map(|paragraph| {
-            paragraph
-                .lines()
-                .map(str::trim)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
+        .map(|paragraph| paragraph.lines().map(str::trim).collect::<Vec<_>>().join(" "))
         .collect::<Vec<_>>()
         .join("\n\n")
 }
@@ -89,10 +73,7 @@ pub fn crd_yaml(crd: &CustomResourceDefinition) -> String {
 
 /// All CRDs as a multi-document YAML stream, what `ecs-bridge crds` prints.
 pub fn crds_yaml() -> String {
-    crds()
-        .iter()
-        .map(|crd| format!("---\n{}", crd_yaml(crd)))
-        .collect()
+    crds().iter().map(|crd| format!("---\n{}", crd_yaml(crd))).collect()
 }
 
 /// The file name of a CRD in `crds/`: its full name, e.g.
@@ -116,10 +97,7 @@ mod tests {
     #[test]
     fn committed_crds_are_up_to_date() {
         let dir = crds_dir();
-        let expected: Vec<(String, String)> = crds()
-            .iter()
-            .map(|c| (crd_file_name(c), crd_yaml(c)))
-            .collect();
+        let expected: Vec<(String, String)> = crds().iter().map(|c| (crd_file_name(c), crd_yaml(c))).collect();
         if std::env::var_os("ECS_BRIDGE_WRITE_CRDS").is_some() {
             std::fs::create_dir_all(&dir).expect("create crds/");
             for entry in std::fs::read_dir(&dir).expect("read crds/") {
@@ -135,27 +113,16 @@ mod tests {
         let regenerate = "regenerate with: ECS_BRIDGE_WRITE_CRDS=1 cargo test --lib api::crds";
         let mut committed: Vec<String> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("crds/ is missing ({e}); {regenerate}"))
-            .map(|e| {
-                e.expect("dir entry")
-                    .file_name()
-                    .to_string_lossy()
-                    .into_owned()
-            })
+            .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
             .filter(|n| n.ends_with(".yaml"))
             .collect();
         committed.sort();
         let mut wanted: Vec<String> = expected.iter().map(|(n, _)| n.clone()).collect();
         wanted.sort();
-        assert_eq!(
-            committed, wanted,
-            "crds/ holds other files than the CRDs; {regenerate}"
-        );
+        assert_eq!(committed, wanted, "crds/ holds other files than the CRDs; {regenerate}");
         for (name, yaml) in &expected {
             let on_disk = std::fs::read_to_string(dir.join(name)).expect("read CRD file");
-            assert!(
-                on_disk == *yaml,
-                "crds/{name} is stale: it differs from the Rust types; {regenerate}"
-            );
+            assert!(on_disk == *yaml, "crds/{name} is stale: it differs from the Rust types; {regenerate}");
         }
     }
 
@@ -165,27 +132,12 @@ mod tests {
             let name = crd.metadata.name.clone().unwrap();
             assert!(name.ends_with(".ecs-bridge.dev"), "{name}");
             assert_eq!(crd.spec.scope, "Namespaced", "{name}");
-            assert_eq!(
-                crd.spec.names.categories.as_deref(),
-                Some(&["ecs".to_owned()][..]),
-                "{name}"
-            );
-            assert!(
-                crd.spec
-                    .names
-                    .short_names
-                    .as_ref()
-                    .is_some_and(|s| !s.is_empty()),
-                "{name}"
-            );
+            assert_eq!(crd.spec.names.categories.as_deref(), Some(&["ecs".to_owned()][..]), "{name}");
+            assert!(crd.spec.names.short_names.as_ref().is_some_and(|s| !s.is_empty()), "{name}");
             let version = &crd.spec.versions[0];
             assert_eq!(version.name, "v1alpha1");
             assert!(
-                version
-                    .subresources
-                    .as_ref()
-                    .and_then(|s| s.status.as_ref())
-                    .is_some(),
+                version.subresources.as_ref().and_then(|s| s.status.as_ref()).is_some(),
                 "{name} has a status subresource"
             );
         }
@@ -194,13 +146,7 @@ mod tests {
     #[test]
     fn the_service_scales_through_desired_count() {
         let crd = EcsService::crd();
-        let scale = crd.spec.versions[0]
-            .subresources
-            .as_ref()
-            .unwrap()
-            .scale
-            .as_ref()
-            .expect("scale subresource");
+        let scale = crd.spec.versions[0].subresources.as_ref().unwrap().scale.as_ref().expect("scale subresource");
         assert_eq!(scale.spec_replicas_path, ".spec.desiredCount");
         assert_eq!(scale.status_replicas_path, ".status.runningCount");
     }
@@ -221,10 +167,7 @@ mod tests {
                     for (key, child) in map {
                         if let (true, Value::String(text)) = (key == "description", child) {
                             let without_paragraphs = text.replace("\n\n", "");
-                            assert!(
-                                !without_paragraphs.contains('\n'),
-                                "hard-wrapped description: {text:?}"
-                            );
+                            assert!(!without_paragraphs.contains('\n'), "hard-wrapped description: {text:?}");
                         } else {
                             check(child);
                         }
@@ -267,23 +210,14 @@ mod tests {
         let mut fields = 0;
         for_each_schema(&mut |path, node| {
             fields += 1;
-            let documented = node
-                .get("description")
-                .and_then(Value::as_str)
-                .is_some_and(|d| !d.trim().is_empty());
+            let documented = node.get("description").and_then(Value::as_str).is_some_and(|d| !d.trim().is_empty());
             // List items and map values are described by their field.
             if !documented && !path.ends_with("[]") && !path.ends_with("{}") {
                 undocumented.push(path.to_owned());
             }
         });
-        assert!(
-            fields > 200,
-            "the walk reaches every field ({fields} visited)"
-        );
-        assert!(
-            undocumented.is_empty(),
-            "fields without a description: {undocumented:#?}"
-        );
+        assert!(fields > 200, "the walk reaches every field ({fields} visited)");
+        assert!(undocumented.is_empty(), "fields without a description: {undocumented:#?}");
     }
 
     /// A CEL rule without a message makes the API server answer "failed rule: <CEL>",
@@ -292,17 +226,9 @@ mod tests {
     fn every_cel_rule_has_a_message() {
         let mut rules = 0;
         for_each_schema(&mut |path, node| {
-            for rule in node
-                .get("x-kubernetes-validations")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for rule in node.get("x-kubernetes-validations").and_then(Value::as_array).into_iter().flatten() {
                 rules += 1;
-                let message = rule
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
+                let message = rule.get("message").and_then(Value::as_str).unwrap_or_default();
                 assert!(
                     !message.is_empty() && !message.contains('\n'),
                     "{path}: rule {} needs a one-line message",
@@ -310,10 +236,7 @@ mod tests {
                 );
             }
         });
-        assert!(
-            rules >= 25,
-            "the rules of issue 6 are all there ({rules} found)"
-        );
+        assert!(rules >= 25, "the rules of issue 6 are all there ({rules} found)");
     }
 
     /// Immutable fields are guarded by transition rules (the ones that use `oldSelf`).
@@ -321,12 +244,7 @@ mod tests {
     fn immutable_fields_have_transition_rules() {
         let mut transition_rules = Vec::new();
         for_each_schema(&mut |path, node| {
-            for rule in node
-                .get("x-kubernetes-validations")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for rule in node.get("x-kubernetes-validations").and_then(Value::as_array).into_iter().flatten() {
                 let text = rule["rule"].as_str().unwrap_or_default();
                 if text.contains("oldSelf") {
                     transition_rules.push(format!("{path}: {text}"));
@@ -357,22 +275,10 @@ mod tests {
             }
         });
         for (path, key) in [
-            (
-                "EcsTaskDefinition.spec.containerDefinitions",
-                json!(["name"]),
-            ),
-            (
-                "EcsTaskDefinition.spec.containerDefinitions[].environment",
-                json!(["name"]),
-            ),
-            (
-                "EcsTaskDefinition.spec.containerDefinitions[].secrets",
-                json!(["name"]),
-            ),
-            (
-                "EcsTaskDefinition.spec.containerDefinitions[].portMappings",
-                json!(["containerPort"]),
-            ),
+            ("EcsTaskDefinition.spec.containerDefinitions", json!(["name"])),
+            ("EcsTaskDefinition.spec.containerDefinitions[].environment", json!(["name"])),
+            ("EcsTaskDefinition.spec.containerDefinitions[].secrets", json!(["name"])),
+            ("EcsTaskDefinition.spec.containerDefinitions[].portMappings", json!(["containerPort"])),
             ("EcsService.spec.tags", json!(["key"])),
             ("EcsService.status.conditions", json!(["type"])),
         ] {

@@ -199,11 +199,7 @@ pub struct EcsServiceSpec {
     pub enable_execute_command: Option<bool>,
 
     /// Adds ECS's managed tags (`aws:ecs:clusterName`, `aws:ecs:serviceName`) to tasks.
-    #[serde(
-        default,
-        rename = "enableECSManagedTags",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "enableECSManagedTags", skip_serializing_if = "Option::is_none")]
     pub enable_ecs_managed_tags: Option<bool>,
 
     /// Copies tags onto tasks at launch from the `SERVICE` or the `TASK_DEFINITION`
@@ -671,38 +667,25 @@ pub enum RolloutState {
 impl EcsService {
     /// The ECS service name: `spec.serviceName`, or the object's name when unset.
     pub fn service_name(&self) -> String {
-        self.spec
-            .service_name
-            .clone()
-            .unwrap_or_else(|| self.name_any())
+        self.spec.service_name.clone().unwrap_or_else(|| self.name_any())
     }
 
     /// The primary (newest) deployment, if ECS reported one.
     pub fn primary_deployment(&self) -> Option<&Deployment> {
-        self.status
-            .as_ref()?
-            .deployments
-            .iter()
-            .find(|d| d.status.as_deref() == Some("PRIMARY"))
+        self.status.as_ref()?.deployments.iter().find(|d| d.status.as_deref() == Some("PRIMARY"))
     }
 
     /// Whether the status describes the current spec.
     pub fn is_observed(&self) -> bool {
         let generation = self.metadata.generation;
-        generation.is_some()
-            && self.status.as_ref().and_then(|s| s.observed_generation) == generation
+        generation.is_some() && self.status.as_ref().and_then(|s| s.observed_generation) == generation
     }
 
     /// Whether the spec asks for a redeploy the operator has not acted on yet.
     pub fn wants_forced_deployment(&self) -> bool {
         match &self.spec.force_new_deployment_token {
             None => false,
-            Some(token) => {
-                self.status
-                    .as_ref()
-                    .and_then(|s| s.force_new_deployment_token.as_ref())
-                    != Some(token)
-            }
+            Some(token) => self.status.as_ref().and_then(|s| s.force_new_deployment_token.as_ref()) != Some(token),
         }
     }
 }
@@ -715,9 +698,7 @@ impl EcsServiceSpec {
                 .capacity_provider_strategy
                 .iter()
                 .flatten()
-                .any(|item| {
-                    item.capacity_provider == "FARGATE" || item.capacity_provider == "FARGATE_SPOT"
-                })
+                .any(|item| item.capacity_provider == "FARGATE" || item.capacity_provider == "FARGATE_SPOT")
     }
 }
 
@@ -736,28 +717,20 @@ mod tests {
         assert_eq!(svc.spec.cluster, DEFAULT_CLUSTER);
         assert_eq!(svc.spec.scheduling_strategy, SchedulingStrategy::Replica);
         assert_eq!(svc.spec.desired_count, None);
-        let named = service(
-            "web",
-            serde_json::json!({"taskDefinition": "web", "serviceName": "web-v2", "cluster": "prod"}),
-        );
+        let named =
+            service("web", serde_json::json!({"taskDefinition": "web", "serviceName": "web-v2", "cluster": "prod"}));
         assert_eq!(named.service_name(), "web-v2");
         assert_eq!(named.spec.cluster, "prod");
     }
 
     #[test]
     fn fargate_by_launch_type_or_capacity_provider() {
-        let by_launch_type = service(
-            "a",
-            serde_json::json!({"taskDefinition": "t", "launchType": "FARGATE"}),
-        );
+        let by_launch_type = service("a", serde_json::json!({"taskDefinition": "t", "launchType": "FARGATE"}));
         let by_spot = service(
             "b",
             serde_json::json!({"taskDefinition": "t", "capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT"}]}),
         );
-        let on_ec2 = service(
-            "c",
-            serde_json::json!({"taskDefinition": "t", "launchType": "EC2"}),
-        );
+        let on_ec2 = service("c", serde_json::json!({"taskDefinition": "t", "launchType": "EC2"}));
         let by_asg = service(
             "d",
             serde_json::json!({"taskDefinition": "t", "capacityProviderStrategy": [{"capacityProvider": "my-asg"}]}),
@@ -774,10 +747,7 @@ mod tests {
         assert!(!svc.wants_forced_deployment(), "no token, nothing to force");
         svc.spec.force_new_deployment_token = Some("1".into());
         assert!(svc.wants_forced_deployment());
-        svc.status = Some(EcsServiceStatus {
-            force_new_deployment_token: Some("1".into()),
-            ..Default::default()
-        });
+        svc.status = Some(EcsServiceStatus { force_new_deployment_token: Some("1".into()), ..Default::default() });
         assert!(!svc.wants_forced_deployment(), "already acted on");
         svc.spec.force_new_deployment_token = Some("2".into());
         assert!(svc.wants_forced_deployment());
@@ -792,10 +762,7 @@ mod tests {
             {"id": "ecs-svc/3", "status": "PRIMARY", "rolloutState": "IN_PROGRESS", "createdAt": "2026-11-27T10:00:00Z"}
         ]))
         .unwrap();
-        svc.status = Some(EcsServiceStatus {
-            deployments,
-            ..Default::default()
-        });
+        svc.status = Some(EcsServiceStatus { deployments, ..Default::default() });
         let primary = svc.primary_deployment().unwrap();
         assert_eq!(primary.id, "ecs-svc/3");
         assert_eq!(primary.rollout_state, Some(RolloutState::InProgress));

@@ -29,10 +29,7 @@ pub fn spec_hash(spec: &EcsTaskDefinitionSpec) -> String {
     }
     let mut canonical = String::new();
     write_canonical(&prune_empty(value).unwrap_or(Value::Null), &mut canonical);
-    format!(
-        "{PREFIX}{}",
-        hex::encode(Sha256::digest(canonical.as_bytes()))
-    )
+    format!("{PREFIX}{}", hex::encode(Sha256::digest(canonical.as_bytes())))
 }
 
 /// Drops nulls, empty arrays and empty objects, recursively: ECS treats an absent
@@ -46,10 +43,8 @@ fn prune_empty(value: Value) -> Option<Value> {
             (!items.is_empty()).then_some(Value::Array(items))
         }
         Value::Object(map) => {
-            let map: serde_json::Map<String, Value> = map
-                .into_iter()
-                .filter_map(|(k, v)| prune_empty(v).map(|v| (k, v)))
-                .collect();
+            let map: serde_json::Map<String, Value> =
+                map.into_iter().filter_map(|(k, v)| prune_empty(v).map(|v| (k, v))).collect();
             (!map.is_empty()).then_some(Value::Object(map))
         }
         other => Some(other),
@@ -141,22 +136,11 @@ mod tests {
         let mut memory = base.clone();
         memory.memory = Some("1024".into());
         let mut tags = base.clone();
-        tags.tags.push(crate::api::common::Tag {
-            key: "team".into(),
-            value: "web".into(),
-        });
-        let hashes = [
-            spec_hash(&base),
-            spec_hash(&image),
-            spec_hash(&memory),
-            spec_hash(&tags),
-        ];
+        tags.tags.push(crate::api::common::Tag { key: "team".into(), value: "web".into() });
+        let hashes = [spec_hash(&base), spec_hash(&image), spec_hash(&memory), spec_hash(&tags)];
         for i in 0..hashes.len() {
             for j in i + 1..hashes.len() {
-                assert_ne!(
-                    hashes[i], hashes[j],
-                    "specs {i} and {j} must hash differently"
-                );
+                assert_ne!(hashes[i], hashes[j], "specs {i} and {j} must hash differently");
             }
         }
     }
@@ -167,10 +151,7 @@ mod tests {
         with_empty["volumes"] = serde_json::json!([]);
         with_empty["containerDefinitions"][0]["command"] = serde_json::json!([]);
         with_empty["containerDefinitions"][0]["dockerLabels"] = serde_json::json!({});
-        assert_eq!(
-            spec_hash(&spec_from(nginx())),
-            spec_hash(&spec_from(with_empty))
-        );
+        assert_eq!(spec_hash(&spec_from(nginx())), spec_hash(&spec_from(with_empty)));
     }
 
     #[test]
@@ -184,14 +165,8 @@ mod tests {
         value.as_object_mut().unwrap().remove("deletionPolicy");
         let mut canonical = String::new();
         write_canonical(&prune_empty(value).unwrap(), &mut canonical);
-        assert_eq!(
-            canonical,
-            r#"{"containerDefinitions":[{"image":"busybox","memory":128,"name":"app"}]}"#
-        );
-        assert_eq!(
-            spec_hash(&spec),
-            "sha256:ce0510c0b1d025cd9c087bc1a6cfa7bc27c27f5975940870b5a55d81f51a4530"
-        );
+        assert_eq!(canonical, r#"{"containerDefinitions":[{"image":"busybox","memory":128,"name":"app"}]}"#);
+        assert_eq!(spec_hash(&spec), "sha256:ce0510c0b1d025cd9c087bc1a6cfa7bc27c27f5975940870b5a55d81f51a4530");
     }
 
     /// JSON text of `value` with every object's keys in sorted order rotated left by
@@ -207,21 +182,12 @@ mod tests {
                 }
                 let fields: Vec<String> = keys
                     .into_iter()
-                    .map(|k| {
-                        format!(
-                            "{}:{}",
-                            Value::String(k.clone()),
-                            text_with_rotated_keys(&map[k], rotation)
-                        )
-                    })
+                    .map(|k| format!("{}:{}", Value::String(k.clone()), text_with_rotated_keys(&map[k], rotation)))
                     .collect();
                 format!("{{{}}}", fields.join(","))
             }
             Value::Array(items) => {
-                let items: Vec<String> = items
-                    .iter()
-                    .map(|v| text_with_rotated_keys(v, rotation))
-                    .collect();
+                let items: Vec<String> = items.iter().map(|v| text_with_rotated_keys(v, rotation)).collect();
                 format!("[{}]", items.join(","))
             }
             scalar => scalar.to_string(),

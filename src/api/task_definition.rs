@@ -883,14 +883,12 @@ pub struct OwnedRevision {
 impl EcsTaskDefinitionSpec {
     /// How many superseded revisions to keep ACTIVE.
     pub fn revision_history_limit(&self) -> i32 {
-        self.revision_history_limit
-            .unwrap_or(DEFAULT_REVISION_HISTORY_LIMIT)
+        self.revision_history_limit.unwrap_or(DEFAULT_REVISION_HISTORY_LIMIT)
     }
 
     /// Whether the definition asks for Fargate.
     pub fn requires_fargate(&self) -> bool {
-        self.requires_compatibilities
-            .contains(&Compatibility::Fargate)
+        self.requires_compatibilities.contains(&Compatibility::Fargate)
     }
 
     /// The container of that name.
@@ -925,8 +923,7 @@ impl EcsTaskDefinition {
     /// Whether the status describes the current spec (no change waiting to be registered).
     pub fn is_observed(&self) -> bool {
         let generation = self.metadata.generation;
-        generation.is_some()
-            && self.status.as_ref().and_then(|s| s.observed_generation) == generation
+        generation.is_some() && self.status.as_ref().and_then(|s| s.observed_generation) == generation
     }
 }
 
@@ -940,10 +937,7 @@ mod tests {
 
     #[test]
     fn family_defaults_to_the_object_name() {
-        let unnamed = definition(
-            "web",
-            serde_json::json!({"containerDefinitions": [{"name": "a", "image": "x"}]}),
-        );
+        let unnamed = definition("web", serde_json::json!({"containerDefinitions": [{"name": "a", "image": "x"}]}));
         assert_eq!(unnamed.family(), "web");
         let named = definition(
             "web",
@@ -965,14 +959,8 @@ mod tests {
         assert!(td.spec.container("a").unwrap().is_essential());
         assert!(!td.spec.container("b").unwrap().is_essential());
         assert!(td.spec.container("c").is_none());
-        assert_eq!(
-            td.spec.container_definitions[0].port_mappings[0].protocol,
-            TransportProtocol::Tcp
-        );
-        assert_eq!(
-            td.spec.revision_history_limit(),
-            DEFAULT_REVISION_HISTORY_LIMIT
-        );
+        assert_eq!(td.spec.container_definitions[0].port_mappings[0].protocol, TransportProtocol::Tcp);
+        assert_eq!(td.spec.revision_history_limit(), DEFAULT_REVISION_HISTORY_LIMIT);
         assert_eq!(td.spec.deletion_policy, DeletionPolicy::Delete);
         assert_eq!(td.current_revision(), None);
         assert_eq!(td.current_arn(), None);
@@ -980,16 +968,10 @@ mod tests {
 
     #[test]
     fn observed_means_the_status_describes_this_generation() {
-        let mut td = definition(
-            "web",
-            serde_json::json!({"containerDefinitions": [{"name": "a", "image": "x"}]}),
-        );
+        let mut td = definition("web", serde_json::json!({"containerDefinitions": [{"name": "a", "image": "x"}]}));
         td.metadata.generation = Some(2);
         assert!(!td.is_observed());
-        td.status = Some(EcsTaskDefinitionStatus {
-            observed_generation: Some(1),
-            ..Default::default()
-        });
+        td.status = Some(EcsTaskDefinitionStatus { observed_generation: Some(1), ..Default::default() });
         assert!(!td.is_observed());
         td.status.as_mut().unwrap().observed_generation = Some(2);
         assert!(td.is_observed());
@@ -1007,10 +989,7 @@ mod tests {
         });
         let spec: EcsTaskDefinitionSpec = serde_json::from_value(json.clone()).unwrap();
         assert_eq!(spec.ephemeral_storage.as_ref().unwrap().size_in_gib, 30);
-        assert_eq!(
-            spec.requires_compatibilities,
-            [Compatibility::Ec2, Compatibility::ManagedInstances]
-        );
+        assert_eq!(spec.requires_compatibilities, [Compatibility::Ec2, Compatibility::ManagedInstances]);
         assert_eq!(serde_json::to_value(&spec).unwrap(), json);
     }
 }

@@ -43,10 +43,8 @@ impl Binaries {
 
     /// Uses the binaries in `dir`, checking the required ones are there.
     pub fn in_dir(dir: &Path) -> Result<Binaries, ControlPlaneError> {
-        let missing: Vec<&str> = ["etcd", "kube-apiserver", "kubectl"]
-            .into_iter()
-            .filter(|name| !is_executable(&dir.join(name)))
-            .collect();
+        let missing: Vec<&str> =
+            ["etcd", "kube-apiserver", "kubectl"].into_iter().filter(|name| !is_executable(&dir.join(name))).collect();
         if !missing.is_empty() {
             return Err(ControlPlaneError::BinariesMissing {
                 dir: dir.to_path_buf(),
@@ -67,26 +65,18 @@ impl Binaries {
 /// The directory the install script fills, keyed by every pinned version so that a version
 /// bump never runs stale binaries.
 pub fn default_bin_dir() -> Result<PathBuf, ControlPlaneError> {
-    Ok(cache_root()?.join("bin").join(format!(
-        "k8s-{K8S_VERSION}-etcd-{ETCD_VERSION}-helm-{HELM_VERSION}"
-    )))
+    Ok(cache_root()?.join("bin").join(format!("k8s-{K8S_VERSION}-etcd-{ETCD_VERSION}-helm-{HELM_VERSION}")))
 }
 
 fn cache_root() -> Result<PathBuf, ControlPlaneError> {
-    let non_empty = |name: &str| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
+    let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
     if let Some(root) = non_empty(CACHE_ENV) {
         return Ok(root);
     }
     if let Some(xdg) = non_empty("XDG_CACHE_HOME") {
         return Ok(xdg.join("ecs-bridge"));
     }
-    non_empty("HOME")
-        .map(|home| home.join(".cache").join("ecs-bridge"))
-        .ok_or(ControlPlaneError::NoCacheDir)
+    non_empty("HOME").map(|home| home.join(".cache").join("ecs-bridge")).ok_or(ControlPlaneError::NoCacheDir)
 }
 
 fn is_executable(path: &Path) -> bool {

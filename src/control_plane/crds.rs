@@ -18,22 +18,12 @@ const ESTABLISH_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Installs the CRDs of every `*.yaml` / `*.yml` file in `dir` (multi-document files are
 /// fine, an empty directory installs nothing) and returns their names once Established.
-pub async fn install_from_dir(
-    client: &kube::Client,
-    dir: &Path,
-) -> Result<Vec<String>, ControlPlaneError> {
-    let read_error = |e| {
-        ControlPlaneError::io(
-            format!("cannot read the CRD directory {}", dir.display()),
-            e,
-        )
-    };
+pub async fn install_from_dir(client: &kube::Client, dir: &Path) -> Result<Vec<String>, ControlPlaneError> {
+    let read_error = |e| ControlPlaneError::io(format!("cannot read the CRD directory {}", dir.display()), e);
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(read_error)? {
         let path = entry.map_err(read_error)?.path();
-        let is_yaml = path
-            .extension()
-            .is_some_and(|ext| ext == "yaml" || ext == "yml");
+        let is_yaml = path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml");
         if is_yaml && path.is_file() {
             files.push(path);
         }
@@ -58,10 +48,7 @@ pub async fn install_from_yaml(
 }
 
 /// Waits until every named CRD has the condition Established=True.
-pub async fn wait_established(
-    client: &kube::Client,
-    names: &[String],
-) -> Result<(), ControlPlaneError> {
+pub async fn wait_established(client: &kube::Client, names: &[String]) -> Result<(), ControlPlaneError> {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let start = Instant::now();
     for name in names {
@@ -70,23 +57,13 @@ pub async fn wait_established(
                 Ok(Some(crd)) => crd.status.and_then(|s| s.conditions).unwrap_or_default(),
                 Ok(None) | Err(_) => Vec::new(),
             };
-            if conditions
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True")
-            {
+            if conditions.iter().any(|c| c.type_ == "Established" && c.status == "True") {
                 break;
             }
             if start.elapsed() > ESTABLISH_TIMEOUT {
                 let conditions = conditions
                     .iter()
-                    .map(|c| {
-                        format!(
-                            "{}={} {}",
-                            c.type_,
-                            c.status,
-                            c.message.as_deref().unwrap_or("")
-                        )
-                    })
+                    .map(|c| format!("{}={} {}", c.type_, c.status, c.message.as_deref().unwrap_or("")))
                     .collect::<Vec<_>>()
                     .join("; ");
                 return Err(ControlPlaneError::CrdNotEstablished {
@@ -103,10 +80,7 @@ pub async fn wait_established(
 
 fn crd_manifests(source_name: &str, yaml: &str) -> Result<Vec<Manifest>, ControlPlaneError> {
     let manifests = manifests::parse(source_name, yaml)?;
-    if let Some(other) = manifests
-        .iter()
-        .find(|m| m.kind != "CustomResourceDefinition")
-    {
+    if let Some(other) = manifests.iter().find(|m| m.kind != "CustomResourceDefinition") {
         return Err(ControlPlaneError::NotACrd {
             source_name: source_name.to_string(),
             index: other.document,
@@ -116,20 +90,15 @@ fn crd_manifests(source_name: &str, yaml: &str) -> Result<Vec<Manifest>, Control
     Ok(manifests)
 }
 
-async fn install(
-    client: &kube::Client,
-    crds: &[Manifest],
-) -> Result<Vec<String>, ControlPlaneError> {
+async fn install(client: &kube::Client, crds: &[Manifest]) -> Result<Vec<String>, ControlPlaneError> {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let params = PatchParams::apply(FIELD_MANAGER).force();
     for crd in crds {
-        api.patch(&crd.name, &params, &Patch::Apply(&crd.body))
-            .await
-            .map_err(|source| ControlPlaneError::Apply {
-                kind: crd.kind.clone(),
-                name: crd.name.clone(),
-                source,
-            })?;
+        api.patch(&crd.name, &params, &Patch::Apply(&crd.body)).await.map_err(|source| ControlPlaneError::Apply {
+            kind: crd.kind.clone(),
+            name: crd.name.clone(),
+            source,
+        })?;
     }
     let names: Vec<String> = crds.iter().map(|crd| crd.name.clone()).collect();
     wait_established(client, &names).await?;

@@ -14,9 +14,7 @@ pub enum ControlPlaneError {
     )]
     BinariesMissing { dir: PathBuf, missing: String },
 
-    #[error(
-        "cannot locate the cache directory: neither ECS_BRIDGE_CACHE, XDG_CACHE_HOME nor HOME is set"
-    )]
+    #[error("cannot locate the cache directory: neither ECS_BRIDGE_CACHE, XDG_CACHE_HOME nor HOME is set")]
     NoCacheDir,
 
     #[error("`{tool}` is needed to {purpose} but could not be run")]
@@ -46,23 +44,13 @@ pub enum ControlPlaneError {
     },
 
     #[error("{name} exited during start-up ({status}); the end of its log ({log}):\n{log_tail}")]
-    ExitedEarly {
-        name: &'static str,
-        status: String,
-        log: PathBuf,
-        log_tail: String,
-    },
+    ExitedEarly { name: &'static str, status: String, log: PathBuf, log_tail: String },
 
     #[error(
         "kube-apiserver did not report ready within {waited:?} (last answer: {last}); \
          the end of its log ({log}):\n{log_tail}"
     )]
-    NotReady {
-        waited: Duration,
-        last: String,
-        log: PathBuf,
-        log_tail: String,
-    },
+    NotReady { waited: Duration, last: String, log: PathBuf, log_tail: String },
 
     #[error("cannot load the kubeconfig {path}")]
     Kubeconfig {
@@ -87,20 +75,12 @@ pub enum ControlPlaneError {
     },
 
     #[error("{source_name}: document {index} {problem}")]
-    BadDocument {
-        source_name: String,
-        index: usize,
-        problem: String,
-    },
+    BadDocument { source_name: String, index: usize, problem: String },
 
     #[error(
         "{source_name}: document {index} is a {kind}; only CustomResourceDefinitions are installed from a CRD directory"
     )]
-    NotACrd {
-        source_name: String,
-        index: usize,
-        kind: String,
-    },
+    NotACrd { source_name: String, index: usize, kind: String },
 
     #[error("apiVersion {api_version:?} is not valid: {reason}")]
     InvalidApiVersion { api_version: String, reason: String },
@@ -121,22 +101,13 @@ pub enum ControlPlaneError {
         source: kube::Error,
     },
 
-    #[error(
-        "CustomResourceDefinition {name} was not Established within {waited:?} (conditions: {conditions})"
-    )]
-    CrdNotEstablished {
-        name: String,
-        waited: Duration,
-        conditions: String,
-    },
+    #[error("CustomResourceDefinition {name} was not Established within {waited:?} (conditions: {conditions})")]
+    CrdNotEstablished { name: String, waited: Duration, conditions: String },
 }
 
 impl ControlPlaneError {
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        ControlPlaneError::Io {
-            context: context.into(),
-            source,
-        }
+        ControlPlaneError::Io { context: context.into(), source }
     }
 
     /// True when the failure was a port race: a "free" port was taken between the time it

@@ -30,23 +30,16 @@ pub fn write(path: &Path, server: &str, pki: &Pki) -> Result<(), ControlPlaneErr
         }],
         "current-context": CONTEXT,
     });
-    let yaml = serde_yaml::to_string(&config).map_err(|e| {
-        ControlPlaneError::io("cannot render the kubeconfig", std::io::Error::other(e))
-    })?;
-    std::fs::write(path, yaml)
-        .map_err(|e| ControlPlaneError::io(format!("cannot write {}", path.display()), e))
+    let yaml = serde_yaml::to_string(&config)
+        .map_err(|e| ControlPlaneError::io("cannot render the kubeconfig", std::io::Error::other(e)))?;
+    std::fs::write(path, yaml).map_err(|e| ControlPlaneError::io(format!("cannot write {}", path.display()), e))
 }
 
 /// Loads the client configuration from a kubeconfig file (its current context).
 pub async fn load_config(path: &Path) -> Result<kube::Config, ControlPlaneError> {
-    let error = |source| ControlPlaneError::Kubeconfig {
-        path: path.to_path_buf(),
-        source,
-    };
+    let error = |source| ControlPlaneError::Kubeconfig { path: path.to_path_buf(), source };
     let kubeconfig = Kubeconfig::read_from(path).map_err(error)?;
-    kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .map_err(error)
+    kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default()).await.map_err(error)
 }
 
 /// A client for the kubeconfig's current context.

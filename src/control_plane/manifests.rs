@@ -31,12 +31,11 @@ pub fn parse(source_name: &str, yaml: &str) -> Result<Vec<Manifest>, ControlPlan
     let mut manifests = Vec::new();
     for (i, document) in serde_yaml::Deserializer::from_str(yaml).enumerate() {
         let index = i + 1;
-        let body =
-            serde_json::Value::deserialize(document).map_err(|source| ControlPlaneError::Yaml {
-                source_name: source_name.to_string(),
-                index,
-                source,
-            })?;
+        let body = serde_json::Value::deserialize(document).map_err(|source| ControlPlaneError::Yaml {
+            source_name: source_name.to_string(),
+            index,
+            source,
+        })?;
         if body.is_null() {
             continue;
         }
@@ -45,23 +44,12 @@ pub fn parse(source_name: &str, yaml: &str) -> Result<Vec<Manifest>, ControlPlan
             index,
             problem: problem.to_string(),
         };
-        let field = |pointer: &str| {
-            body.pointer(pointer)
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-        };
+        let field = |pointer: &str| body.pointer(pointer).and_then(|v| v.as_str()).map(str::to_string);
         let api_version = field("/apiVersion").ok_or_else(|| bad("has no apiVersion"))?;
         let kind = field("/kind").ok_or_else(|| bad("has no kind"))?;
         let name = field("/metadata/name").ok_or_else(|| bad("has no metadata.name"))?;
         let namespace = field("/metadata/namespace");
-        manifests.push(Manifest {
-            api_version,
-            kind,
-            name,
-            namespace,
-            document: index,
-            body,
-        });
+        manifests.push(Manifest { api_version, kind, name, namespace, document: index, body });
     }
     Ok(manifests)
 }
@@ -100,28 +88,15 @@ pub async fn apply(
             reason: e.to_string(),
         })?
         .with_kind(&manifest.kind);
-    let (resource, capabilities) = kube::discovery::pinned_kind(client, &gvk)
-        .await
-        .map_err(unknown)?;
-    let api: Api<DynamicObject> = match (
-        capabilities.scope,
-        manifest.namespace.as_deref().or(namespace),
-    ) {
+    let (resource, capabilities) = kube::discovery::pinned_kind(client, &gvk).await.map_err(unknown)?;
+    let api: Api<DynamicObject> = match (capabilities.scope, manifest.namespace.as_deref().or(namespace)) {
         (Scope::Cluster, _) => Api::all_with(client.clone(), &resource),
         (Scope::Namespaced, Some(ns)) => Api::namespaced_with(client.clone(), ns, &resource),
         (Scope::Namespaced, None) => Api::default_namespaced_with(client.clone(), &resource),
     };
-    api.patch(
-        &manifest.name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&manifest.body),
-    )
-    .await
-    .map_err(|source| ControlPlaneError::Apply {
-        kind: manifest.kind.clone(),
-        name: manifest.name.clone(),
-        source,
-    })
+    api.patch(&manifest.name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&manifest.body))
+        .await
+        .map_err(|source| ControlPlaneError::Apply { kind: manifest.kind.clone(), name: manifest.name.clone(), source })
 }
 
 #[cfg(test)]
@@ -135,22 +110,9 @@ mod tests {
         let manifests = parse("stream", yaml).expect("parse");
         let summary: Vec<_> = manifests
             .iter()
-            .map(|m| {
-                (
-                    m.api_version.as_str(),
-                    m.kind.as_str(),
-                    m.name.as_str(),
-                    m.namespace.as_deref(),
-                )
-            })
+            .map(|m| (m.api_version.as_str(), m.kind.as_str(), m.name.as_str(), m.namespace.as_deref()))
             .collect();
-        assert_eq!(
-            summary,
-            [
-                ("v1", "ConfigMap", "a", Some("ns")),
-                ("apps/v1", "Deployment", "b", None)
-            ]
-        );
+        assert_eq!(summary, [("v1", "ConfigMap", "a", Some("ns")), ("apps/v1", "Deployment", "b", None)]);
         assert_eq!(manifests[1].body["metadata"]["name"], "b");
     }
 
@@ -158,11 +120,7 @@ mod tests {
     fn an_object_without_a_name_is_refused_with_its_position() {
         let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a }\n---\napiVersion: v1\nkind: ConfigMap\n";
         match parse("file.yaml", yaml) {
-            Err(ControlPlaneError::BadDocument {
-                source_name,
-                index,
-                problem,
-            }) => {
+            Err(ControlPlaneError::BadDocument { source_name, index, problem }) => {
                 assert_eq!((source_name.as_str(), index), ("file.yaml", 2));
                 assert!(problem.contains("metadata.name"), "{problem}");
             }
@@ -173,9 +131,6 @@ mod tests {
     #[test]
     fn invalid_yaml_is_refused_with_its_position() {
         let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a }\n---\nkind: [unclosed\n";
-        assert!(matches!(
-            parse("f", yaml),
-            Err(ControlPlaneError::Yaml { index: 2, .. })
-        ));
+        assert!(matches!(parse("f", yaml), Err(ControlPlaneError::Yaml { index: 2, .. })));
     }
 }

@@ -41,11 +41,7 @@ pub struct StartOptions {
 
 impl Default for StartOptions {
     fn default() -> Self {
-        StartOptions {
-            binaries: None,
-            crds_dir: None,
-            ready_timeout: Duration::from_secs(180),
-        }
+        StartOptions { binaries: None, crds_dir: None, ready_timeout: Duration::from_secs(180) }
     }
 }
 
@@ -82,24 +78,13 @@ impl ControlPlane {
         let dir = tempfile::Builder::new()
             .prefix("ecs-bridge-control-plane-")
             .tempdir()
-            .map_err(|e| {
-                ControlPlaneError::io("cannot create the control plane's data directory", e)
-            })?;
+            .map_err(|e| ControlPlaneError::io("cannot create the control plane's data directory", e))?;
         let pki = Pki::generate(&dir.path().join("pki"))?;
         let kubeconfig = dir.path().join("kubeconfig");
 
         let mut attempt = 1;
         let launched = loop {
-            match launch(
-                &binaries,
-                dir.path(),
-                attempt,
-                &pki,
-                &kubeconfig,
-                options.ready_timeout,
-            )
-            .await
-            {
+            match launch(&binaries, dir.path(), attempt, &pki, &kubeconfig, options.ready_timeout).await {
                 Err(e) if e.is_port_race() && attempt < LAUNCH_ATTEMPTS => attempt += 1,
                 result => break result?,
             }
@@ -252,14 +237,8 @@ async fn launch(
         "--allow-privileged=true".to_string(),
         "--authorization-mode=RBAC".to_string(),
         "--service-account-issuer=https://kubernetes.default.svc".to_string(),
-        format!(
-            "--service-account-key-file={}",
-            path(&pki.service_account_pub)
-        ),
-        format!(
-            "--service-account-signing-key-file={}",
-            path(&pki.service_account_key)
-        ),
+        format!("--service-account-key-file={}", path(&pki.service_account_pub)),
+        format!("--service-account-signing-key-file={}", path(&pki.service_account_key)),
         // No token controller runs, so the ServiceAccount admission plugin would reject pods.
         "--disable-admission-plugins=ServiceAccount".to_string(),
     ];
@@ -281,9 +260,7 @@ async fn launch(
         apiserver.check_running()?;
         let request = http::Request::get("/readyz")
             .body(Vec::new())
-            .map_err(|e| {
-                ControlPlaneError::io("cannot build the /readyz request", std::io::Error::other(e))
-            })?;
+            .map_err(|e| ControlPlaneError::io("cannot build the /readyz request", std::io::Error::other(e)))?;
         match client.request_text(request).await {
             Ok(body) if body.trim() == "ok" => break,
             Ok(body) => last = body,
@@ -299,11 +276,5 @@ async fn launch(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    Ok(Launched {
-        client,
-        server_url,
-        etcd,
-        apiserver,
-        watchdog,
-    })
+    Ok(Launched { client, server_url, etcd, apiserver, watchdog })
 }

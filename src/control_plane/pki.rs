@@ -81,20 +81,8 @@ impl Pki {
                 .arg(&pki.ca_cert)
         })?;
         let leaves = [
-            (
-                "kube-apiserver",
-                "server",
-                "/CN=kube-apiserver",
-                &pki.server_cert,
-                &pki.server_key,
-            ),
-            (
-                "admin",
-                "client",
-                "/O=system:masters/CN=admin",
-                &pki.admin_cert,
-                &pki.admin_key,
-            ),
+            ("kube-apiserver", "server", "/CN=kube-apiserver", &pki.server_cert, &pki.server_key),
+            ("admin", "client", "/O=system:masters/CN=admin", &pki.admin_cert, &pki.admin_key),
         ];
         for (name, extensions, subject, cert, key) in leaves {
             let csr = path(&format!("{name}.csr"));
@@ -125,15 +113,9 @@ impl Pki {
             })?;
         }
         openssl("create the service-account signing key", dir, |c| {
-            c.args([
-                "genpkey",
-                "-algorithm",
-                "EC",
-                "-pkeyopt",
-                "ec_paramgen_curve:P-256",
-            ])
-            .arg("-out")
-            .arg(&pki.service_account_key)
+            c.args(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"])
+                .arg("-out")
+                .arg(&pki.service_account_key)
         })?;
         openssl("derive the service-account public key", dir, |c| {
             c.args(["pkey", "-pubout"])
@@ -150,21 +132,15 @@ fn new_key() -> [&'static str; 4] {
     ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
 }
 
-fn openssl(
-    step: &str,
-    dir: &Path,
-    args: impl FnOnce(&mut Command) -> &mut Command,
-) -> Result<(), ControlPlaneError> {
+fn openssl(step: &str, dir: &Path, args: impl FnOnce(&mut Command) -> &mut Command) -> Result<(), ControlPlaneError> {
     let mut command = Command::new("openssl");
     command.current_dir(dir);
     args(&mut command);
-    let output = command
-        .output()
-        .map_err(|source| ControlPlaneError::ToolMissing {
-            tool: "openssl",
-            purpose: "make the control plane's certificates",
-            source,
-        })?;
+    let output = command.output().map_err(|source| ControlPlaneError::ToolMissing {
+        tool: "openssl",
+        purpose: "make the control plane's certificates",
+        source,
+    })?;
     if output.status.success() {
         Ok(())
     } else {

@@ -32,11 +32,9 @@ impl ServerProcess {
         args: &[String],
         log: PathBuf,
     ) -> Result<ServerProcess, ControlPlaneError> {
-        let out = File::create(&log)
-            .map_err(|e| ControlPlaneError::io(format!("cannot create {}", log.display()), e))?;
-        let err = out
-            .try_clone()
-            .map_err(|e| ControlPlaneError::io(format!("cannot reopen {}", log.display()), e))?;
+        let out =
+            File::create(&log).map_err(|e| ControlPlaneError::io(format!("cannot create {}", log.display()), e))?;
+        let err = out.try_clone().map_err(|e| ControlPlaneError::io(format!("cannot reopen {}", log.display()), e))?;
         let child = Command::new(program)
             .args(args)
             .stdin(Stdio::null())
@@ -44,17 +42,8 @@ impl ServerProcess {
             .stderr(err)
             .process_group(0)
             .spawn()
-            .map_err(|source| ControlPlaneError::Spawn {
-                name,
-                program: program.to_path_buf(),
-                source,
-            })?;
-        Ok(ServerProcess {
-            name,
-            child,
-            log,
-            stopped: false,
-        })
+            .map_err(|source| ControlPlaneError::Spawn { name, program: program.to_path_buf(), source })?;
+        Ok(ServerProcess { name, child, log, stopped: false })
     }
 
     pub fn pid(&self) -> u32 {
@@ -78,10 +67,7 @@ impl ServerProcess {
                     log_tail: self.log_tail(),
                 })
             }
-            Err(e) => Err(ControlPlaneError::io(
-                format!("cannot check on {}", self.name),
-                e,
-            )),
+            Err(e) => Err(ControlPlaneError::io(format!("cannot check on {}", self.name), e)),
         }
     }
 
@@ -179,10 +165,7 @@ pub fn free_ports<const N: usize>() -> Result<[u16; N], ControlPlaneError> {
     }
     let mut ports = [0u16; N];
     for (port, listener) in ports.iter_mut().zip(&listeners) {
-        *port = listener
-            .local_addr()
-            .map_err(|e| ControlPlaneError::io("cannot read a listener's port", e))?
-            .port();
+        *port = listener.local_addr().map_err(|e| ControlPlaneError::io("cannot read a listener's port", e))?.port();
     }
     Ok(ports)
 }

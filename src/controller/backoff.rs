@@ -22,10 +22,7 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self {
-            base: Duration::from_millis(500),
-            max: Duration::from_secs(300),
-        }
+        Self { base: Duration::from_millis(500), max: Duration::from_secs(300) }
     }
 }
 
@@ -34,11 +31,7 @@ impl RetryPolicy {
     /// random number in `[0, 1)`: half the exponential step is fixed, the
     /// other half random ("equal jitter"), so delays still grow reliably.
     pub fn delay(&self, attempt: u32, unit_random: f64) -> Duration {
-        let step = self
-            .base
-            .checked_mul(2u32.saturating_pow(attempt.min(30)))
-            .unwrap_or(self.max)
-            .min(self.max);
+        let step = self.base.checked_mul(2u32.saturating_pow(attempt.min(30))).unwrap_or(self.max).min(self.max);
         let half = step / 2;
         half + half.mul_f64(unit_random.clamp(0.0, 1.0))
     }
@@ -58,11 +51,7 @@ impl Backoffs {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0)
             ^ u64::from(std::process::id());
-        Self {
-            policy,
-            attempts: Mutex::new(HashMap::new()),
-            rng: Mutex::new(StdRng::seed_from_u64(seed)),
-        }
+        Self { policy, attempts: Mutex::new(HashMap::new()), rng: Mutex::new(StdRng::seed_from_u64(seed)) }
     }
 
     /// Records a failure of `key` and returns how long to wait before retrying.
@@ -74,20 +63,13 @@ impl Backoffs {
             *entry = entry.saturating_add(1);
             attempt
         };
-        let unit = self
-            .rng
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .random_range(0.0..1.0);
+        let unit = self.rng.lock().unwrap_or_else(|p| p.into_inner()).random_range(0.0..1.0);
         self.policy.delay(attempt, unit)
     }
 
     /// Forgets `key`'s failures after a success (or once it is gone).
     pub fn succeeded(&self, key: &str) {
-        self.attempts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
+        self.attempts.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
     }
 
     /// How many objects are currently backing off.
@@ -103,10 +85,7 @@ mod tests {
 
     #[test]
     fn delays_double_until_the_cap() {
-        let policy = RetryPolicy {
-            base: Duration::from_secs(1),
-            max: Duration::from_secs(10),
-        };
+        let policy = RetryPolicy { base: Duration::from_secs(1), max: Duration::from_secs(10) };
         assert_eq!(policy.delay(0, 1.0), Duration::from_secs(1));
         assert_eq!(policy.delay(1, 1.0), Duration::from_secs(2));
         assert_eq!(policy.delay(3, 1.0), Duration::from_secs(8));
@@ -117,10 +96,7 @@ mod tests {
 
     #[test]
     fn objects_back_off_independently() {
-        let backoffs = Backoffs::new(RetryPolicy {
-            base: Duration::from_secs(1),
-            max: Duration::from_secs(60),
-        });
+        let backoffs = Backoffs::new(RetryPolicy { base: Duration::from_secs(1), max: Duration::from_secs(60) });
         for _ in 0..4 {
             backoffs.failed("ns/a");
         }

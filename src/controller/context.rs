@@ -62,21 +62,11 @@ pub struct Notice {
 
 impl Notice {
     pub fn normal(reason: &'static str, action: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            warning: false,
-            reason,
-            action,
-            message: message.into(),
-        }
+        Self { warning: false, reason, action, message: message.into() }
     }
 
     pub fn warning(reason: &'static str, action: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            warning: true,
-            reason,
-            action,
-            message: message.into(),
-        }
+        Self { warning: true, reason, action, message: message.into() }
     }
 }
 
@@ -89,11 +79,7 @@ pub struct KindState {
 
 impl KindState {
     pub fn new(kind: &'static str, retry: RetryPolicy) -> Self {
-        Self {
-            kind,
-            backoffs: Backoffs::new(retry),
-            in_flight: AtomicUsize::new(0),
-        }
+        Self { kind, backoffs: Backoffs::new(retry), in_flight: AtomicUsize::new(0) }
     }
 
     pub fn started(&self, metrics: &Metrics) {
@@ -205,10 +191,7 @@ mod tests {
 
     #[test]
     fn revision_keys_ignore_the_arn_prefix() {
-        assert_eq!(
-            revision_key("arn:aws:ecs:us-east-1:123456789012:task-definition/web:3"),
-            "web:3"
-        );
+        assert_eq!(revision_key("arn:aws:ecs:us-east-1:123456789012:task-definition/web:3"), "web:3");
         assert_eq!(revision_key("web:3"), "web:3");
     }
 

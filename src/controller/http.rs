@@ -22,10 +22,7 @@ struct Endpoints {
 }
 
 async fn serve_metrics(State(state): State<Endpoints>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
-        state.metrics.encode(),
-    )
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.encode())
 }
 
 async fn healthz() -> &'static str {

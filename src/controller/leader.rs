@@ -100,11 +100,7 @@ pub struct LeaderElection {
 
 impl LeaderElection {
     pub fn new(client: kube::Client, settings: LeaseSettings) -> Self {
-        Self {
-            api: Api::namespaced(client, &settings.namespace),
-            settings,
-            observed: None,
-        }
+        Self { api: Api::namespaced(client, &settings.namespace), settings, observed: None }
     }
 
     fn lease_seconds(&self) -> i32 {
@@ -140,10 +136,7 @@ impl LeaderElection {
         let now = Instant::now();
         let verdict = judge(&current, &self.settings.identity, self.observed.as_ref(), now);
         if self.observed.as_ref().is_none_or(|seen| seen.record != current) {
-            self.observed = Some(Observation {
-                record: current.clone(),
-                seen_at: now,
-            });
+            self.observed = Some(Observation { record: current.clone(), seen_at: now });
         }
         let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
         match verdict {
@@ -270,37 +263,22 @@ mod tests {
 
     #[test]
     fn a_lease_seen_for_the_first_time_is_respected() {
-        assert_eq!(
-            judge(&held_by("a", 1), "b", None, Instant::now()),
-            Verdict::HeldBy("a".to_owned())
-        );
+        assert_eq!(judge(&held_by("a", 1), "b", None, Instant::now()), Verdict::HeldBy("a".to_owned()));
     }
 
     #[test]
     fn an_unchanged_lease_expires_after_its_duration_on_our_clock() {
         let start = Instant::now();
         let record = held_by("a", 1);
-        let seen = Observation {
-            record: record.clone(),
-            seen_at: start,
-        };
-        assert_eq!(
-            judge(&record, "b", Some(&seen), start + Duration::from_secs(14)),
-            Verdict::HeldBy("a".to_owned())
-        );
-        assert_eq!(
-            judge(&record, "b", Some(&seen), start + Duration::from_secs(15)),
-            Verdict::Acquire
-        );
+        let seen = Observation { record: record.clone(), seen_at: start };
+        assert_eq!(judge(&record, "b", Some(&seen), start + Duration::from_secs(14)), Verdict::HeldBy("a".to_owned()));
+        assert_eq!(judge(&record, "b", Some(&seen), start + Duration::from_secs(15)), Verdict::Acquire);
     }
 
     #[test]
     fn a_renewed_lease_does_not_expire() {
         let start = Instant::now();
-        let seen = Observation {
-            record: held_by("a", 1),
-            seen_at: start,
-        };
+        let seen = Observation { record: held_by("a", 1), seen_at: start };
         // The holder renewed (renewTime moved) even though our clock says 20 s passed.
         assert_eq!(
             judge(&held_by("a", 3), "b", Some(&seen), start + Duration::from_secs(20)),

@@ -74,16 +74,8 @@ impl Metrics {
         let leader = Gauge::default();
         let ecs = EcsCallMetrics::default();
         registry.register("reconciles", "Finished reconciles by kind and result", reconciles.clone());
-        registry.register(
-            "reconcile_errors",
-            "Failed reconciles by kind and error reason",
-            reconcile_errors.clone(),
-        );
-        registry.register(
-            "reconcile_duration_seconds",
-            "Time spent in one reconcile",
-            reconcile_duration.clone(),
-        );
+        registry.register("reconcile_errors", "Failed reconciles by kind and error reason", reconcile_errors.clone());
+        registry.register("reconcile_duration_seconds", "Time spent in one reconcile", reconcile_duration.clone());
         registry.register(
             "retry_delay_seconds",
             "Back-off delays chosen after a failed reconcile (exponential with jitter, per object)",
@@ -136,24 +128,18 @@ impl Metrics {
     pub fn reconciled(&self, kind: &'static str, elapsed: Duration, error: Option<&'static str>) {
         let result = if error.is_some() { "error" } else { "success" };
         self.reconciles.get_or_create(&ReconcileLabels { kind, result }).inc();
-        self.reconcile_duration
-            .get_or_create(&KindLabel { kind })
-            .observe(elapsed.as_secs_f64());
+        self.reconcile_duration.get_or_create(&KindLabel { kind }).observe(elapsed.as_secs_f64());
         if let Some(reason) = error {
             self.reconcile_errors.get_or_create(&ErrorLabels { kind, reason }).inc();
         }
     }
 
     pub fn retry_scheduled(&self, kind: &'static str, delay: Duration) {
-        self.retry_delay
-            .get_or_create(&KindLabel { kind })
-            .observe(delay.as_secs_f64());
+        self.retry_delay.get_or_create(&KindLabel { kind }).observe(delay.as_secs_f64());
     }
 
     pub fn set_queue_depth(&self, kind: &'static str, depth: usize) {
-        self.queue_depth
-            .get_or_create(&KindLabel { kind })
-            .set(i64::try_from(depth).unwrap_or(i64::MAX));
+        self.queue_depth.get_or_create(&KindLabel { kind }).set(i64::try_from(depth).unwrap_or(i64::MAX));
     }
 
     pub fn set_leader(&self, leader: bool) {
@@ -162,10 +148,7 @@ impl Metrics {
 
     /// Finished reconciles of `kind` with `result` (`success`/`error`).
     pub fn reconcile_count(&self, kind: &'static str, result: &'static str) -> u64 {
-        self.reconciles
-            .get(&ReconcileLabels { kind, result })
-            .map(|c| c.get())
-            .unwrap_or(0)
+        self.reconciles.get(&ReconcileLabels { kind, result }).map(|c| c.get()).unwrap_or(0)
     }
 }
 

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use kube::api::Api;
 use kube::runtime::controller::{Action, Config as ControllerConfigKube, applier, trigger_self};
-use kube::runtime::utils::CancelableJoinHandle;
 use kube::runtime::events::Reporter;
 use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::utils::CancelableJoinHandle;
 use kube::runtime::{Predicate, WatchStreamExt, predicates, watcher};
 use kube::{Resource, ResourceExt as _};
 use tokio::sync::{oneshot, watch};
@@ -156,14 +156,9 @@ pub async fn start<E: EcsApi + EcsServiceApi + Clone>(
 
     let listener = tokio::net::TcpListener::bind(config.metrics_addr)
         .await
-        .map_err(|source| StartError::Bind {
-            addr: config.metrics_addr,
-            source,
-        })?;
-    let metrics_addr = listener.local_addr().map_err(|source| StartError::Bind {
-        addr: config.metrics_addr,
-        source,
-    })?;
+        .map_err(|source| StartError::Bind { addr: config.metrics_addr, source })?;
+    let metrics_addr =
+        listener.local_addr().map_err(|source| StartError::Bind { addr: config.metrics_addr, source })?;
     let (stop, stop_rx) = watch::channel(false);
     // The checks passed: from here on this replica can serve, as leader or standby.
     let ready = Arc::new(AtomicBool::new(true));
@@ -181,24 +176,8 @@ pub async fn start<E: EcsApi + EcsServiceApi + Clone>(
             None
         }
     };
-    let supervisor = tokio::spawn(supervise(
-        config,
-        client,
-        ecs,
-        metrics.clone(),
-        leader_tx,
-        stop_rx,
-        elector_stop,
-    ));
-    Ok(ControllerHandle {
-        metrics_addr,
-        metrics,
-        leader: leader_rx,
-        stop,
-        supervisor,
-        elector,
-        server,
-    })
+    let supervisor = tokio::spawn(supervise(config, client, ecs, metrics.clone(), leader_tx, stop_rx, elector_stop));
+    Ok(ControllerHandle { metrics_addr, metrics, leader: leader_rx, stop, supervisor, elector, server })
 }
 
 /// Runs the reconcilers during each leadership term.
@@ -220,13 +199,8 @@ async fn supervise<E: EcsApi + EcsServiceApi + Clone>(
         metrics.set_leader(true);
         tracing::info!(identity = %config.identity, "leading: starting the reconcilers");
         let (graceful_tx, graceful_rx) = oneshot::channel::<()>();
-        let mut reconcilers = tokio::spawn(run_reconcilers(
-            config.clone(),
-            client.clone(),
-            ecs.clone(),
-            metrics.clone(),
-            graceful_rx,
-        ));
+        let mut reconcilers =
+            tokio::spawn(run_reconcilers(config.clone(), client.clone(), ecs.clone(), metrics.clone(), graceful_rx));
         let stopping = tokio::select! {
             _ = until(&mut leader, false) => {
                 tracing::warn!("lost the lease: stopping the reconcilers now");
@@ -295,10 +269,7 @@ async fn run_reconcilers<E: EcsApi + EcsServiceApi>(
         ecs,
         clock,
         metrics,
-        reporter: Reporter {
-            controller: "ecs-bridge".to_owned(),
-            instance: Some(config.identity.clone()),
-        },
+        reporter: Reporter { controller: "ecs-bridge".to_owned(), instance: Some(config.identity.clone()) },
         resync: config.resync,
         task_definitions: KindState::new(task_definition::KIND, config.retry),
         clusters: KindState::new(cluster::KIND, config.retry),
@@ -331,10 +302,7 @@ async fn run_reconcilers<E: EcsApi + EcsServiceApi>(
     let services = service::run(
         ctx.clone(),
         services_writer,
-        service::ServiceSettings {
-            rollout_poll: config.rollout_poll,
-            resync: config.resync,
-        },
+        service::ServiceSettings { rollout_poll: config.rollout_poll, resync: config.resync },
         config.namespace.clone(),
         config.concurrency,
         config.retry,
@@ -368,10 +336,7 @@ async fn drive<K, E, Fut>(
         .modify(|o| o.managed_fields_mut().clear())
         .reflect(writer)
         .applied_objects()
-        .predicate_filter(
-            predicates::generation.combine(predicates::finalizers),
-            Default::default(),
-        );
+        .predicate_filter(predicates::generation.combine(predicates::finalizers), Default::default());
     let queue = trigger_self(trigger, ()).take_until(async move {
         let _ = graceful.await;
     });
@@ -464,10 +429,9 @@ fn task_definition_error_policy<E: EcsApi>(
 
 async fn reconcile_cluster<E: EcsApi>(obj: Arc<EcsCluster>, ctx: Arc<Context<E>>) -> Result<Action, ReconcileError> {
     let key = object_key(obj.as_ref());
-    let span = tracing::info_span!("reconcile", kind = cluster::KIND, object = %key, generation = obj.metadata.generation);
-    observed(&ctx, &ctx.clusters, &key, cluster::reconcile(obj.clone(), ctx.clone()))
-        .instrument(span)
-        .await
+    let span =
+        tracing::info_span!("reconcile", kind = cluster::KIND, object = %key, generation = obj.metadata.generation);
+    observed(&ctx, &ctx.clusters, &key, cluster::reconcile(obj.clone(), ctx.clone())).instrument(span).await
 }
 
 fn cluster_error_policy<E: EcsApi>(obj: Arc<EcsCluster>, err: &ReconcileError, ctx: Arc<Context<E>>) -> Action {

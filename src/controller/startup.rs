@@ -17,7 +17,9 @@ pub enum StartupError {
         #[source]
         source: kube::Error,
     },
-    #[error("the ECS endpoint does not answer ListClusters; check --ecs-endpoint / AWS_ENDPOINT_URL_ECS, the region and the credentials ({source})")]
+    #[error(
+        "the ECS endpoint does not answer ListClusters; check --ecs-endpoint / AWS_ENDPOINT_URL_ECS, the region and the credentials ({source})"
+    )]
     EcsUnreachable {
         #[source]
         source: EcsError,

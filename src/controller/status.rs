@@ -57,19 +57,11 @@ pub struct Judgement {
 
 impl Judgement {
     pub fn yes(reason: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status: ConditionStatus::True,
-            reason,
-            message: message.into(),
-        }
+        Self { status: ConditionStatus::True, reason, message: message.into() }
     }
 
     pub fn no(reason: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status: ConditionStatus::False,
-            reason,
-            message: message.into(),
-        }
+        Self { status: ConditionStatus::False, reason, message: message.into() }
     }
 }
 
@@ -84,14 +76,7 @@ pub fn set_ready_and_synced(
     for (type_, judgement) in [(READY, ready), (SYNCED, synced)] {
         set_condition(
             conditions,
-            new_condition(
-                type_,
-                judgement.status,
-                judgement.reason,
-                judgement.message,
-                generation,
-                now.clone(),
-            ),
+            new_condition(type_, judgement.status, judgement.reason, judgement.message, generation, now.clone()),
         );
     }
 }
@@ -101,26 +86,21 @@ pub fn set_ready_and_synced(
 pub fn rejected_this_generation(conditions: &[Condition], generation: Option<i64>) -> bool {
     generation.is_some()
         && conditions.iter().any(|c| {
-            c.type_ == READY && c.reason == reason::INVALID_SPEC && c.status == "False" && c.observed_generation == generation
+            c.type_ == READY
+                && c.reason == reason::INVALID_SPEC
+                && c.status == "False"
+                && c.observed_generation == generation
         })
 }
 
 /// The condition of `type_`'s reason and message, if present.
 pub fn condition_reason<'a>(conditions: &'a [Condition], type_: &str) -> Option<(&'a str, &'a str)> {
-    conditions
-        .iter()
-        .find(|c| c.type_ == type_)
-        .map(|c| (c.reason.as_str(), c.message.as_str()))
+    conditions.iter().find(|c| c.type_ == type_).map(|c| (c.reason.as_str(), c.message.as_str()))
 }
 
 /// Writes `status` through the status subresource with server-side apply,
 /// unless it equals `current` (a no-op write still costs a round trip).
-pub async fn apply_status<K, S>(
-    api: &Api<K>,
-    name: &str,
-    current: Option<&S>,
-    status: &S,
-) -> Result<bool, kube::Error>
+pub async fn apply_status<K, S>(api: &Api<K>, name: &str, current: Option<&S>, status: &S) -> Result<bool, kube::Error>
 where
     K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
     S: Serialize + PartialEq,
@@ -133,7 +113,6 @@ where
         "kind": K::kind(&()),
         "status": status,
     });
-    api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch))
-        .await?;
+    api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await?;
     Ok(true)
 }

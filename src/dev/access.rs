@@ -14,24 +14,14 @@ pub fn print(args: &DevArgs, running: &Running) {
         Cluster::Local(control_plane) => {
             let kubeconfig = control_plane.kubeconfig_path().display();
             let (etcd_pid, apiserver_pid) = control_plane.pids();
-            println!(
-                "  cluster:    local control plane {}",
-                control_plane.server_url()
-            );
+            println!("  cluster:    local control plane {}", control_plane.server_url());
             println!("  kubeconfig: {kubeconfig}");
             println!("  processes:  kube-apiserver pid {apiserver_pid}, etcd pid {etcd_pid}");
             // The kubectl built next to the server: the machine's own may be outside the
             // supported version skew.
-            format!(
-                "{} --kubeconfig {kubeconfig}",
-                control_plane.binaries().kubectl.display()
-            )
+            format!("{} --kubeconfig {kubeconfig}", control_plane.binaries().kubectl.display())
         }
-        Cluster::Existing {
-            server_url,
-            context,
-            ..
-        } => {
+        Cluster::Existing { server_url, context, .. } => {
             let context = context.as_deref().unwrap_or("in-cluster configuration");
             println!("  cluster:    {server_url} (current kubeconfig context: {context})");
             if args.namespace.is_none() {
@@ -51,20 +41,14 @@ pub fn print(args: &DevArgs, running: &Running) {
     );
     println!(
         "  controller: reconciling {}; metrics http://{}/metrics",
-        args.namespace
-            .as_deref()
-            .map_or("all namespaces".to_owned(), |ns| format!("namespace {ns}")),
+        args.namespace.as_deref().map_or("all namespaces".to_owned(), |ns| format!("namespace {ns}")),
         running.controller.metrics_addr()
     );
     let aws = format!(
         "AWS_ACCESS_KEY_ID={ACCESS_KEY_ID} AWS_SECRET_ACCESS_KEY={SECRET_ACCESS_KEY} aws --region {} --endpoint-url {emulator}",
         args.region
     );
-    let namespace = args
-        .namespace
-        .as_deref()
-        .map(|ns| format!(" -n {ns}"))
-        .unwrap_or_default();
+    let namespace = args.namespace.as_deref().map(|ns| format!(" -n {ns}")).unwrap_or_default();
     println!();
     println!("Try it, from the repository root:");
     println!("  {kubectl}{namespace} apply -f examples/");
@@ -81,10 +65,7 @@ fn describe_crds(running: &Running) -> String {
         parts.push(format!("installed {}", running.crds.installed.join(", ")));
     }
     if !running.crds.present.is_empty() {
-        parts.push(format!(
-            "already there: {}",
-            running.crds.present.join(", ")
-        ));
+        parts.push(format!("already there: {}", running.crds.present.join(", ")));
     }
     parts.join("; ")
 }

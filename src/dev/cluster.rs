@@ -16,11 +16,7 @@ const REACH_TIMEOUT: Duration = Duration::from_secs(5);
 pub enum Cluster {
     /// A cluster someone else runs, reached through the current kubeconfig context; dev
     /// mode leaves it as it found it, apart from CRDs it installed.
-    Existing {
-        client: kube::Client,
-        server_url: String,
-        context: Option<String>,
-    },
+    Existing { client: kube::Client, server_url: String, context: Option<String> },
     /// The local control plane dev mode started.
     Local(Box<ControlPlane>),
 }
@@ -49,9 +45,7 @@ impl Cluster {
                 // Stopping waits for the processes to exit; keep that off the async workers.
                 let stopped = tokio::task::spawn_blocking(move || control_plane.stop()).await;
                 if stopped.is_err() {
-                    eprintln!(
-                        "dev: stopping the control plane panicked; its watchdog removes what is left"
-                    );
+                    eprintln!("dev: stopping the control plane panicked; its watchdog removes what is left");
                 }
                 println!("Control plane stopped.");
             }
@@ -64,15 +58,12 @@ pub async fn connect(args: &DevArgs) -> Result<Cluster, DevError> {
     if !args.local_control_plane {
         match current_kubeconfig().await {
             Ok(cluster) => {
-                eprintln!(
-                    "dev: using the cluster of the current kubeconfig ({})",
-                    cluster.server_url()
-                );
+                eprintln!("dev: using the cluster of the current kubeconfig ({})", cluster.server_url());
                 return Ok(cluster);
             }
-            Err(why) => eprintln!(
-                "dev: the current kubeconfig reaches no cluster ({why}); starting a local control plane"
-            ),
+            Err(why) => {
+                eprintln!("dev: the current kubeconfig reaches no cluster ({why}); starting a local control plane")
+            }
         }
     }
     Ok(Cluster::Local(Box::new(start_local_control_plane().await?)))
@@ -81,10 +72,7 @@ pub async fn connect(args: &DevArgs) -> Result<Cluster, DevError> {
 /// Starts the local control plane, building its binaries first if they are not cached.
 pub async fn start_local_control_plane() -> Result<ControlPlane, DevError> {
     let binaries = install::ensure_binaries().await?;
-    let options = StartOptions {
-        binaries: Some(binaries),
-        ..StartOptions::default()
-    };
+    let options = StartOptions { binaries: Some(binaries), ..StartOptions::default() };
     Ok(ControlPlane::start(options).await?)
 }
 
@@ -98,17 +86,9 @@ async fn current_kubeconfig() -> Result<Cluster, String> {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => return Err(format!("{server_url}: {e}")),
         Err(_) => {
-            return Err(format!(
-                "{server_url} did not answer within {REACH_TIMEOUT:?}"
-            ));
+            return Err(format!("{server_url} did not answer within {REACH_TIMEOUT:?}"));
         }
     }
-    let context = kube::config::Kubeconfig::read()
-        .ok()
-        .and_then(|k| k.current_context);
-    Ok(Cluster::Existing {
-        client,
-        server_url,
-        context,
-    })
+    let context = kube::config::Kubeconfig::read().ok().and_then(|k| k.current_context);
+    Ok(Cluster::Existing { client, server_url, context })
 }

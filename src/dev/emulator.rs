@@ -20,15 +20,10 @@ pub async fn start(args: &DevArgs) -> Result<RunningEmulator, DevError> {
         ec2_capacity: args.ec2_capacity,
         ..EmulatorConfig::default()
     };
-    crate::emulator::spawn(config)
-        .await
-        .map_err(|source| match &source {
-            EmulatorError::Bind { addr, .. } => DevError::EmulatorListen {
-                addr: *addr,
-                source,
-            },
-            _ => DevError::Emulator(source),
-        })
+    crate::emulator::spawn(config).await.map_err(|source| match &source {
+        EmulatorError::Bind { addr, .. } => DevError::EmulatorListen { addr: *addr, source },
+        _ => DevError::Emulator(source),
+    })
 }
 
 /// An SDK client for the emulator with the dummy credentials, so that dev mode never
@@ -38,30 +33,18 @@ pub fn ecs_client(endpoint: &str, region: &str, max_attempts: u32) -> aws_sdk_ec
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new(region.to_owned()))
-        .credentials_provider(Credentials::new(
-            ACCESS_KEY_ID,
-            SECRET_ACCESS_KEY,
-            None,
-            None,
-            "ecs-bridge-dev",
-        ))
-        .retry_config(
-            aws_sdk_ecs::config::retry::RetryConfig::standard().with_max_attempts(max_attempts),
-        )
+        .credentials_provider(Credentials::new(ACCESS_KEY_ID, SECRET_ACCESS_KEY, None, None, "ecs-bridge-dev"))
+        .retry_config(aws_sdk_ecs::config::retry::RetryConfig::standard().with_max_attempts(max_attempts))
         .build();
     aws_sdk_ecs::Client::from_conf(config)
 }
 
 /// Creates the `default` cluster (CreateCluster is idempotent in ECS).
 pub async fn create_default_cluster(endpoint: &str, region: &str) -> Result<(), DevError> {
-    ecs_client(endpoint, region, 1)
-        .create_cluster()
-        .cluster_name("default")
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| DevError::DefaultCluster {
+    ecs_client(endpoint, region, 1).create_cluster().cluster_name("default").send().await.map(|_| ()).map_err(|e| {
+        DevError::DefaultCluster {
             endpoint: endpoint.to_owned(),
             message: aws_sdk_ecs::error::DisplayErrorContext(e).to_string(),
-        })
+        }
+    })
 }

@@ -42,13 +42,9 @@ pub async fn ensure_binaries() -> Result<Binaries, DevError> {
         // processes the script started (see `BuildGroup`).
         .process_group(0)
         .spawn()
-        .map_err(|source| DevError::InstallSpawn {
-            script: script.clone(),
-            source,
-        })?;
+        .map_err(|source| DevError::InstallSpawn { script: script.clone(), source })?;
     let mut group = BuildGroup(child.id());
-    let mut heartbeat =
-        tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
     let status = loop {
         tokio::select! {
             status = child.wait() => break status.map_err(|source| DevError::InstallSpawn {
@@ -63,27 +59,18 @@ pub async fn ensure_binaries() -> Result<Binaries, DevError> {
     };
     group.0 = None;
     if !status.success() {
-        return Err(DevError::InstallFailed {
-            script,
-            status: status.to_string(),
-        });
+        return Err(DevError::InstallFailed { script, status: status.to_string() });
     }
-    eprintln!(
-        "dev: control-plane binaries built in {}s",
-        started.elapsed().as_secs()
-    );
+    eprintln!("dev: control-plane binaries built in {}s", started.elapsed().as_secs());
     Ok(Binaries::locate()?)
 }
 
 /// The script in the current directory's checkout, else in the checkout this binary was
 /// built from (`cargo run` from anywhere in it).
 fn find_script() -> Option<PathBuf> {
-    [
-        PathBuf::from(SCRIPT),
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(SCRIPT),
-    ]
-    .into_iter()
-    .find(|candidate| candidate.is_file())
+    [PathBuf::from(SCRIPT), PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(SCRIPT)]
+        .into_iter()
+        .find(|candidate| candidate.is_file())
 }
 
 /// The install script's process group while it runs. Dropped early (dev mode stopped by a

@@ -68,9 +68,7 @@ pub enum DevError {
          repository root, or run the script from there once"
     )]
     InstallScriptMissing,
-    #[error(
-        "building the control-plane binaries with {script} failed ({status}); its output is above"
-    )]
+    #[error("building the control-plane binaries with {script} failed ({status}); its output is above")]
     InstallFailed { script: PathBuf, status: String },
     #[error("cannot run the control-plane install script {script}")]
     InstallSpawn {
@@ -150,20 +148,12 @@ async fn start(args: &DevArgs) -> Result<Running, DevError> {
     emulator::create_default_cluster(&endpoint, &args.region).await?;
 
     let metrics = Metrics::new();
-    let ecs = SdkEcs::new(
-        emulator::ecs_client(&endpoint, &args.region, 3),
-        metrics.ecs().clone(),
-    );
+    let ecs = SdkEcs::new(emulator::ecs_client(&endpoint, &args.region, 3), metrics.ecs().clone());
     let mut config = ControllerConfig::new(format!("ecs-bridge-dev-{}", std::process::id()));
     config.namespace = args.namespace.clone();
     config.metrics_addr = args.metrics_addr;
     let controller = controller::start(config, client, ecs, metrics).await?;
-    Ok(Running {
-        cluster,
-        crds,
-        emulator,
-        controller,
-    })
+    Ok(Running { cluster, crds, emulator, controller })
 }
 
 impl Running {

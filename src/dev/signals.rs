@@ -10,10 +10,7 @@ pub struct Shutdown {
 
 impl Shutdown {
     pub fn listen() -> std::io::Result<Shutdown> {
-        Ok(Shutdown {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-        })
+        Ok(Shutdown { interrupt: signal(SignalKind::interrupt())?, terminate: signal(SignalKind::terminate())? })
     }
 
     /// Resolves when either signal arrives; names the signal.

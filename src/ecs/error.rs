@@ -13,45 +13,23 @@ pub enum EcsError {
     /// ECS refused the request as invalid (`ClientException`,
     /// `InvalidParameterException`, ...): retrying the same input cannot help.
     #[error("ECS rejected {operation}: {message} ({code})")]
-    Rejected {
-        operation: &'static str,
-        code: String,
-        message: String,
-    },
+    Rejected { operation: &'static str, code: String, message: String },
     /// The resource the call names does not exist (or is no longer active).
     #[error("{operation}: {message} ({code})")]
-    NotFound {
-        operation: &'static str,
-        code: String,
-        message: String,
-    },
+    NotFound { operation: &'static str, code: String, message: String },
     /// ECS throttled the call (after the SDK's own retries).
     #[error("ECS throttled {operation}: {message}")]
-    Throttled {
-        operation: &'static str,
-        message: String,
-    },
+    Throttled { operation: &'static str, message: String },
     /// ECS could not be reached, timed out, or answered with a server error.
     #[error("ECS is unavailable for {operation}: {message}")]
-    Unavailable {
-        operation: &'static str,
-        message: String,
-    },
+    Unavailable { operation: &'static str, message: String },
     /// The request is valid but conflicts with ECS's current state (for
     /// example a cluster that still has services): it may succeed later.
     #[error("ECS refused {operation} for now: {message} ({code})")]
-    Conflict {
-        operation: &'static str,
-        code: String,
-        message: String,
-    },
+    Conflict { operation: &'static str, code: String, message: String },
     /// Anything else: credentials, permissions, an unexpected answer.
     #[error("{operation} failed: {message} ({code})")]
-    Other {
-        operation: &'static str,
-        code: String,
-        message: String,
-    },
+    Other { operation: &'static str, code: String, message: String },
 }
 
 /// What kind of failure an [`EcsError`] is, for metrics and decisions.
@@ -135,19 +113,17 @@ impl EcsError {
             "ServerException" | "ServiceUnavailable" | "ServiceUnavailableException" | "InternalFailure" => {
                 Self::Unavailable { operation, message }
             }
-            "ClientException" | "InvalidParameterException" | "PlatformUnknownException"
-            | "PlatformTaskDefinitionIncompatibilityException" | "UnsupportedFeatureException"
-            | "LimitExceededException" => Self::Rejected {
-                operation,
-                code: code_owned,
-                message,
-            },
-            "ClusterNotFoundException" | "ServiceNotFoundException" | "ResourceNotFoundException"
-            | "TaskSetNotFoundException" | "TargetNotFoundException" => Self::NotFound {
-                operation,
-                code: code_owned,
-                message,
-            },
+            "ClientException"
+            | "InvalidParameterException"
+            | "PlatformUnknownException"
+            | "PlatformTaskDefinitionIncompatibilityException"
+            | "UnsupportedFeatureException"
+            | "LimitExceededException" => Self::Rejected { operation, code: code_owned, message },
+            "ClusterNotFoundException"
+            | "ServiceNotFoundException"
+            | "ResourceNotFoundException"
+            | "TaskSetNotFoundException"
+            | "TargetNotFoundException" => Self::NotFound { operation, code: code_owned, message },
             "ClusterContainsServicesException"
             | "ClusterContainsTasksException"
             | "ClusterContainsContainerInstancesException"
@@ -155,18 +131,10 @@ impl EcsError {
             | "ResourceInUseException"
             | "UpdateInProgressException"
             | "ServiceNotActiveException"
-            | "ConflictException" => Self::Conflict {
-                operation,
-                code: code_owned,
-                message,
-            },
+            | "ConflictException" => Self::Conflict { operation, code: code_owned, message },
             _ if http_status.is_some_and(|s| s >= 500) => Self::Unavailable { operation, message },
             _ if code.contains("Throttl") => Self::Throttled { operation, message },
-            _ => Self::Other {
-                operation,
-                code: code_owned,
-                message,
-            },
+            _ => Self::Other { operation, code: code_owned, message },
         }
     }
 
@@ -188,16 +156,10 @@ impl EcsError {
                     .unwrap_or_else(|| format!("HTTP {}", status.unwrap_or_default()));
                 Self::from_code(operation, code, message, status)
             }
-            SdkError::TimeoutError(_) => Self::Unavailable {
-                operation,
-                message: "the call timed out".to_owned(),
-            },
+            SdkError::TimeoutError(_) => Self::Unavailable { operation, message: "the call timed out".to_owned() },
             SdkError::DispatchFailure(_) => Self::Unavailable {
                 operation,
-                message: format!(
-                    "could not send the request: {}",
-                    aws_sdk_ecs::error::DisplayErrorContext(&err)
-                ),
+                message: format!("could not send the request: {}", aws_sdk_ecs::error::DisplayErrorContext(&err)),
             },
             SdkError::ResponseError(_) => Self::Unavailable {
                 operation,

@@ -37,10 +37,7 @@ pub struct FakeEcs {
 
 impl Default for FakeEcs {
     fn default() -> Self {
-        Self {
-            state: Mutex::default(),
-            page_size: 3,
-        }
+        Self { state: Mutex::default(), page_size: 3 }
     }
 }
 
@@ -91,10 +88,7 @@ impl FakeEcs {
 
     /// Registers a revision as someone else would (another tool, another object).
     pub fn register_foreign(&self, family: &str, tags: Tags) -> TaskDefinitionRevision {
-        let input = RegisterTaskDefinitionInput::builder()
-            .family(family)
-            .build()
-            .expect("family is set");
+        let input = RegisterTaskDefinitionInput::builder().family(family).build().expect("family is set");
         let mut state = self.lock();
         Self::store(&mut state, family, tags, input)
     }
@@ -110,7 +104,12 @@ impl FakeEcs {
         }
     }
 
-    fn store(state: &mut State, family: &str, tags: Tags, input: RegisterTaskDefinitionInput) -> TaskDefinitionRevision {
+    fn store(
+        state: &mut State,
+        family: &str,
+        tags: Tags,
+        input: RegisterTaskDefinitionInput,
+    ) -> TaskDefinitionRevision {
         let revisions = state.families.entry(family.to_owned()).or_default();
         let number = i32::try_from(revisions.len()).unwrap_or(i32::MAX) + 1;
         let revision = TaskDefinitionRevision {
@@ -120,11 +119,7 @@ impl FakeEcs {
             status: RevisionStatus::Active,
             tags,
         };
-        revisions.push(StoredRevision {
-            revision: revision.clone(),
-            input,
-            deleted: false,
-        });
+        revisions.push(StoredRevision { revision: revision.clone(), input, deleted: false });
         revision
     }
 
@@ -140,11 +135,7 @@ impl FakeEcs {
 
     fn find<'a>(state: &'a mut State, reference: &str) -> Option<&'a mut StoredRevision> {
         let (family, number) = parse_task_definition_ref(reference)?;
-        state
-            .families
-            .get_mut(family)?
-            .iter_mut()
-            .find(|r| r.revision.revision == number && !r.deleted)
+        state.families.get_mut(family)?.iter_mut().find(|r| r.revision.revision == number && !r.deleted)
     }
 }
 
@@ -157,7 +148,10 @@ impl EcsApi for FakeEcs {
         self.enter("ListClusters").map(|_| ())
     }
 
-    async fn register_task_definition(&self, input: RegisterTaskDefinitionInput) -> Result<TaskDefinitionRevision, EcsError> {
+    async fn register_task_definition(
+        &self,
+        input: RegisterTaskDefinitionInput,
+    ) -> Result<TaskDefinitionRevision, EcsError> {
         let mut state = self.enter("RegisterTaskDefinition")?;
         let Some(family) = input.family.clone() else {
             return Err(client_exception("RegisterTaskDefinition", "Family should not be null or empty."));
@@ -167,20 +161,16 @@ impl EcsApi for FakeEcs {
             return Err(client_exception("RegisterTaskDefinition", "Container list cannot be empty."));
         }
         if containers.iter().any(|c| c.image().unwrap_or_default().is_empty()) {
-            return Err(client_exception(
-                "RegisterTaskDefinition",
-                "Container.image should not be null or empty.",
-            ));
+            return Err(client_exception("RegisterTaskDefinition", "Container.image should not be null or empty."));
         }
-        let tags = input
-            .tags
-            .as_deref()
-            .map(super::mapping::tags_from_sdk)
-            .unwrap_or_default();
+        let tags = input.tags.as_deref().map(super::mapping::tags_from_sdk).unwrap_or_default();
         Ok(Self::store(&mut state, &family, tags, input))
     }
 
-    async fn describe_task_definition(&self, task_definition: &str) -> Result<Option<TaskDefinitionRevision>, EcsError> {
+    async fn describe_task_definition(
+        &self,
+        task_definition: &str,
+    ) -> Result<Option<TaskDefinitionRevision>, EcsError> {
         let mut state = self.enter("DescribeTaskDefinition")?;
         Ok(Self::find(&mut state, task_definition).map(|r| r.revision.clone()))
     }
@@ -277,10 +267,14 @@ impl EcsApi for FakeEcs {
 
     async fn update_cluster_settings(&self, name: &str, settings: &BTreeMap<String, String>) -> Result<(), EcsError> {
         let mut state = self.enter("UpdateClusterSettings")?;
-        let cluster = state
-            .clusters
-            .get_mut(name)
-            .ok_or_else(|| EcsError::from_code("UpdateClusterSettings", "ClusterNotFoundException", "Cluster not found.".into(), Some(400)))?;
+        let cluster = state.clusters.get_mut(name).ok_or_else(|| {
+            EcsError::from_code(
+                "UpdateClusterSettings",
+                "ClusterNotFoundException",
+                "Cluster not found.".into(),
+                Some(400),
+            )
+        })?;
         cluster.settings.extend(settings.clone());
         Ok(())
     }
@@ -293,7 +287,12 @@ impl EcsApi for FakeEcs {
     ) -> Result<(), EcsError> {
         let mut state = self.enter("PutClusterCapacityProviders")?;
         let cluster = state.clusters.get_mut(name).ok_or_else(|| {
-            EcsError::from_code("PutClusterCapacityProviders", "ClusterNotFoundException", "Cluster not found.".into(), Some(400))
+            EcsError::from_code(
+                "PutClusterCapacityProviders",
+                "ClusterNotFoundException",
+                "Cluster not found.".into(),
+                Some(400),
+            )
         })?;
         cluster.capacity_providers = providers.to_vec();
         cluster.default_strategy = strategy.to_vec();

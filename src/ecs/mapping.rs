@@ -54,10 +54,7 @@ fn key_value(pair: &api::KeyValuePair) -> sdk::KeyValuePair {
 }
 
 fn secret(secret: &api::Secret) -> Result<sdk::Secret, MappingError> {
-    Ok(sdk::Secret::builder()
-        .name(&secret.name)
-        .value_from(&secret.value_from)
-        .build()?)
+    Ok(sdk::Secret::builder().name(&secret.name).value_from(&secret.value_from).build()?)
 }
 
 fn port_mapping(port: &api::PortMapping) -> sdk::PortMapping {
@@ -168,10 +165,7 @@ fn container(c: &api::ContainerDefinition) -> Result<sdk::ContainerDefinition, M
             c.volumes_from
                 .iter()
                 .map(|v| {
-                    sdk::VolumeFrom::builder()
-                        .source_container(&v.source_container)
-                        .set_read_only(v.read_only)
-                        .build()
+                    sdk::VolumeFrom::builder().source_container(&v.source_container).set_read_only(v.read_only).build()
                 })
                 .collect(),
         ))
@@ -184,11 +178,7 @@ fn container(c: &api::ContainerDefinition) -> Result<sdk::ContainerDefinition, M
         .set_repository_credentials(
             c.repository_credentials
                 .as_ref()
-                .map(|r| {
-                    sdk::RepositoryCredentials::builder()
-                        .credentials_parameter(&r.credentials_parameter)
-                        .build()
-                })
+                .map(|r| sdk::RepositoryCredentials::builder().credentials_parameter(&r.credentials_parameter).build())
                 .transpose()?,
         )
         .set_linux_parameters(c.linux_parameters.as_ref().map(linux_parameters))
@@ -212,7 +202,9 @@ fn volume(v: &api::Volume) -> Result<sdk::Volume, MappingError> {
             sdk::EfsVolumeConfiguration::builder()
                 .file_system_id(&e.file_system_id)
                 .set_root_directory(e.root_directory.clone())
-                .set_transit_encryption(e.transit_encryption.map(|t| sdk::EfsTransitEncryption::from(wire(&t).as_str())))
+                .set_transit_encryption(
+                    e.transit_encryption.map(|t| sdk::EfsTransitEncryption::from(wire(&t).as_str())),
+                )
                 .set_transit_encryption_port(e.transit_encryption_port)
                 .set_authorization_config(e.authorization_config.as_ref().map(|a| {
                     sdk::EfsAuthorizationConfig::builder()
@@ -252,10 +244,7 @@ pub fn register_input(
         .set_memory(spec.memory.clone())
         .set_network_mode(spec.network_mode.map(|m| sdk::NetworkMode::from(wire(&m).as_str())))
         .set_requires_compatibilities(non_empty(
-            spec.requires_compatibilities
-                .iter()
-                .map(|c| sdk::Compatibility::from(wire(c).as_str()))
-                .collect(),
+            spec.requires_compatibilities.iter().map(|c| sdk::Compatibility::from(wire(c).as_str())).collect(),
         ))
         .set_execution_role_arn(spec.execution_role_arn.clone())
         .set_task_role_arn(spec.task_role_arn.clone())
@@ -263,11 +252,7 @@ pub fn register_input(
         .set_runtime_platform(spec.runtime_platform.as_ref().map(|p| {
             sdk::RuntimePlatform::builder()
                 .set_cpu_architecture(p.cpu_architecture.map(|a| sdk::CpuArchitecture::from(wire(&a).as_str())))
-                .set_operating_system_family(
-                    p.operating_system_family
-                        .as_deref()
-                        .map(sdk::OsFamily::from),
-                )
+                .set_operating_system_family(p.operating_system_family.as_deref().map(sdk::OsFamily::from))
                 .build()
         }))
         .set_ephemeral_storage(
@@ -288,11 +273,7 @@ pub fn register_input(
         ))
         .set_pid_mode(spec.pid_mode.map(|m| sdk::PidMode::from(wire(&m).as_str())))
         .set_ipc_mode(spec.ipc_mode.map(|m| sdk::IpcMode::from(wire(&m).as_str())))
-        .set_tags(non_empty(
-            tags.iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect(),
-        ))
+        .set_tags(non_empty(tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
         .build()?)
 }
 
@@ -305,11 +286,7 @@ pub fn tags_of(tags: &[crate::api::Tag]) -> Tags {
 pub fn cluster_config(spec: &EcsClusterSpec, name: &str) -> ClusterConfig {
     ClusterConfig {
         name: name.to_owned(),
-        settings: spec
-            .settings
-            .iter()
-            .map(|s| (wire(&s.name), wire(&s.value)))
-            .collect(),
+        settings: spec.settings.iter().map(|s| (wire(&s.name), wire(&s.value))).collect(),
         capacity_providers: spec.capacity_providers.clone(),
         default_strategy: spec
             .default_capacity_provider_strategy
@@ -326,9 +303,7 @@ pub fn cluster_config(spec: &EcsClusterSpec, name: &str) -> ClusterConfig {
 
 /// Tags as a map (ECS guarantees unique keys; a tag without a key is dropped).
 pub fn tags_from_sdk(tags: &[Tag]) -> Tags {
-    tags.iter()
-        .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
-        .collect()
+    tags.iter().filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned()))).collect()
 }
 
 /// The revision ECS returned, with the tags that came beside it.
@@ -344,9 +319,7 @@ pub fn revision_from_sdk(
     })?;
     let family = match definition.family() {
         Some(f) => f.to_owned(),
-        None => super::parse_task_definition_ref(arn)
-            .map(|(f, _)| f.to_owned())
-            .unwrap_or_default(),
+        None => super::parse_task_definition_ref(arn).map(|(f, _)| f.to_owned()).unwrap_or_default(),
     };
     Ok(TaskDefinitionRevision {
         arn: arn.to_owned(),
@@ -507,12 +480,7 @@ mod tests {
             .status("ACTIVE")
             .running_tasks_count(3)
             .active_services_count(2)
-            .settings(
-                ClusterSetting::builder()
-                    .name(ClusterSettingName::ContainerInsights)
-                    .value("enabled")
-                    .build(),
-            )
+            .settings(ClusterSetting::builder().name(ClusterSettingName::ContainerInsights).value("enabled").build())
             .build();
         let state = cluster_from_sdk(&cluster);
         assert_eq!(state.running_tasks, 3);

@@ -38,10 +38,7 @@ fn duration_histogram() -> Histogram {
 
 impl Default for EcsCallMetrics {
     fn default() -> Self {
-        Self {
-            calls: Family::default(),
-            duration: Family::new_with_constructor(duration_histogram),
-        }
+        Self { calls: Family::default(), duration: Family::new_with_constructor(duration_histogram) }
     }
 }
 
@@ -49,11 +46,7 @@ impl EcsCallMetrics {
     /// Registers the metrics (`ecs_calls_total`, `ecs_call_duration_seconds`)
     /// under `registry`'s prefix.
     pub fn register(&self, registry: &mut Registry) {
-        registry.register(
-            "ecs_calls",
-            "Calls to the ECS API by operation and outcome",
-            self.calls.clone(),
-        );
+        registry.register("ecs_calls", "Calls to the ECS API by operation and outcome", self.calls.clone());
         registry.register(
             "ecs_call_duration_seconds",
             "Duration of calls to the ECS API, SDK retries included",
@@ -64,16 +57,11 @@ impl EcsCallMetrics {
     /// Records one finished call.
     pub fn record(&self, operation: &'static str, outcome: &'static str, elapsed: Duration) {
         self.calls.get_or_create(&EcsCallLabels { operation, outcome }).inc();
-        self.duration
-            .get_or_create(&OperationLabel { operation })
-            .observe(elapsed.as_secs_f64());
+        self.duration.get_or_create(&OperationLabel { operation }).observe(elapsed.as_secs_f64());
     }
 
     /// How many calls of `operation` ended with `outcome` (for tests and diagnostics).
     pub fn count(&self, operation: &'static str, outcome: &'static str) -> u64 {
-        self.calls
-            .get(&EcsCallLabels { operation, outcome })
-            .map(|c| c.get())
-            .unwrap_or(0)
+        self.calls.get(&EcsCallLabels { operation, outcome }).map(|c| c.get()).unwrap_or(0)
     }
 }

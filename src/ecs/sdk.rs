@@ -39,12 +39,7 @@ pub struct EcsSettings {
 
 impl Default for EcsSettings {
     fn default() -> Self {
-        Self {
-            region: None,
-            endpoint: None,
-            max_attempts: 3,
-            operation_timeout: Duration::from_secs(30),
-        }
+        Self { region: None, endpoint: None, max_attempts: 3, operation_timeout: Duration::from_secs(30) }
     }
 }
 
@@ -60,11 +55,7 @@ impl SdkEcs {
     pub async fn connect(settings: &EcsSettings, metrics: EcsCallMetrics) -> Self {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts.max(1)))
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .operation_timeout(settings.operation_timeout)
-                    .build(),
-            );
+            .timeout_config(TimeoutConfig::builder().operation_timeout(settings.operation_timeout).build());
         if let Some(region) = &settings.region {
             loader = loader.region(aws_config::Region::new(region.clone()));
         }
@@ -119,26 +110,21 @@ pub(super) fn keep(err: EcsError) -> EcsError {
 /// ("Unable to describe task definition."), not a NotFound shape.
 fn client_exception_is_not_found(err: EcsError) -> EcsError {
     match err {
-        EcsError::Rejected {
-            operation,
-            code,
-            message,
-        } if code == "ClientException" => EcsError::NotFound {
-            operation,
-            code,
-            message,
-        },
+        EcsError::Rejected { operation, code, message } if code == "ClientException" => {
+            EcsError::NotFound { operation, code, message }
+        }
         other => other,
     }
 }
 
 fn sdk_tags(tags: &Tags) -> Vec<Tag> {
-    tags.iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
-fn sdk_strategy(items: &[StrategyItem], operation: &'static str) -> Result<Vec<CapacityProviderStrategyItem>, EcsError> {
+fn sdk_strategy(
+    items: &[StrategyItem],
+    operation: &'static str,
+) -> Result<Vec<CapacityProviderStrategyItem>, EcsError> {
     items
         .iter()
         .map(|item| {
@@ -160,23 +146,14 @@ fn sdk_settings(settings: &BTreeMap<String, String>) -> Vec<ClusterSetting> {
     settings
         .iter()
         .map(|(name, value)| {
-            ClusterSetting::builder()
-                .name(ClusterSettingName::from(name.as_str()))
-                .value(value)
-                .build()
+            ClusterSetting::builder().name(ClusterSettingName::from(name.as_str())).value(value).build()
         })
         .collect()
 }
 
 impl EcsApi for SdkEcs {
     async fn ping(&self) -> Result<(), EcsError> {
-        self.call(
-            "ListClusters",
-            self.client.list_clusters().max_results(1).send(),
-            keep,
-        )
-        .await
-        .map(|_| ())
+        self.call("ListClusters", self.client.list_clusters().max_results(1).send(), keep).await.map(|_| ())
     }
 
     async fn register_task_definition(
@@ -213,13 +190,13 @@ impl EcsApi for SdkEcs {
         mapping::revision_from_sdk(&definition, output.tags.as_deref().unwrap_or_default(), OP)
     }
 
-    async fn describe_task_definition(&self, task_definition: &str) -> Result<Option<TaskDefinitionRevision>, EcsError> {
+    async fn describe_task_definition(
+        &self,
+        task_definition: &str,
+    ) -> Result<Option<TaskDefinitionRevision>, EcsError> {
         const OP: &str = "DescribeTaskDefinition";
-        let request = self
-            .client
-            .describe_task_definition()
-            .task_definition(task_definition)
-            .include(TaskDefinitionField::Tags);
+        let request =
+            self.client.describe_task_definition().task_definition(task_definition).include(TaskDefinitionField::Tags);
         match self.call(OP, request.send(), client_exception_is_not_found).await {
             Ok(output) => match output.task_definition {
                 Some(definition) => {
@@ -258,10 +235,7 @@ impl EcsApi for SdkEcs {
             // ECS matches a prefix: `web` also lists `web-worker`.
             .filter(|arn| super::parse_task_definition_ref(arn).is_some_and(|(f, _)| f == family))
             .collect();
-        Ok(Page {
-            items,
-            next_token: output.next_token,
-        })
+        Ok(Page { items, next_token: output.next_token })
     }
 
     async fn deregister_task_definition(&self, arn: &str) -> Result<(), EcsError> {
@@ -270,36 +244,21 @@ impl EcsApi for SdkEcs {
     }
 
     async fn delete_task_definitions(&self, arns: &[String]) -> Result<Vec<BatchFailure>, EcsError> {
-        let request = self
-            .client
-            .delete_task_definitions()
-            .set_task_definitions(Some(arns.to_vec()));
+        let request = self.client.delete_task_definitions().set_task_definitions(Some(arns.to_vec()));
         let output = self.call("DeleteTaskDefinitions", request.send(), keep).await?;
         Ok(output
             .failures
             .unwrap_or_default()
             .into_iter()
-            .map(|f| BatchFailure {
-                arn: f.arn,
-                reason: f.reason.unwrap_or_default(),
-                detail: f.detail,
-            })
+            .map(|f| BatchFailure { arn: f.arn, reason: f.reason.unwrap_or_default(), detail: f.detail })
             .collect())
     }
 
     async fn describe_cluster(&self, name: &str) -> Result<Option<ClusterState>, EcsError> {
-        let request = self
-            .client
-            .describe_clusters()
-            .clusters(name)
-            .include(ClusterField::Settings)
-            .include(ClusterField::Tags);
+        let request =
+            self.client.describe_clusters().clusters(name).include(ClusterField::Settings).include(ClusterField::Tags);
         let output = self.call("DescribeClusters", request.send(), keep).await?;
-        Ok(output
-            .clusters
-            .unwrap_or_default()
-            .first()
-            .map(mapping::cluster_from_sdk))
+        Ok(output.clusters.unwrap_or_default().first().map(mapping::cluster_from_sdk))
     }
 
     async fn create_cluster(&self, config: &ClusterConfig) -> Result<ClusterState, EcsError> {
@@ -318,23 +277,15 @@ impl EcsApi for SdkEcs {
             request = request.set_default_capacity_provider_strategy(Some(sdk_strategy(&config.default_strategy, OP)?));
         }
         let output = self.call(OP, request.send(), keep).await?;
-        output
-            .cluster
-            .as_ref()
-            .map(mapping::cluster_from_sdk)
-            .ok_or_else(|| EcsError::Other {
-                operation: OP,
-                code: "MissingCluster".to_owned(),
-                message: "the answer carried no cluster".to_owned(),
-            })
+        output.cluster.as_ref().map(mapping::cluster_from_sdk).ok_or_else(|| EcsError::Other {
+            operation: OP,
+            code: "MissingCluster".to_owned(),
+            message: "the answer carried no cluster".to_owned(),
+        })
     }
 
     async fn update_cluster_settings(&self, name: &str, settings: &BTreeMap<String, String>) -> Result<(), EcsError> {
-        let request = self
-            .client
-            .update_cluster_settings()
-            .cluster(name)
-            .set_settings(Some(sdk_settings(settings)));
+        let request = self.client.update_cluster_settings().cluster(name).set_settings(Some(sdk_settings(settings)));
         self.call("UpdateClusterSettings", request.send(), keep).await.map(|_| ())
     }
 
@@ -355,20 +306,12 @@ impl EcsApi for SdkEcs {
     }
 
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), EcsError> {
-        let request = self
-            .client
-            .tag_resource()
-            .resource_arn(arn)
-            .set_tags(Some(sdk_tags(tags)));
+        let request = self.client.tag_resource().resource_arn(arn).set_tags(Some(sdk_tags(tags)));
         self.call("TagResource", request.send(), keep).await.map(|_| ())
     }
 
     async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), EcsError> {
-        let request = self
-            .client
-            .untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(keys.to_vec()));
+        let request = self.client.untag_resource().resource_arn(arn).set_tag_keys(Some(keys.to_vec()));
         self.call("UntagResource", request.send(), keep).await.map(|_| ())
     }
 

@@ -76,10 +76,7 @@ impl ServiceDescription {
 
     /// The PRIMARY (newest) deployment.
     pub fn primary(&self) -> Option<&Deployment> {
-        self.deployments
-            .iter()
-            .find(|d| d.status.as_deref() == Some("PRIMARY"))
-            .or_else(|| self.deployments.first())
+        self.deployments.iter().find(|d| d.status.as_deref() == Some("PRIMARY")).or_else(|| self.deployments.first())
     }
 }
 
@@ -136,8 +133,10 @@ impl ServiceUpdate {
 /// The ECS service operations the EcsService reconciler uses; each method is
 /// one ECS call, counted in the metrics.
 pub trait EcsServiceApi: Send + Sync + 'static {
-    fn create_service(&self, input: &ServiceCreate)
-    -> impl Future<Output = Result<ServiceDescription, EcsError>> + Send;
+    fn create_service(
+        &self,
+        input: &ServiceCreate,
+    ) -> impl Future<Output = Result<ServiceDescription, EcsError>> + Send;
 
     fn update_service(
         &self,

@@ -78,10 +78,7 @@ impl FakeServices {
     }
 
     pub fn service(&self, cluster: &str, name: &str) -> Option<ServiceDescription> {
-        self.lock()
-            .services
-            .get(&(cluster_name(cluster), name.to_owned()))
-            .cloned()
+        self.lock().services.get(&(cluster_name(cluster), name.to_owned())).cloned()
     }
 
     /// Changes a service as someone else would (console, CLI, the scheduler).
@@ -130,7 +127,10 @@ impl FakeServices {
             primary.rollout_state_reason = Some("ECS deployment circuit breaker: tasks failed to start.".into());
             primary.failed_tasks = Some(3);
             let failed_id = primary.id.clone();
-            push_event(service, format!("(service {sname}) (deployment {failed_id}) deployment failed: tasks failed to start."));
+            push_event(
+                service,
+                format!("(service {sname}) (deployment {failed_id}) deployment failed: tasks failed to start."),
+            );
             if rollback && service.deployments.len() > 1 {
                 let mut previous = service.deployments.remove(1);
                 let mut failed = service.deployments.remove(0);
@@ -147,7 +147,13 @@ impl FakeServices {
         });
     }
 
-    fn new_service(state: &mut State, cluster: &str, name: &str, task_definition: &str, desired: i32) -> ServiceDescription {
+    fn new_service(
+        state: &mut State,
+        cluster: &str,
+        name: &str,
+        task_definition: &str,
+        desired: i32,
+    ) -> ServiceDescription {
         let cluster = cluster_name(cluster);
         let mut service = ServiceDescription {
             arn: format!("{ARN_PREFIX}:service/{cluster}/{name}"),
@@ -220,16 +226,20 @@ impl EcsServiceApi for FakeServices {
         let mut state = self.enter(OP)?;
         let key = (cluster_name(&input.cluster), input.name.clone());
         match state.services.get(&key).map(|s| s.status.as_str()) {
-            Some(ACTIVE) => return Err(EcsError::Conflict {
-                operation: OP,
-                code: "InvalidParameterException".into(),
-                message: "Creation of service was not idempotent.".into(),
-            }),
-            Some(DRAINING) => return Err(EcsError::Conflict {
-                operation: OP,
-                code: "InvalidParameterException".into(),
-                message: "Unable to Start a service that is still Draining.".into(),
-            }),
+            Some(ACTIVE) => {
+                return Err(EcsError::Conflict {
+                    operation: OP,
+                    code: "InvalidParameterException".into(),
+                    message: "Creation of service was not idempotent.".into(),
+                });
+            }
+            Some(DRAINING) => {
+                return Err(EcsError::Conflict {
+                    operation: OP,
+                    code: "InvalidParameterException".into(),
+                    message: "Unable to Start a service that is still Draining.".into(),
+                });
+            }
             _ => {}
         }
         if input.task_definition.contains("missing") {
@@ -257,13 +267,23 @@ impl EcsServiceApi for FakeServices {
         Ok(service)
     }
 
-    async fn update_service(&self, cluster: &str, name: &str, update: &ServiceUpdate) -> Result<ServiceDescription, EcsError> {
+    async fn update_service(
+        &self,
+        cluster: &str,
+        name: &str,
+        update: &ServiceUpdate,
+    ) -> Result<ServiceDescription, EcsError> {
         const OP: &str = "UpdateService";
         let mut state = self.enter(OP)?;
         let key = (cluster_name(cluster), name.to_owned());
         let mut service = state.services.get(&key).cloned().ok_or_else(|| not_found(OP))?;
         if service.status != ACTIVE {
-            return Err(EcsError::from_code(OP, "ServiceNotActiveException", "Service was not ACTIVE.".into(), Some(400)));
+            return Err(EcsError::from_code(
+                OP,
+                "ServiceNotActiveException",
+                "Service was not ACTIVE.".into(),
+                Some(400),
+            ));
         }
         if update.desired_count.is_some_and(|n| n < 0) {
             return Err(invalid(OP, "desiredCount must be 0 or greater."));
@@ -336,7 +356,12 @@ impl EcsServiceApi for FakeServices {
         Ok(answer)
     }
 
-    async fn describe_services(&self, cluster: &str, names: &[String], with_tags: bool) -> Result<DescribedServices, EcsError> {
+    async fn describe_services(
+        &self,
+        cluster: &str,
+        names: &[String],
+        with_tags: bool,
+    ) -> Result<DescribedServices, EcsError> {
         let state = self.enter("DescribeServices")?;
         if names.is_empty() || names.len() > DESCRIBE_BATCH {
             return Err(invalid("DescribeServices", "services can have between 1 and 10 items."));
@@ -361,10 +386,7 @@ impl EcsServiceApi for FakeServices {
     async fn delete_service(&self, cluster: &str, name: &str, force: bool) -> Result<ServiceDescription, EcsError> {
         const OP: &str = "DeleteService";
         let mut state = self.enter(OP)?;
-        let service = state
-            .services
-            .get_mut(&(cluster_name(cluster), name.to_owned()))
-            .ok_or_else(|| not_found(OP))?;
+        let service = state.services.get_mut(&(cluster_name(cluster), name.to_owned())).ok_or_else(|| not_found(OP))?;
         if service.status == ACTIVE {
             if service.desired_count > 0 && !force {
                 return Err(invalid(OP, "The service cannot be stopped while it is scaled above 0."));
@@ -379,22 +401,14 @@ impl EcsServiceApi for FakeServices {
 
     async fn tag_service(&self, arn: &str, tags: &Tags) -> Result<(), EcsError> {
         let mut state = self.enter("TagResource")?;
-        let service = state
-            .services
-            .values_mut()
-            .find(|s| s.arn == arn)
-            .ok_or_else(|| not_found("TagResource"))?;
+        let service = state.services.values_mut().find(|s| s.arn == arn).ok_or_else(|| not_found("TagResource"))?;
         service.tags.get_or_insert_with(Tags::new).extend(tags.clone());
         Ok(())
     }
 
     async fn untag_service(&self, arn: &str, keys: &[String]) -> Result<(), EcsError> {
         let mut state = self.enter("UntagResource")?;
-        let service = state
-            .services
-            .values_mut()
-            .find(|s| s.arn == arn)
-            .ok_or_else(|| not_found("UntagResource"))?;
+        let service = state.services.values_mut().find(|s| s.arn == arn).ok_or_else(|| not_found("UntagResource"))?;
         if let Some(tags) = service.tags.as_mut() {
             for key in keys {
                 tags.remove(key);

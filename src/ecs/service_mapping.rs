@@ -10,9 +10,9 @@ use k8s_openapi::jiff::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::EcsError;
 use super::mapping::tags_from_sdk;
 use super::service::{ServiceDescription, ServiceEventRecord};
-use super::EcsError;
 use crate::api::CapacityProviderStrategyItem;
 use crate::api::service::{
     AwsVpcConfiguration, Deployment, DeploymentAlarms, DeploymentCircuitBreaker, DeploymentConfiguration, LoadBalancer,
@@ -34,11 +34,7 @@ pub fn from_wire<T: DeserializeOwned>(name: &str) -> Option<T> {
 }
 
 fn invalid(operation: &'static str, err: impl std::fmt::Display) -> EcsError {
-    EcsError::Rejected {
-        operation,
-        code: "InvalidParameterException".to_owned(),
-        message: err.to_string(),
-    }
+    EcsError::Rejected { operation, code: "InvalidParameterException".to_owned(), message: err.to_string() }
 }
 
 pub fn network_to_sdk(
@@ -59,12 +55,10 @@ pub fn deployment_configuration_to_sdk(
     config: &DeploymentConfiguration,
     operation: &'static str,
 ) -> Result<sdk::DeploymentConfiguration, EcsError> {
-    let breaker = config.deployment_circuit_breaker.as_ref().map(|b| {
-        sdk::DeploymentCircuitBreaker::builder()
-            .enable(b.enable)
-            .rollback(b.rollback)
-            .build()
-    });
+    let breaker = config
+        .deployment_circuit_breaker
+        .as_ref()
+        .map(|b| sdk::DeploymentCircuitBreaker::builder().enable(b.enable).rollback(b.rollback).build());
     let alarms = match &config.alarms {
         Some(a) => Some(
             sdk::DeploymentAlarms::builder()
@@ -176,10 +170,9 @@ fn deployment_configuration_from_sdk(config: &sdk::DeploymentConfiguration) -> D
     DeploymentConfiguration {
         maximum_percent: config.maximum_percent(),
         minimum_healthy_percent: config.minimum_healthy_percent(),
-        deployment_circuit_breaker: config.deployment_circuit_breaker().map(|b| DeploymentCircuitBreaker {
-            enable: b.enable(),
-            rollback: b.rollback(),
-        }),
+        deployment_circuit_breaker: config
+            .deployment_circuit_breaker()
+            .map(|b| DeploymentCircuitBreaker { enable: b.enable(), rollback: b.rollback() }),
         alarms: config.alarms().map(|a| DeploymentAlarms {
             alarm_names: a.alarm_names().to_vec(),
             enable: a.enable(),
@@ -264,10 +257,7 @@ pub fn service_from_sdk(service: &sdk::Service, with_tags: bool) -> ServiceDescr
             .placement_strategy()
             .iter()
             .filter_map(|s| {
-                Some(PlacementStrategy {
-                    type_: from_wire(s.r#type()?.as_str())?,
-                    field: s.field().map(str::to_owned),
-                })
+                Some(PlacementStrategy { type_: from_wire(s.r#type()?.as_str())?, field: s.field().map(str::to_owned) })
             })
             .collect(),
         health_check_grace_period_seconds: service.health_check_grace_period_seconds(),
@@ -312,10 +302,7 @@ mod tests {
             },
         };
         let sdk = network_to_sdk(&network, "CreateService").unwrap();
-        assert_eq!(
-            sdk.awsvpc_configuration().unwrap().assign_public_ip(),
-            Some(&sdk::AssignPublicIp::Enabled)
-        );
+        assert_eq!(sdk.awsvpc_configuration().unwrap().assign_public_ip(), Some(&sdk::AssignPublicIp::Enabled));
         assert_eq!(network_from_sdk(&sdk), Some(network));
     }
 
@@ -324,15 +311,8 @@ mod tests {
         let config = DeploymentConfiguration {
             maximum_percent: Some(150),
             minimum_healthy_percent: Some(50),
-            deployment_circuit_breaker: Some(DeploymentCircuitBreaker {
-                enable: true,
-                rollback: true,
-            }),
-            alarms: Some(DeploymentAlarms {
-                alarm_names: vec!["high-5xx".into()],
-                enable: true,
-                rollback: false,
-            }),
+            deployment_circuit_breaker: Some(DeploymentCircuitBreaker { enable: true, rollback: true }),
+            alarms: Some(DeploymentAlarms { alarm_names: vec!["high-5xx".into()], enable: true, rollback: false }),
         };
         let sdk = deployment_configuration_to_sdk(&config, "UpdateService").unwrap();
         assert_eq!(deployment_configuration_from_sdk(&sdk), config);

@@ -11,9 +11,7 @@ use super::service_mapping::{
 use super::{EcsApi, EcsError, Tags};
 
 fn sdk_tags(tags: &Tags) -> Vec<Tag> {
-    tags.iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect()
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
 fn missing_service(operation: &'static str) -> EcsError {
@@ -29,15 +27,11 @@ fn missing_service(operation: &'static str) -> EcsError {
 /// another request. Both can succeed later, so they are conflicts.
 fn create_conflicts(err: EcsError) -> EcsError {
     match err {
-        EcsError::Rejected {
-            operation,
-            code,
-            message,
-        } if message.contains("still Draining") || message.contains("not idempotent") => EcsError::Conflict {
-            operation,
-            code,
-            message,
-        },
+        EcsError::Rejected { operation, code, message }
+            if message.contains("still Draining") || message.contains("not idempotent") =>
+        {
+            EcsError::Conflict { operation, code, message }
+        }
         other => other,
     }
 }
@@ -146,21 +140,13 @@ impl EcsServiceApi for SdkEcs {
         names: &[String],
         with_tags: bool,
     ) -> Result<DescribedServices, EcsError> {
-        let mut request = self
-            .client
-            .describe_services()
-            .cluster(cluster)
-            .set_services(Some(names.to_vec()));
+        let mut request = self.client.describe_services().cluster(cluster).set_services(Some(names.to_vec()));
         if with_tags {
             request = request.include(ServiceField::Tags);
         }
         let output = self.call("DescribeServices", request.send(), keep).await?;
         Ok(DescribedServices {
-            services: output
-                .services()
-                .iter()
-                .map(|s| service_from_sdk(s, with_tags))
-                .collect(),
+            services: output.services().iter().map(|s| service_from_sdk(s, with_tags)).collect(),
             missing: output
                 .failures()
                 .iter()
@@ -172,12 +158,7 @@ impl EcsServiceApi for SdkEcs {
 
     async fn delete_service(&self, cluster: &str, name: &str, force: bool) -> Result<ServiceDescription, EcsError> {
         const OP: &str = "DeleteService";
-        let request = self
-            .client
-            .delete_service()
-            .cluster(cluster)
-            .service(name)
-            .force(force);
+        let request = self.client.delete_service().cluster(cluster).service(name).force(force);
         let output = self.call(OP, request.send(), keep).await?;
         let service = output.service.as_ref().ok_or_else(|| missing_service(OP))?;
         Ok(service_from_sdk(service, false))

@@ -256,7 +256,8 @@ pub async fn interrupt_spot(State(app): State<Arc<App>>, bytes: Bytes) -> Respon
         Some(_) => return bad_request("warningSeconds must be a number of seconds, 0 or more"),
     };
     let store = &app.store;
-    let result = with_rng(store.rng.as_ref(), || super::spot::interrupt(store, input.cluster.as_deref(), &target, warning));
+    let result =
+        with_rng(store.rng.as_ref(), || super::spot::interrupt(store, input.cluster.as_deref(), &target, warning));
     match result {
         Ok(answer) => json_response(200, &answer),
         Err(err) => json_response(err.kind.http_status(), &err.body()),
@@ -289,9 +290,10 @@ pub async fn set_alarm(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
     let store = &app.store;
     let result = with_rng(store.rng.as_ref(), || super::alarms::set_state(store, &input.alarm_name, input.state));
     match result {
-        Ok(checked) => {
-            json_response(200, &json!({ "alarmName": input.alarm_name, "state": input.state, "servicesChecked": checked }))
-        }
+        Ok(checked) => json_response(
+            200,
+            &json!({ "alarmName": input.alarm_name, "state": input.state, "servicesChecked": checked }),
+        ),
         Err(err) => json_response(err.kind.http_status(), &err.body()),
     }
 }

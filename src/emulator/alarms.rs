@@ -76,7 +76,9 @@ impl AlarmStates {
 /// CreateService / UpdateService rules for `deploymentConfiguration.alarms`.
 pub fn validate(alarms: &DeploymentAlarms) -> EcsResult<()> {
     if alarms.enable && alarms.alarm_names.is_empty() {
-        return Err(EcsError::invalid("deploymentConfiguration.alarms.alarmNames must name at least one alarm when enable is true."));
+        return Err(EcsError::invalid(
+            "deploymentConfiguration.alarms.alarmNames must name at least one alarm when enable is true.",
+        ));
     }
     if let Some(bad) = alarms.alarm_names.iter().find(|n| n.is_empty() || n.chars().count() > 255) {
         return Err(EcsError::invalid(format!("Invalid alarm name '{bad}': alarm names have 1 to 255 characters.")));
@@ -139,7 +141,10 @@ pub fn set_state(store: &Store, name: &str, state: AlarmState) -> EcsResult<usiz
         let watching: Vec<String> = cluster
             .services
             .values()
-            .filter(|e| e.service.status == "ACTIVE" && enabled(&e.service).is_some_and(|a| a.alarm_names.iter().any(|n| n == name)))
+            .filter(|e| {
+                e.service.status == "ACTIVE"
+                    && enabled(&e.service).is_some_and(|a| a.alarm_names.iter().any(|n| n == name))
+            })
             .map(|e| e.service.service_name.clone())
             .collect();
         let mut changes = store.changes();

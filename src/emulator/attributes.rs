@@ -29,15 +29,20 @@ fn check_attribute(a: &Attribute) -> EcsResult<()> {
         )));
     }
     if let Some(v) = &a.value {
-        let ok = !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.@/\\: ".contains(&b));
+        let ok = !v.is_empty()
+            && v.len() <= 128
+            && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.@/\\: ".contains(&b));
         if !ok {
             return Err(EcsError::invalid(format!("Invalid value for attribute '{}'.", a.name)));
         }
     }
     if let Some(t) = &a.target_type
-        && t != "container-instance" {
-            return Err(EcsError::invalid(format!("Invalid targetType '{t}': the only target type is container-instance.")));
-        }
+        && t != "container-instance"
+    {
+        return Err(EcsError::invalid(format!(
+            "Invalid targetType '{t}': the only target type is container-instance."
+        )));
+    }
     if a.target_id.is_none() {
         return Err(EcsError::invalid(format!("Attribute '{}' needs a targetId.", a.name)));
     }
@@ -82,14 +87,23 @@ pub fn put_attributes(store: &Store, body: &[u8]) -> EcsResult<Value> {
         let entry = match updated.get_mut(&id) {
             Some(e) => e,
             None => {
-                let e = state.container_instances.get(&id).filter(|e| e.instance.status != "INACTIVE").ok_or_else(|| target_not_found(target))?;
+                let e = state
+                    .container_instances
+                    .get(&id)
+                    .filter(|e| e.instance.status != "INACTIVE")
+                    .ok_or_else(|| target_not_found(target))?;
                 updated.entry(id.clone()).or_insert_with(|| e.clone())
             }
         };
         let attrs = &mut entry.instance.attributes;
         match attrs.iter_mut().find(|x| x.name == a.name) {
             Some(existing) => existing.value = a.value.clone(),
-            None => attrs.push(Attribute { name: a.name.clone(), value: a.value.clone(), target_type: None, target_id: None }),
+            None => attrs.push(Attribute {
+                name: a.name.clone(),
+                value: a.value.clone(),
+                target_type: None,
+                target_id: None,
+            }),
         }
         let custom = attrs.iter().filter(|x| !is_agent_attribute(&x.name)).count();
         if custom > MAX_CUSTOM_ATTRIBUTES {
@@ -157,7 +171,9 @@ pub fn list_attributes(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let input: ListInput = parse(body)?;
     let target_type = required(input.target_type, "targetType")?;
     if target_type != "container-instance" {
-        return Err(EcsError::invalid(format!("Invalid targetType '{target_type}': the only target type is container-instance.")));
+        return Err(EcsError::invalid(format!(
+            "Invalid targetType '{target_type}': the only target type is container-instance."
+        )));
     }
     if input.attribute_value.is_some() && input.attribute_name.is_none() {
         return Err(EcsError::invalid("attributeValue can only be used together with attributeName."));

@@ -176,7 +176,8 @@ impl Spread {
 /// The distinct subnets with their zones, sorted (so a seeded random pick
 /// does not depend on the request's order).
 fn options(region: &str, subnets: &[String]) -> Vec<(String, String)> {
-    let mut options: Vec<(String, String)> = subnets.iter().map(|s| (s.clone(), availability_zone(region, s))).collect();
+    let mut options: Vec<(String, String)> =
+        subnets.iter().map(|s| (s.clone(), availability_zone(region, s))).collect();
     options.sort();
     options.dedup();
     options
@@ -311,7 +312,10 @@ mod tests {
         let zones: HashSet<String> =
             (0..30).map(|i| availability_zone("us-east-1", &format!("subnet-{i:017x}"))).collect();
         assert_eq!(zones.len(), 3, "{zones:?}");
-        assert_eq!(availability_zone("us-east-1", "subnet-0123456789abcdef0"), availability_zone("us-east-1", "subnet-0123456789abcdef0"));
+        assert_eq!(
+            availability_zone("us-east-1", "subnet-0123456789abcdef0"),
+            availability_zone("us-east-1", "subnet-0123456789abcdef0")
+        );
         // Pinned, so a change of hash is a visible change of behaviour.
         assert_eq!(stable_hash(""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(stable_hash("a"), 0xaf63_dc4c_8601_ec8c);
@@ -360,7 +364,8 @@ mod tests {
         let mut book = Addresses::default();
         let start = block_start("subnet-x");
         let held = |_: &str| true;
-        let ips: Vec<u32> = (0..3).map(|i| u32::from(book.allocate("subnet-x", &format!("t{i}"), held).unwrap())).collect();
+        let ips: Vec<u32> =
+            (0..3).map(|i| u32::from(book.allocate("subnet-x", &format!("t{i}"), held).unwrap())).collect();
         assert_eq!(ips, vec![start + 4, start + 5, start + 6]);
         // Another task's address is skipped, whoever holds it.
         book.holders.insert(start + 7, "other".into());
@@ -416,7 +421,11 @@ mod tests {
 
     #[test]
     fn attachments_carry_every_detail() {
-        let eni = Eni { subnet_id: "subnet-1-az-a".into(), availability_zone: "us-east-1a".into(), private_ip: Some(Ipv4Addr::new(10, 0, 0, 4)) };
+        let eni = Eni {
+            subnet_id: "subnet-1-az-a".into(),
+            availability_zone: "us-east-1a".into(),
+            private_ip: Some(Ipv4Addr::new(10, 0, 0, 4)),
+        };
         let (a, interface) = attachment("us-east-1", &eni);
         assert_eq!(a["type"], ENI);
         assert_eq!(a["status"], "ATTACHING");

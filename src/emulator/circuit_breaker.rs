@@ -43,7 +43,9 @@ fn resets_on_healthy(breaker: Option<&DeploymentCircuitBreaker>) -> bool {
 
 /// Counts a failed task of deployment `id` (only while it is IN_PROGRESS).
 pub fn record_failure(service: &mut Service, id: &str, now: Timestamp) {
-    if let Some(d) = service.deployments.iter_mut().find(|d| d.id == id && d.rollout_state.as_deref() == Some("IN_PROGRESS")) {
+    if let Some(d) =
+        service.deployments.iter_mut().find(|d| d.id == id && d.rollout_state.as_deref() == Some("IN_PROGRESS"))
+    {
         d.failed_tasks += 1;
         d.updated_at = now;
     }
@@ -73,7 +75,12 @@ pub fn check(entry: &mut ServiceEntry, now: Timestamp, events: &mut Vec<String>)
     if !tripped {
         return false;
     }
-    let trip = Trip { reason: FAILED_REASON.into(), cause: "tasks failed to start", rollback: breaker.rollback, by: "ECS deployment circuit breaker" };
+    let trip = Trip {
+        reason: FAILED_REASON.into(),
+        cause: "tasks failed to start",
+        rollback: breaker.rollback,
+        by: "ECS deployment circuit breaker",
+    };
     fail_primary(entry, now, &trip, events)
 }
 
@@ -97,8 +104,10 @@ pub struct Trip<'a> {
 pub fn fail_primary(entry: &mut ServiceEntry, now: Timestamp, trip: &Trip, events: &mut Vec<String>) -> bool {
     let service = &mut entry.service;
     let name = service.service_name.clone();
-    let Some(primary) =
-        service.deployments.iter_mut().find(|d| d.status == "PRIMARY" && d.rollout_state.as_deref() == Some("IN_PROGRESS"))
+    let Some(primary) = service
+        .deployments
+        .iter_mut()
+        .find(|d| d.status == "PRIMARY" && d.rollout_state.as_deref() == Some("IN_PROGRESS"))
     else {
         return false;
     };
@@ -158,7 +167,11 @@ mod tests {
     use serde_json::{Map, json};
 
     fn breaker(other: Value) -> DeploymentCircuitBreaker {
-        DeploymentCircuitBreaker { enable: true, rollback: true, other: other.as_object().cloned().unwrap_or_else(Map::new) }
+        DeploymentCircuitBreaker {
+            enable: true,
+            rollback: true,
+            other: other.as_object().cloned().unwrap_or_else(Map::new),
+        }
     }
 
     #[test]
@@ -172,7 +185,13 @@ mod tests {
     #[test]
     fn threshold_configuration() {
         assert_eq!(threshold(&breaker(json!({"thresholdConfiguration": {"type": "COUNT", "value": 5}})), 100), 5);
-        assert_eq!(threshold(&breaker(json!({"thresholdConfiguration": {"type": "UNBOUNDED_PERCENT", "value": 10}})), 1000), 100);
-        assert_eq!(threshold(&breaker(json!({"thresholdConfiguration": {"type": "BOUNDED_PERCENT", "value": 100}})), 1000), 200);
+        assert_eq!(
+            threshold(&breaker(json!({"thresholdConfiguration": {"type": "UNBOUNDED_PERCENT", "value": 10}})), 1000),
+            100
+        );
+        assert_eq!(
+            threshold(&breaker(json!({"thresholdConfiguration": {"type": "BOUNDED_PERCENT", "value": 100}})), 1000),
+            200
+        );
     }
 }

@@ -55,10 +55,7 @@ fn merge_settings(current: &mut Vec<ClusterSetting>, updates: Vec<ClusterSetting
 }
 
 /// Rules shared by CreateCluster (and later PutClusterCapacityProviders).
-fn check_capacity_providers(
-    providers: &[String],
-    strategy: &[CapacityProviderStrategyItem],
-) -> EcsResult<()> {
+fn check_capacity_providers(providers: &[String], strategy: &[CapacityProviderStrategyItem]) -> EcsResult<()> {
     for p in providers {
         if !BUILTIN_CAPACITY_PROVIDERS.contains(&p.as_str()) {
             return Err(EcsError::invalid(format!(
@@ -85,10 +82,7 @@ pub fn create_cluster(store: &Store, body: &[u8]) -> EcsResult<Value> {
     }
     let tags = input.tags.unwrap_or_default();
     check_tags(&tags)?;
-    let mut settings = vec![ClusterSetting {
-        name: Some("containerInsights".into()),
-        value: Some("disabled".into()),
-    }];
+    let mut settings = vec![ClusterSetting { name: Some("containerInsights".into()), value: Some("disabled".into()) }];
     let given_settings = input.settings.unwrap_or_default();
     check_settings(&given_settings)?;
     merge_settings(&mut settings, given_settings);
@@ -197,10 +191,7 @@ fn statistics(state: &ClusterState) -> Vec<KeyValuePair> {
         ("drainingEC2ServiceCount", count_services("DRAINING", false)),
         ("drainingFargateServiceCount", count_services("DRAINING", true)),
     ];
-    pairs
-        .into_iter()
-        .map(|(name, n)| KeyValuePair { name: Some(name.into()), value: Some(n.to_string()) })
-        .collect()
+    pairs.into_iter().map(|(name, n)| KeyValuePair { name: Some(name.into()), value: Some(n.to_string()) }).collect()
 }
 
 #[derive(serde::Serialize)]
@@ -227,11 +218,7 @@ pub fn describe_clusters(store: &Store, body: &[u8]) -> EcsResult<Reply> {
         match store.cluster(reference) {
             Some(cell) => clusters.push(render_cluster(&lock(&cell), &include)),
             None => failures.push(Failure {
-                arn: if reference.starts_with("arn:") {
-                    reference.clone()
-                } else {
-                    store.arns.cluster(reference)
-                },
+                arn: if reference.starts_with("arn:") { reference.clone() } else { store.arns.cluster(reference) },
                 reason: "MISSING".into(),
                 detail: None,
             }),
@@ -336,11 +323,7 @@ pub fn delete_cluster(store: &Store, body: &[u8]) -> EcsResult<Value> {
             "The Cluster cannot be deleted while Tasks are active.",
         ));
     }
-    if state
-        .container_instances
-        .values()
-        .any(|i| matches!(i.instance.status.as_str(), "ACTIVE" | "DRAINING"))
-    {
+    if state.container_instances.values().any(|i| matches!(i.instance.status.as_str(), "ACTIVE" | "DRAINING")) {
         return Err(EcsError::new(
             super::error::ErrorKind::ClusterContainsContainerInstancesException,
             "The Cluster cannot be deleted while Container Instances are active or draining.",

@@ -104,10 +104,20 @@ pub fn register_container_instance(store: &Store, body: &[u8]) -> EcsResult<Valu
     let availability_zone = doc_str("availabilityZone").unwrap_or_else(|| format!("{}a", store.arns.region));
     let instance_type = doc_str("instanceType").unwrap_or_else(|| "t3.medium".into());
     let mut attributes = vec![
-        Attribute { name: "ecs.availability-zone".into(), value: Some(availability_zone.clone()), target_type: None, target_id: None },
+        Attribute {
+            name: "ecs.availability-zone".into(),
+            value: Some(availability_zone.clone()),
+            target_type: None,
+            target_id: None,
+        },
         Attribute { name: "ecs.instance-type".into(), value: Some(instance_type), target_type: None, target_id: None },
         Attribute { name: "ecs.os-type".into(), value: Some("linux".into()), target_type: None, target_id: None },
-        Attribute { name: "ecs.cpu-architecture".into(), value: Some("x86_64".into()), target_type: None, target_id: None },
+        Attribute {
+            name: "ecs.cpu-architecture".into(),
+            value: Some("x86_64".into()),
+            target_type: None,
+            target_id: None,
+        },
     ];
     for given in input.attributes.unwrap_or_default() {
         attributes.retain(|a| a.name != given.name);
@@ -119,7 +129,8 @@ pub fn register_container_instance(store: &Store, body: &[u8]) -> EcsResult<Valu
     let mut state = lock(&cell);
     state.ensure_active()?;
     let cluster = state.name().to_owned();
-    let existing = input.container_instance_arn.as_deref().map(id_of).filter(|id| state.container_instances.contains_key(*id));
+    let existing =
+        input.container_instance_arn.as_deref().map(id_of).filter(|id| state.container_instances.contains_key(*id));
     let now = store.now();
     let entry = match existing {
         Some(id) => {
@@ -277,9 +288,10 @@ pub fn list_container_instances(store: &Store, body: &[u8]) -> EcsResult<Value> 
     let input: ListInput = parse(body)?;
     let page = PageRequest::new(input.max_results, input.next_token.as_deref(), 100, 100)?;
     if let Some(s) = &input.status
-        && !matches!(s.as_str(), "ACTIVE" | "DRAINING" | "REGISTERING" | "DEREGISTERING" | "REGISTRATION_FAILED") {
-            return Err(EcsError::invalid(format!("Invalid status '{s}'.")));
-        }
+        && !matches!(s.as_str(), "ACTIVE" | "DRAINING" | "REGISTERING" | "DEREGISTERING" | "REGISTRATION_FAILED")
+    {
+        return Err(EcsError::invalid(format!("Invalid status '{s}'.")));
+    }
     let filter = match &input.filter {
         Some(expr) => Some(super::query::parse(expr)?),
         None => None,

@@ -32,7 +32,10 @@ fn instances(state: &ClusterState, service: &Service, td: Option<&TaskDefinition
         .collect()
 }
 
-fn primary_definition(state_td: &super::state::TaskDefinitions, service: &Service) -> Option<std::sync::Arc<TaskDefinitionEntry>> {
+fn primary_definition(
+    state_td: &super::state::TaskDefinitions,
+    service: &Service,
+) -> Option<std::sync::Arc<TaskDefinitionEntry>> {
     let reference = service.deployments.iter().find(|d| d.status == "PRIMARY")?.task_definition.clone();
     resolve(state_td, &reference)
 }
@@ -65,7 +68,12 @@ pub fn schedule(pass: &mut Pass, state: &mut ClusterState, live: &[String]) {
     for instance in &targets {
         let on_it: Vec<String> = live
             .iter()
-            .filter(|id| state.tasks.get(*id).is_some_and(|t| !t.is_stopped() && t.container_instance_id.as_deref() == Some(instance)))
+            .filter(|id| {
+                state
+                    .tasks
+                    .get(*id)
+                    .is_some_and(|t| !t.is_stopped() && t.container_instance_id.as_deref() == Some(instance))
+            })
             .cloned()
             .collect();
         let mut primary_kept = false;

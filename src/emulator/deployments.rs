@@ -14,8 +14,8 @@ use std::collections::HashMap;
 
 use super::circuit_breaker;
 use super::health::{self, is_healthy};
-use super::load_balancers;
 use super::lifecycle::{LaunchChoice, LaunchOutcome, TaskLaunch, is_pending, launch, request_stop, settle};
+use super::load_balancers;
 use super::placement::{Constraints, scale_in_order, service_default_strategy};
 use super::service_events::{self as events, add_event};
 use super::state::ids::deployment_id;
@@ -191,8 +191,13 @@ pub fn reconcile_with(
     }
     super::lifecycle::purge_expired(store, state, changes);
     let now = store.now();
-    let mut messages: Vec<String> =
-        load_balancers::events(state, name, &facts.targets_registered, &facts.targets_draining, &facts.targets_deregistered);
+    let mut messages: Vec<String> = load_balancers::events(
+        state,
+        name,
+        &facts.targets_registered,
+        &facts.targets_draining,
+        &facts.targets_deregistered,
+    );
     if let Some(entry) = state.services.get_mut(name) {
         note_facts(entry, facts, now, store.timings.placement_retry, &mut messages);
         if !circuit_breaker::check(entry, now, &mut messages) {
@@ -234,7 +239,11 @@ pub fn reconcile_with(
             let deployment = t.task.started_by.clone().unwrap_or_default();
             let reason = match load_balancers::failed_target(t).filter(|_| t.task.health_status != "UNHEALTHY") {
                 Some(target) => {
-                    messages.push(load_balancers::unhealthy_event(name, load_balancers::target_port(t, target), target));
+                    messages.push(load_balancers::unhealthy_event(
+                        name,
+                        load_balancers::target_port(t, target),
+                        target,
+                    ));
                     load_balancers::stopped_reason(target)
                 }
                 None => {
@@ -295,11 +304,8 @@ pub fn reconcile_with(
     }
     live.extend(started.iter().cloned());
     live.retain(|id| state.tasks.get(id).is_some_and(is_live));
-    let desired_count = if daemon && active {
-        super::daemon::desired_count(store, state, &service)
-    } else {
-        service.desired_count
-    };
+    let desired_count =
+        if daemon && active { super::daemon::desired_count(store, state, &service) } else { service.desired_count };
     finish(state, name, &live, desired_count, scheduling, messages, retry_at, now);
     let cluster = state.name().to_owned();
     if let Some(entry) = state.services.get_mut(name) {
@@ -363,7 +369,8 @@ impl Pass<'_> {
             LaunchChoice::LaunchType(_) => HashMap::new(),
         };
         // Constraints were checked when the service was created or updated.
-        let constraints = Constraints::new(&self.service.placement_constraints, &td.task_definition).unwrap_or_default();
+        let constraints =
+            Constraints::new(&self.service.placement_constraints, &td.task_definition).unwrap_or_default();
         let strategies = if self.service.placement_strategy.is_empty() {
             service_default_strategy()
         } else {
@@ -437,7 +444,8 @@ impl Pass<'_> {
 
         // Stop old tasks while the healthy ones stay at or above
         // minimumHealthyPercent: unhealthy (or not yet healthy) first.
-        let mut healthy = live.iter().filter(|id| state.tasks.get(*id).is_some_and(|t| is_healthy(t, now))).count() as i64;
+        let mut healthy =
+            live.iter().filter(|id| state.tasks.get(*id).is_some_and(|t| is_healthy(t, now))).count() as i64;
         let mut old: Vec<String> = old_tasks.into_iter().filter(|id| still(state, id)).collect();
         // One lookup per task, not one per comparison (ids make keys unique,
         // so the order is the same).
@@ -465,7 +473,10 @@ impl Pass<'_> {
         // minimumHealthyPercent 100): ECS says so in an event.
         let in_transit = live.iter().any(|id| {
             state.tasks.get(id).is_some_and(|t| {
-                is_live(t) && (t.task.last_status != "RUNNING" || t.task.desired_status == "STOPPED" || (t.healthy_at.is_none() && !health::judged_unhealthy(t)))
+                is_live(t)
+                    && (t.task.last_status != "RUNNING"
+                        || t.task.desired_status == "STOPPED"
+                        || (t.healthy_at.is_none() && !health::judged_unhealthy(t)))
             })
         });
         let failed = self.primary.rollout_state.as_deref() == Some("FAILED");
@@ -585,7 +596,12 @@ pub fn launch_choice(service: &Service, cluster: &Cluster) -> LaunchChoice {
     }
 }
 
-fn template<'a>(service: &'a Service, primary: &Deployment, td: &'a TaskDefinitionEntry, cluster: &str) -> TaskLaunch<'a> {
+fn template<'a>(
+    service: &'a Service,
+    primary: &Deployment,
+    td: &'a TaskDefinitionEntry,
+    cluster: &str,
+) -> TaskLaunch<'a> {
     let mut tags = Vec::new();
     if service.enable_ecs_managed_tags {
         tags.push(Tag { key: "aws:ecs:clusterName".into(), value: cluster.to_owned() });

@@ -45,9 +45,7 @@ impl ErrorKind {
             Self::ServiceNotActiveException => "ServiceNotActiveException",
             Self::ClusterContainsServicesException => "ClusterContainsServicesException",
             Self::ClusterContainsTasksException => "ClusterContainsTasksException",
-            Self::ClusterContainsContainerInstancesException => {
-                "ClusterContainsContainerInstancesException"
-            }
+            Self::ClusterContainsContainerInstancesException => "ClusterContainsContainerInstancesException",
             Self::ConflictException => "ConflictException",
             Self::LimitExceededException => "LimitExceededException",
             Self::AttributeLimitExceededException => "AttributeLimitExceededException",

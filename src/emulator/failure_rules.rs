@@ -220,14 +220,18 @@ mod tests {
         ]);
         let fates = fates(&td, None, &[], &CTX);
         assert_eq!(fates.len(), 2, "{fates:?}");
-        assert_eq!(fates[0], Fate { container: "crash".into(), exit_code: Some(3), exit_after: Some(2500), ..Fate::default() });
+        assert_eq!(
+            fates[0],
+            Fate { container: "crash".into(), exit_code: Some(3), exit_after: Some(2500), ..Fate::default() }
+        );
         assert_eq!(fates[1].unhealthy_after, Some(10_000));
     }
 
     #[test]
     fn overrides_and_admin_rules_apply() {
         let td = td(vec![container("app", json!([{ "name": EXIT_CODE, "value": "3" }]))]);
-        let overrides = json!({ "containerOverrides": [{ "name": "app", "environment": [{ "name": EXIT_CODE, "value": "7" }] }] });
+        let overrides =
+            json!({ "containerOverrides": [{ "name": "app", "environment": [{ "name": EXIT_CODE, "value": "7" }] }] });
         assert_eq!(fates(&td, Some(&overrides), &[], &CTX)[0].exit_code, Some(7));
         let rule = FailureRule { family: Some("web".into()), cannot_pull: true, ..FailureRule::default() };
         assert!(fates(&td, None, std::slice::from_ref(&rule), &CTX)[0].cannot_pull);
@@ -242,7 +246,12 @@ mod tests {
     #[test]
     fn target_health_check_failures() {
         let plain = td(vec![container("app", json!([]))]);
-        let rule = FailureRule { family: Some("web".into()), fail_target_health_check: true, status_code: Some(502), ..FailureRule::default() };
+        let rule = FailureRule {
+            family: Some("web".into()),
+            fail_target_health_check: true,
+            status_code: Some(502),
+            ..FailureRule::default()
+        };
         assert!(rule.has_effect());
         let fate = &fates(&plain, None, &[rule], &CTX)[0];
         assert_eq!((fate.target_unhealthy_after, fate.target_status_code), (Some(0), Some(502)));
@@ -254,7 +263,9 @@ mod tests {
         )]);
         let fate = &fates(&by_env, None, &[], &CTX)[0];
         assert_eq!((fate.target_unhealthy_after, fate.target_status_code), (Some(3_000), Some(404)));
-        let rule: FailureRule = serde_json::from_value(json!({ "family": "web", "failTargetHealthCheck": true, "statusCode": 500 })).unwrap();
+        let rule: FailureRule =
+            serde_json::from_value(json!({ "family": "web", "failTargetHealthCheck": true, "statusCode": 500 }))
+                .unwrap();
         assert_eq!(rule.status_code, Some(500));
     }
 }

@@ -134,7 +134,13 @@ mod tests {
     }
 
     fn check(interval: i32, retries: i32) -> HealthCheck {
-        HealthCheck { command: vec!["CMD".into()], interval: Some(interval), timeout: None, retries: Some(retries), start_period: None }
+        HealthCheck {
+            command: vec!["CMD".into()],
+            interval: Some(interval),
+            timeout: None,
+            retries: Some(retries),
+            start_period: None,
+        }
     }
 
     #[test]

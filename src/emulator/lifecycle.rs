@@ -103,7 +103,9 @@ pub fn new_task(
         Some(_) => (None, None),
         // No subnet to put it in (not reachable through the API, which
         // requires one): an ENI without details, as before it is attached.
-        None if awsvpc => (Some(json!({ "id": uuid(), "type": awsvpc::ENI, "status": "ATTACHING", "details": [] })), None),
+        None if awsvpc => {
+            (Some(json!({ "id": uuid(), "type": awsvpc::ENI, "status": "ATTACHING", "details": [] })), None)
+        }
         None => (None, None),
     };
     let containers = td
@@ -126,8 +128,7 @@ pub fn new_task(
         })
         .collect();
     let overrides = launch.overrides.clone().unwrap_or_else(|| {
-        let names: Vec<Value> =
-            td.container_definitions.iter().map(|c| json!({ "name": c.name() })).collect();
+        let names: Vec<Value> = td.container_definitions.iter().map(|c| json!({ "name": c.name() })).collect();
         json!({ "containerOverrides": names, "inferenceAcceleratorOverrides": [] })
     });
     let fargate = launch.target.is_fargate();

@@ -98,7 +98,13 @@ fn per_target_group(state: &ClusterState, task_ids: &[String]) -> BTreeMap<Strin
 
 /// What the load balancers did with a service's tasks during one tick, as
 /// ECS's events: targets registered, tasks draining, targets deregistered.
-pub fn events(state: &ClusterState, service: &str, registered: &[String], draining: &[String], deregistered: &[String]) -> Vec<String> {
+pub fn events(
+    state: &ClusterState,
+    service: &str,
+    registered: &[String],
+    draining: &[String],
+    deregistered: &[String],
+) -> Vec<String> {
     let mut messages = Vec::new();
     for (arn, n) in per_target_group(state, registered) {
         messages.push(format!("(service {service}) registered {n} targets in (target-group {arn})"));
@@ -139,9 +145,10 @@ pub fn snapshot(store: &Store) -> Value {
     for (cluster, cell) in store.all_clusters() {
         let state = lock(&cell);
         for t in state.tasks.values() {
-            let registered = t.targets.iter().filter(|target| {
-                !matches!(target.state, TargetState::NotRegistered | TargetState::Deregistered)
-            });
+            let registered = t
+                .targets
+                .iter()
+                .filter(|target| !matches!(target.state, TargetState::NotRegistered | TargetState::Deregistered));
             for target in registered {
                 groups.entry(target.target_group_arn.clone()).or_default().push(json!({
                     "cluster": cluster,
@@ -180,7 +187,8 @@ mod tests {
 
     #[test]
     fn one_target_per_target_group_entry() {
-        let targets = targets(&[lb(Some("arn:tg/a"), "web", 80), lb(None, "web", 80), lb(Some("arn:tg/b"), "admin", 9000)]);
+        let targets =
+            targets(&[lb(Some("arn:tg/a"), "web", 80), lb(None, "web", 80), lb(Some("arn:tg/b"), "admin", 9000)]);
         assert_eq!(targets.len(), 2, "a classic load balancer gets no target: {targets:?}");
         assert_eq!((targets[1].target_group_arn.as_str(), targets[1].container_port), ("arn:tg/b", 9000));
         assert!(targets.iter().all(|t| t.state == TargetState::NotRegistered));

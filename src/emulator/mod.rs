@@ -46,12 +46,12 @@ pub mod scheduler;
 pub mod service_deployments;
 pub mod service_events;
 pub mod services;
+pub mod spot;
 pub mod state;
 pub mod tags;
 pub mod task_definitions;
 pub mod tasks;
 pub mod throttling;
-pub mod spot;
 pub mod timings;
 pub mod validation;
 
@@ -202,8 +202,12 @@ impl From<EmulatorArgs> for EmulatorConfig {
             ClockMode::Manual => Arc::new(clock::ManualClock::starting_now()),
         };
         let interval = (args.health_check_interval_seconds > 0.0).then_some(args.health_check_interval_seconds);
-        let mut timings =
-            timings::Timings::from_seconds(args.task_start_seconds, args.task_stop_seconds, args.task_healthy_seconds, interval);
+        let mut timings = timings::Timings::from_seconds(
+            args.task_start_seconds,
+            args.task_stop_seconds,
+            args.task_healthy_seconds,
+            interval,
+        );
         timings.target_healthy = (args.target_healthy_seconds.max(0.0) * 1000.0).round() as i64;
         Self {
             listen: args.listen,
@@ -273,8 +277,7 @@ pub fn build_app(config: &EmulatorConfig) -> Result<Arc<App>, EmulatorError> {
         None => (None, None),
     };
     let mut store = Store::new(arns, config.clock.clone(), journal);
-    store.stopped_task_retention_millis =
-        i64::try_from(config.stopped_task_retention.as_millis()).unwrap_or(i64::MAX);
+    store.stopped_task_retention_millis = i64::try_from(config.stopped_task_retention.as_millis()).unwrap_or(i64::MAX);
     store.timings = config.timings.clone();
     store.rng = config.seed.map(state::ids::seeded);
     store.ec2_capacity = config.ec2_capacity;

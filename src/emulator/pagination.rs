@@ -16,19 +16,12 @@ pub struct PageRequest {
 impl PageRequest {
     /// Validates `maxResults` (1..=`limit`, `default` when absent) and decodes
     /// `nextToken`.
-    pub fn new(
-        max_results: Option<i32>,
-        next_token: Option<&str>,
-        default: usize,
-        limit: usize,
-    ) -> EcsResult<Self> {
+    pub fn new(max_results: Option<i32>, next_token: Option<&str>, default: usize, limit: usize) -> EcsResult<Self> {
         let max = match max_results {
             None => default,
             Some(n) if n >= 1 && (n as usize) <= limit => n as usize,
             Some(n) => {
-                return Err(EcsError::invalid(format!(
-                    "maxResults must be between 1 and {limit}, got {n}."
-                )));
+                return Err(EcsError::invalid(format!("maxResults must be between 1 and {limit}, got {n}.")));
             }
         };
         let after = match next_token {

@@ -22,14 +22,13 @@ use super::validation::{parse_task_cpu, parse_task_memory};
 
 /// What one task of `td` holds on an instance.
 pub fn reservation(td: &TaskDefinition) -> Reservation {
-    let cpu = td.cpu.as_deref().and_then(parse_task_cpu).unwrap_or_else(|| {
-        td.container_definitions.iter().map(|c| i64::from(c.cpu)).sum()
-    });
+    let cpu = td
+        .cpu
+        .as_deref()
+        .and_then(parse_task_cpu)
+        .unwrap_or_else(|| td.container_definitions.iter().map(|c| i64::from(c.cpu)).sum());
     let memory = td.memory.as_deref().and_then(parse_task_memory).unwrap_or_else(|| {
-        td.container_definitions
-            .iter()
-            .map(|c| i64::from(c.memory_reservation.or(c.memory).unwrap_or(0)))
-            .sum()
+        td.container_definitions.iter().map(|c| i64::from(c.memory_reservation.or(c.memory).unwrap_or(0))).sum()
     });
     let mut reservation = Reservation { cpu, memory, ..Default::default() };
     if matches!(td.effective_network_mode(), "bridge" | "host") {
@@ -84,9 +83,7 @@ pub fn remaining_resources(instance: &ContainerInstance, used: &Reservation) -> 
         let mut r = r.clone();
         match r.name.as_deref() {
             Some("CPU") => r.integer_value = Some(integer_resource(registered, "CPU") - used.cpu),
-            Some("MEMORY") => {
-                r.integer_value = Some(integer_resource(registered, "MEMORY") - used.memory)
-            }
+            Some("MEMORY") => r.integer_value = Some(integer_resource(registered, "MEMORY") - used.memory),
             Some(name @ ("PORTS" | "PORTS_UDP")) => {
                 let mut ports = port_set(registered, name);
                 let extra = if name == "PORTS" { &used.tcp_ports } else { &used.udp_ports };
@@ -115,11 +112,7 @@ pub fn misfit_with(instance: &ContainerInstanceEntry, used: &Reservation, need: 
         return Some("RESOURCE:MEMORY");
     }
     let taken = |name: &str, in_use: &[i32]| -> HashSet<i32> {
-        port_set(registered, name)
-            .iter()
-            .filter_map(|p| p.parse().ok())
-            .chain(in_use.iter().copied())
-            .collect()
+        port_set(registered, name).iter().filter_map(|p| p.parse().ok()).chain(in_use.iter().copied()).collect()
     };
     if !need.tcp_ports.is_empty() {
         let tcp = taken("PORTS", &used.tcp_ports);
@@ -183,11 +176,7 @@ impl Usage {
 /// Whether an instance serves the launch type: EXTERNAL instances are the
 /// ones registered with `ecs.capability.external`.
 pub fn serves(instance: &ContainerInstanceEntry, launch_type: &str) -> bool {
-    let external = instance
-        .instance
-        .attributes
-        .iter()
-        .any(|a| a.name == "ecs.capability.external");
+    let external = instance.instance.attributes.iter().any(|a| a.name == "ecs.capability.external");
     (launch_type == "EXTERNAL") == external
 }
 
@@ -202,9 +191,10 @@ pub struct Constraints {
 impl Constraints {
     pub fn new(given: &[PlacementConstraint], td: &TaskDefinition) -> EcsResult<Self> {
         let mut constraints = Self::default();
-        let from_td = td.placement_constraints.iter().map(|c| {
-            (c.get("type").and_then(Value::as_str), c.get("expression").and_then(Value::as_str))
-        });
+        let from_td = td
+            .placement_constraints
+            .iter()
+            .map(|c| (c.get("type").and_then(Value::as_str), c.get("expression").and_then(Value::as_str)));
         let given = given.iter().map(|c| (c.r#type.as_deref(), c.expression.as_deref()));
         for (kind, expression) in given.chain(from_td) {
             match (kind, expression) {
@@ -221,7 +211,10 @@ impl Constraints {
 pub enum Placement {
     On(String),
     /// No instance fits: the closest instance's ARN and the reason.
-    Failed { arn: String, reason: String },
+    Failed {
+        arn: String,
+        reason: String,
+    },
     /// The cluster has no instance at all for this launch type.
     NoInstances,
 }
@@ -256,7 +249,10 @@ fn remaining(instance: &ContainerInstanceEntry, used: &Reservation, field: &str)
 }
 
 /// Keeps the instances that minimise `key`.
-fn keep_min<K: Ord>(fits: Vec<&ContainerInstanceEntry>, key: impl Fn(&ContainerInstanceEntry) -> K) -> Vec<&ContainerInstanceEntry> {
+fn keep_min<K: Ord>(
+    fits: Vec<&ContainerInstanceEntry>,
+    key: impl Fn(&ContainerInstanceEntry) -> K,
+) -> Vec<&ContainerInstanceEntry> {
     let Some(best) = fits.iter().map(|i| key(i)).min() else { return fits };
     fits.into_iter().filter(|i| key(i) == best).collect()
 }
@@ -357,7 +353,8 @@ pub fn scale_in_order(state: &ClusterState, ids: &[String], strategies: &[Placem
     let binpack = strategy.is_some_and(|s| s.r#type.as_deref() == Some("binpack"));
     let mut usage = if binpack { Usage::of(state) } else { Usage::default() };
     while !left.is_empty() {
-        let instance_of = |id: &String| state.tasks[id].container_instance_id.as_ref().and_then(|i| state.container_instances.get(i));
+        let instance_of =
+            |id: &String| state.tasks[id].container_instance_id.as_ref().and_then(|i| state.container_instances.get(i));
         let pick = match strategy.and_then(|s| s.r#type.as_deref()) {
             Some("spread") => {
                 let field = strategy.and_then(|s| s.field.as_deref()).unwrap_or_default();
@@ -372,7 +369,8 @@ pub fn scale_in_order(state: &ClusterState, ids: &[String], strategies: &[Placem
             }
             Some("binpack") => {
                 let field = strategy.and_then(|s| s.field.as_deref()).unwrap_or_default();
-                let most_left = |id: &String| instance_of(id).map(|i| remaining(i, &usage.used(i.id()), field)).unwrap_or(i64::MIN);
+                let most_left =
+                    |id: &String| instance_of(id).map(|i| remaining(i, &usage.used(i.id()), field)).unwrap_or(i64::MIN);
                 let best = left.iter().map(most_left).max();
                 left.iter().position(|id| Some(most_left(id)) == best)
             }

@@ -47,7 +47,9 @@ pub enum Outcome {
 
 /// Why a container stops when its image cannot be pulled [Obs, shortened].
 fn pull_error(image: &str) -> String {
-    format!("CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref {image}: not found")
+    format!(
+        "CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref {image}: not found"
+    )
 }
 
 pub const ESSENTIAL_EXITED: &str = "Essential container in task exited";
@@ -249,7 +251,13 @@ fn network_bindings(td: Option<&TaskDefinition>, container: &str) -> Vec<Value> 
         .collect()
 }
 
-fn start_running(entry: &mut TaskEntry, td: Option<&TaskDefinition>, now: Timestamp, t: &Timings, out: &mut Vec<Outcome>) {
+fn start_running(
+    entry: &mut TaskEntry,
+    td: Option<&TaskDefinition>,
+    now: Timestamp,
+    t: &Timings,
+    out: &mut Vec<Outcome>,
+) {
     let task = &mut entry.task;
     task.last_status = "RUNNING".into();
     task.started_at = Some(now);
@@ -291,7 +299,8 @@ fn running(entry: &mut TaskEntry, td: Option<&TaskDefinition>, now: Timestamp, t
     let fates = entry.fates.clone();
     for fate in &fates {
         let (Some(after), Some(code)) = (fate.exit_after, fate.exit_code) else { continue };
-        let Some(c) = entry.task.containers.iter_mut().find(|c| c.name == fate.container && c.last_status == "RUNNING") else {
+        let Some(c) = entry.task.containers.iter_mut().find(|c| c.name == fate.container && c.last_status == "RUNNING")
+        else {
             continue;
         };
         if after <= elapsed {
@@ -363,12 +372,8 @@ fn running(entry: &mut TaskEntry, td: Option<&TaskDefinition>, now: Timestamp, t
         out.push(Outcome::TargetTurnedUnhealthy);
     }
 
-    let healthy_now = targets_healthy
-        && if checked {
-            health == "HEALTHY"
-        } else {
-            balanced || elapsed >= t.healthy_after
-        };
+    let healthy_now =
+        targets_healthy && if checked { health == "HEALTHY" } else { balanced || elapsed >= t.healthy_after };
     if entry.healthy_at.is_none() {
         if healthy_now {
             entry.healthy_at = Some(now);
@@ -385,7 +390,8 @@ mod tests {
     use super::*;
 
     fn task(awsvpc: bool) -> TaskEntry {
-        let attachments = if awsvpc { vec![json!({"type": "ElasticNetworkInterface", "status": "ATTACHING"})] } else { vec![] };
+        let attachments =
+            if awsvpc { vec![json!({"type": "ElasticNetworkInterface", "status": "ATTACHING"})] } else { vec![] };
         let task: Task = serde_json::from_value(json!({
             "taskArn": "arn:aws:ecs:r:a:task/c/0123", "clusterArn": "c", "taskDefinitionArn": "td",
             "overrides": {}, "lastStatus": if awsvpc { "PROVISIONING" } else { "PENDING" },
@@ -503,7 +509,13 @@ mod tests {
         assert_eq!(run(&mut e, 70_000), vec![(70_000, Outcome::TargetsDraining)]);
         assert_eq!(e.targets[0].state, TargetState::Draining);
         let seen = run(&mut e, 80_000);
-        assert_eq!(seen, vec![(70_000 + t.deactivate, Outcome::TargetsDeregistered), (70_000 + t.deactivate + t.stop, Outcome::Stopped)]);
+        assert_eq!(
+            seen,
+            vec![
+                (70_000 + t.deactivate, Outcome::TargetsDeregistered),
+                (70_000 + t.deactivate + t.stop, Outcome::Stopped)
+            ]
+        );
         assert_eq!(e.targets[0].state, TargetState::Deregistered);
     }
 
@@ -512,12 +524,21 @@ mod tests {
         let t = Timings::short();
         let mut e = task(false);
         e.targets = vec![target()];
-        e.fates = vec![Fate { container: "app".into(), target_unhealthy_after: Some(0), target_status_code: Some(503), ..Fate::default() }];
+        e.fates = vec![Fate {
+            container: "app".into(),
+            target_unhealthy_after: Some(0),
+            target_status_code: Some(503),
+            ..Fate::default()
+        }];
         let running_at = t.pull + t.activate;
         let seen = run(&mut e, 60_000);
         assert_eq!(
             seen,
-            vec![(t.pull, Outcome::TargetsRegistered), (running_at, Outcome::Started), (running_at + t.target_healthy, Outcome::TargetTurnedUnhealthy)]
+            vec![
+                (t.pull, Outcome::TargetsRegistered),
+                (running_at, Outcome::Started),
+                (running_at + t.target_healthy, Outcome::TargetTurnedUnhealthy)
+            ]
         );
         assert_eq!((e.targets[0].state, e.targets[0].failure_code), (TargetState::Unhealthy, Some(503)));
         assert_eq!(e.healthy_at, None, "never healthy");
@@ -540,7 +561,8 @@ mod tests {
         assert!(e.task.stopped_reason.as_deref().unwrap().starts_with("CannotPullContainerError"));
 
         let mut e = task(false);
-        e.fates = vec![Fate { container: "app".into(), exit_code: Some(137), exit_after: Some(5_000), ..Fate::default() }];
+        e.fates =
+            vec![Fate { container: "app".into(), exit_code: Some(137), exit_after: Some(5_000), ..Fate::default() }];
         let seen = run(&mut e, 30_000);
         let t = Timings::short();
         let started = t.pull + t.activate;

@@ -100,23 +100,58 @@ pub const OPERATIONS: &[(&str, Handler)] = &[
 /// ECS operations that exist in the model but that this emulator does not
 /// implement: they get `UnsupportedFeatureException`, never a silent success.
 pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
-    "AssociateGatewayWithCluster", "ContinueServiceDeployment", "CreateCapacityProvider",
-    "CreateDaemon", "CreateExpressGatewayService", "CreateGateway", "CreateTaskSet",
-    "DeleteAccountSetting", "DeleteCapacityProvider", "DeleteDaemon",
-    "DeleteDaemonTaskDefinition", "DeleteExpressGatewayService", "DeleteGateway",
-    "DeleteTaskSet", "DescribeCapacityProviders", "DescribeDaemon", "DescribeDaemonDeployments",
-    "DescribeDaemonRevisions", "DescribeDaemonTaskDefinition", "DescribeExpressGatewayService",
-    "DescribeGateway", "DescribeGatewayResources", "DescribeGatewayRoute",
+    "AssociateGatewayWithCluster",
+    "ContinueServiceDeployment",
+    "CreateCapacityProvider",
+    "CreateDaemon",
+    "CreateExpressGatewayService",
+    "CreateGateway",
+    "CreateTaskSet",
+    "DeleteAccountSetting",
+    "DeleteCapacityProvider",
+    "DeleteDaemon",
+    "DeleteDaemonTaskDefinition",
+    "DeleteExpressGatewayService",
+    "DeleteGateway",
+    "DeleteTaskSet",
+    "DescribeCapacityProviders",
+    "DescribeDaemon",
+    "DescribeDaemonDeployments",
+    "DescribeDaemonRevisions",
+    "DescribeDaemonTaskDefinition",
+    "DescribeExpressGatewayService",
+    "DescribeGateway",
+    "DescribeGatewayResources",
+    "DescribeGatewayRoute",
     "DescribeTaskSets",
-    "DisassociateGatewayFromCluster", "DiscoverPollEndpoint", "ExecuteCommand",
-    "GetTaskProtection", "ListAccountSettings", "ListDaemonDeployments",
-    "ListDaemonTaskDefinitions", "ListDaemons", "ListGatewayClusterAssociations",
-    "ListGatewayRoutes", "ListGateways", "ListServicesByNamespace",
-    "PutAccountSetting", "PutAccountSettingDefault", "PutClusterCapacityProviders",
-    "RegisterDaemonTaskDefinition", "StopServiceDeployment", "SubmitAttachmentStateChanges",
-    "SubmitContainerStateChange", "SubmitTaskStateChange", "UpdateCapacityProvider",
-    "UpdateContainerAgent", "UpdateDaemon", "UpdateExpressGatewayService", "UpdateGateway",
-    "UpdateServicePrimaryTaskSet", "UpdateTaskProtection", "UpdateTaskSet",
+    "DisassociateGatewayFromCluster",
+    "DiscoverPollEndpoint",
+    "ExecuteCommand",
+    "GetTaskProtection",
+    "ListAccountSettings",
+    "ListDaemonDeployments",
+    "ListDaemonTaskDefinitions",
+    "ListDaemons",
+    "ListGatewayClusterAssociations",
+    "ListGatewayRoutes",
+    "ListGateways",
+    "ListServicesByNamespace",
+    "PutAccountSetting",
+    "PutAccountSettingDefault",
+    "PutClusterCapacityProviders",
+    "RegisterDaemonTaskDefinition",
+    "StopServiceDeployment",
+    "SubmitAttachmentStateChanges",
+    "SubmitContainerStateChange",
+    "SubmitTaskStateChange",
+    "UpdateCapacityProvider",
+    "UpdateContainerAgent",
+    "UpdateDaemon",
+    "UpdateExpressGatewayService",
+    "UpdateGateway",
+    "UpdateServicePrimaryTaskSet",
+    "UpdateTaskProtection",
+    "UpdateTaskSet",
 ];
 
 /// Requests served per operation (successes and ECS errors alike).
@@ -168,13 +203,9 @@ pub struct App {
 fn operation(headers: &HeaderMap) -> Result<usize, EcsError> {
     let target = headers
         .get("x-amz-target")
-        .ok_or_else(|| {
-            EcsError::new(ErrorKind::UnknownOperationException, "Missing X-Amz-Target header.")
-        })?
+        .ok_or_else(|| EcsError::new(ErrorKind::UnknownOperationException, "Missing X-Amz-Target header."))?
         .to_str()
-        .map_err(|_| {
-            EcsError::new(ErrorKind::UnknownOperationException, "X-Amz-Target is not valid text.")
-        })?;
+        .map_err(|_| EcsError::new(ErrorKind::UnknownOperationException, "X-Amz-Target is not valid text."))?;
     let name = target.strip_prefix(TARGET_PREFIX).ok_or_else(|| {
         EcsError::new(
             ErrorKind::UnknownOperationException,
@@ -190,10 +221,7 @@ fn operation(headers: &HeaderMap) -> Result<usize, EcsError> {
             format!("The operation {name} is not supported by this emulator."),
         ));
     }
-    Err(EcsError::new(
-        ErrorKind::UnknownOperationException,
-        format!("Unknown operation '{name}'."),
-    ))
+    Err(EcsError::new(ErrorKind::UnknownOperationException, format!("Unknown operation '{name}'.")))
 }
 
 /// Serves one ECS request body into a status and JSON body bytes; never
@@ -206,9 +234,8 @@ pub fn serve(app: &App, headers: &HeaderMap, body: &[u8]) -> (u16, Vec<u8>) {
             if let Some(fault) = app.faults.check(name, app.store.now().0) {
                 return Err(fault);
             }
-            catch_unwind(AssertUnwindSafe(|| handler(&app.store, body))).unwrap_or_else(|_| {
-                Err(EcsError::server("Internal error while serving the request."))
-            })
+            catch_unwind(AssertUnwindSafe(|| handler(&app.store, body)))
+                .unwrap_or_else(|_| Err(EcsError::server("Internal error while serving the request.")))
         })
     });
     match result {
@@ -220,9 +247,9 @@ pub fn serve(app: &App, headers: &HeaderMap, body: &[u8]) -> (u16, Vec<u8>) {
 /// [`serve`] with the body parsed back into JSON (for tests and fuzzing).
 pub fn handle(app: &App, headers: &HeaderMap, body: &[u8]) -> (u16, Value) {
     let (status, bytes) = serve(app, headers, body);
-    let value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-        serde_json::json!({ "__type": "ServerException", "message": format!("response is not JSON: {e}") })
-    });
+    let value = serde_json::from_slice(&bytes).unwrap_or_else(
+        |e| serde_json::json!({ "__type": "ServerException", "message": format!("response is not JSON: {e}") }),
+    );
     (status, value)
 }
 
@@ -242,10 +269,8 @@ pub async fn serve_ecs(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let operation = headers
-        .get("x-amz-target")
-        .and_then(|t| t.to_str().ok())
-        .and_then(|t| t.strip_prefix(TARGET_PREFIX));
+    let operation =
+        headers.get("x-amz-target").and_then(|t| t.to_str().ok()).and_then(|t| t.strip_prefix(TARGET_PREFIX));
     let delay = operation.and_then(|op| with_rng(app.store.rng.as_ref(), || app.faults.latency(op)));
     if let Some(delay) = delay {
         tokio::time::sleep(delay).await;

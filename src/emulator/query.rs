@@ -25,13 +25,29 @@ fn tokenize(input: &str) -> EcsResult<Vec<Token>> {
         let c = chars[i];
         match c {
             c if c.is_whitespace() => i += 1,
-            '(' => { tokens.push(Token::Open); i += 1; }
-            ')' => { tokens.push(Token::Close); i += 1; }
-            '[' => { tokens.push(Token::ListOpen); i += 1; }
-            ']' => { tokens.push(Token::ListClose); i += 1; }
-            ',' => { tokens.push(Token::Comma); i += 1; }
+            '(' => {
+                tokens.push(Token::Open);
+                i += 1;
+            }
+            ')' => {
+                tokens.push(Token::Close);
+                i += 1;
+            }
+            '[' => {
+                tokens.push(Token::ListOpen);
+                i += 1;
+            }
+            ']' => {
+                tokens.push(Token::ListClose);
+                i += 1;
+            }
+            ',' => {
+                tokens.push(Token::Comma);
+                i += 1;
+            }
             '\'' | '"' => {
-                let end = chars[i + 1..].iter().position(|x| *x == c).ok_or_else(|| bad(input, "unterminated quote"))?;
+                let end =
+                    chars[i + 1..].iter().position(|x| *x == c).ok_or_else(|| bad(input, "unterminated quote"))?;
                 tokens.push(Token::Word(chars[i + 1..i + 1 + end].iter().collect()));
                 i += end + 2;
             }
@@ -57,7 +73,11 @@ fn tokenize(input: &str) -> EcsResult<Vec<Token>> {
                         continue;
                     }
                 } else {
-                    while i < chars.len() && !chars[i].is_whitespace() && !"()[],'\"".contains(chars[i]) && !"=!<>~&|".contains(chars[i]) {
+                    while i < chars.len()
+                        && !chars[i].is_whitespace()
+                        && !"()[],'\"".contains(chars[i])
+                        && !"=!<>~&|".contains(chars[i])
+                    {
                         i += 1;
                     }
                 }
@@ -88,12 +108,28 @@ struct Parser<'a> {
 }
 
 const OPERATORS: &[(&str, &str)] = &[
-    ("==", "=="), ("equals", "=="), ("!=", "!="), ("not_equals", "!="),
-    (">", ">"), ("greater_than", ">"), (">=", ">="), ("greater_than_equal", ">="),
-    ("<", "<"), ("less_than", "<"), ("<=", "<="), ("less_than_equal", "<="),
-    ("exists", "exists"), ("!exists", "!exists"), ("not_exists", "!exists"),
-    ("in", "in"), ("!in", "!in"), ("not_in", "!in"),
-    ("=~", "=~"), ("matches", "=~"), ("!~", "!~"), ("not_matches", "!~"),
+    ("==", "=="),
+    ("equals", "=="),
+    ("!=", "!="),
+    ("not_equals", "!="),
+    (">", ">"),
+    ("greater_than", ">"),
+    (">=", ">="),
+    ("greater_than_equal", ">="),
+    ("<", "<"),
+    ("less_than", "<"),
+    ("<=", "<="),
+    ("less_than_equal", "<="),
+    ("exists", "exists"),
+    ("!exists", "!exists"),
+    ("not_exists", "!exists"),
+    ("in", "in"),
+    ("!in", "!in"),
+    ("not_in", "!in"),
+    ("=~", "=~"),
+    ("matches", "=~"),
+    ("!~", "!~"),
+    ("not_matches", "!~"),
 ];
 
 impl Parser<'_> {
@@ -142,7 +178,15 @@ impl Parser<'_> {
     fn compare(&mut self) -> EcsResult<Expr> {
         let subject = self.peek_word().ok_or_else(|| bad(self.text, "expected a subject"))?.to_owned();
         let known = subject.starts_with("attribute:")
-            || matches!(subject.as_str(), "agentConnected" | "agentVersion" | "ec2InstanceId" | "registeredAt" | "runningTasksCount" | "task:group");
+            || matches!(
+                subject.as_str(),
+                "agentConnected"
+                    | "agentVersion"
+                    | "ec2InstanceId"
+                    | "registeredAt"
+                    | "runningTasksCount"
+                    | "task:group"
+            );
         if !known {
             return Err(bad(self.text, &format!("unknown subject '{subject}'")));
         }
@@ -294,12 +338,18 @@ fn subject_values(state: &ClusterState, entry: &ContainerInstanceEntry, subject:
             .unwrap_or_default(),
         "ec2InstanceId" => vec![instance.ec2_instance_id.clone()],
         "registeredAt" => vec![(instance.registered_at.0 / 1000).to_string()],
-        "runningTasksCount" => vec![state
-            .tasks
-            .values()
-            .filter(|t| t.container_instance_id.as_deref() == Some(entry.id()) && t.task.desired_status == "RUNNING" && !t.is_stopped())
-            .count()
-            .to_string()],
+        "runningTasksCount" => vec![
+            state
+                .tasks
+                .values()
+                .filter(|t| {
+                    t.container_instance_id.as_deref() == Some(entry.id())
+                        && t.task.desired_status == "RUNNING"
+                        && !t.is_stopped()
+                })
+                .count()
+                .to_string(),
+        ],
         "task:group" => state
             .tasks
             .values()

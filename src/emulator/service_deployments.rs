@@ -56,7 +56,12 @@ pub fn sync(entry: &mut ServiceEntry, now: Timestamp) {
                     .deployments
                     .iter()
                     .filter(|o| o.id != d.id)
-                    .map(|o| SourceRevision { id: o.id.clone(), running: o.running_count, pending: o.pending_count, requested: o.desired_count })
+                    .map(|o| SourceRevision {
+                        id: o.id.clone(),
+                        running: o.running_count,
+                        pending: o.pending_count,
+                        requested: o.desired_count,
+                    })
                     .collect();
                 history.insert(
                     0,
@@ -162,8 +167,12 @@ impl Named<'_> {
         let obj = v.as_object_mut().expect("an object");
         obj.remove("targetServiceRevisionArn");
         obj.insert("updatedAt".into(), json!(d.updated_at));
-        obj.insert("targetServiceRevision".into(), self.summary(&d.id, d.desired_count, d.running_count, d.pending_count));
-        let sources: Vec<Value> = record.sources.iter().map(|s| self.summary(&s.id, s.requested, s.running, s.pending)).collect();
+        obj.insert(
+            "targetServiceRevision".into(),
+            self.summary(&d.id, d.desired_count, d.running_count, d.pending_count),
+        );
+        let sources: Vec<Value> =
+            record.sources.iter().map(|s| self.summary(&s.id, s.requested, s.running, s.pending)).collect();
         obj.insert("sourceServiceRevisions".into(), json!(sources));
         if let Some(config) = &record.configuration {
             obj.insert("deploymentConfiguration".into(), to_value(config)?);
@@ -175,7 +184,8 @@ impl Named<'_> {
                 (Some(_), Some("IN_PROGRESS")) => "MONITORING",
                 (Some(_), _) => "MONITORING_COMPLETE",
             };
-            let threshold = breaker.map_or(0, |b| circuit_breaker::threshold(b, d.desired_count.max(self.service.service.desired_count)));
+            let threshold = breaker
+                .map_or(0, |b| circuit_breaker::threshold(b, d.desired_count.max(self.service.service.desired_count)));
             obj.insert(
                 "deploymentCircuitBreaker".into(),
                 json!({ "status": breaker_status, "failureCount": d.failed_tasks, "threshold": threshold }),
@@ -307,7 +317,13 @@ fn parse_arn<'a>(arn: &'a str, kind: &str) -> Option<(&'a str, &'a str, String)>
     Some((cluster, service, format!("ecs-svc/{digits}")))
 }
 
-fn describe(store: &Store, arns: Vec<String>, kind: &str, member: &str, render: impl Fn(&Named, &DeploymentRecord) -> EcsResult<Value>) -> EcsResult<Value> {
+fn describe(
+    store: &Store,
+    arns: Vec<String>,
+    kind: &str,
+    member: &str,
+    render: impl Fn(&Named, &DeploymentRecord) -> EcsResult<Value>,
+) -> EcsResult<Value> {
     if arns.is_empty() || arns.len() > 20 {
         return Err(EcsError::invalid(format!("{member} can have between 1 and 20 items.")));
     }

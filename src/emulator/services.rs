@@ -9,15 +9,15 @@ use super::deployments::{new_deployment, reconcile, start_deployment};
 use super::error::{EcsError, EcsResult, ErrorKind, required};
 use super::pagination::{PageRequest, list_reply};
 use super::protocol::Reply;
-use super::state::records::with_tags_shown;
 use super::protocol::{parse, to_value};
 use super::state::ids::{is_valid_name, service_name_of};
+use super::state::records::with_tags_shown;
 use super::state::records::*;
 use super::state::{ClusterState, Store, lock};
 use super::task_definitions::resolve_active;
 use super::validation::{
-    check_capacity_provider_strategy, check_launch_type, check_network_configuration,
-    check_placement_constraints, check_placement_strategy, check_tags,
+    check_capacity_provider_strategy, check_launch_type, check_network_configuration, check_placement_constraints,
+    check_placement_strategy, check_tags,
 };
 
 #[derive(Deserialize)]
@@ -65,7 +65,10 @@ fn fingerprint(body: &[u8]) -> String {
 }
 
 /// Defaults ECS fills into a deployment configuration.
-fn deployment_configuration(given: Option<DeploymentConfiguration>, daemon: bool) -> EcsResult<DeploymentConfiguration> {
+fn deployment_configuration(
+    given: Option<DeploymentConfiguration>,
+    daemon: bool,
+) -> EcsResult<DeploymentConfiguration> {
     let mut config = given.unwrap_or(DeploymentConfiguration {
         deployment_circuit_breaker: None,
         maximum_percent: None,
@@ -140,9 +143,9 @@ pub fn check_launch(
 /// awsvpc needs a network configuration; other modes refuse one.
 pub fn check_network(td: &TaskDefinition, nc: Option<&NetworkConfiguration>) -> EcsResult<()> {
     match (td.effective_network_mode() == "awsvpc", nc) {
-        (true, None) => Err(EcsError::invalid(
-            "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
-        )),
+        (true, None) => {
+            Err(EcsError::invalid("Network Configuration must be provided when networkMode 'awsvpc' is specified."))
+        }
         (true, Some(nc)) => check_network_configuration(nc),
         (false, Some(nc)) if nc.awsvpc_configuration.is_some() => Err(EcsError::invalid(
             "Network Configuration is not valid for the given networkMode of this task definition.",
@@ -184,10 +187,9 @@ fn check_load_balancers(lbs: &[LoadBalancer], td: &TaskDefinition) -> EcsResult<
 
 fn check_enum(value: Option<&str>, allowed: &[&str], member: &str) -> EcsResult<()> {
     match value {
-        Some(v) if !allowed.contains(&v) => Err(EcsError::invalid(format!(
-            "Invalid {member} '{v}': use one of {}.",
-            allowed.join(", ")
-        ))),
+        Some(v) if !allowed.contains(&v) => {
+            Err(EcsError::invalid(format!("Invalid {member} '{v}': use one of {}.", allowed.join(", "))))
+        }
         _ => Ok(()),
     }
 }
@@ -207,9 +209,10 @@ pub fn create_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
         ));
     }
     if let Some(token) = &input.client_token
-        && (token.is_empty() || token.len() > 36 || !token.bytes().all(|b| (33..=126).contains(&b))) {
-            return Err(EcsError::invalid("clientToken must be 1 to 36 printable ASCII characters."));
-        }
+        && (token.is_empty() || token.len() > 36 || !token.bytes().all(|b| (33..=126).contains(&b)))
+    {
+        return Err(EcsError::invalid("clientToken must be 1 to 36 printable ASCII characters."));
+    }
     let scheduling = input.scheduling_strategy.clone().unwrap_or_else(|| "REPLICA".into());
     check_enum(Some(&scheduling), &["REPLICA", "DAEMON"], "schedulingStrategy")?;
     let daemon = scheduling == "DAEMON";
@@ -220,10 +223,16 @@ pub fn create_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
         (true, _) => 0,
         (false, Some(n)) if n >= 0 => i64::from(n),
         (false, Some(_)) => return Err(EcsError::invalid("desiredCount must be 0 or greater.")),
-        (false, None) => return Err(EcsError::invalid("desiredCount is required for the REPLICA scheduling strategy.")),
+        (false, None) => {
+            return Err(EcsError::invalid("desiredCount is required for the REPLICA scheduling strategy."));
+        }
     };
     check_enum(input.propagate_tags.as_deref(), &["TASK_DEFINITION", "SERVICE", "NONE"], "propagateTags")?;
-    check_enum(input.availability_zone_rebalancing.as_deref(), &["ENABLED", "DISABLED"], "availabilityZoneRebalancing")?;
+    check_enum(
+        input.availability_zone_rebalancing.as_deref(),
+        &["ENABLED", "DISABLED"],
+        "availabilityZoneRebalancing",
+    )?;
     let tags = input.tags.unwrap_or_default();
     check_tags(&tags)?;
     let constraints = input.placement_constraints.unwrap_or_default();
@@ -236,7 +245,11 @@ pub fn create_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let config = deployment_configuration(input.deployment_configuration, daemon)?;
     let td_ref = match (input.task_definition, controller_type.as_str()) {
         (Some(td), _) => td,
-        (None, "EXTERNAL") => return Err(EcsError::invalid("Services with the EXTERNAL deployment controller are not supported by this emulator without a task definition.")),
+        (None, "EXTERNAL") => {
+            return Err(EcsError::invalid(
+                "Services with the EXTERNAL deployment controller are not supported by this emulator without a task definition.",
+            ));
+        }
         (None, _) => return Err(EcsError::missing("taskDefinition")),
     };
     let td = resolve_active(store, &td_ref, ErrorKind::ClientException)?;
@@ -257,7 +270,9 @@ pub fn create_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
     };
     let cps = cps.or_else(|| launch_type.is_none().then(|| state.cluster.default_capacity_provider_strategy.clone()));
     if daemon && launch_type.as_deref() != Some("EC2") && launch_type.as_deref() != Some("EXTERNAL") {
-        return Err(EcsError::invalid("The DAEMON scheduling strategy is only supported with the EC2 and EXTERNAL launch types."));
+        return Err(EcsError::invalid(
+            "The DAEMON scheduling strategy is only supported with the EC2 and EXTERNAL launch types.",
+        ));
     }
     let fargate = launch_type.as_deref() == Some("FARGATE") || cps.is_some();
     let fingerprint = fingerprint(body);
@@ -286,7 +301,11 @@ pub fn create_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
         pending_count: 0,
         launch_type,
         capacity_provider_strategy: cps,
-        platform_version: if fargate { Some(input.platform_version.unwrap_or_else(|| "LATEST".into())) } else { input.platform_version },
+        platform_version: if fargate {
+            Some(input.platform_version.unwrap_or_else(|| "LATEST".into()))
+        } else {
+            input.platform_version
+        },
         platform_family: None,
         task_definition: Some(td_record.task_definition_arn.clone()),
         deployment_configuration: config,
@@ -423,9 +442,10 @@ pub fn list_services(store: &Store, body: &[u8]) -> EcsResult<Reply> {
         .filter(|s| input.launch_type.as_ref().is_none_or(|t| s.launch_type.as_ref() == Some(t)))
         .filter(|s| input.scheduling_strategy.as_ref().is_none_or(|t| &s.scheduling_strategy == t))
         .filter(|s| {
-            input.resource_management_type.as_ref().is_none_or(|t| {
-                s.resource_management_type.as_deref().unwrap_or("CUSTOMER") == t
-            })
+            input
+                .resource_management_type
+                .as_ref()
+                .is_none_or(|t| s.resource_management_type.as_deref().unwrap_or("CUSTOMER") == t)
         })
         .map(|s| (s.service_name.as_str(), s.service_arn.as_str()))
         .collect();
@@ -470,7 +490,11 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
         return Err(EcsError::invalid("desiredCount must be 0 or greater."));
     }
     check_enum(input.propagate_tags.as_deref(), &["TASK_DEFINITION", "SERVICE", "NONE"], "propagateTags")?;
-    check_enum(input.availability_zone_rebalancing.as_deref(), &["ENABLED", "DISABLED"], "availabilityZoneRebalancing")?;
+    check_enum(
+        input.availability_zone_rebalancing.as_deref(),
+        &["ENABLED", "DISABLED"],
+        "availabilityZoneRebalancing",
+    )?;
     if let Some(c) = &input.placement_constraints {
         check_placement_constraints(c)?;
     }
@@ -500,7 +524,11 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     if controller != "ECS" && deploys {
         // CODE_DEPLOY and EXTERNAL services only take scaling, deployment
         // configuration, placement, grace period and tag settings here.
-        let how = if controller == "CODE_DEPLOY" { "Use AWS CodeDeploy to trigger a new deployment." } else { "Use task sets to deploy." };
+        let how = if controller == "CODE_DEPLOY" {
+            "Use AWS CodeDeploy to trigger a new deployment."
+        } else {
+            "Use task sets to deploy."
+        };
         return Err(EcsError::invalid(format!(
             "Unable to update task definition on services with a {controller} deployment controller. {how}"
         )));
@@ -520,14 +548,16 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     let mut redeploy = input.force_new_deployment.unwrap_or(false);
 
     if let Some(new_td) = &new_td
-        && service.task_definition.as_deref() != Some(&new_td.task_definition.task_definition_arn) {
-            service.task_definition = Some(new_td.task_definition.task_definition_arn.clone());
-            redeploy = true;
-        }
+        && service.task_definition.as_deref() != Some(&new_td.task_definition.task_definition_arn)
+    {
+        service.task_definition = Some(new_td.task_definition.task_definition_arn.clone());
+        redeploy = true;
+    }
     if let Some(n) = input.desired_count
-        && !daemon {
-            service.desired_count = i64::from(n);
-        }
+        && !daemon
+    {
+        service.desired_count = i64::from(n);
+    }
     if let Some(strategy) = input.capacity_provider_strategy {
         if strategy.is_empty() {
             service.capacity_provider_strategy = None;
@@ -540,9 +570,10 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
             service.capacity_provider_strategy = Some(strategy);
         }
     } else if let Some(t) = &service.launch_type
-        && !td_record.supports(t) {
-            return Err(EcsError::invalid(format!("Task definition does not support launch_type {t}.")));
-        }
+        && !td_record.supports(t)
+    {
+        return Err(EcsError::invalid(format!("Task definition does not support launch_type {t}.")));
+    }
     if let Some(config) = input.deployment_configuration {
         service.deployment_configuration = deployment_configuration(Some(config), daemon)?;
     }
@@ -564,10 +595,11 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
         service.placement_strategy = s;
     }
     if let Some(v) = input.platform_version
-        && service.platform_version.as_deref() != Some(&v) {
-            service.platform_version = Some(v);
-            redeploy = true;
-        }
+        && service.platform_version.as_deref() != Some(&v)
+    {
+        service.platform_version = Some(v);
+        redeploy = true;
+    }
     if let Some(v) = input.health_check_grace_period_seconds {
         service.health_check_grace_period_seconds = Some(v);
     }
@@ -591,10 +623,11 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
         }
     }
     if let Some(regs) = input.service_registries
-        && regs != service.service_registries {
-            service.service_registries = regs;
-            redeploy = true;
-        }
+        && regs != service.service_registries
+    {
+        service.service_registries = regs;
+        redeploy = true;
+    }
     let primary = service.deployments.iter().find(|d| d.status == "PRIMARY").cloned();
     let mut extras = [
         (input.service_connect_configuration, primary.as_ref().and_then(|d| d.service_connect_configuration.clone())),

@@ -74,9 +74,12 @@ pub fn interrupt(store: &Store, cluster: Option<&str>, target: &Target, warning_
             vec![id.clone()]
         }
         Target::Count(n) => {
-            let mut candidates: Vec<(&String, &TaskEntry)> = state.tasks.iter().filter(|(_, t)| interruptible(t)).collect();
+            let mut candidates: Vec<(&String, &TaskEntry)> =
+                state.tasks.iter().filter(|(_, t)| interruptible(t)).collect();
             if candidates.is_empty() {
-                return Err(EcsError::invalid(format!("Cluster {name} has no RUNNING FARGATE_SPOT task to interrupt.")));
+                return Err(EcsError::invalid(format!(
+                    "Cluster {name} has no RUNNING FARGATE_SPOT task to interrupt."
+                )));
             }
             candidates.sort_by(|a, b| (a.1.task.created_at, a.0).cmp(&(b.1.task.created_at, b.0)));
             candidates.into_iter().take(*n).map(|(id, _)| id.clone()).collect()
@@ -101,7 +104,11 @@ pub fn interrupt(store: &Store, cluster: Option<&str>, target: &Target, warning_
     for service in &services {
         reconcile(store, &mut state, service, &mut changes);
     }
-    let tasks = ids.iter().filter_map(|id| state.tasks.get(id)).map(|t| to_value(&t.task)).collect::<EcsResult<Vec<Value>>>()?;
+    let tasks = ids
+        .iter()
+        .filter_map(|id| state.tasks.get(id))
+        .map(|t| to_value(&t.task))
+        .collect::<EcsResult<Vec<Value>>>()?;
     store.persist(changes)?;
     Ok(json!({ "tasks": tasks, "stopsAt": until }))
 }

@@ -23,11 +23,9 @@ enum Target {
 }
 
 fn target(arn: &str) -> EcsResult<Target> {
-    let resource = Arns::resource_of(arn)
-        .ok_or_else(|| EcsError::invalid(format!("Invalid resource ARN '{arn}'.")))?;
-    let (kind, rest) = resource
-        .split_once('/')
-        .ok_or_else(|| EcsError::invalid(format!("Invalid resource ARN '{arn}'.")))?;
+    let resource = Arns::resource_of(arn).ok_or_else(|| EcsError::invalid(format!("Invalid resource ARN '{arn}'.")))?;
+    let (kind, rest) =
+        resource.split_once('/').ok_or_else(|| EcsError::invalid(format!("Invalid resource ARN '{arn}'.")))?;
     let two = |rest: &str| rest.split_once('/').map(|(a, b)| (a.to_owned(), b.to_owned()));
     let parsed = match kind {
         "cluster" => Some(Target::Cluster(rest.to_owned())),
@@ -37,11 +35,14 @@ fn target(arn: &str) -> EcsResult<Target> {
         },
         "task" => two(rest).map(|(c, t)| Target::Task(c, t)),
         "container-instance" => two(rest).map(|(c, i)| Target::ContainerInstance(c, i)),
-        "task-definition" => rest
-            .rsplit_once(':')
-            .and_then(|(f, r)| Some(Target::TaskDefinition(f.to_owned(), r.parse().ok()?))),
+        "task-definition" => {
+            rest.rsplit_once(':').and_then(|(f, r)| Some(Target::TaskDefinition(f.to_owned(), r.parse().ok()?)))
+        }
         "capacity-provider" => {
-            return Err(EcsError::new(ErrorKind::ResourceNotFoundException, "The specified resource could not be found."));
+            return Err(EcsError::new(
+                ErrorKind::ResourceNotFoundException,
+                "The specified resource could not be found.",
+            ));
         }
         _ => None,
     };
@@ -56,11 +57,7 @@ fn not_found(what: &str) -> EcsError {
 type TagEdit<'a> = &'a dyn Fn(&mut Vec<Tag>) -> EcsResult<()>;
 
 /// Applies `edit` to the resource's tags (None = read only) and returns them.
-fn with_tags(
-    store: &Store,
-    arn: &str,
-    edit: Option<TagEdit<'_>>,
-) -> EcsResult<Vec<Tag>> {
+fn with_tags(store: &Store, arn: &str, edit: Option<TagEdit<'_>>) -> EcsResult<Vec<Tag>> {
     let target = target(arn)?;
     let mut changes: Changes = store.changes();
     let cluster_name = match &target {

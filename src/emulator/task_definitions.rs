@@ -24,12 +24,9 @@ pub fn resolve(registry: &TaskDefinitions, reference: &str) -> Option<Arc<TaskDe
     let parsed = TaskDefinitionRef::parse(reference)?;
     let family = registry.families.get(parsed.family())?;
     match parsed {
-        TaskDefinitionRef::Family(_) => family
-            .revisions
-            .values()
-            .rev()
-            .find(|e| e.task_definition.status == "ACTIVE")
-            .cloned(),
+        TaskDefinitionRef::Family(_) => {
+            family.revisions.values().rev().find(|e| e.task_definition.status == "ACTIVE").cloned()
+        }
         TaskDefinitionRef::Revision(_, rev) => family.revisions.get(&rev).cloned(),
     }
 }
@@ -38,11 +35,7 @@ pub fn resolve(registry: &TaskDefinitions, reference: &str) -> Option<Arc<TaskDe
 /// revision. ECS answers a missing or inactive one with a ClientException from
 /// CreateService/UpdateService and an InvalidParameterException from RunTask,
 /// so the caller picks `kind`.
-pub fn resolve_active(
-    store: &Store,
-    reference: &str,
-    kind: ErrorKind,
-) -> EcsResult<Arc<TaskDefinitionEntry>> {
+pub fn resolve_active(store: &Store, reference: &str, kind: ErrorKind) -> EcsResult<Arc<TaskDefinitionEntry>> {
     let entry = resolve(&read(&store.task_definitions), reference)
         .ok_or_else(|| EcsError::new(kind, "TaskDefinition not found."))?;
     if entry.task_definition.status != "ACTIVE" {
@@ -93,9 +86,7 @@ pub fn register_task_definition(store: &Store, body: &[u8]) -> EcsResult<Value> 
     }
     for c in &placement_constraints {
         if c.get("type").and_then(Value::as_str) != Some("memberOf") {
-            return Err(EcsError::client(
-                "Task definition placement constraints must be of type memberOf.",
-            ));
+            return Err(EcsError::client("Task definition placement constraints must be of type memberOf."));
         }
     }
     let mut td = TaskDefinition {
@@ -214,14 +205,10 @@ pub fn list_task_definitions(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let mut items: Vec<(String, Value)> = families
         .into_iter()
         .flat_map(|(name, family)| {
-            family
-                .revisions
-                .values()
-                .filter(|e| e.task_definition.status == status)
-                .map(move |e| {
-                    let td = &e.task_definition;
-                    (revision_key(name, td.revision), Value::String(td.task_definition_arn.clone()))
-                })
+            family.revisions.values().filter(|e| e.task_definition.status == status).map(move |e| {
+                let td = &e.task_definition;
+                (revision_key(name, td.revision), Value::String(td.task_definition_arn.clone()))
+            })
         })
         .collect();
     if descending {
@@ -240,20 +227,17 @@ pub fn list_task_definition_families(store: &Store, body: &[u8]) -> EcsResult<Va
     let page = PageRequest::new(input.max_results, input.next_token.as_deref(), 100, 100)?;
     let prefix = input.family_prefix.unwrap_or_default();
     let registry = read(&store.task_definitions);
-    let items = registry.families.iter().filter(|(name, _)| name.starts_with(&prefix)).filter_map(
-        |(name, family)| {
-            let statuses: Vec<&str> =
-                family.revisions.values().map(|e| e.task_definition.status.as_str()).collect();
-            let has_active = statuses.contains(&"ACTIVE");
-            let listed = statuses.iter().any(|s| *s != "DELETE_IN_PROGRESS");
-            let keep = match status.as_str() {
-                "ACTIVE" => has_active,
-                "INACTIVE" => listed && !has_active,
-                _ => listed,
-            };
-            keep.then(|| (name.clone(), Value::String(name.clone())))
-        },
-    );
+    let items = registry.families.iter().filter(|(name, _)| name.starts_with(&prefix)).filter_map(|(name, family)| {
+        let statuses: Vec<&str> = family.revisions.values().map(|e| e.task_definition.status.as_str()).collect();
+        let has_active = statuses.contains(&"ACTIVE");
+        let listed = statuses.iter().any(|s| *s != "DELETE_IN_PROGRESS");
+        let keep = match status.as_str() {
+            "ACTIVE" => has_active,
+            "INACTIVE" => listed && !has_active,
+            _ => listed,
+        };
+        keep.then(|| (name.clone(), Value::String(name.clone())))
+    });
     let (families, next) = page.take(items.collect::<Vec<_>>());
     Ok(list_response("families", families, next))
 }
@@ -267,11 +251,8 @@ struct DeregisterInput {
 pub fn deregister_task_definition(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let input: DeregisterInput = parse(body)?;
     let reference = required(input.task_definition, "taskDefinition")?;
-    let Some(TaskDefinitionRef::Revision(family, revision)) = TaskDefinitionRef::parse(&reference)
-    else {
-        return Err(EcsError::client(
-            "A task definition revision is required: use family:revision or the full ARN.",
-        ));
+    let Some(TaskDefinitionRef::Revision(family, revision)) = TaskDefinitionRef::parse(&reference) else {
+        return Err(EcsError::client("A task definition revision is required: use family:revision or the full ARN."));
     };
     let mut registry = write(&store.task_definitions);
     let entry = registry
@@ -315,13 +296,11 @@ pub fn delete_task_definitions(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let now = store.now();
     for reference in references {
         let fail = |reason: &str| Failure { arn: reference.clone(), reason: reason.into(), detail: None };
-        let Some(TaskDefinitionRef::Revision(family, revision)) = TaskDefinitionRef::parse(&reference)
-        else {
+        let Some(TaskDefinitionRef::Revision(family, revision)) = TaskDefinitionRef::parse(&reference) else {
             failures.push(fail("The specified task definition identifier is invalid. Specify a valid name or ARN and revision and try again."));
             continue;
         };
-        let Some(existing) = registry.families.get(&family).and_then(|f| f.revisions.get(&revision))
-        else {
+        let Some(existing) = registry.families.get(&family).and_then(|f| f.revisions.get(&revision)) else {
             failures.push(fail("The specified task definition does not exist. Specify a valid account, family, revision and try again."));
             continue;
         };

@@ -7,13 +7,13 @@ use serde_json::{Value, json};
 
 use super::deployments::reconcile;
 use super::error::{EcsError, EcsResult, ErrorKind, required};
-use super::lifecycle::{LaunchChoice, TaskLaunch, LaunchTarget, request_stop, settle};
+use super::lifecycle::{LaunchChoice, LaunchTarget, TaskLaunch, request_stop, settle};
 use super::pagination::{PageRequest, list_reply};
 use super::protocol::Reply;
-use super::state::records::with_tags_shown;
 use super::protocol::{parse, to_value};
 use super::services::{check_launch, check_network};
-use super::state::ids::{id_of, service_name_of, TaskDefinitionRef};
+use super::state::ids::{TaskDefinitionRef, id_of, service_name_of};
+use super::state::records::with_tags_shown;
 use super::state::records::*;
 use super::state::{Change, ClusterState, RunTaskToken, Store, lock};
 use super::task_definitions::resolve_active;
@@ -78,7 +78,13 @@ fn check_common(
 }
 
 /// Tags a standalone task starts with.
-fn task_tags(cluster: &str, managed: bool, propagate: Option<&str>, td: &TaskDefinitionEntry, given: Vec<Tag>) -> Vec<Tag> {
+fn task_tags(
+    cluster: &str,
+    managed: bool,
+    propagate: Option<&str>,
+    td: &TaskDefinitionEntry,
+    given: Vec<Tag>,
+) -> Vec<Tag> {
     let mut tags = Vec::new();
     if managed {
         tags.push(Tag { key: "aws:ecs:clusterName".into(), value: cluster.to_owned() });
@@ -142,11 +148,18 @@ pub fn run_task(store: &Store, body: &[u8]) -> EcsResult<Reply> {
         return Err(EcsError::invalid("count must be between 1 and 10."));
     }
     if let Some(token) = &input.client_token
-        && (token.is_empty() || token.len() > 64 || !token.bytes().all(|b| (33..=126).contains(&b))) {
-            return Err(EcsError::invalid("clientToken must be 1 to 64 printable ASCII characters."));
-        }
+        && (token.is_empty() || token.len() > 64 || !token.bytes().all(|b| (33..=126).contains(&b)))
+    {
+        return Err(EcsError::invalid("clientToken must be 1 to 64 printable ASCII characters."));
+    }
     let tags = input.tags.unwrap_or_default();
-    check_common(input.group.as_deref(), input.started_by.as_deref(), input.overrides.as_ref(), input.propagate_tags.as_deref(), &tags)?;
+    check_common(
+        input.group.as_deref(),
+        input.started_by.as_deref(),
+        input.overrides.as_ref(),
+        input.propagate_tags.as_deref(),
+        &tags,
+    )?;
     let constraints = input.placement_constraints.unwrap_or_default();
     check_placement_constraints(&constraints)?;
     let strategies = input.placement_strategy.unwrap_or_default();
@@ -159,16 +172,17 @@ pub fn run_task(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     state.ensure_active()?;
     let fingerprint = fingerprint(body);
     if let Some(token) = &input.client_token
-        && let Some(previous) = state.run_task_tokens.get(token) {
-            if previous.fingerprint != fingerprint {
-                return Err(EcsError::conflict(
-                    "The specified client token has already been used with different parameters.",
-                    previous.task_arns.clone(),
-                ));
-            }
-            let ids: Vec<String> = previous.task_arns.iter().map(|a| id_of(a).to_owned()).collect();
-            return tasks_reply(&state, &ids, Vec::new(), false);
+        && let Some(previous) = state.run_task_tokens.get(token)
+    {
+        if previous.fingerprint != fingerprint {
+            return Err(EcsError::conflict(
+                "The specified client token has already been used with different parameters.",
+                previous.task_arns.clone(),
+            ));
         }
+        let ids: Vec<String> = previous.task_arns.iter().map(|a| id_of(a).to_owned()).collect();
+        return tasks_reply(&state, &ids, Vec::new(), false);
+    }
     check_launch(&state.cluster, input.launch_type.as_deref(), input.capacity_provider_strategy.as_deref(), td_record)?;
     let choice = match (input.launch_type, input.capacity_provider_strategy.filter(|s| !s.is_empty())) {
         (Some(t), _) => LaunchChoice::LaunchType(t),
@@ -187,12 +201,28 @@ pub fn run_task(store: &Store, body: &[u8]) -> EcsResult<Reply> {
         group: input.group.unwrap_or_else(|| format!("family:{}", td_record.family)),
         started_by: input.started_by,
         overrides: input.overrides,
-        tags: task_tags(&cluster, input.enable_ecs_managed_tags.unwrap_or(false), input.propagate_tags.as_deref(), &td, tags),
+        tags: task_tags(
+            &cluster,
+            input.enable_ecs_managed_tags.unwrap_or(false),
+            input.propagate_tags.as_deref(),
+            &td,
+            tags,
+        ),
         enable_execute_command: input.enable_execute_command.unwrap_or(false),
         service_name: None,
     };
     let constraints = super::placement::Constraints::new(&constraints, td_record)?;
-    let outcome = super::lifecycle::launch(store, &mut state, &template, &choice, count as usize, HashMap::new(), &constraints, &strategies, None);
+    let outcome = super::lifecycle::launch(
+        store,
+        &mut state,
+        &template,
+        &choice,
+        count as usize,
+        HashMap::new(),
+        &constraints,
+        &strategies,
+        None,
+    );
     if outcome.no_instances && outcome.task_ids.is_empty() {
         return Err(EcsError::invalid("No Container Instances were found in your cluster."));
     }
@@ -205,7 +235,11 @@ pub fn run_task(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     let arns: Vec<String> = outcome.task_ids.iter().map(|id| state.tasks[id].task.task_arn.clone()).collect();
     if let Some(token) = input.client_token {
         let record = RunTaskToken { fingerprint, task_arns: arns, created_at: store.now() };
-        changes.push(|| Change::PutRunTaskToken { cluster: cluster.clone(), token: token.clone(), record: record.clone() });
+        changes.push(|| Change::PutRunTaskToken {
+            cluster: cluster.clone(),
+            token: token.clone(),
+            record: record.clone(),
+        });
         state.run_task_tokens.insert(token, record);
     }
     store.persist(changes)?;
@@ -240,7 +274,13 @@ pub fn start_task(store: &Store, body: &[u8]) -> EcsResult<Value> {
         return Err(EcsError::invalid("containerInstances can have between 1 and 10 items."));
     }
     let tags = input.tags.unwrap_or_default();
-    check_common(input.group.as_deref(), input.started_by.as_deref(), input.overrides.as_ref(), input.propagate_tags.as_deref(), &tags)?;
+    check_common(
+        input.group.as_deref(),
+        input.started_by.as_deref(),
+        input.overrides.as_ref(),
+        input.propagate_tags.as_deref(),
+        &tags,
+    )?;
     let td = resolve_active(store, &td_ref, ErrorKind::InvalidParameterException)?;
     check_network(&td.task_definition, input.network_configuration.as_ref())?;
     let cell = store.find_cluster(input.cluster.as_deref())?;
@@ -255,7 +295,13 @@ pub fn start_task(store: &Store, body: &[u8]) -> EcsResult<Value> {
         group: input.group.unwrap_or_else(|| format!("family:{}", td.task_definition.family)),
         started_by: input.started_by,
         overrides: input.overrides,
-        tags: task_tags(&cluster, input.enable_ecs_managed_tags.unwrap_or(false), input.propagate_tags.as_deref(), &td, tags),
+        tags: task_tags(
+            &cluster,
+            input.enable_ecs_managed_tags.unwrap_or(false),
+            input.propagate_tags.as_deref(),
+            &td,
+            tags,
+        ),
         enable_execute_command: input.enable_execute_command.unwrap_or(false),
         service_name: None,
     };
@@ -363,7 +409,11 @@ pub fn describe_tasks(store: &Store, body: &[u8]) -> EcsResult<Reply> {
         match state.tasks.get(id_of(reference)) {
             Some(t) => tasks.push(&t.task),
             None => failures.push(Failure {
-                arn: if reference.starts_with("arn:") { reference.clone() } else { store.arns.task(state.name(), reference) },
+                arn: if reference.starts_with("arn:") {
+                    reference.clone()
+                } else {
+                    store.arns.task(state.name(), reference)
+                },
                 reason: "MISSING".into(),
                 detail: None,
             }),

@@ -23,9 +23,11 @@ const fn limit(category: &'static str, burst: f64, refill_per_second: f64) -> Li
 /// operations ECS does not list (not throttled).
 pub fn limit_of(operation: &str) -> Option<Limit> {
     Some(match operation {
-        "CreateCluster" | "DeleteCluster" | "PutClusterCapacityProviders" | "UpdateCluster" | "UpdateClusterSettings" => {
-            limit("ClusterModify", 20.0, 1.0)
-        }
+        "CreateCluster"
+        | "DeleteCluster"
+        | "PutClusterCapacityProviders"
+        | "UpdateCluster"
+        | "UpdateClusterSettings" => limit("ClusterModify", 20.0, 1.0),
         "DescribeClusters" | "ListClusters" => limit("ClusterRead", 50.0, 20.0),
         "RegisterTaskDefinition" | "DeregisterTaskDefinition" => limit("TaskDefinitionModify", 20.0, 1.0),
         "DescribeTaskDefinition" | "ListTaskDefinitions" | "ListTaskDefinitionFamilies" => {
@@ -40,14 +42,21 @@ pub fn limit_of(operation: &str) -> Option<Limit> {
         "ListTagsForResource" => limit("TagRead", 50.0, 20.0),
         "PutAccountSetting" | "PutAccountSettingDefault" | "DeleteAccountSetting" => limit("SettingModify", 10.0, 1.0),
         "ListAccountSettings" => limit("SettingRead", 50.0, 20.0),
-        "RunTask" | "StartTask" | "StopTask" | "PutAttributes" | "DeleteAttributes" | "DeregisterContainerInstance"
-        | "ExecuteCommand" | "UpdateContainerAgent" | "UpdateContainerInstancesState" => {
-            limit("ClusterResourceModify", 100.0, 40.0)
-        }
+        "RunTask"
+        | "StartTask"
+        | "StopTask"
+        | "PutAttributes"
+        | "DeleteAttributes"
+        | "DeregisterContainerInstance"
+        | "ExecuteCommand"
+        | "UpdateContainerAgent"
+        | "UpdateContainerInstancesState" => limit("ClusterResourceModify", 100.0, 40.0),
         "DescribeTasks" | "ListTasks" | "DescribeContainerInstances" | "ListContainerInstances" | "ListAttributes" => {
             limit("ClusterResourceRead", 100.0, 20.0)
         }
-        "RegisterContainerInstance" | "SubmitTaskStateChange" | "SubmitContainerStateChange"
+        "RegisterContainerInstance"
+        | "SubmitTaskStateChange"
+        | "SubmitContainerStateChange"
         | "SubmitAttachmentStateChanges" => limit("AgentModify", 200.0, 120.0),
         "CreateService" | "UpdateService" | "DeleteService" => limit("ServiceModify", 50.0, 5.0),
         "DescribeServices" | "ListServices" => limit("ServiceRead", 100.0, 20.0),
@@ -76,7 +85,8 @@ impl Buckets {
     /// Takes a token for `operation` at `now_millis`; false when throttled.
     pub fn take(&mut self, operation: &str, now_millis: i64) -> bool {
         let Some(limit) = limit_of(operation) else { return true };
-        let bucket = self.buckets.entry(limit.category).or_insert(Bucket { tokens: limit.burst, at_millis: now_millis });
+        let bucket =
+            self.buckets.entry(limit.category).or_insert(Bucket { tokens: limit.burst, at_millis: now_millis });
         let elapsed = (now_millis - bucket.at_millis).max(0) as f64 / 1000.0;
         bucket.tokens = (bucket.tokens + elapsed * limit.refill_per_second).min(limit.burst);
         bucket.at_millis = bucket.at_millis.max(now_millis);

@@ -84,9 +84,7 @@ impl Timings {
 
     /// The interval at which a container's health check runs.
     pub fn check_interval(&self, definition_seconds: Option<i32>) -> i64 {
-        self.health_check_interval
-            .unwrap_or_else(|| i64::from(definition_seconds.unwrap_or(30).max(1)) * 1000)
-            .max(1)
+        self.health_check_interval.unwrap_or_else(|| i64::from(definition_seconds.unwrap_or(30).max(1)) * 1000).max(1)
     }
 }
 

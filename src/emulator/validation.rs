@@ -83,11 +83,10 @@ pub fn check_task_definition(td: &mut TaskDefinition) -> EcsResult<()> {
         ));
     }
     if let Some(mode) = &td.network_mode
-        && !NETWORK_MODES.contains(&mode.as_str()) {
-            return Err(client(format!(
-                "Invalid networkMode '{mode}'. Valid values are bridge, host, awsvpc and none."
-            )));
-        }
+        && !NETWORK_MODES.contains(&mode.as_str())
+    {
+        return Err(client(format!("Invalid networkMode '{mode}'. Valid values are bridge, host, awsvpc and none.")));
+    }
     let requires = td.requires_compatibilities.clone().unwrap_or_default();
     for c in &requires {
         if !COMPATIBILITIES.contains(&c.as_str()) {
@@ -96,7 +95,9 @@ pub fn check_task_definition(td: &mut TaskDefinition) -> EcsResult<()> {
     }
     let task_cpu = match &td.cpu {
         Some(raw) => Some(parse_task_cpu(raw).ok_or_else(|| {
-            client(format!("Invalid 'cpu' setting for task: '{raw}'. Use CPU units (e.g. '256') or vCPUs (e.g. '1 vCPU')."))
+            client(format!(
+                "Invalid 'cpu' setting for task: '{raw}'. Use CPU units (e.g. '256') or vCPUs (e.g. '1 vCPU')."
+            ))
         })?),
         None => None,
     };
@@ -115,15 +116,18 @@ pub fn check_task_definition(td: &mut TaskDefinition) -> EcsResult<()> {
 
     let fargate_ok = fargate_problem(td, task_cpu, task_memory, &mode, host_volumes);
     if requires.iter().any(|c| c == "FARGATE")
-        && let Some(problem) = &fargate_ok {
-            return Err(client(problem.clone()));
-        }
+        && let Some(problem) = &fargate_ok
+    {
+        return Err(client(problem.clone()));
+    }
     if let Some(cpu) = task_cpu
-        && requires.iter().all(|c| c != "FARGATE") && !(128..=196_608).contains(&cpu) {
-            return Err(client(format!(
-                "Invalid 'cpu' setting for task. For EC2 and EXTERNAL the task cpu must be between 128 and 196608 units, got {cpu}."
-            )));
-        }
+        && requires.iter().all(|c| c != "FARGATE")
+        && !(128..=196_608).contains(&cpu)
+    {
+        return Err(client(format!(
+            "Invalid 'cpu' setting for task. For EC2 and EXTERNAL the task cpu must be between 128 and 196608 units, got {cpu}."
+        )));
+    }
     if requires.iter().any(|c| c == "EXTERNAL") && mode == "awsvpc" {
         return Err(client("Task definitions for EXTERNAL do not support network mode 'awsvpc'."));
     }
@@ -203,7 +207,9 @@ fn check_containers(
             )));
         }
         if !names.insert(name.to_owned()) {
-            return Err(client(format!("Duplicate container name '{name}'. Container names must be unique within a task definition.")));
+            return Err(client(format!(
+                "Duplicate container name '{name}'. Container names must be unique within a task definition."
+            )));
         }
         if c.image.as_deref().is_none_or(|i| i.trim().is_empty()) {
             return Err(client("Container.image should not be null or empty."));
@@ -223,7 +229,9 @@ fn check_containers(
         let name = c.name().to_owned();
         for (value, what) in [(c.memory, "memory"), (c.memory_reservation, "memoryReservation")] {
             if value.is_some_and(|v| v <= 0) {
-                return Err(client(format!("Invalid '{what}' setting for container '{name}'. It must be greater than 0.")));
+                return Err(client(format!(
+                    "Invalid '{what}' setting for container '{name}'. It must be greater than 0."
+                )));
             }
         }
         if c.cpu < 0 {
@@ -236,15 +244,17 @@ fn check_containers(
             )));
         }
         if let (Some(hard), Some(soft)) = (c.memory, c.memory_reservation)
-            && hard <= soft {
-                return Err(client(format!(
-                    "Invalid setting for container '{name}'. 'memory' must be greater than 'memoryReservation'."
-                )));
-            }
+            && hard <= soft
+        {
+            return Err(client(format!(
+                "Invalid setting for container '{name}'. 'memory' must be greater than 'memoryReservation'."
+            )));
+        }
         if let Some(task_memory) = task_memory
-            && c.memory.or(c.memory_reservation).is_some_and(|m| i64::from(m) > task_memory) {
-                return Err(client("The 'memory' setting for container is greater than for the task."));
-            }
+            && c.memory.or(c.memory_reservation).is_some_and(|m| i64::from(m) > task_memory)
+        {
+            return Err(client("The 'memory' setting for container is greater than for the task."));
+        }
         if c.links.as_ref().is_some_and(|l| !l.is_empty()) && mode != "bridge" {
             return Err(client(format!("Links are only supported when networkMode=bridge (container '{name}').")));
         }
@@ -254,9 +264,10 @@ fn check_containers(
         }
     }
     if let Some(task_cpu) = task_cpu
-        && cpu_sum > task_cpu {
-            return Err(client("The 'cpu' setting for containers is greater than for the task."));
-        }
+        && cpu_sum > task_cpu
+    {
+        return Err(client("The 'cpu' setting for containers is greater than for the task."));
+    }
     check_dependencies(containers)
 }
 
@@ -277,7 +288,9 @@ fn check_port_mappings(
                 && name.len() <= 64
                 && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
             if !ok {
-                return Err(client(format!("Invalid port mapping name '{name}' in container '{container}': up to 64 lowercase letters, numbers, hyphens and underscores.")));
+                return Err(client(format!(
+                    "Invalid port mapping name '{name}' in container '{container}': up to 64 lowercase letters, numbers, hyphens and underscores."
+                )));
             }
         }
         if let Some(range) = &pm.container_port_range {
@@ -285,19 +298,28 @@ fn check_port_mappings(
                 return Err(client("containerPortRange is only supported when networkMode is bridge or awsvpc."));
             }
             if pm.host_port.is_some() || pm.container_port.is_some() {
-                return Err(client("A port mapping with containerPortRange cannot also set containerPort or hostPort."));
+                return Err(client(
+                    "A port mapping with containerPortRange cannot also set containerPort or hostPort.",
+                ));
             }
-            let parsed = range.split_once('-').and_then(|(a, b)| Some((a.parse::<i32>().ok()?, b.parse::<i32>().ok()?)));
+            let parsed =
+                range.split_once('-').and_then(|(a, b)| Some((a.parse::<i32>().ok()?, b.parse::<i32>().ok()?)));
             match parsed {
                 Some((a, b)) if a >= 1 && a < b && b <= 65535 => continue,
-                _ => return Err(client(format!("Invalid containerPortRange '{range}': use 'start-end' with 1 <= start < end <= 65535."))),
+                _ => {
+                    return Err(client(format!(
+                        "Invalid containerPortRange '{range}': use 'start-end' with 1 <= start < end <= 65535."
+                    )));
+                }
             }
         }
         let Some(port) = pm.container_port else {
             return Err(client(format!("Invalid port mapping in container '{container}': containerPort is required.")));
         };
         if !(1..=65535).contains(&port) {
-            return Err(client(format!("Invalid 'containerPort' setting for container '{container}': {port} is not between 1 and 65535.")));
+            return Err(client(format!(
+                "Invalid 'containerPort' setting for container '{container}': {port} is not between 1 and 65535."
+            )));
         }
         if !container_ports.insert(port) {
             return Err(client(format!(
@@ -316,7 +338,9 @@ fn check_port_mappings(
             _ => {
                 if let Some(h) = pm.host_port {
                     if !(0..=65535).contains(&h) {
-                        return Err(client(format!("Invalid 'hostPort' setting for container '{container}': {h} is not between 0 and 65535.")));
+                        return Err(client(format!(
+                            "Invalid 'hostPort' setting for container '{container}': {h} is not between 0 and 65535."
+                        )));
                     }
                     if RESERVED_HOST_PORTS.contains(&h) {
                         return Err(client(format!(
@@ -329,7 +353,9 @@ fn check_port_mappings(
         if let Some(h) = pm.host_port.filter(|h| *h != 0) {
             let proto = if protocol == "udp" { "udp" } else { "tcp" };
             if !host_ports.insert((h, proto.to_owned())) {
-                return Err(client(format!("Host port {h}/{proto} is mapped by more than one port mapping in this task definition.")));
+                return Err(client(format!(
+                    "Host port {h}/{proto} is mapped by more than one port mapping in this task definition."
+                )));
             }
         }
     }
@@ -347,11 +373,12 @@ fn check_health_check(container: &str, hc: &HealthCheck) -> EcsResult<()> {
         (hc.start_period, "startPeriod", 0, 300),
     ] {
         if let Some(v) = value
-            && !(low..=high).contains(&v) {
-                return Err(EcsError::client(format!(
-                    "Invalid healthCheck for container '{container}': {what} must be between {low} and {high}, got {v}."
-                )));
-            }
+            && !(low..=high).contains(&v)
+        {
+            return Err(EcsError::client(format!(
+                "Invalid healthCheck for container '{container}': {what} must be between {low} and {high}, got {v}."
+            )));
+        }
     }
     Ok(())
 }
@@ -413,12 +440,13 @@ fn check_volumes(td: &TaskDefinition) -> EcsResult<bool> {
     for c in &td.container_definitions {
         for mp in &c.mount_points {
             if let Some(source) = &mp.source_volume
-                && !names.contains(source) {
-                    return Err(EcsError::client(format!(
-                        "Invalid 'mountPoints' setting for container '{}': unknown volume '{source}'.",
-                        c.name()
-                    )));
-                }
+                && !names.contains(source)
+            {
+                return Err(EcsError::client(format!(
+                    "Invalid 'mountPoints' setting for container '{}': unknown volume '{source}'.",
+                    c.name()
+                )));
+            }
         }
     }
     Ok(host_volumes)
@@ -482,9 +510,11 @@ pub fn check_network_configuration(nc: &NetworkConfiguration) -> EcsResult<()> {
         return Err(EcsError::invalid("At most 5 security groups can be specified."));
     }
     if let Some(ip) = &vpc.assign_public_ip
-        && ip != "ENABLED" && ip != "DISABLED" {
-            return Err(EcsError::invalid(format!("Invalid assignPublicIp '{ip}': use ENABLED or DISABLED.")));
-        }
+        && ip != "ENABLED"
+        && ip != "DISABLED"
+    {
+        return Err(EcsError::invalid(format!("Invalid assignPublicIp '{ip}': use ENABLED or DISABLED.")));
+    }
     Ok(())
 }
 
@@ -498,13 +528,17 @@ pub fn check_placement_constraints(constraints: &[PlacementConstraint]) -> EcsRe
         match (c.r#type.as_deref(), c.expression.as_deref()) {
             (Some("distinctInstance"), None) => {}
             (Some("distinctInstance"), Some(_)) => {
-                return Err(EcsError::invalid("The distinctInstance placement constraint does not take an expression."));
+                return Err(EcsError::invalid(
+                    "The distinctInstance placement constraint does not take an expression.",
+                ));
             }
             (Some("memberOf"), Some(e)) if !e.is_empty() && e.len() <= 2000 => {
                 super::query::parse(e)?;
             }
             (Some("memberOf"), _) => {
-                return Err(EcsError::invalid("The memberOf placement constraint needs an expression of at most 2000 characters."));
+                return Err(EcsError::invalid(
+                    "The memberOf placement constraint needs an expression of at most 2000 characters.",
+                ));
             }
             (t, _) => {
                 return Err(EcsError::invalid(format!(
@@ -530,7 +564,9 @@ pub fn check_placement_strategy(strategy: &[PlacementStrategy]) -> EcsResult<()>
             Some("spread") if field.is_some_and(|f| !f.is_empty()) => {}
             Some("binpack") if matches!(field.map(str::to_ascii_lowercase).as_deref(), Some("cpu" | "memory")) => {}
             Some("spread") => return Err(EcsError::invalid("The spread placement strategy needs a field.")),
-            Some("binpack") => return Err(EcsError::invalid("The binpack placement strategy field must be cpu or memory.")),
+            Some("binpack") => {
+                return Err(EcsError::invalid("The binpack placement strategy field must be cpu or memory."));
+            }
             other => {
                 return Err(EcsError::invalid(format!(
                     "Invalid placement strategy type {:?}: use random, spread or binpack.",
@@ -551,10 +587,15 @@ pub fn check_capacity_provider_strategy(items: &[CapacityProviderStrategyItem]) 
     let mut names = HashSet::new();
     for item in items {
         if item.capacity_provider.is_empty() {
-            return Err(EcsError::invalid("capacityProvider must be specified in every capacity provider strategy item."));
+            return Err(EcsError::invalid(
+                "capacityProvider must be specified in every capacity provider strategy item.",
+            ));
         }
         if !names.insert(item.capacity_provider.as_str()) {
-            return Err(EcsError::invalid(format!("Capacity provider {} appears more than once in the strategy.", item.capacity_provider)));
+            return Err(EcsError::invalid(format!(
+                "Capacity provider {} appears more than once in the strategy.",
+                item.capacity_provider
+            )));
         }
         if !(0..=1000).contains(&item.weight) {
             return Err(EcsError::invalid("Capacity provider weight must be between 0 and 1000."));
@@ -567,7 +608,9 @@ pub fn check_capacity_provider_strategy(items: &[CapacityProviderStrategyItem]) 
         return Err(EcsError::invalid("Only one capacity provider in a strategy can have a base defined."));
     }
     if !items.is_empty() && items.iter().all(|i| i.weight == 0) {
-        return Err(EcsError::invalid("At least one capacity provider in the strategy must have a weight greater than 0."));
+        return Err(EcsError::invalid(
+            "At least one capacity provider in the strategy must have a weight greater than 0.",
+        ));
     }
     Ok(())
 }

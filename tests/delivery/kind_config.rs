@@ -31,5 +31,8 @@ fn kind_config_is_a_kind_cluster_that_exposes_the_emulator() {
         "kind-config.yaml must map the emulator NodePort {node_port} to host port 4566, has {mappings:?}"
     );
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    assert!(readme.contains("kind-config.yaml") && readme.contains("localhost:4566"), "the README's kind walk-through uses kind-config.yaml and localhost:4566");
+    assert!(
+        readme.contains("kind-config.yaml") && readme.contains("localhost:4566"),
+        "the README's kind walk-through uses kind-config.yaml and localhost:4566"
+    );
 }

@@ -26,7 +26,8 @@ async fn set_alarm(endpoint: &str, name: &str, state: &str) -> serde_json::Value
 }
 
 async fn describe_deployment(client: &aws_sdk_ecs::Client, arn: &str) -> ServiceDeployment {
-    client.describe_service_deployments().service_deployment_arns(arn).send().await.unwrap().service_deployments()[0].clone()
+    client.describe_service_deployments().service_deployment_arns(arn).send().await.unwrap().service_deployments()[0]
+        .clone()
 }
 
 fn alarm_status(d: &ServiceDeployment) -> &str {
@@ -35,7 +36,11 @@ fn alarm_status(d: &ServiceDeployment) -> &str {
 
 /// A service `web` on revision 1 (2 tasks, completed), then UpdateService to
 /// revision 2; returns the completed and the new deployment ids.
-async fn roll_out_revision_2(emulator: &ecs_bridge::emulator::RunningEmulator, client: &aws_sdk_ecs::Client, config: DeploymentConfiguration) -> (String, String) {
+async fn roll_out_revision_2(
+    emulator: &ecs_bridge::emulator::RunningEmulator,
+    client: &aws_sdk_ecs::Client,
+    config: DeploymentConfiguration,
+) -> (String, String) {
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(client, "web").await;
     register_fargate(client, "web").await;
@@ -54,7 +59,8 @@ async fn roll_out_revision_2(emulator: &ecs_bridge::emulator::RunningEmulator, c
 async fn an_alarm_in_alarm_fails_the_deployment_and_rolls_back() {
     let (emulator, client) = start().await;
     let endpoint = emulator.endpoint();
-    let (completed, failing) = roll_out_revision_2(&emulator, &client, watching(&["high-5xx", "latency"], true, true)).await;
+    let (completed, failing) =
+        roll_out_revision_2(&emulator, &client, watching(&["high-5xx", "latency"], true, true)).await;
     let s = service(&client, "c", "web").await;
     let alarms = s.deployment_configuration().unwrap().alarms().expect("alarms echoed");
     assert_eq!(alarms.alarm_names(), ["high-5xx", "latency"]);
@@ -74,7 +80,10 @@ async fn an_alarm_in_alarm_fails_the_deployment_and_rolls_back() {
     let (back, failed) = (&s.deployments()[0], &s.deployments()[1]);
     assert_eq!((back.id(), back.status()), (Some(completed.as_str()), Some("PRIMARY")));
     assert_eq!(back.rollout_state().map(|r| r.as_str()), Some("IN_PROGRESS"));
-    assert_eq!(back.rollout_state_reason(), Some(format!("ECS deployment alarms: rolling back to deploymentId {completed}.").as_str()));
+    assert_eq!(
+        back.rollout_state_reason(),
+        Some(format!("ECS deployment alarms: rolling back to deploymentId {completed}.").as_str())
+    );
     assert_eq!((failed.id(), failed.status()), (Some(failing.as_str()), Some("ACTIVE")));
     assert_eq!(failed.rollout_state().map(|r| r.as_str()), Some("FAILED"));
     assert_eq!(failed.rollout_state_reason(), Some("ECS deployment alarms: alarm detected (high-5xx)."));
@@ -95,10 +104,16 @@ async fn an_alarm_in_alarm_fails_the_deployment_and_rolls_back() {
     assert!(s.task_definition().unwrap().ends_with(":1"), "back on revision 1");
     assert_eq!(s.running_count(), 2);
     assert_eq!(events(&s)[0], "(service web) has reached a steady state.");
-    assert!(service_tasks(&client, "c", "web", "RUNNING").await.iter().all(|t| t.task_definition_arn().unwrap().ends_with(":1")));
+    assert!(
+        service_tasks(&client, "c", "web", "RUNNING")
+            .await
+            .iter()
+            .all(|t| t.task_definition_arn().unwrap().ends_with(":1"))
+    );
 
     let listed = client.list_service_deployments().cluster("c").service("web").send().await.unwrap();
-    let brief = listed.service_deployments().iter().find(|b| b.service_deployment_arn() == Some(failing_arn.as_str())).unwrap();
+    let brief =
+        listed.service_deployments().iter().find(|b| b.service_deployment_arn() == Some(failing_arn.as_str())).unwrap();
     assert_eq!(brief.status(), Some(&ServiceDeploymentStatus::RollbackSuccessful));
     assert_eq!(brief.status_reason(), Some("ECS deployment alarms: alarm detected (high-5xx)."));
     let d = describe_deployment(&client, &failing_arn).await;
@@ -130,7 +145,10 @@ async fn without_rollback_an_alarm_already_in_alarm_fails_the_deployment_and_old
     let s = service(&client, "c", "web").await;
     let first = &s.deployments()[0];
     assert_eq!(first.rollout_state().map(|r| r.as_str()), Some("FAILED"));
-    assert_eq!(events(&s)[0], format!("(service web) (deployment {}) deployment failed: alarm detected.", first.id().unwrap()));
+    assert_eq!(
+        events(&s)[0],
+        format!("(service web) (deployment {}) deployment failed: alarm detected.", first.id().unwrap())
+    );
     advance(&emulator, 30.0).await;
     assert!(service_tasks(&client, "c", "web", "RUNNING").await.is_empty(), "a FAILED deployment launches nothing");
 
@@ -168,7 +186,11 @@ async fn disabled_alarms_and_alarms_in_ok_let_the_deployment_complete() {
     let s = service(&client, "c", "web").await;
     assert_eq!(s.deployments().len(), 1);
     assert_eq!(s.deployments()[0].id(), Some(new.as_str()));
-    assert_eq!(s.deployments()[0].rollout_state().map(|r| r.as_str()), Some("COMPLETED"), "disabled alarms have no effect");
+    assert_eq!(
+        s.deployments()[0].rollout_state().map(|r| r.as_str()),
+        Some("COMPLETED"),
+        "disabled alarms have no effect"
+    );
     let d = describe_deployment(&client, s.current_service_deployment().unwrap()).await;
     assert_eq!(alarm_status(&d), "DISABLED");
     assert_eq!(d.status(), Some(&ServiceDeploymentStatus::Successful));
@@ -199,7 +221,9 @@ async fn disabled_alarms_and_alarms_in_ok_let_the_deployment_complete() {
 
     // Enabled alarms need a name; the admin endpoint checks its input.
     let empty = DeploymentConfiguration::builder()
-        .alarms(DeploymentAlarms::builder().set_alarm_names(Some(Vec::new())).enable(true).rollback(false).build().unwrap())
+        .alarms(
+            DeploymentAlarms::builder().set_alarm_names(Some(Vec::new())).enable(true).rollback(false).build().unwrap(),
+        )
         .build();
     assert_error(
         client.update_service().cluster("c").service("web").deployment_configuration(empty).send().await,

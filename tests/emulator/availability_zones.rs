@@ -15,8 +15,8 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::support::{
-    admin, advance, client as client_for, fargate_service, fargate_task, nginx, register_fargate, register_instance, service, service_tasks,
-    start, start_with,
+    admin, advance, client as client_for, fargate_service, fargate_task, nginx, register_fargate, register_instance,
+    service, service_tasks, start, start_with,
 };
 
 const ZONED: [&str; 3] = ["subnet-0aa-az-a", "subnet-0bb-az-b", "subnet-0cc-az-c"];
@@ -54,7 +54,11 @@ fn zones(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
 
 /// RUNNING tasks the service still wants.
 async fn running(client: &Client, name: &str) -> Vec<Task> {
-    service_tasks(client, "c", name, "RUNNING").await.into_iter().filter(|t| t.last_status() == Some("RUNNING")).collect()
+    service_tasks(client, "c", name, "RUNNING")
+        .await
+        .into_iter()
+        .filter(|t| t.last_status() == Some("RUNNING"))
+        .collect()
 }
 
 /// Every task is in the zone its subnet names.
@@ -70,7 +74,12 @@ fn assert_zone_of_subnet(tasks: &[Task]) {
 async fn zoned_service(client: &Client, count: i32) {
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(client, "web").await;
-    fargate_service(client, "c", "web", "web").network_configuration(vpc(&ZONED)).desired_count(count).send().await.unwrap();
+    fargate_service(client, "c", "web", "web")
+        .network_configuration(vpc(&ZONED))
+        .desired_count(count)
+        .send()
+        .await
+        .unwrap();
 }
 
 async fn scale(client: &Client, count: i32) {
@@ -100,7 +109,12 @@ async fn two_subnets_in_one_zone_share_its_half() {
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "web").await;
     let subnets = ["subnet-1-az-a", "subnet-2-az-a", "subnet-3-az-b"];
-    fargate_service(&client, "c", "web", "web").network_configuration(vpc(&subnets)).desired_count(4).send().await.unwrap();
+    fargate_service(&client, "c", "web", "web")
+        .network_configuration(vpc(&subnets))
+        .desired_count(4)
+        .send()
+        .await
+        .unwrap();
     advance(&emulator, 30.0).await;
     let tasks = running(&client, "web").await;
     assert_eq!(per_zone(&tasks), zones(&[("a", 2), ("b", 2)]), "balanced over zones, not subnets");
@@ -155,7 +169,8 @@ async fn a_replaced_task_goes_to_the_zone_missing_one() {
         let current = running(&client, "web").await;
         let victim = current.iter().find(|t| t.availability_zone() == Some(&format!("us-east-1{zone}"))).unwrap();
         let arn = victim.task_arn().unwrap().to_owned();
-        let (status, body) = admin(&emulator.endpoint(), Method::POST, "tasks/kill", json!({ "cluster": "c", "task": arn })).await;
+        let (status, body) =
+            admin(&emulator.endpoint(), Method::POST, "tasks/kill", json!({ "cluster": "c", "task": arn })).await;
         assert_eq!(status, 200, "{body}");
         advance(&emulator, 30.0).await;
         let after = running(&client, "web").await;
@@ -195,7 +210,9 @@ async fn run_task_count_spreads_and_the_eni_goes_through_its_lifecycle() {
     let ips: HashSet<&str> = tasks.iter().filter_map(|t| detail(t, "privateIPv4Address")).collect();
     assert_eq!(ips.len(), 3, "unique addresses");
     let arns: Vec<String> = tasks.iter().filter_map(|t| t.task_arn().map(str::to_owned)).collect();
-    let describe = || async { client.describe_tasks().cluster("c").set_tasks(Some(arns.clone())).send().await.unwrap().tasks().to_vec() };
+    let describe = || async {
+        client.describe_tasks().cluster("c").set_tasks(Some(arns.clone())).send().await.unwrap().tasks().to_vec()
+    };
 
     advance(&emulator, 0.5).await;
     for t in describe().await {
@@ -213,7 +230,11 @@ async fn run_task_count_spreads_and_the_eni_goes_through_its_lifecycle() {
     advance(&emulator, 1.0).await;
     let stopped = describe().await.into_iter().find(|t| t.task_arn() == Some(arns[0].as_str())).unwrap();
     assert_eq!((stopped.last_status(), attachment_status(&stopped)), (Some("STOPPED"), "DELETED"));
-    assert_eq!(detail(&stopped, "privateIPv4Address"), detail(&tasks[0], "privateIPv4Address"), "a stopped task still shows its ENI");
+    assert_eq!(
+        detail(&stopped, "privateIPv4Address"),
+        detail(&tasks[0], "privateIPv4Address"),
+        "a stopped task still shows its ENI"
+    );
 }
 
 #[tokio::test]
@@ -243,8 +264,18 @@ async fn choices(seed: u64) -> Vec<(String, String, String, String, String, Stri
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "web").await;
     // Hashed subnet ids, and more tasks than zones, so ties are broken.
-    let subnets = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210", "subnet-00000000000000001", "subnet-0aaaaaaaaaaaaaaaa"];
-    fargate_service(&client, "c", "web", "web").network_configuration(vpc(&subnets)).desired_count(5).send().await.unwrap();
+    let subnets = [
+        "subnet-0123456789abcdef0",
+        "subnet-0fedcba9876543210",
+        "subnet-00000000000000001",
+        "subnet-0aaaaaaaaaaaaaaaa",
+    ];
+    fargate_service(&client, "c", "web", "web")
+        .network_configuration(vpc(&subnets))
+        .desired_count(5)
+        .send()
+        .await
+        .unwrap();
     fargate_task(&client, "c", "web").network_configuration(vpc(&subnets)).count(4).send().await.unwrap();
     advance(&emulator, 30.0).await;
     let arns = client.list_tasks().cluster("c").send().await.unwrap().task_arns().to_vec();
@@ -349,7 +380,8 @@ async fn addresses_stay_unique_across_a_restart() {
             client.create_cluster().cluster_name("c").send().await.unwrap();
             register_fargate(&client, "job").await;
         }
-        let out = fargate_task(&client, "c", "job").network_configuration(vpc(&ZONED[..1])).count(5).send().await.unwrap();
+        let out =
+            fargate_task(&client, "c", "job").network_configuration(vpc(&ZONED[..1])).count(5).send().await.unwrap();
         ips.extend(out.tasks().iter().map(|t| detail(t, "privateIPv4Address").unwrap().to_owned()));
         emulator.shutdown().await.unwrap();
     }

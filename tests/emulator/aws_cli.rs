@@ -26,9 +26,22 @@ async fn aws_cli_overview_script() {
     // Every command of the overview reached the emulator.
     let stats = emulator.stats();
     for op in [
-        "CreateCluster", "RegisterTaskDefinition", "CreateService", "UpdateService", "DescribeServices",
-        "ListTasks", "DescribeTasks", "RunTask", "StopTask", "ListTaskDefinitions", "DescribeTaskDefinition",
-        "DeregisterTaskDefinition", "TagResource", "ListTagsForResource", "DeleteService", "DeleteCluster",
+        "CreateCluster",
+        "RegisterTaskDefinition",
+        "CreateService",
+        "UpdateService",
+        "DescribeServices",
+        "ListTasks",
+        "DescribeTasks",
+        "RunTask",
+        "StopTask",
+        "ListTaskDefinitions",
+        "DescribeTaskDefinition",
+        "DeregisterTaskDefinition",
+        "TagResource",
+        "ListTagsForResource",
+        "DeleteService",
+        "DeleteCluster",
     ] {
         assert!(stats.contains_key(op), "{op} was never called: {stats:?}");
     }

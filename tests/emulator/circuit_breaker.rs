@@ -2,12 +2,11 @@
 //! and the admin endpoint), the deployment circuit breaker with and without
 //! rollback, back-off, health-check replacement, killing a task.
 
-use aws_sdk_ecs::types::{
-    DeploymentCircuitBreaker, DeploymentConfiguration, HealthCheck, LaunchType,
-};
+use aws_sdk_ecs::types::{DeploymentCircuitBreaker, DeploymentConfiguration, HealthCheck, LaunchType};
 
 use crate::support::{
-    admin, advance, awsvpc, events, nginx_builder, register_fargate, register_fargate_env, service, service_tasks, start,
+    admin, advance, awsvpc, events, nginx_builder, register_fargate, register_fargate_env, service, service_tasks,
+    start,
 };
 
 fn breaker(rollback: bool) -> DeploymentConfiguration {
@@ -37,7 +36,8 @@ async fn failure_rules_on_the_task_definition() {
     let (emulator, client) = start().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate_env(&client, "crash", &[("ECS_EMULATOR_EXIT_CODE", "3")]).await;
-    register_fargate_env(&client, "later", &[("ECS_EMULATOR_EXIT_CODE", "42"), ("ECS_EMULATOR_EXIT_AFTER", "10")]).await;
+    register_fargate_env(&client, "later", &[("ECS_EMULATOR_EXIT_CODE", "42"), ("ECS_EMULATOR_EXIT_AFTER", "10")])
+        .await;
     register_fargate_env(&client, "nopull", &[("ECS_EMULATOR_CANNOT_PULL", "true")]).await;
     let run = |family: &'static str| {
         let client = client.clone();
@@ -59,7 +59,8 @@ async fn failure_rules_on_the_task_definition() {
     };
     let (crash, later, nopull) = (run("crash").await, run("later").await, run("nopull").await);
     advance(&emulator, 5.0).await;
-    let described = client.describe_tasks().cluster("c").tasks(&crash).tasks(&later).tasks(&nopull).send().await.unwrap();
+    let described =
+        client.describe_tasks().cluster("c").tasks(&crash).tasks(&later).tasks(&nopull).send().await.unwrap();
     let by_arn = |arn: &str| described.tasks().iter().find(|t| t.task_arn() == Some(arn)).unwrap().clone();
     let t = by_arn(&crash);
     assert_eq!(t.last_status(), Some("STOPPED"));
@@ -87,24 +88,47 @@ async fn failure_rules_through_the_admin_endpoint() {
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "web").await;
     let endpoint = emulator.endpoint();
-    let (status, rule) = admin(&endpoint, reqwest::Method::POST, "failure-rules", serde_json::json!({ "family": "web", "cannotPull": true })).await;
+    let (status, rule) = admin(
+        &endpoint,
+        reqwest::Method::POST,
+        "failure-rules",
+        serde_json::json!({ "family": "web", "cannotPull": true }),
+    )
+    .await;
     assert_eq!(status, 200, "{rule}");
     assert!(rule["id"].as_str().is_some_and(|id| !id.is_empty()));
-    let (status, _) = admin(&endpoint, reqwest::Method::POST, "failure-rules", serde_json::json!({ "family": "web" })).await;
+    let (status, _) =
+        admin(&endpoint, reqwest::Method::POST, "failure-rules", serde_json::json!({ "family": "web" })).await;
     assert_eq!(status, 400, "a rule needs an effect");
-    let (status, _) = admin(&endpoint, reqwest::Method::POST, "failure-rules", serde_json::json!({ "famly": "web", "cannotPull": true })).await;
+    let (status, _) = admin(
+        &endpoint,
+        reqwest::Method::POST,
+        "failure-rules",
+        serde_json::json!({ "famly": "web", "cannotPull": true }),
+    )
+    .await;
     assert_eq!(status, 400, "unknown fields are refused");
     let (_, listed) = admin(&endpoint, reqwest::Method::GET, "failure-rules", serde_json::json!({})).await;
     assert_eq!(listed["rules"].as_array().unwrap().len(), 1);
 
-    let run = || client.run_task().cluster("c").task_definition("web").launch_type(LaunchType::Fargate).network_configuration(awsvpc()).send();
+    let run = || {
+        client
+            .run_task()
+            .cluster("c")
+            .task_definition("web")
+            .launch_type(LaunchType::Fargate)
+            .network_configuration(awsvpc())
+            .send()
+    };
     let doomed = run().await.unwrap().tasks()[0].task_arn().unwrap().to_owned();
     let (_, removed) = admin(&endpoint, reqwest::Method::DELETE, "failure-rules", serde_json::json!({})).await;
     assert_eq!(removed["removed"], 1);
     let fine = run().await.unwrap().tasks()[0].task_arn().unwrap().to_owned();
     advance(&emulator, 5.0).await;
     let described = client.describe_tasks().cluster("c").tasks(&doomed).tasks(&fine).send().await.unwrap();
-    let status = |arn: &str| described.tasks().iter().find(|t| t.task_arn() == Some(arn)).unwrap().last_status().unwrap().to_owned();
+    let status = |arn: &str| {
+        described.tasks().iter().find(|t| t.task_arn() == Some(arn)).unwrap().last_status().unwrap().to_owned()
+    };
     assert_eq!(status(&doomed), "STOPPED", "rules apply to tasks created while they are in force");
     assert_eq!(status(&fine), "RUNNING");
 }
@@ -164,7 +188,10 @@ async fn a_failing_first_deployment_fails_and_launches_no_more() {
     assert_eq!(d.rollout_state().map(|r| r.as_str()), Some("FAILED"));
     assert_eq!(d.rollout_state_reason(), Some("ECS deployment circuit breaker: tasks failed to start."));
     assert_eq!(d.failed_tasks(), 3);
-    assert_eq!(events(&s)[0], format!("(service web) (deployment {}) deployment failed: tasks failed to start.", d.id().unwrap()));
+    assert_eq!(
+        events(&s)[0],
+        format!("(service web) (deployment {}) deployment failed: tasks failed to start.", d.id().unwrap())
+    );
     assert_eq!(service_tasks(&client, "c", "web", "STOPPED").await.len(), 3);
     advance(&emulator, 600.0).await;
     assert_eq!(service_tasks(&client, "c", "web", "STOPPED").await.len(), 3, "no launches after FAILED");
@@ -210,7 +237,13 @@ async fn without_a_breaker_failing_tasks_back_off() {
 async fn tasks_failing_health_checks_are_replaced() {
     let (emulator, client) = start().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
-    let check = HealthCheck::builder().command("CMD-SHELL").command("curl -f localhost").interval(5).retries(2).build().unwrap();
+    let check = HealthCheck::builder()
+        .command("CMD-SHELL")
+        .command("curl -f localhost")
+        .interval(5)
+        .retries(2)
+        .build()
+        .unwrap();
     client
         .register_task_definition()
         .family("web")
@@ -221,7 +254,12 @@ async fn tasks_failing_health_checks_are_replaced() {
         .container_definitions(
             nginx_builder(None)
                 .health_check(check)
-                .environment(aws_sdk_ecs::types::KeyValuePair::builder().name("ECS_EMULATOR_FAIL_HEALTHCHECK_AFTER").value("5").build())
+                .environment(
+                    aws_sdk_ecs::types::KeyValuePair::builder()
+                        .name("ECS_EMULATOR_FAIL_HEALTHCHECK_AFTER")
+                        .value("5")
+                        .build(),
+                )
                 .build(),
         )
         .send()
@@ -239,9 +277,13 @@ async fn tasks_failing_health_checks_are_replaced() {
     let ev = events(&s);
     let id = first.task_arn().unwrap().rsplit('/').next().unwrap();
     assert!(ev.contains(&format!("(service web) (task {id}) failed container health checks.")), "{ev:?}");
-    let replaced = ev.iter().find(|e| e.contains("Amazon ECS replaced 1 tasks due to an unhealthy status.")).unwrap_or_else(|| panic!("{ev:?}"));
+    let replaced = ev
+        .iter()
+        .find(|e| e.contains("Amazon ECS replaced 1 tasks due to an unhealthy status."))
+        .unwrap_or_else(|| panic!("{ev:?}"));
     assert!(replaced.starts_with("(service web) has started 1 tasks: (task "), "{replaced}");
-    let old = client.describe_tasks().cluster("c").tasks(first.task_arn().unwrap()).send().await.unwrap().tasks()[0].clone();
+    let old =
+        client.describe_tasks().cluster("c").tasks(first.task_arn().unwrap()).send().await.unwrap().tasks()[0].clone();
     assert_eq!(old.health_status().map(|h| h.as_str()), Some("UNHEALTHY"));
     assert_eq!(old.desired_status(), Some("STOPPED"));
     assert_eq!(old.stop_code().map(|c| c.as_str()), Some("ServiceSchedulerInitiated"));
@@ -256,7 +298,13 @@ async fn a_killed_service_task_is_replaced() {
     create_service(&client, "web", 2, DeploymentConfiguration::builder().build()).await;
     advance(&emulator, 10.0).await;
     let victim = service_tasks(&client, "c", "web", "RUNNING").await[0].task_arn().unwrap().to_owned();
-    let (status, body) = admin(&emulator.endpoint(), reqwest::Method::POST, "tasks/kill", serde_json::json!({ "cluster": "c", "task": victim })).await;
+    let (status, body) = admin(
+        &emulator.endpoint(),
+        reqwest::Method::POST,
+        "tasks/kill",
+        serde_json::json!({ "cluster": "c", "task": victim }),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["task"]["stopCode"], "EssentialContainerExited");
     assert_eq!(body["task"]["containers"][0]["exitCode"], 137);
@@ -265,7 +313,13 @@ async fn a_killed_service_task_is_replaced() {
     assert_eq!(s.running_count(), 2);
     let live = service_tasks(&client, "c", "web", "RUNNING").await;
     assert!(live.iter().all(|t| t.task_arn() != Some(victim.as_str())));
-    let (status, _) = admin(&emulator.endpoint(), reqwest::Method::POST, "tasks/kill", serde_json::json!({ "cluster": "c", "task": victim })).await;
+    let (status, _) = admin(
+        &emulator.endpoint(),
+        reqwest::Method::POST,
+        "tasks/kill",
+        serde_json::json!({ "cluster": "c", "task": victim }),
+    )
+    .await;
     assert_eq!(status, 400, "a stopped task cannot be killed again");
 }
 

@@ -25,14 +25,8 @@ async fn create_describe_list_delete() {
     let again = client.create_cluster().cluster_name("web").send().await.unwrap().cluster.unwrap();
     assert_eq!(again.cluster_arn(), created.cluster_arn());
 
-    let described = client
-        .describe_clusters()
-        .clusters("web")
-        .clusters(arn("cluster/web"))
-        .clusters("nope")
-        .send()
-        .await
-        .unwrap();
+    let described =
+        client.describe_clusters().clusters("web").clusters(arn("cluster/web")).clusters("nope").send().await.unwrap();
     assert_eq!(described.clusters().len(), 2);
     assert!(described.clusters()[0].tags().is_empty(), "tags only with include TAGS");
     assert_eq!(described.failures().len(), 1);
@@ -175,7 +169,11 @@ async fn capacity_providers_must_exist_and_be_associated() {
             .cluster_name("c")
             .capacity_providers("FARGATE")
             .default_capacity_provider_strategy(
-                aws_sdk_ecs::types::CapacityProviderStrategyItem::builder().capacity_provider("FARGATE_SPOT").weight(1).build().unwrap(),
+                aws_sdk_ecs::types::CapacityProviderStrategyItem::builder()
+                    .capacity_provider("FARGATE_SPOT")
+                    .weight(1)
+                    .build()
+                    .unwrap(),
             )
             .send()
             .await,
@@ -188,7 +186,11 @@ async fn capacity_providers_must_exist_and_be_associated() {
         .capacity_providers("FARGATE")
         .capacity_providers("FARGATE_SPOT")
         .default_capacity_provider_strategy(
-            aws_sdk_ecs::types::CapacityProviderStrategyItem::builder().capacity_provider("FARGATE_SPOT").weight(1).build().unwrap(),
+            aws_sdk_ecs::types::CapacityProviderStrategyItem::builder()
+                .capacity_provider("FARGATE_SPOT")
+                .weight(1)
+                .build()
+                .unwrap(),
         )
         .send()
         .await

@@ -41,7 +41,8 @@ async fn register_describe_list_and_drain() {
         .await
         .unwrap();
     assert_eq!(drained.container_instances()[0].status(), Some("DRAINING"));
-    let draining = client.list_container_instances().cluster("c").status(ContainerInstanceStatus::Draining).send().await.unwrap();
+    let draining =
+        client.list_container_instances().cluster("c").status(ContainerInstanceStatus::Draining).send().await.unwrap();
     assert_eq!(draining.container_instance_arns(), std::slice::from_ref(&first));
     assert_error(
         client
@@ -59,7 +60,14 @@ async fn register_describe_list_and_drain() {
     let out = client.run_task().cluster("c").task_definition(&td).count(1).send().await.unwrap();
     assert_eq!(out.tasks()[0].container_instance_arn(), Some(second.as_str()));
 
-    let page = client.list_container_instances().cluster("c").status(ContainerInstanceStatus::Active).max_results(1).send().await.unwrap();
+    let page = client
+        .list_container_instances()
+        .cluster("c")
+        .status(ContainerInstanceStatus::Active)
+        .max_results(1)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.container_instance_arns().len(), 1);
     assert!(page.next_token().is_none());
 }
@@ -77,7 +85,14 @@ async fn deregister_needs_force_with_running_tasks() {
         "InvalidParameterException",
         None,
     );
-    let out = client.deregister_container_instance().cluster("c").container_instance(&instance).force(true).send().await.unwrap();
+    let out = client
+        .deregister_container_instance()
+        .cluster("c")
+        .container_instance(&instance)
+        .force(true)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.container_instance.unwrap().status(), Some("INACTIVE"));
     assert!(client.list_container_instances().cluster("c").send().await.unwrap().container_instance_arns().is_empty());
     let task = client.describe_tasks().cluster("c").tasks(&task_arn).send().await.unwrap();
@@ -92,7 +107,9 @@ async fn list_filter_uses_the_cluster_query_language() {
     let b = client
         .register_container_instance()
         .cluster("c")
-        .instance_identity_document(r#"{"instanceId":"i-0fff","availabilityZone":"us-east-1d","instanceType":"g2.2xlarge"}"#)
+        .instance_identity_document(
+            r#"{"instanceId":"i-0fff","availabilityZone":"us-east-1d","instanceType":"g2.2xlarge"}"#,
+        )
         .send()
         .await
         .unwrap()
@@ -115,12 +132,25 @@ async fn attributes_put_list_delete() {
     let (_emulator, client) = start().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     let instance = register_instance(&client, "c").await;
-    let attr = |name: &str, value: &str| {
-        Attribute::builder().name(name).value(value).target_id(&instance).build().unwrap()
-    };
-    let out = client.put_attributes().cluster("c").attributes(attr("stack", "prod")).attributes(attr("color", "blue")).send().await.unwrap();
+    let attr =
+        |name: &str, value: &str| Attribute::builder().name(name).value(value).target_id(&instance).build().unwrap();
+    let out = client
+        .put_attributes()
+        .cluster("c")
+        .attributes(attr("stack", "prod"))
+        .attributes(attr("color", "blue"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.attributes().len(), 2);
-    let listed = client.list_attributes().cluster("c").target_type(TargetType::ContainerInstance).attribute_name("stack").send().await.unwrap();
+    let listed = client
+        .list_attributes()
+        .cluster("c")
+        .target_type(TargetType::ContainerInstance)
+        .attribute_name("stack")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(listed.attributes().len(), 1);
     assert_eq!(listed.attributes()[0].value(), Some("prod"));
     assert_eq!(listed.attributes()[0].target_id(), Some(instance.as_str()));
@@ -134,7 +164,14 @@ async fn attributes_put_list_delete() {
         .await
         .unwrap();
     assert!(by_value.attributes().is_empty());
-    let all = client.list_attributes().cluster("c").target_type(TargetType::ContainerInstance).max_results(2).send().await.unwrap();
+    let all = client
+        .list_attributes()
+        .cluster("c")
+        .target_type(TargetType::ContainerInstance)
+        .max_results(2)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(all.attributes().len(), 2);
     assert!(all.next_token().is_some(), "agent attributes are listed too");
 
@@ -150,8 +187,13 @@ async fn attributes_put_list_delete() {
     let names: Vec<&str> = described.container_instances()[0].attributes().iter().map(|a| a.name()).collect();
     assert!(names.contains(&"color") && !names.contains(&"stack"));
 
-    let unknown = Attribute::builder().name("x").value("y").target_id("0123456789abcdef0123456789abcdef").build().unwrap();
-    assert_error(client.put_attributes().cluster("c").attributes(unknown).send().await, "TargetNotFoundException", None);
+    let unknown =
+        Attribute::builder().name("x").value("y").target_id("0123456789abcdef0123456789abcdef").build().unwrap();
+    assert_error(
+        client.put_attributes().cluster("c").attributes(unknown).send().await,
+        "TargetNotFoundException",
+        None,
+    );
     let eleven: Vec<Attribute> = (0..11).map(|i| attr(&format!("a{i}"), "v")).collect();
     assert_error(
         client.put_attributes().cluster("c").set_attributes(Some(eleven)).send().await,
@@ -176,7 +218,9 @@ async fn draining_an_instance_moves_pending_service_tasks() {
     let td = client
         .register_task_definition()
         .family("svc")
-        .container_definitions(aws_sdk_ecs::types::ContainerDefinition::builder().name("a").image("busybox").memory(16).build())
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder().name("a").image("busybox").memory(16).build(),
+        )
         .send()
         .await
         .unwrap()
@@ -196,6 +240,7 @@ async fn draining_an_instance_moves_pending_service_tasks() {
         .unwrap();
     let tasks = client.list_tasks().cluster("c").service_name("s").send().await.unwrap();
     assert_eq!(tasks.task_arns().len(), 2);
-    let described = client.describe_tasks().cluster("c").set_tasks(Some(tasks.task_arns().to_vec())).send().await.unwrap();
+    let described =
+        client.describe_tasks().cluster("c").set_tasks(Some(tasks.task_arns().to_vec())).send().await.unwrap();
     assert!(described.tasks().iter().all(|t| t.container_instance_arn() == Some(second.as_str())));
 }

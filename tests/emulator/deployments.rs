@@ -16,7 +16,9 @@ async fn settled_service(max: i32, min: i32) -> (ecs_bridge::emulator::RunningEm
     register_fargate(&client, "web").await;
     fargate_service(&client, "c", "web", "web:1")
         .desired_count(4)
-        .deployment_configuration(DeploymentConfiguration::builder().maximum_percent(max).minimum_healthy_percent(min).build())
+        .deployment_configuration(
+            DeploymentConfiguration::builder().maximum_percent(max).minimum_healthy_percent(min).build(),
+        )
         .send()
         .await
         .unwrap();
@@ -127,7 +129,9 @@ async fn rolling_update_100_100_stalls_with_an_event_until_the_bounds_change() {
         .update_service()
         .cluster("c")
         .service("web")
-        .deployment_configuration(DeploymentConfiguration::builder().maximum_percent(100).minimum_healthy_percent(75).build())
+        .deployment_configuration(
+            DeploymentConfiguration::builder().maximum_percent(100).minimum_healthy_percent(75).build(),
+        )
         .send()
         .await
         .unwrap();
@@ -147,13 +151,25 @@ async fn force_new_deployment_and_network_changes_start_deployments() {
     let s = client.update_service().cluster("c").service("web").desired_count(5).send().await.unwrap().service.unwrap();
     assert_eq!(s.deployments().len(), 1);
     assert_eq!(s.deployments()[0].desired_count(), 5);
-    let s = client.update_service().cluster("c").service("web").force_new_deployment(true).send().await.unwrap().service.unwrap();
+    let s = client
+        .update_service()
+        .cluster("c")
+        .service("web")
+        .force_new_deployment(true)
+        .send()
+        .await
+        .unwrap()
+        .service
+        .unwrap();
     assert_eq!(s.deployments().len(), 2);
     let (primary, active) = (&s.deployments()[0], &s.deployments()[1]);
     assert_eq!((primary.status(), active.status()), (Some("PRIMARY"), Some("ACTIVE")));
     assert_eq!(active.id(), Some(first.as_str()));
     assert_eq!((primary.desired_count(), active.desired_count()), (5, 0));
-    assert_eq!(primary.rollout_state_reason(), Some(format!("ECS deployment {} in progress.", primary.id().unwrap()).as_str()));
+    assert_eq!(
+        primary.rollout_state_reason(),
+        Some(format!("ECS deployment {} in progress.", primary.id().unwrap()).as_str())
+    );
     advance(&emulator, 30.0).await;
     let s = service(&client, "c", "web").await;
     assert_eq!(s.deployments().len(), 1);
@@ -168,7 +184,16 @@ async fn force_new_deployment_and_network_changes_start_deployments() {
             aws_sdk_ecs::types::AwsVpcConfiguration::builder().subnets("subnet-0fedcba9876543210").build().unwrap(),
         )
         .build();
-    let s = client.update_service().cluster("c").service("web").network_configuration(other_subnet).send().await.unwrap().service.unwrap();
+    let s = client
+        .update_service()
+        .cluster("c")
+        .service("web")
+        .network_configuration(other_subnet)
+        .send()
+        .await
+        .unwrap()
+        .service
+        .unwrap();
     assert_eq!(s.deployments().len(), 2);
     advance(&emulator, 30.0).await;
     let s = service(&client, "c", "web").await;

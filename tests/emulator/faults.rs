@@ -14,11 +14,20 @@ use crate::support::{admin, advance, assert_error, start, start_with};
 async fn throttle_one_operation_a_number_of_times() {
     let (emulator, client) = start().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
-    let (status, rule) =
-        admin(&emulator.endpoint(), Method::POST, "faults", json!({ "operation": "DescribeClusters", "kind": "throttle", "count": 2 })).await;
+    let (status, rule) = admin(
+        &emulator.endpoint(),
+        Method::POST,
+        "faults",
+        json!({ "operation": "DescribeClusters", "kind": "throttle", "count": 2 }),
+    )
+    .await;
     assert_eq!(status, 200, "{rule}");
     for _ in 0..2 {
-        assert_error(client.describe_clusters().clusters("c").send().await, "ThrottlingException", Some("Rate exceeded"));
+        assert_error(
+            client.describe_clusters().clusters("c").send().await,
+            "ThrottlingException",
+            Some("Rate exceeded"),
+        );
     }
     client.describe_clusters().clusters("c").send().await.expect("the rule retired after two hits");
     client.list_clusters().send().await.expect("other operations are untouched");
@@ -57,7 +66,13 @@ async fn server_errors_on_every_operation_until_removed() {
 async fn a_rate_hits_the_same_requests_with_the_same_seed() {
     async fn pattern(seed: u64) -> Vec<bool> {
         let (emulator, client) = start_with(EmulatorConfig { seed: Some(seed), ..EmulatorConfig::manual() }).await;
-        admin(&emulator.endpoint(), Method::POST, "faults", json!({ "operation": "ListClusters", "kind": "throttle", "rate": 0.5 })).await;
+        admin(
+            &emulator.endpoint(),
+            Method::POST,
+            "faults",
+            json!({ "operation": "ListClusters", "kind": "throttle", "rate": 0.5 }),
+        )
+        .await;
         let mut hits = Vec::new();
         for _ in 0..40 {
             hits.push(client.list_clusters().send().await.is_err());
@@ -73,7 +88,13 @@ async fn a_rate_hits_the_same_requests_with_the_same_seed() {
 #[tokio::test]
 async fn latency_is_added_to_matching_operations() {
     let (emulator, client) = start().await;
-    admin(&emulator.endpoint(), Method::POST, "faults", json!({ "operation": "ListClusters", "kind": "latency", "latencyMillis": 400 })).await;
+    admin(
+        &emulator.endpoint(),
+        Method::POST,
+        "faults",
+        json!({ "operation": "ListClusters", "kind": "latency", "latencyMillis": 400 }),
+    )
+    .await;
     let started = Instant::now();
     client.list_clusters().send().await.unwrap();
     assert!(started.elapsed() >= Duration::from_millis(400), "{:?}", started.elapsed());
@@ -86,9 +107,18 @@ async fn ecs_token_buckets_refill_on_the_emulator_clock() {
     assert_eq!(status, 200);
     // Cluster modify: a burst of 20, one more per second.
     for i in 0..20 {
-        client.create_cluster().cluster_name(format!("c{i}")).send().await.unwrap_or_else(|e| panic!("request {i}: {e:?}"));
+        client
+            .create_cluster()
+            .cluster_name(format!("c{i}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request {i}: {e:?}"));
     }
-    assert_error(client.create_cluster().cluster_name("late").send().await, "ThrottlingException", Some("Rate exceeded"));
+    assert_error(
+        client.create_cluster().cluster_name("late").send().await,
+        "ThrottlingException",
+        Some("Rate exceeded"),
+    );
     assert_error(client.delete_cluster().cluster("c0").send().await, "ThrottlingException", Some("Rate exceeded"));
     client.describe_clusters().clusters("c0").send().await.expect("cluster reads have their own bucket");
     advance(&emulator, 1.0).await;

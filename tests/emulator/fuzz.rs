@@ -12,17 +12,74 @@ use proptest::strategy::ValueTree;
 use serde_json::{Value, json};
 
 const MEMBERS: &[&str] = &[
-    "cluster", "clusterName", "clusters", "services", "service", "serviceName", "taskDefinition",
-    "family", "containerDefinitions", "name", "image", "memory", "memoryReservation", "cpu",
-    "essential", "portMappings", "containerPort", "hostPort", "protocol", "networkMode",
-    "requiresCompatibilities", "desiredCount", "launchType", "capacityProviderStrategy",
-    "networkConfiguration", "awsvpcConfiguration", "subnets", "count", "clientToken", "tasks",
-    "task", "include", "maxResults", "nextToken", "status", "sort", "familyPrefix", "tags", "key",
-    "value", "tagKeys", "resourceArn", "containerInstances", "containerInstance", "attributes",
-    "targetId", "targetType", "filter", "force", "startedBy", "group", "overrides",
-    "deploymentConfiguration", "maximumPercent", "placementConstraints", "type", "expression",
-    "dependsOn", "containerName", "condition", "healthCheck", "command", "taskDefinitions",
-    "totalResources", "integerValue", "settings", "desiredStatus", "schedulingStrategy",
+    "cluster",
+    "clusterName",
+    "clusters",
+    "services",
+    "service",
+    "serviceName",
+    "taskDefinition",
+    "family",
+    "containerDefinitions",
+    "name",
+    "image",
+    "memory",
+    "memoryReservation",
+    "cpu",
+    "essential",
+    "portMappings",
+    "containerPort",
+    "hostPort",
+    "protocol",
+    "networkMode",
+    "requiresCompatibilities",
+    "desiredCount",
+    "launchType",
+    "capacityProviderStrategy",
+    "networkConfiguration",
+    "awsvpcConfiguration",
+    "subnets",
+    "count",
+    "clientToken",
+    "tasks",
+    "task",
+    "include",
+    "maxResults",
+    "nextToken",
+    "status",
+    "sort",
+    "familyPrefix",
+    "tags",
+    "key",
+    "value",
+    "tagKeys",
+    "resourceArn",
+    "containerInstances",
+    "containerInstance",
+    "attributes",
+    "targetId",
+    "targetType",
+    "filter",
+    "force",
+    "startedBy",
+    "group",
+    "overrides",
+    "deploymentConfiguration",
+    "maximumPercent",
+    "placementConstraints",
+    "type",
+    "expression",
+    "dependsOn",
+    "containerName",
+    "condition",
+    "healthCheck",
+    "command",
+    "taskDefinitions",
+    "totalResources",
+    "integerValue",
+    "settings",
+    "desiredStatus",
+    "schedulingStrategy",
 ];
 
 fn app() -> std::sync::Arc<App> {
@@ -31,8 +88,14 @@ fn app() -> std::sync::Arc<App> {
     for (op, body) in [
         ("CreateCluster", json!({})),
         ("CreateCluster", json!({"clusterName": "c", "capacityProviders": ["FARGATE"]})),
-        ("RegisterTaskDefinition", json!({"family": "web", "containerDefinitions": [{"name": "web", "image": "nginx", "memory": 128, "portMappings": [{"containerPort": 80, "hostPort": 8080}]}]})),
-        ("RegisterTaskDefinition", json!({"family": "fg", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "web", "image": "nginx"}]})),
+        (
+            "RegisterTaskDefinition",
+            json!({"family": "web", "containerDefinitions": [{"name": "web", "image": "nginx", "memory": 128, "portMappings": [{"containerPort": 80, "hostPort": 8080}]}]}),
+        ),
+        (
+            "RegisterTaskDefinition",
+            json!({"family": "fg", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512", "containerDefinitions": [{"name": "web", "image": "nginx"}]}),
+        ),
         ("RegisterContainerInstance", json!({"cluster": "default"})),
         ("CreateService", json!({"serviceName": "s", "taskDefinition": "web", "desiredCount": 1})),
     ] {
@@ -69,7 +132,23 @@ fn any_json() -> impl Strategy<Value = Value> {
         (-1000i64..70000).prop_map(Value::from),
         any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         "[a-zA-Z0-9:/_ .*=!~-]{0,40}".prop_map(Value::String),
-        prop::sample::select(vec!["web", "web:1", "fg", "c", "default", "s", "FARGATE", "EC2", "awsvpc", "bridge", "TAGS", "ACTIVE", "DESC", "arn:aws:ecs:us-east-1:000000000000:cluster/c"]).prop_map(|s| Value::String(s.into())),
+        prop::sample::select(vec![
+            "web",
+            "web:1",
+            "fg",
+            "c",
+            "default",
+            "s",
+            "FARGATE",
+            "EC2",
+            "awsvpc",
+            "bridge",
+            "TAGS",
+            "ACTIVE",
+            "DESC",
+            "arn:aws:ecs:us-east-1:000000000000:cluster/c"
+        ])
+        .prop_map(|s| Value::String(s.into())),
     ];
     leaf.prop_recursive(5, 64, 8, |inner| {
         prop_oneof![
@@ -81,7 +160,11 @@ fn any_json() -> impl Strategy<Value = Value> {
 }
 
 fn operation() -> impl Strategy<Value = String> {
-    let known: Vec<String> = OPERATIONS.iter().map(|(n, _)| (*n).to_owned()).chain(UNSUPPORTED_OPERATIONS.iter().map(|n| (*n).to_owned())).collect();
+    let known: Vec<String> = OPERATIONS
+        .iter()
+        .map(|(n, _)| (*n).to_owned())
+        .chain(UNSUPPORTED_OPERATIONS.iter().map(|n| (*n).to_owned()))
+        .collect();
     prop_oneof![
         8 => prop::sample::select(known),
         1 => "[A-Za-z]{0,30}",
@@ -126,14 +209,19 @@ thread_local! {
 #[tokio::test]
 async fn fuzzed_requests_over_http_get_ecs_answers() {
     let (emulator, _client) = crate::support::start().await;
-    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() });
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 200,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
     let strategy = (operation(), any_json());
     let mut cases = Vec::new();
     for _ in 0..200 {
         cases.push(strategy.new_tree(&mut runner).unwrap().current());
     }
     for (op, body) in cases {
-        let (status, response) = crate::support::raw(&emulator.endpoint(), Some(&crate::support::target(&op)), &body.to_string()).await;
+        let (status, response) =
+            crate::support::raw(&emulator.endpoint(), Some(&crate::support::target(&op)), &body.to_string()).await;
         assert!(status == 200 || status == 400, "{op} {body}: {status} {response}");
     }
     // Still healthy afterwards.

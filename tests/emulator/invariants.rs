@@ -109,7 +109,8 @@ impl World {
     fn live_tasks(&self) -> Vec<Value> {
         let mut arns = Vec::new();
         for desired in ["RUNNING", "STOPPED"] {
-            let listed = call(&self.app, "ListTasks", json!({ "cluster": "c", "serviceName": "web", "desiredStatus": desired }));
+            let listed =
+                call(&self.app, "ListTasks", json!({ "cluster": "c", "serviceName": "web", "desiredStatus": desired }));
             arns.extend(listed["taskArns"].as_array().cloned().unwrap_or_default());
         }
         let mut tasks = Vec::new();
@@ -129,10 +130,18 @@ impl World {
                 self.within_max = false;
             }
             Action::Deploy(revision) => {
-                call(&self.app, "UpdateService", json!({ "cluster": "c", "service": "web", "taskDefinition": format!("web:{revision}") }));
+                call(
+                    &self.app,
+                    "UpdateService",
+                    json!({ "cluster": "c", "service": "web", "taskDefinition": format!("web:{revision}") }),
+                );
             }
             Action::Force => {
-                call(&self.app, "UpdateService", json!({ "cluster": "c", "service": "web", "forceNewDeployment": true }));
+                call(
+                    &self.app,
+                    "UpdateService",
+                    json!({ "cluster": "c", "service": "web", "forceNewDeployment": true }),
+                );
             }
             Action::Kill(n) => {
                 let running: Vec<String> = self
@@ -174,17 +183,31 @@ impl World {
             prop_assert_eq!(owners, 1, "task {} of deployment {} in {:?}", t["taskArn"], t["startedBy"], deployments);
         }
         let running = tasks.iter().filter(|t| status(t) == "RUNNING").count() as i64;
-        let pending = tasks.iter().filter(|t| matches!(status(t).as_str(), "PROVISIONING" | "PENDING" | "ACTIVATING")).count() as i64;
-        prop_assert_eq!((service["runningCount"].as_i64(), service["pendingCount"].as_i64()), (Some(running), Some(pending)));
+        let pending =
+            tasks.iter().filter(|t| matches!(status(t).as_str(), "PROVISIONING" | "PENDING" | "ACTIVATING")).count()
+                as i64;
+        prop_assert_eq!(
+            (service["runningCount"].as_i64(), service["pendingCount"].as_i64()),
+            (Some(running), Some(pending))
+        );
         for d in &deployments {
             let mine: Vec<&Value> = tasks.iter().filter(|t| t["startedBy"] == d["id"]).collect();
             let r = mine.iter().filter(|t| status(t) == "RUNNING").count() as i64;
-            let p = mine.iter().filter(|t| matches!(status(t).as_str(), "PROVISIONING" | "PENDING" | "ACTIVATING")).count() as i64;
-            prop_assert_eq!((d["runningCount"].as_i64(), d["pendingCount"].as_i64()), (Some(r), Some(p)), "deployment {}", d["id"]);
+            let p =
+                mine.iter().filter(|t| matches!(status(t).as_str(), "PROVISIONING" | "PENDING" | "ACTIVATING")).count()
+                    as i64;
+            prop_assert_eq!(
+                (d["runningCount"].as_i64(), d["pendingCount"].as_i64()),
+                (Some(r), Some(p)),
+                "deployment {}",
+                d["id"]
+            );
         }
 
-        let serving: Vec<&Value> = tasks.iter().filter(|t| status(t) == "RUNNING" && t["desiredStatus"] == "RUNNING").collect();
-        let in_deployment = deployments.len() > 1 || deployments.first().is_some_and(|d| d["rolloutState"] == "IN_PROGRESS");
+        let serving: Vec<&Value> =
+            tasks.iter().filter(|t| status(t) == "RUNNING" && t["desiredStatus"] == "RUNNING").collect();
+        let in_deployment =
+            deployments.len() > 1 || deployments.first().is_some_and(|d| d["rolloutState"] == "IN_PROGRESS");
         let max_tasks = desired * self.max_percent / 100;
         if in_deployment && self.within_max {
             prop_assert!(serving.len() as i64 <= max_tasks, "{} serving > {max_tasks}", serving.len());

@@ -10,8 +10,8 @@ use ecs_bridge::emulator::EmulatorConfig;
 use serde_json::{Value, json};
 
 use crate::support::{
-    admin, advance, assert_error, awsvpc, events, nginx_builder, register_bridge, register_fargate, register_fargate_container,
-    service, service_tasks, start, start_with,
+    admin, advance, assert_error, awsvpc, events, nginx_builder, register_bridge, register_fargate,
+    register_fargate_container, service, service_tasks, start, start_with,
 };
 
 const TG: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/web/0123456789abcdef";
@@ -50,7 +50,11 @@ async fn targets(endpoint: &str) -> Vec<Value> {
     let (status, body) = admin(endpoint, reqwest::Method::GET, "target-groups", json!({})).await;
     assert_eq!(status, 200, "{body}");
     let groups = body["targetGroups"].as_array().cloned().unwrap_or_default();
-    groups.iter().find(|g| g["targetGroupArn"] == TG).map(|g| g["targets"].as_array().cloned().unwrap_or_default()).unwrap_or_default()
+    groups
+        .iter()
+        .find(|g| g["targetGroupArn"] == TG)
+        .map(|g| g["targets"].as_array().cloned().unwrap_or_default())
+        .unwrap_or_default()
 }
 
 fn states(targets: &[Value]) -> Vec<String> {
@@ -100,12 +104,14 @@ async fn deployments_wait_for_healthy_targets_and_old_tasks_drain() {
 
     // A new deployment (100/200): the old tasks stay until the new targets
     // are healthy, then drain and are deregistered.
-    let old: Vec<String> = service_tasks(&client, "c", "web", "RUNNING").await.iter().map(|t| t.task_arn().unwrap().to_owned()).collect();
+    let old: Vec<String> =
+        service_tasks(&client, "c", "web", "RUNNING").await.iter().map(|t| t.task_arn().unwrap().to_owned()).collect();
     client.update_service().cluster("c").service("web").force_new_deployment(true).send().await.unwrap();
     advance(&emulator, 15.0).await;
     let s = service(&client, "c", "web").await;
     assert_eq!((s.deployments().len(), s.running_count()), (2, 4), "{:?}", events(&s));
-    let running: Vec<String> = service_tasks(&client, "c", "web", "RUNNING").await.iter().map(|t| t.task_arn().unwrap().to_owned()).collect();
+    let running: Vec<String> =
+        service_tasks(&client, "c", "web", "RUNNING").await.iter().map(|t| t.task_arn().unwrap().to_owned()).collect();
     assert!(old.iter().all(|arn| running.contains(arn)), "no old task stopped before the new targets are healthy");
     assert_eq!(states(&targets(&endpoint).await).iter().filter(|s| *s == "healthy").count(), 2);
 
@@ -122,11 +128,22 @@ async fn deployments_wait_for_healthy_targets_and_old_tasks_drain() {
     assert_eq!(s.deployments().len(), 1, "{:?}", events(&s));
     assert_eq!(rollout(&s).as_deref(), Some("COMPLETED"));
     let ev = events(&s);
-    let draining_at = ev.iter().position(|e| e == "(service web) has begun draining connections on 2 tasks.").unwrap_or_else(|| panic!("{ev:?}"));
-    let deregistered_at =
-        ev.iter().position(|e| *e == format!("(service web) deregistered 2 targets in (target-group {TG})")).unwrap_or_else(|| panic!("{ev:?}"));
-    let stopped_at = ev.iter().position(|e| e.starts_with("(service web) has stopped 2 running tasks:")).unwrap_or_else(|| panic!("{ev:?}"));
-    assert!(deregistered_at < draining_at && draining_at < stopped_at, "newest first: deregistered, draining, stopped: {ev:?}");
+    let draining_at = ev
+        .iter()
+        .position(|e| e == "(service web) has begun draining connections on 2 tasks.")
+        .unwrap_or_else(|| panic!("{ev:?}"));
+    let deregistered_at = ev
+        .iter()
+        .position(|e| *e == format!("(service web) deregistered 2 targets in (target-group {TG})"))
+        .unwrap_or_else(|| panic!("{ev:?}"));
+    let stopped_at = ev
+        .iter()
+        .position(|e| e.starts_with("(service web) has stopped 2 running tasks:"))
+        .unwrap_or_else(|| panic!("{ev:?}"));
+    assert!(
+        deregistered_at < draining_at && draining_at < stopped_at,
+        "newest first: deregistered, draining, stopped: {ev:?}"
+    );
     let now = targets(&endpoint).await;
     assert_eq!(states(&now), ["healthy", "healthy"]);
     assert!(now.iter().all(|t| !old.iter().any(|arn| t["taskArn"] == arn.as_str())), "old targets are gone: {now:?}");
@@ -163,7 +180,10 @@ async fn a_task_failing_elb_health_checks_is_replaced() {
     );
     let unhealthy_at = ev.iter().position(|e| *e == unhealthy).unwrap_or_else(|| panic!("{ev:?}"));
     assert!(ev[..unhealthy_at].contains(&format!("(service web) has stopped 1 running tasks: (task {id}).")), "{ev:?}");
-    let replaced = ev.iter().find(|e| e.ends_with("Amazon ECS replaced 1 tasks due to an unhealthy status.")).unwrap_or_else(|| panic!("{ev:?}"));
+    let replaced = ev
+        .iter()
+        .find(|e| e.ends_with("Amazon ECS replaced 1 tasks due to an unhealthy status."))
+        .unwrap_or_else(|| panic!("{ev:?}"));
     assert!(replaced.starts_with("(service web) has started 1 tasks: (task "), "{replaced}");
     let replacement = service_tasks(&client, "c", "web", "RUNNING").await;
     assert_eq!(replacement.len(), 1);
@@ -191,10 +211,16 @@ async fn the_grace_period_holds_off_unhealthy_verdicts() {
     register_fargate(&client, "web").await;
     // A family whose container health check fails from 1 s after RUNNING
     // (checks every second, 2 retries: UNHEALTHY at RUNNING + 2 s).
-    let check = HealthCheck::builder().command("CMD-SHELL").command("curl -f localhost").interval(5).retries(2).build().unwrap();
-    let failing_check = nginx_builder(None)
-        .health_check(check)
-        .environment(aws_sdk_ecs::types::KeyValuePair::builder().name("ECS_EMULATOR_FAIL_HEALTHCHECK_AFTER").value("1").build());
+    let check = HealthCheck::builder()
+        .command("CMD-SHELL")
+        .command("curl -f localhost")
+        .interval(5)
+        .retries(2)
+        .build()
+        .unwrap();
+    let failing_check = nginx_builder(None).health_check(check).environment(
+        aws_sdk_ecs::types::KeyValuePair::builder().name("ECS_EMULATOR_FAIL_HEALTHCHECK_AFTER").value("1").build(),
+    );
     register_fargate_container(&client, "checked", failing_check.build()).await;
     add_rule(&endpoint, json!({ "service": "elb", "failTargetHealthCheck": true })).await;
     create_service(&client, "elb", "web", 1, Some(20), DeploymentConfiguration::builder().build()).await;
@@ -207,13 +233,19 @@ async fn the_grace_period_holds_off_unhealthy_verdicts() {
     advance(&emulator, 21.5).await;
     assert_eq!(states(&targets(&endpoint).await).iter().filter(|s| *s == "unhealthy").count(), 1);
     for (name, task) in [("elb", &elb), ("check", &checked)] {
-        let t = client.describe_tasks().cluster("c").tasks(task.task_arn().unwrap()).send().await.unwrap().tasks()[0].clone();
+        let t = client.describe_tasks().cluster("c").tasks(task.task_arn().unwrap()).send().await.unwrap().tasks()[0]
+            .clone();
         assert_eq!(t.desired_status(), Some("RUNNING"), "{name} is left alone during the grace period");
         let s = service(&client, "c", name).await;
         assert_eq!(rollout(&s).as_deref(), Some("IN_PROGRESS"), "{name}: an unhealthy task is not healthy");
-        assert!(!events(&s).iter().any(|e| e.contains("unhealthy") || e.contains("failed container health checks")), "{:?}", events(&s));
+        assert!(
+            !events(&s).iter().any(|e| e.contains("unhealthy") || e.contains("failed container health checks")),
+            "{:?}",
+            events(&s)
+        );
     }
-    let t = client.describe_tasks().cluster("c").tasks(checked.task_arn().unwrap()).send().await.unwrap().tasks()[0].clone();
+    let t = client.describe_tasks().cluster("c").tasks(checked.task_arn().unwrap()).send().await.unwrap().tasks()[0]
+        .clone();
     assert_eq!(t.health_status().map(|h| h.as_str()), Some("UNHEALTHY"), "the verdict shows, it is only not acted on");
 
     // After it, both are replaced.
@@ -222,14 +254,18 @@ async fn the_grace_period_holds_off_unhealthy_verdicts() {
         ("elb", &elb, format!("Task failed ELB health checks in (target-group {TG})")),
         ("check", &checked, "Task failed container health checks".to_owned()),
     ] {
-        let t = client.describe_tasks().cluster("c").tasks(task.task_arn().unwrap()).send().await.unwrap().tasks()[0].clone();
+        let t = client.describe_tasks().cluster("c").tasks(task.task_arn().unwrap()).send().await.unwrap().tasks()[0]
+            .clone();
         assert_eq!(t.desired_status(), Some("STOPPED"), "{name}");
         assert_eq!(t.stopped_reason(), Some(reason.as_str()), "{name}");
         let started = t.started_at().unwrap().as_secs_f64();
         let stopping = t.stopping_at().unwrap().as_secs_f64();
         assert_eq!(stopping - started, 20.0, "{name}: replaced exactly when the grace period ends");
         let ev = events(&service(&client, "c", name).await);
-        assert!(ev.iter().any(|e| e.contains("Amazon ECS replaced 1 tasks due to an unhealthy status.")), "{name}: {ev:?}");
+        assert!(
+            ev.iter().any(|e| e.contains("Amazon ECS replaced 1 tasks due to an unhealthy status.")),
+            "{name}: {ev:?}"
+        );
     }
 }
 

@@ -39,11 +39,7 @@ async fn state_survives_a_clean_restart() {
     register_fargate(&c, "web").await;
     register_fargate(&c, "web").await;
     c.deregister_task_definition().task_definition("web:2").send().await.unwrap();
-    let run = || {
-        fargate_task(&c, "keep", "web")
-            .client_token("same-token")
-            .send()
-    };
+    let run = || fargate_task(&c, "keep", "web").client_token("same-token").send();
     let first = run().await.unwrap().tasks()[0].task_arn().unwrap().to_owned();
     emulator.shutdown().await.unwrap();
 
@@ -57,10 +53,7 @@ async fn state_survives_a_clean_restart() {
     let inactive = c.describe_task_definition().task_definition("web:2").send().await.unwrap();
     assert_eq!(inactive.task_definition.unwrap().status().unwrap().as_str(), "INACTIVE");
     // The RunTask token still maps to the same task.
-    let again = fargate_task(&c, "keep", "web")
-        .client_token("same-token")
-        .send()
-        .await;
+    let again = fargate_task(&c, "keep", "web").client_token("same-token").send().await;
     // The request body is identical, so the original task comes back.
     assert_eq!(again.unwrap().tasks()[0].task_arn(), Some(first.as_str()));
 }
@@ -92,14 +85,8 @@ async fn every_acknowledged_write_survives_kill_9() {
 
     let (mut child, endpoint) = start_child(dir.path());
     let c = client(&endpoint);
-    let listed: Vec<String> = c
-        .list_clusters()
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .unwrap();
+    let listed: Vec<String> =
+        c.list_clusters().into_paginator().items().send().collect::<Result<Vec<_>, _>>().await.unwrap();
     assert_eq!(listed.len(), 41);
     let tags = c.list_tags_for_resource().resource_arn(crate::support::arn("cluster/prod")).send().await.unwrap();
     assert_eq!(tags.tags()[0].key(), Some("last"));
@@ -188,10 +175,16 @@ async fn compaction_under_concurrent_writes_keeps_every_acknowledged_write() {
 
     let emulator = spawn(config).await.unwrap();
     let c = client(&emulator.endpoint());
-    let listed: Vec<String> = c.list_clusters().into_paginator().items().send().collect::<Result<Vec<_>, _>>().await.unwrap();
+    let listed: Vec<String> =
+        c.list_clusters().into_paginator().items().send().collect::<Result<Vec<_>, _>>().await.unwrap();
     assert_eq!(listed.len(), all.len());
     for name in ["w0-29", "w3-0", "w2-17"] {
-        let tags = c.list_tags_for_resource().resource_arn(crate::support::arn(&format!("cluster/{name}"))).send().await.unwrap();
+        let tags = c
+            .list_tags_for_resource()
+            .resource_arn(crate::support::arn(&format!("cluster/{name}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(tags.tags().len(), 1, "{name}");
     }
 }

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ecs::types::{
-    ContainerDefinition, LaunchType, PlacementConstraint, PlacementConstraintType,
-    PlacementStrategy, PlacementStrategyType, Resource, SchedulingStrategy,
+    ContainerDefinition, LaunchType, PlacementConstraint, PlacementConstraintType, PlacementStrategy,
+    PlacementStrategyType, Resource, SchedulingStrategy,
 };
 use ecs_bridge::emulator::EmulatorConfig;
 
@@ -125,7 +125,15 @@ async fn services_spread_over_zones_then_instances_and_scale_in_keeps_the_balanc
     let a1 = instance(&client, "us-east-1a", 4096, 8192).await;
     let a2 = instance(&client, "us-east-1a", 4096, 8192).await;
     let b = instance(&client, "us-east-1b", 4096, 8192).await;
-    client.create_service().cluster("c").service_name("s").task_definition("app").desired_count(4).send().await.unwrap();
+    client
+        .create_service()
+        .cluster("c")
+        .service_name("s")
+        .task_definition("app")
+        .desired_count(4)
+        .send()
+        .await
+        .unwrap();
     let per = spread(&service_tasks(&client, "c", "s", "RUNNING").await);
     assert_eq!((per[&a1], per[&a2], per[&b]), (1, 1, 2), "two per zone, one per instance in zone a");
     advance(&emulator, 10.0).await;
@@ -167,7 +175,10 @@ async fn random_placement_repeats_with_the_same_seed() {
             .send()
             .await
             .unwrap();
-        out.tasks().iter().map(|t| instances.iter().position(|i| Some(i.as_str()) == t.container_instance_arn()).unwrap()).collect()
+        out.tasks()
+            .iter()
+            .map(|t| instances.iter().position(|i| Some(i.as_str()) == t.container_instance_arn()).unwrap())
+            .collect()
     }
     let first = placements(7).await;
     assert_eq!(first, placements(7).await);
@@ -212,8 +223,17 @@ async fn constraints_bind_and_unplaceable_service_tasks_wait_with_an_event() {
         .r#type(PlacementConstraintType::MemberOf)
         .expression("attribute:ecs.availability-zone == us-east-1b")
         .build();
-    let out = client.run_task().cluster("c").task_definition("app").count(3).placement_constraints(member_of).send().await.unwrap();
-    let zones: std::collections::HashSet<_> = out.tasks().iter().map(|t| t.availability_zone().unwrap().to_owned()).collect();
+    let out = client
+        .run_task()
+        .cluster("c")
+        .task_definition("app")
+        .count(3)
+        .placement_constraints(member_of)
+        .send()
+        .await
+        .unwrap();
+    let zones: std::collections::HashSet<_> =
+        out.tasks().iter().map(|t| t.availability_zone().unwrap().to_owned()).collect();
     assert_eq!(zones, ["us-east-1b".to_owned()].into());
 }
 
@@ -224,7 +244,9 @@ async fn run_task_reports_what_does_not_fit() {
     client
         .register_task_definition()
         .family("big")
-        .container_definitions(ContainerDefinition::builder().name("app").image("busybox").cpu(2048).memory(256).build())
+        .container_definitions(
+            ContainerDefinition::builder().name("app").image("busybox").cpu(2048).memory(256).build(),
+        )
         .send()
         .await
         .unwrap();
@@ -257,7 +279,8 @@ async fn simulated_ec2_capacity_runs_ec2_services_out_of_the_box() {
         .unwrap();
     advance(&emulator, 10.0).await;
     let tasks = service_tasks(&client, "c", "s", "RUNNING").await;
-    let zones: std::collections::BTreeSet<_> = tasks.iter().map(|t| t.availability_zone().unwrap().to_owned()).collect();
+    let zones: std::collections::BTreeSet<_> =
+        tasks.iter().map(|t| t.availability_zone().unwrap().to_owned()).collect();
     assert_eq!(zones.into_iter().collect::<Vec<_>>(), ["us-east-1a", "us-east-1b", "us-east-1c"]);
     assert!(tasks.iter().all(|t| t.last_status() == Some("RUNNING")));
 }
@@ -314,7 +337,15 @@ async fn a_lost_host_stops_its_tasks_and_the_service_moves_them() {
     let (emulator, client) = setup().await;
     let a = instance(&client, "us-east-1a", 4096, 8192).await;
     let b = instance(&client, "us-east-1b", 4096, 8192).await;
-    client.create_service().cluster("c").service_name("s").task_definition("app").desired_count(2).send().await.unwrap();
+    client
+        .create_service()
+        .cluster("c")
+        .service_name("s")
+        .task_definition("app")
+        .desired_count(2)
+        .send()
+        .await
+        .unwrap();
     advance(&emulator, 10.0).await;
     let on_a: Vec<String> = service_tasks(&client, "c", "s", "RUNNING")
         .await
@@ -323,8 +354,13 @@ async fn a_lost_host_stops_its_tasks_and_the_service_moves_them() {
         .map(|t| t.task_arn().unwrap().to_owned())
         .collect();
     assert_eq!(on_a.len(), 1);
-    let (status, body) =
-        admin(&emulator.endpoint(), reqwest::Method::POST, "container-instances/kill", serde_json::json!({ "cluster": "c", "containerInstance": a })).await;
+    let (status, body) = admin(
+        &emulator.endpoint(),
+        reqwest::Method::POST,
+        "container-instances/kill",
+        serde_json::json!({ "cluster": "c", "containerInstance": a }),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["containerInstance"]["status"], "INACTIVE");
     let gone = client.describe_tasks().cluster("c").tasks(&on_a[0]).send().await.unwrap().tasks()[0].clone();

@@ -125,7 +125,8 @@ async fn admin_health_state_reset_and_stats() {
     let (emulator, client) = start().await;
     let base = emulator.endpoint();
     let http = reqwest::Client::new();
-    let health: serde_json::Value = http.get(format!("{base}/_emulator/health")).send().await.unwrap().json().await.unwrap();
+    let health: serde_json::Value =
+        http.get(format!("{base}/_emulator/health")).send().await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["accountId"], "000000000000");
 
@@ -133,14 +134,17 @@ async fn admin_health_state_reset_and_stats() {
     client.create_cluster().cluster_name("two").send().await.unwrap();
     client.list_clusters().send().await.unwrap();
 
-    let stats: serde_json::Value = http.get(format!("{base}/_emulator/stats")).send().await.unwrap().json().await.unwrap();
+    let stats: serde_json::Value =
+        http.get(format!("{base}/_emulator/stats")).send().await.unwrap().json().await.unwrap();
     assert_eq!(stats["CreateCluster"], 2);
     assert_eq!(stats["ListClusters"], 1);
     assert!(stats.get("DeleteCluster").is_none());
     assert_eq!(emulator.stats()["CreateCluster"], 2);
 
-    let dump: serde_json::Value = http.get(format!("{base}/_emulator/state")).send().await.unwrap().json().await.unwrap();
-    let names: Vec<&str> = dump["clusters"].as_array().unwrap().iter().map(|c| c["cluster"]["clusterName"].as_str().unwrap()).collect();
+    let dump: serde_json::Value =
+        http.get(format!("{base}/_emulator/state")).send().await.unwrap().json().await.unwrap();
+    let names: Vec<&str> =
+        dump["clusters"].as_array().unwrap().iter().map(|c| c["cluster"]["clusterName"].as_str().unwrap()).collect();
     assert_eq!(names, ["one", "two"]);
 
     let reset = http.post(format!("{base}/_emulator/reset")).send().await.unwrap();
@@ -149,6 +153,7 @@ async fn admin_health_state_reset_and_stats() {
     assert!(clusters.cluster_arns().is_empty());
 
     http.post(format!("{base}/_emulator/stats/reset")).send().await.unwrap();
-    let stats: serde_json::Value = http.get(format!("{base}/_emulator/stats")).send().await.unwrap().json().await.unwrap();
+    let stats: serde_json::Value =
+        http.get(format!("{base}/_emulator/stats")).send().await.unwrap().json().await.unwrap();
     assert_eq!(stats, json!({}));
 }

@@ -13,18 +13,11 @@ async fn a_task_goes_through_every_phase_at_its_time() {
     let (emulator, client) = start().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "fg").await;
-    let task = fargate_task(&client, "c", "fg")
-        .started_by("me")
-        .send()
-        .await
-        .unwrap()
-        .tasks()[0]
-        .clone();
+    let task = fargate_task(&client, "c", "fg").started_by("me").send().await.unwrap().tasks()[0].clone();
     let arn = task.task_arn().unwrap().to_owned();
     let created = task.created_at().unwrap().as_secs_f64();
-    let describe = || async {
-        client.describe_tasks().cluster("c").tasks(&arn).send().await.unwrap().tasks()[0].clone()
-    };
+    let describe =
+        || async { client.describe_tasks().cluster("c").tasks(&arn).send().await.unwrap().tasks()[0].clone() };
     // Default short phases: PROVISIONING 0.5 s, PENDING 1 s, ACTIVATING 0.5 s.
     let mut seen = vec![describe().await.last_status().unwrap().to_owned()];
     for _ in 0..5 {
@@ -72,13 +65,15 @@ async fn the_clock_endpoints() {
     let before = clock["nowMillis"].as_i64().unwrap();
     let report = advance(&emulator, 90.0).await;
     assert_eq!(report["nowMillis"].as_i64().unwrap(), before + 90_000);
-    let (status, _) = admin(&emulator.endpoint(), reqwest::Method::POST, "clock/advance", serde_json::json!({ "seconds": -1 })).await;
+    let (status, _) =
+        admin(&emulator.endpoint(), reqwest::Method::POST, "clock/advance", serde_json::json!({ "seconds": -1 })).await;
     assert_eq!(status, 400);
     let (status, _) = admin(&emulator.endpoint(), reqwest::Method::POST, "clock/advance", serde_json::json!({})).await;
     assert_eq!(status, 400);
 
     let (real, _client) = start_real().await;
-    let (status, body) = admin(&real.endpoint(), reqwest::Method::POST, "clock/advance", serde_json::json!({ "seconds": 1 })).await;
+    let (status, body) =
+        admin(&real.endpoint(), reqwest::Method::POST, "clock/advance", serde_json::json!({ "seconds": 1 })).await;
     assert_eq!(status, 409, "{body}");
     let (_, clock) = admin(&real.endpoint(), reqwest::Method::GET, "clock", serde_json::json!({})).await;
     assert_eq!(clock["mode"], "real");
@@ -89,10 +84,9 @@ async fn assert_counts_agree(client: &aws_sdk_ecs::Client, cluster: &str, name: 
     let s = service(client, cluster, name).await;
     let tasks = service_tasks(client, cluster, name, "RUNNING").await;
     let running = tasks.iter().filter(|t| t.last_status() == Some("RUNNING")).count() as i32;
-    let pending = tasks
-        .iter()
-        .filter(|t| matches!(t.last_status(), Some("PROVISIONING" | "PENDING" | "ACTIVATING")))
-        .count() as i32;
+    let pending =
+        tasks.iter().filter(|t| matches!(t.last_status(), Some("PROVISIONING" | "PENDING" | "ACTIVATING"))).count()
+            as i32;
     assert_eq!((s.running_count(), s.pending_count()), (running, pending), "service counts vs DescribeTasks");
     for d in s.deployments() {
         let mine: Vec<_> = tasks.iter().filter(|t| t.started_by() == d.id()).collect();
@@ -106,11 +100,7 @@ async fn a_service_scales_up_and_down() {
     let (emulator, client) = start().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "web").await;
-    fargate_service(&client, "c", "web", "web")
-        .desired_count(3)
-        .send()
-        .await
-        .unwrap();
+    fargate_service(&client, "c", "web", "web").desired_count(3).send().await.unwrap();
     assert_counts_agree(&client, "c", "web").await;
     advance(&emulator, 2.0).await;
     let s = service(&client, "c", "web").await;
@@ -122,7 +112,10 @@ async fn a_service_scales_up_and_down() {
     let s = service(&client, "c", "web").await;
     let deployment = s.deployments()[0].id().unwrap().to_owned();
     assert_eq!(s.deployments()[0].rollout_state().map(|r| r.as_str()), Some("COMPLETED"));
-    assert_eq!(s.deployments()[0].rollout_state_reason(), Some(format!("ECS deployment {deployment} completed.").as_str()));
+    assert_eq!(
+        s.deployments()[0].rollout_state_reason(),
+        Some(format!("ECS deployment {deployment} completed.").as_str())
+    );
     let ev = events(&s);
     assert_eq!(ev[0], "(service web) has reached a steady state.");
     assert_eq!(ev[1], format!("(service web) (deployment {deployment}) deployment completed."));
@@ -135,7 +128,10 @@ async fn a_service_scales_up_and_down() {
     assert_eq!(stopping.len(), 2);
     for t in &stopping {
         assert_eq!(t.stop_code().map(|c| c.as_str()), Some("ServiceSchedulerInitiated"));
-        assert_eq!(t.stopped_reason(), Some(format!("Scaling activity initiated by (deployment {deployment})").as_str()));
+        assert_eq!(
+            t.stopped_reason(),
+            Some(format!("Scaling activity initiated by (deployment {deployment})").as_str())
+        );
     }
     let s = service(&client, "c", "web").await;
     assert!(events(&s)[0].starts_with("(service web) has stopped 2 running tasks: (task "), "{:?}", events(&s));
@@ -163,11 +159,7 @@ async fn stopped_service_tasks_are_replaced() {
     let (emulator, client) = start().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "web").await;
-    fargate_service(&client, "c", "web", "web")
-        .desired_count(2)
-        .send()
-        .await
-        .unwrap();
+    fargate_service(&client, "c", "web", "web").desired_count(2).send().await.unwrap();
     advance(&emulator, 10.0).await;
     let victim = service_tasks(&client, "c", "web", "RUNNING").await[0].task_arn().unwrap().to_owned();
     client.stop_task().cluster("c").task(&victim).send().await.unwrap();
@@ -190,14 +182,7 @@ async fn stopped_tasks_expire_after_the_retention() {
     let (emulator, client) = crate::support::start_with(config).await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "fg").await;
-    let arn = fargate_task(&client, "c", "fg")
-        .send()
-        .await
-        .unwrap()
-        .tasks()[0]
-        .task_arn()
-        .unwrap()
-        .to_owned();
+    let arn = fargate_task(&client, "c", "fg").send().await.unwrap().tasks()[0].task_arn().unwrap().to_owned();
     advance(&emulator, 5.0).await;
     client.stop_task().cluster("c").task(&arn).send().await.unwrap();
     advance(&emulator, 2.0).await;
@@ -221,11 +206,7 @@ async fn the_real_clock_runs_tasks_by_itself() {
     let (_emulator, client) = start_real().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "web").await;
-    fargate_service(&client, "c", "web", "web")
-        .desired_count(2)
-        .send()
-        .await
-        .unwrap();
+    fargate_service(&client, "c", "web", "web").desired_count(2).send().await.unwrap();
     // Polls with a generous deadline (the defaults need about 5 s).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {

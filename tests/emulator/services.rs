@@ -1,9 +1,7 @@
 //! Services: creation rules, name reuse, deployments, update, delete,
 //! describe and list.
 
-use aws_sdk_ecs::types::{
-    CapacityProviderStrategyItem, DeploymentConfiguration, LaunchType, ServiceField,
-};
+use aws_sdk_ecs::types::{CapacityProviderStrategyItem, DeploymentConfiguration, LaunchType, ServiceField};
 
 use crate::support::{
     arn, assert_error, awsvpc, fargate_service, register_bridge, register_fargate, register_instance, start,
@@ -14,13 +12,7 @@ async fn fargate_service_creates_provisioning_tasks() {
     let (_emulator, client) = start().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     let td = register_fargate(&client, "web").await;
-    let service = fargate_service(&client, "c", "web", "web")
-        .desired_count(2)
-        .send()
-        .await
-        .unwrap()
-        .service
-        .unwrap();
+    let service = fargate_service(&client, "c", "web", "web").desired_count(2).send().await.unwrap().service.unwrap();
     assert_eq!(service.service_arn(), Some(arn("service/c/web").as_str()));
     assert_eq!(service.status(), Some("ACTIVE"));
     assert_eq!(service.task_definition(), Some(td.as_str()));
@@ -47,7 +39,8 @@ async fn fargate_service_creates_provisioning_tasks() {
 
     let tasks = client.list_tasks().cluster("c").service_name("web").send().await.unwrap();
     assert_eq!(tasks.task_arns().len(), 2);
-    let described = client.describe_tasks().cluster("c").set_tasks(Some(tasks.task_arns().to_vec())).send().await.unwrap();
+    let described =
+        client.describe_tasks().cluster("c").set_tasks(Some(tasks.task_arns().to_vec())).send().await.unwrap();
     for task in described.tasks() {
         assert_eq!(task.last_status(), Some("PROVISIONING"));
         assert_eq!(task.desired_status(), Some("RUNNING"));
@@ -81,7 +74,9 @@ async fn creation_rules() {
         create()
             .task_definition("fg")
             .launch_type(LaunchType::Fargate)
-            .capacity_provider_strategy(CapacityProviderStrategyItem::builder().capacity_provider("FARGATE").weight(1).build().unwrap())
+            .capacity_provider_strategy(
+                CapacityProviderStrategyItem::builder().capacity_provider("FARGATE").weight(1).build().unwrap(),
+            )
             .network_configuration(awsvpc())
             .send()
             .await,
@@ -90,9 +85,20 @@ async fn creation_rules() {
     );
     assert_error(create().task_definition("missing").send().await, "ClientException", None);
     client.deregister_task_definition().task_definition("bridge:1").send().await.unwrap();
-    assert_error(create().task_definition("bridge:1").send().await, "ClientException", Some("TaskDefinition is inactive"));
     assert_error(
-        client.create_service().cluster("c").service_name("bad name").task_definition("fg").desired_count(0).send().await,
+        create().task_definition("bridge:1").send().await,
+        "ClientException",
+        Some("TaskDefinition is inactive"),
+    );
+    assert_error(
+        client
+            .create_service()
+            .cluster("c")
+            .service_name("bad name")
+            .task_definition("fg")
+            .desired_count(0)
+            .send()
+            .await,
         "InvalidParameterException",
         None,
     );
@@ -105,7 +111,9 @@ async fn creation_rules() {
     assert_error(
         create()
             .task_definition("fg")
-            .capacity_provider_strategy(CapacityProviderStrategyItem::builder().capacity_provider("FARGATE").weight(1).build().unwrap())
+            .capacity_provider_strategy(
+                CapacityProviderStrategyItem::builder().capacity_provider("FARGATE").weight(1).build().unwrap(),
+            )
             .network_configuration(awsvpc())
             .send()
             .await,
@@ -125,7 +133,9 @@ async fn creation_rules() {
             .send()
             .await,
         "InvalidParameterException",
-        Some("The daemon scheduling strategy does not support values above 100 for maximumPercent on a deployment configuration. Change the maximumPercent value to 100, and try again"),
+        Some(
+            "The daemon scheduling strategy does not support values above 100 for maximumPercent on a deployment configuration. Change the maximumPercent value to 100, and try again",
+        ),
     );
 }
 
@@ -134,7 +144,9 @@ async fn same_name_create_is_idempotent_or_rejected() {
     let (_emulator, client) = start().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     let td = register_bridge(&client, "web").await;
-    let create = |count: i32| client.create_service().cluster("c").service_name("s").task_definition(&td).desired_count(count).send();
+    let create = |count: i32| {
+        client.create_service().cluster("c").service_name("s").task_definition(&td).desired_count(count).send()
+    };
     let first = create(0).await.unwrap().service.unwrap();
     let second = create(0).await.unwrap().service.unwrap();
     assert_eq!(first.created_at(), second.created_at());
@@ -163,14 +175,29 @@ async fn draining_name_cannot_be_reused_and_inactive_can() {
     let described = client.describe_services().cluster("c").services("s").send().await.unwrap();
     assert_eq!(described.services()[0].status(), Some("INACTIVE"));
     assert!(client.list_services().cluster("c").send().await.unwrap().service_arns().is_empty());
-    let stopped = client.list_tasks().cluster("c").desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped).send().await.unwrap();
-    let tasks = client.describe_tasks().cluster("c").set_tasks(Some(stopped.task_arns().to_vec())).send().await.unwrap();
+    let stopped = client
+        .list_tasks()
+        .cluster("c")
+        .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
+        .send()
+        .await
+        .unwrap();
+    let tasks =
+        client.describe_tasks().cluster("c").set_tasks(Some(stopped.task_arns().to_vec())).send().await.unwrap();
     assert_eq!(tasks.tasks()[0].last_status(), Some("STOPPED"));
     assert_eq!(tasks.tasks()[0].stop_code().map(|c| c.as_str()), Some("ServiceSchedulerInitiated"));
     // Deleting again returns it unchanged; re-creating the name works.
     let again = client.delete_service().cluster("c").service("s").send().await.unwrap().service.unwrap();
     assert_eq!(again.status(), Some("INACTIVE"));
-    let recreated = client.create_service().cluster("c").service_name("s").task_definition(&td).desired_count(0).send().await.unwrap();
+    let recreated = client
+        .create_service()
+        .cluster("c")
+        .service_name("s")
+        .task_definition(&td)
+        .desired_count(0)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(recreated.service.unwrap().status(), Some("ACTIVE"));
 }
 
@@ -179,20 +206,18 @@ async fn update_service_scales_and_deploys() {
     let (_emulator, client) = start().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "web").await;
-    fargate_service(&client, "c", "s", "web")
-        .desired_count(1)
-        .send()
-        .await
-        .unwrap();
+    fargate_service(&client, "c", "s", "web").desired_count(1).send().await.unwrap();
     // Scaling does not start a deployment.
-    let scaled = client.update_service().cluster("c").service("s").desired_count(3).send().await.unwrap().service.unwrap();
+    let scaled =
+        client.update_service().cluster("c").service("s").desired_count(3).send().await.unwrap().service.unwrap();
     assert_eq!(scaled.deployments().len(), 1);
     assert_eq!(scaled.desired_count(), 3);
     assert_eq!(scaled.pending_count(), 3);
 
     // A new revision starts a deployment; the old one's unstarted tasks go.
     let v2 = register_fargate(&client, "web").await;
-    let updated = client.update_service().cluster("c").service("s").task_definition("web").send().await.unwrap().service.unwrap();
+    let updated =
+        client.update_service().cluster("c").service("s").task_definition("web").send().await.unwrap().service.unwrap();
     assert_eq!(updated.task_definition(), Some(v2.as_str()));
     let primary = &updated.deployments()[0];
     assert_eq!(primary.status(), Some("PRIMARY"));
@@ -201,11 +226,21 @@ async fn update_service_scales_and_deploys() {
     assert_eq!(updated.deployments().len(), 1, "replaced deployment with no live task leaves the list");
 
     // forceNewDeployment makes another deployment id.
-    let forced = client.update_service().cluster("c").service("s").force_new_deployment(true).send().await.unwrap().service.unwrap();
+    let forced = client
+        .update_service()
+        .cluster("c")
+        .service("s")
+        .force_new_deployment(true)
+        .send()
+        .await
+        .unwrap()
+        .service
+        .unwrap();
     assert_ne!(forced.deployments()[0].id(), primary.id());
 
     // Scale to zero: tasks stop; with nothing left the rollout completes.
-    let zero = client.update_service().cluster("c").service("s").desired_count(0).send().await.unwrap().service.unwrap();
+    let zero =
+        client.update_service().cluster("c").service("s").desired_count(0).send().await.unwrap().service.unwrap();
     assert_eq!(zero.pending_count(), 0);
     let described = client.describe_services().cluster("c").services("s").send().await.unwrap();
     let service = &described.services()[0];
@@ -236,7 +271,17 @@ async fn ec2_service_without_instances_logs_a_placement_event() {
     let (_emulator, client) = start().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     let td = register_bridge(&client, "web").await;
-    let service = client.create_service().cluster("c").service_name("s").task_definition(&td).desired_count(1).send().await.unwrap().service.unwrap();
+    let service = client
+        .create_service()
+        .cluster("c")
+        .service_name("s")
+        .task_definition(&td)
+        .desired_count(1)
+        .send()
+        .await
+        .unwrap()
+        .service
+        .unwrap();
     assert_eq!(service.pending_count(), 0);
     assert!(service.events()[0].message().unwrap().contains("No Container Instances were found in your cluster."));
     assert_eq!(service.launch_type(), Some(&LaunchType::Ec2));
@@ -342,8 +387,18 @@ async fn code_deploy_services_only_take_scaling_updates() {
     assert_error(
         client.update_service().cluster("c").service("s").task_definition(&td).send().await,
         "InvalidParameterException",
-        Some("Unable to update task definition on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment."),
+        Some(
+            "Unable to update task definition on services with a CODE_DEPLOY deployment controller. Use AWS CodeDeploy to trigger a new deployment.",
+        ),
     );
-    let scaled = client.update_service().cluster("c").service("s").desired_count(0).health_check_grace_period_seconds(30).send().await.unwrap();
+    let scaled = client
+        .update_service()
+        .cluster("c")
+        .service("s")
+        .desired_count(0)
+        .health_check_grace_period_seconds(30)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(scaled.service.unwrap().health_check_grace_period_seconds(), Some(30));
 }

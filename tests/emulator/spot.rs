@@ -16,7 +16,14 @@ fn item(provider: &str, base: i32, weight: i32) -> CapacityProviderStrategyItem 
 }
 
 async fn spot_cluster(client: &aws_sdk_ecs::Client) {
-    client.create_cluster().cluster_name("c").capacity_providers("FARGATE").capacity_providers("FARGATE_SPOT").send().await.unwrap();
+    client
+        .create_cluster()
+        .cluster_name("c")
+        .capacity_providers("FARGATE")
+        .capacity_providers("FARGATE_SPOT")
+        .send()
+        .await
+        .unwrap();
 }
 
 /// Running tasks per capacity provider.
@@ -62,18 +69,29 @@ async fn a_spot_interruption_stops_the_task_after_two_minutes_and_the_service_re
     advance(&emulator, 30.0).await;
     let tasks = service_tasks(&client, "c", "web", "RUNNING").await;
     assert_eq!(split(&tasks), counts(&[("FARGATE", 3), ("FARGATE_SPOT", 2)]));
-    assert!(tasks.iter().all(|t| t.launch_type() == Some(&LaunchType::Fargate)), "Spot tasks report launch type FARGATE");
+    assert!(
+        tasks.iter().all(|t| t.launch_type() == Some(&LaunchType::Fargate)),
+        "Spot tasks report launch type FARGATE"
+    );
     let s = service(&client, "c", "web").await;
     assert_eq!(s.deployments()[0].rollout_state().map(|r| r.as_str()), Some("COMPLETED"));
 
     // Only Spot tasks can be interrupted.
     let on_demand = tasks.iter().find(|t| t.capacity_provider_name() == Some("FARGATE")).unwrap().task_arn().unwrap();
-    let (status, body) = admin(&endpoint, Method::POST, "spot/interrupt", json!({ "cluster": "c", "task": on_demand })).await;
+    let (status, body) =
+        admin(&endpoint, Method::POST, "spot/interrupt", json!({ "cluster": "c", "task": on_demand })).await;
     assert_eq!(status, 400, "{body}");
     assert!(body["message"].as_str().unwrap().contains("not on FARGATE_SPOT"), "{body}");
 
-    let victim = tasks.iter().find(|t| t.capacity_provider_name() == Some("FARGATE_SPOT")).unwrap().task_arn().unwrap().to_owned();
-    let (status, body) = admin(&endpoint, Method::POST, "spot/interrupt", json!({ "cluster": "c", "task": victim })).await;
+    let victim = tasks
+        .iter()
+        .find(|t| t.capacity_provider_name() == Some("FARGATE_SPOT"))
+        .unwrap()
+        .task_arn()
+        .unwrap()
+        .to_owned();
+    let (status, body) =
+        admin(&endpoint, Method::POST, "spot/interrupt", json!({ "cluster": "c", "task": victim })).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["tasks"][0]["taskArn"], victim.as_str());
 
@@ -83,7 +101,10 @@ async fn a_spot_interruption_stops_the_task_after_two_minutes_and_the_service_re
     assert_eq!(t.stop_code().map(|c| c.as_str()), Some("SpotInterruption"));
     assert_eq!(t.stopped_reason(), Some("Your Spot Task was interrupted."));
     let s = service(&client, "c", "web").await;
-    let started = events(&s).into_iter().find(|e| e.contains("has started 1 tasks")).unwrap_or_else(|| panic!("{:?}", events(&s)));
+    let started = events(&s)
+        .into_iter()
+        .find(|e| e.contains("has started 1 tasks"))
+        .unwrap_or_else(|| panic!("{:?}", events(&s)));
     let replacement = started.split("(task ").nth(1).unwrap().trim_end_matches(").").to_owned();
     assert_ne!(replacement, id(&victim));
 
@@ -134,7 +155,10 @@ async fn a_new_deployment_splits_its_own_tasks_by_base_and_weight() {
         .unwrap();
     advance(&emulator, 30.0).await;
     // Weight 0 beyond its base: FARGATE holds exactly 2.
-    assert_eq!(split(&service_tasks(&client, "c", "web", "RUNNING").await), counts(&[("FARGATE", 2), ("FARGATE_SPOT", 2)]));
+    assert_eq!(
+        split(&service_tasks(&client, "c", "web", "RUNNING").await),
+        counts(&[("FARGATE", 2), ("FARGATE_SPOT", 2)])
+    );
 
     // A rollout: the new deployment's tasks split afresh, whatever the old
     // deployment's tasks still run on.
@@ -149,7 +173,10 @@ async fn a_new_deployment_splits_its_own_tasks_by_base_and_weight() {
     // Scaling out: only Spot gets more.
     client.update_service().cluster("c").service("web").desired_count(7).send().await.unwrap();
     advance(&emulator, 30.0).await;
-    assert_eq!(split(&service_tasks(&client, "c", "web", "RUNNING").await), counts(&[("FARGATE", 2), ("FARGATE_SPOT", 5)]));
+    assert_eq!(
+        split(&service_tasks(&client, "c", "web", "RUNNING").await),
+        counts(&[("FARGATE", 2), ("FARGATE_SPOT", 5)])
+    );
 }
 
 #[tokio::test]
@@ -171,16 +198,21 @@ async fn interrupting_by_count_with_a_custom_warning() {
         .await
         .unwrap();
     let arns: Vec<String> = run.tasks().iter().map(|t| t.task_arn().unwrap().to_owned()).collect();
-    let (status, body) = admin(&endpoint, Method::POST, "spot/interrupt", json!({ "cluster": "c", "task": arns[0] })).await;
+    let (status, body) =
+        admin(&endpoint, Method::POST, "spot/interrupt", json!({ "cluster": "c", "task": arns[0] })).await;
     assert_eq!(status, 400, "a task still starting cannot be interrupted: {body}");
     assert!(body["message"].as_str().unwrap().contains("only RUNNING"), "{body}");
-    let (status, _) = admin(&endpoint, Method::POST, "spot/interrupt", json!({ "cluster": "c", "task": arns[0], "count": 1 })).await;
+    let (status, _) =
+        admin(&endpoint, Method::POST, "spot/interrupt", json!({ "cluster": "c", "task": arns[0], "count": 1 })).await;
     assert_eq!(status, 400, "task and count together");
     advance(&emulator, 10.0).await;
 
-    let (status, body) = admin(&endpoint, Method::POST, "spot/interrupt", json!({ "cluster": "c", "count": 2, "warningSeconds": 30 })).await;
+    let (status, body) =
+        admin(&endpoint, Method::POST, "spot/interrupt", json!({ "cluster": "c", "count": 2, "warningSeconds": 30 }))
+            .await;
     assert_eq!(status, 200, "{body}");
-    let hit: Vec<String> = body["tasks"].as_array().unwrap().iter().map(|t| t["taskArn"].as_str().unwrap().to_owned()).collect();
+    let hit: Vec<String> =
+        body["tasks"].as_array().unwrap().iter().map(|t| t["taskArn"].as_str().unwrap().to_owned()).collect();
     assert_eq!(hit.len(), 2);
     advance(&emulator, 29.0).await;
     for arn in &hit {
@@ -196,7 +228,8 @@ async fn interrupting_by_count_with_a_custom_warning() {
             assert_eq!(t.last_status(), Some("RUNNING"), "one Spot task was spared");
         }
     }
-    let (status, body) = admin(&endpoint, Method::POST, "spot/interrupt", json!({ "cluster": "c", "task": hit[0] })).await;
+    let (status, body) =
+        admin(&endpoint, Method::POST, "spot/interrupt", json!({ "cluster": "c", "task": hit[0] })).await;
     assert_eq!(status, 400, "already stopped: {body}");
     let listed = client.list_tasks().cluster("c").send().await.unwrap();
     assert_eq!(listed.task_arns().len(), 1, "standalone tasks are not replaced");

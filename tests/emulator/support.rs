@@ -183,7 +183,12 @@ pub fn target(op: &str) -> String {
 }
 
 /// An admin request (`/_emulator/...`); returns status and JSON.
-pub async fn admin(endpoint: &str, method: reqwest::Method, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+pub async fn admin(
+    endpoint: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
     let response = reqwest::Client::new()
         .request(method, format!("{endpoint}/_emulator/{path}"))
         .json(&body)
@@ -198,7 +203,8 @@ pub async fn admin(endpoint: &str, method: reqwest::Method, path: &str, body: se
 /// Advances the emulator's manual clock over HTTP, doing the work due.
 pub async fn advance(emulator: &RunningEmulator, seconds: f64) -> serde_json::Value {
     let (status, body) =
-        admin(&emulator.endpoint(), reqwest::Method::POST, "clock/advance", serde_json::json!({ "seconds": seconds })).await;
+        admin(&emulator.endpoint(), reqwest::Method::POST, "clock/advance", serde_json::json!({ "seconds": seconds }))
+            .await;
     assert_eq!(status, 200, "advance: {body}");
     body
 }
@@ -233,7 +239,15 @@ pub async fn service_tasks(client: &Client, cluster: &str, name: &str, desired: 
     if arns.is_empty() {
         return Vec::new();
     }
-    client.describe_tasks().cluster(cluster).set_tasks(Some(arns)).send().await.expect("describe tasks").tasks().to_vec()
+    client
+        .describe_tasks()
+        .cluster(cluster)
+        .set_tasks(Some(arns))
+        .send()
+        .await
+        .expect("describe tasks")
+        .tasks()
+        .to_vec()
 }
 
 /// Event messages, newest first.

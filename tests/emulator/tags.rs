@@ -34,18 +34,22 @@ async fn every_taggable_resource() {
         .unwrap()
         .service_arn
         .unwrap();
-    let task = fargate_task(&client, "c", &td)
-        .send()
-        .await
-        .unwrap()
-        .tasks()[0]
-        .task_arn()
-        .unwrap()
-        .to_owned();
+    let task = fargate_task(&client, "c", &td).send().await.unwrap().tasks()[0].task_arn().unwrap().to_owned();
     for resource in [arn("cluster/c"), td.clone(), instance.clone(), service.clone(), task.clone()] {
-        client.tag_resource().resource_arn(&resource).tags(tag("env", "dev")).tags(tag("team", "a")).send().await.unwrap();
+        client
+            .tag_resource()
+            .resource_arn(&resource)
+            .tags(tag("env", "dev"))
+            .tags(tag("team", "a"))
+            .send()
+            .await
+            .unwrap();
         client.tag_resource().resource_arn(&resource).tags(tag("env", "prod")).send().await.unwrap();
-        assert_eq!(tags_of(&client, &resource).await, [("env".into(), "prod".into()), ("team".into(), "a".into())], "{resource}");
+        assert_eq!(
+            tags_of(&client, &resource).await,
+            [("env".into(), "prod".into()), ("team".into(), "a".into())],
+            "{resource}"
+        );
         client.untag_resource().resource_arn(&resource).tag_keys("team").tag_keys("absent").send().await.unwrap();
         assert_eq!(tags_of(&client, &resource).await, [("env".to_owned(), "prod".to_owned())], "{resource}");
     }
@@ -65,20 +69,56 @@ async fn tag_rules() {
     let (_emulator, client) = start().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     let cluster = arn("cluster/c");
-    assert_error(client.tag_resource().resource_arn(&cluster).tags(tag("aws:owner", "x")).send().await, "InvalidParameterException", None);
-    assert_error(client.tag_resource().resource_arn(&cluster).tags(tag("AWS:owner", "x")).send().await, "InvalidParameterException", None);
-    assert_error(client.untag_resource().resource_arn(&cluster).tag_keys("aws:owner").send().await, "InvalidParameterException", None);
-    assert_error(client.tag_resource().resource_arn(&cluster).tags(tag(&"k".repeat(129), "x")).send().await, "InvalidParameterException", None);
-    assert_error(client.tag_resource().resource_arn(&cluster).tags(tag("k", &"v".repeat(257))).send().await, "InvalidParameterException", None);
+    assert_error(
+        client.tag_resource().resource_arn(&cluster).tags(tag("aws:owner", "x")).send().await,
+        "InvalidParameterException",
+        None,
+    );
+    assert_error(
+        client.tag_resource().resource_arn(&cluster).tags(tag("AWS:owner", "x")).send().await,
+        "InvalidParameterException",
+        None,
+    );
+    assert_error(
+        client.untag_resource().resource_arn(&cluster).tag_keys("aws:owner").send().await,
+        "InvalidParameterException",
+        None,
+    );
+    assert_error(
+        client.tag_resource().resource_arn(&cluster).tags(tag(&"k".repeat(129), "x")).send().await,
+        "InvalidParameterException",
+        None,
+    );
+    assert_error(
+        client.tag_resource().resource_arn(&cluster).tags(tag("k", &"v".repeat(257))).send().await,
+        "InvalidParameterException",
+        None,
+    );
     let fifty: Vec<Tag> = (0..50).map(|i| tag(&format!("k{i}"), "v")).collect();
     client.tag_resource().resource_arn(&cluster).set_tags(Some(fifty)).send().await.unwrap();
-    assert_error(client.tag_resource().resource_arn(&cluster).tags(tag("one-more", "v")).send().await, "InvalidParameterException", None);
+    assert_error(
+        client.tag_resource().resource_arn(&cluster).tags(tag("one-more", "v")).send().await,
+        "InvalidParameterException",
+        None,
+    );
     // Re-tagging an existing key does not count as a new tag.
     client.tag_resource().resource_arn(&cluster).tags(tag("k0", "new")).send().await.unwrap();
 
-    assert_error(client.list_tags_for_resource().resource_arn("not-an-arn").send().await, "InvalidParameterException", None);
-    assert_error(client.list_tags_for_resource().resource_arn(arn("cluster/ghost")).send().await, "ClusterNotFoundException", None);
-    assert_error(client.list_tags_for_resource().resource_arn(arn("service/c/ghost")).send().await, "ServiceNotFoundException", None);
+    assert_error(
+        client.list_tags_for_resource().resource_arn("not-an-arn").send().await,
+        "InvalidParameterException",
+        None,
+    );
+    assert_error(
+        client.list_tags_for_resource().resource_arn(arn("cluster/ghost")).send().await,
+        "ClusterNotFoundException",
+        None,
+    );
+    assert_error(
+        client.list_tags_for_resource().resource_arn(arn("service/c/ghost")).send().await,
+        "ServiceNotFoundException",
+        None,
+    );
     assert_error(
         client.list_tags_for_resource().resource_arn(arn("service/legacy")).send().await,
         "InvalidParameterException",

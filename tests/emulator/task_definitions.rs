@@ -3,9 +3,8 @@
 
 use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{
-    Compatibility, ContainerDefinition, ContainerDependency, ContainerCondition, HealthCheck,
-    NetworkMode, PortMapping, SortOrder, Tag, TaskDefinitionFamilyStatus, TaskDefinitionField,
-    TaskDefinitionStatus,
+    Compatibility, ContainerCondition, ContainerDefinition, ContainerDependency, HealthCheck, NetworkMode, PortMapping,
+    SortOrder, Tag, TaskDefinitionFamilyStatus, TaskDefinitionField, TaskDefinitionStatus,
 };
 
 use crate::support::{arn, assert_error, error, nginx, register_bridge, register_fargate, start};
@@ -14,7 +13,11 @@ fn container(name: &str) -> aws_sdk_ecs::types::builders::ContainerDefinitionBui
     ContainerDefinition::builder().name(name).image("busybox").memory(128)
 }
 
-async fn register(client: &Client, family: &str, containers: Vec<ContainerDefinition>) -> Result<aws_sdk_ecs::types::TaskDefinition, (String, String)> {
+async fn register(
+    client: &Client,
+    family: &str,
+    containers: Vec<ContainerDefinition>,
+) -> Result<aws_sdk_ecs::types::TaskDefinition, (String, String)> {
     let req = client.register_task_definition().family(family).set_container_definitions(Some(containers));
     match req.send().await {
         Ok(out) => Ok(out.task_definition.unwrap()),
@@ -91,11 +94,18 @@ async fn revisions_count_up_and_are_never_reused() {
     assert!(arn.ends_with("web:4"), "{arn}");
     // A bare family resolves to the latest ACTIVE revision; family:N exactly.
     client.deregister_task_definition().task_definition("web:4").send().await.unwrap();
-    let latest = client.describe_task_definition().task_definition("web").send().await.unwrap().task_definition.unwrap();
+    let latest =
+        client.describe_task_definition().task_definition("web").send().await.unwrap().task_definition.unwrap();
     assert_eq!(latest.revision(), 2);
-    let exact = client.describe_task_definition().task_definition("web:4").send().await.unwrap().task_definition.unwrap();
+    let exact =
+        client.describe_task_definition().task_definition("web:4").send().await.unwrap().task_definition.unwrap();
     assert_eq!(exact.status(), Some(&TaskDefinitionStatus::Inactive));
-    let deleted = client.describe_task_definition().task_definition(crate::support::arn("task-definition/web:3")).send().await.unwrap();
+    let deleted = client
+        .describe_task_definition()
+        .task_definition(crate::support::arn("task-definition/web:3"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(deleted.task_definition.unwrap().status(), Some(&TaskDefinitionStatus::DeleteInProgress));
     assert_error(
         client.describe_task_definition().task_definition("nope").send().await,
@@ -117,7 +127,8 @@ async fn describe_includes_tags_only_when_asked() {
         .unwrap();
     let plain = client.describe_task_definition().task_definition("t").send().await.unwrap();
     assert!(plain.tags().is_empty());
-    let tagged = client.describe_task_definition().task_definition("t").include(TaskDefinitionField::Tags).send().await.unwrap();
+    let tagged =
+        client.describe_task_definition().task_definition("t").include(TaskDefinitionField::Tags).send().await.unwrap();
     assert_eq!(tagged.tags()[0].value(), Some("v"));
 }
 
@@ -179,7 +190,14 @@ async fn list_task_definitions_filters_sorts_and_paginates() {
     let mut seen = Vec::new();
     let mut token = None;
     loop {
-        let page = client.list_task_definitions().sort(SortOrder::Desc).max_results(3).set_next_token(token).send().await.unwrap();
+        let page = client
+            .list_task_definitions()
+            .sort(SortOrder::Desc)
+            .max_results(3)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
         seen.extend(page.task_definition_arns().iter().cloned());
         token = page.next_token().map(str::to_owned);
         if token.is_none() {
@@ -191,9 +209,11 @@ async fn list_task_definitions_filters_sorts_and_paginates() {
     let families = client.list_task_definition_families().family_prefix("a").send().await.unwrap();
     assert_eq!(families.families(), ["a", "ab"]);
     client.deregister_task_definition().task_definition("ab:1").send().await.unwrap();
-    let active = client.list_task_definition_families().status(TaskDefinitionFamilyStatus::Active).send().await.unwrap();
+    let active =
+        client.list_task_definition_families().status(TaskDefinitionFamilyStatus::Active).send().await.unwrap();
     assert_eq!(active.families(), ["a", "b"]);
-    let inactive = client.list_task_definition_families().status(TaskDefinitionFamilyStatus::Inactive).send().await.unwrap();
+    let inactive =
+        client.list_task_definition_families().status(TaskDefinitionFamilyStatus::Inactive).send().await.unwrap();
     assert_eq!(inactive.families(), ["ab"]);
     let paged = client.list_task_definition_families().max_results(1).send().await.unwrap();
     assert_eq!(paged.families(), ["a"]);
@@ -206,13 +226,17 @@ async fn container_rules() {
     let (code, msg) = register(&client, "bad family!", vec![container("a").build()]).await.unwrap_err();
     assert_eq!(code, "ClientException");
     assert!(msg.contains("Family"), "{msg}");
-    assert_eq!(register(&client, &"f".repeat(256), vec![container("a").build()]).await.unwrap_err().0, "ClientException");
+    assert_eq!(
+        register(&client, &"f".repeat(256), vec![container("a").build()]).await.unwrap_err().0,
+        "ClientException"
+    );
     assert!(register(&client, &"f".repeat(255), vec![container("a").build()]).await.is_ok());
 
     let (code, msg) = register(&client, "f", vec![]).await.unwrap_err();
     assert_eq!((code.as_str(), msg.as_str()), ("ClientException", "Container list cannot be empty."));
 
-    let (_, msg) = register(&client, "f", vec![ContainerDefinition::builder().name("a").memory(64).build()]).await.unwrap_err();
+    let (_, msg) =
+        register(&client, "f", vec![ContainerDefinition::builder().name("a").memory(64).build()]).await.unwrap_err();
     assert_eq!(msg, "Container.image should not be null or empty.");
 
     let (_, msg) = register(&client, "f", vec![container("a").essential(false).build()]).await.unwrap_err();
@@ -231,7 +255,10 @@ async fn memory_rules() {
     let no_memory = ContainerDefinition::builder().name("web").image("nginx").build();
     let (code, msg) = register(&client, "m", vec![no_memory.clone()]).await.unwrap_err();
     assert_eq!(code, "ClientException");
-    assert_eq!(msg, "Invalid setting for container 'web'. At least one of 'memory' or 'memoryReservation' must be specified.");
+    assert_eq!(
+        msg,
+        "Invalid setting for container 'web'. At least one of 'memory' or 'memoryReservation' must be specified."
+    );
     // A task-level memory makes container memory optional.
     let ok = client.register_task_definition().family("m").memory("512").container_definitions(no_memory).send().await;
     assert!(ok.is_ok());
@@ -290,7 +317,10 @@ async fn fargate_rules() {
         Some("No Fargate configuration exists for given values."),
     );
     for (cpu, memory) in [("256", "2048"), ("512", "4096"), ("4096", "30720"), ("8192", "61440"), ("16384", "122880")] {
-        assert!(base().network_mode(NetworkMode::Awsvpc).cpu(cpu).memory(memory).send().await.is_ok(), "{cpu}/{memory}");
+        assert!(
+            base().network_mode(NetworkMode::Awsvpc).cpu(cpu).memory(memory).send().await.is_ok(),
+            "{cpu}/{memory}"
+        );
     }
     // An awsvpc definition without a valid size is EC2-only.
     let td = client
@@ -336,8 +366,12 @@ async fn port_mapping_rules_per_network_mode() {
     assert!(with_mode(NetworkMode::Bridge, mapped(80, Some(0))).await.is_ok(), "0 = dynamic host port");
     assert_error(with_mode(NetworkMode::Bridge, mapped(70000, None)).await, "ClientException", None);
     let twice = container("web")
-        .port_mappings(PortMapping::builder().container_port(53).protocol(aws_sdk_ecs::types::TransportProtocol::Tcp).build())
-        .port_mappings(PortMapping::builder().container_port(53).protocol(aws_sdk_ecs::types::TransportProtocol::Udp).build())
+        .port_mappings(
+            PortMapping::builder().container_port(53).protocol(aws_sdk_ecs::types::TransportProtocol::Tcp).build(),
+        )
+        .port_mappings(
+            PortMapping::builder().container_port(53).protocol(aws_sdk_ecs::types::TransportProtocol::Udp).build(),
+        )
         .build();
     assert_error(with_mode(NetworkMode::Bridge, twice).await, "ClientException", None);
     let links = container("web").links("db").build();
@@ -355,17 +389,27 @@ async fn dependency_and_health_check_rules() {
     assert_eq!(code, "ClientException");
     assert!(msg.contains("ghost"), "{msg}");
     assert_eq!(
-        register(&client, "d", vec![app(dep("db", ContainerCondition::Complete)), container("db").build()]).await.unwrap_err().0,
+        register(&client, "d", vec![app(dep("db", ContainerCondition::Complete)), container("db").build()])
+            .await
+            .unwrap_err()
+            .0,
         "ClientException",
         "COMPLETE on an essential container"
     );
     assert!(
-        register(&client, "d", vec![app(dep("init", ContainerCondition::Success)), container("init").essential(false).build()])
-            .await
-            .is_ok()
+        register(
+            &client,
+            "d",
+            vec![app(dep("init", ContainerCondition::Success)), container("init").essential(false).build()]
+        )
+        .await
+        .is_ok()
     );
     assert_eq!(
-        register(&client, "d", vec![app(dep("db", ContainerCondition::Healthy)), container("db").build()]).await.unwrap_err().0,
+        register(&client, "d", vec![app(dep("db", ContainerCondition::Healthy)), container("db").build()])
+            .await
+            .unwrap_err()
+            .0,
         "ClientException",
         "HEALTHY needs a health check"
     );

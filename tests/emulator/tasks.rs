@@ -4,7 +4,8 @@
 use aws_sdk_ecs::types::{DesiredStatus, LaunchType, Resource, TaskField};
 
 use crate::support::{
-    arn, assert_error, awsvpc, error, fargate_service, fargate_task, register_bridge, register_fargate, register_instance, start,
+    arn, assert_error, awsvpc, error, fargate_service, fargate_task, register_bridge, register_fargate,
+    register_instance, start,
 };
 
 #[tokio::test]
@@ -81,9 +82,14 @@ async fn run_task_rules() {
         "InvalidParameterException",
         Some("TaskDefinition is inactive"),
     );
-    let tags: Vec<_> = (0..51).map(|i| aws_sdk_ecs::types::Tag::builder().key(format!("k{i}")).value("v").build()).collect();
+    let tags: Vec<_> =
+        (0..51).map(|i| aws_sdk_ecs::types::Tag::builder().key(format!("k{i}")).value("v").build()).collect();
     register_fargate(&client, "fg").await;
-    assert_error(run().network_configuration(awsvpc()).set_tags(Some(tags)).send().await, "InvalidParameterException", None);
+    assert_error(
+        run().network_configuration(awsvpc()).set_tags(Some(tags)).send().await,
+        "InvalidParameterException",
+        None,
+    );
 }
 
 #[tokio::test]
@@ -91,12 +97,7 @@ async fn run_task_fargate_count_and_client_token() {
     let (_emulator, client) = start().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "fg").await;
-    let run = |count: i32, token: &str| {
-        fargate_task(&client, "c", "fg")
-            .count(count)
-            .client_token(token)
-            .send()
-    };
+    let run = |count: i32, token: &str| fargate_task(&client, "c", "fg").count(count).client_token(token).send();
     let first = run(3, "token-1").await.unwrap();
     assert_eq!(first.tasks().len(), 3);
     for t in first.tasks() {
@@ -132,10 +133,12 @@ async fn stop_task_and_describe() {
         .await
         .unwrap();
     let task_arn = out.tasks()[0].task_arn().unwrap().to_owned();
-    let with_tags = client.describe_tasks().cluster("c").tasks(&task_arn).include(TaskField::Tags).send().await.unwrap();
+    let with_tags =
+        client.describe_tasks().cluster("c").tasks(&task_arn).include(TaskField::Tags).send().await.unwrap();
     assert_eq!(with_tags.tasks()[0].tags()[0].key(), Some("k"));
 
-    let stopped = client.stop_task().cluster("c").task(&task_arn).reason("done here").send().await.unwrap().task.unwrap();
+    let stopped =
+        client.stop_task().cluster("c").task(&task_arn).reason("done here").send().await.unwrap().task.unwrap();
     assert_eq!(stopped.desired_status(), Some("STOPPED"));
     assert_eq!(stopped.last_status(), Some("PROVISIONING"), "StopTask answers before lastStatus moves");
     assert_eq!(stopped.stop_code().map(|c| c.as_str()), Some("UserInitiated"));
@@ -143,7 +146,15 @@ async fn stop_task_and_describe() {
     assert!(stopped.stopping_at().is_some());
 
     let id = task_arn.rsplit('/').next().unwrap();
-    let described = client.describe_tasks().cluster("c").tasks(id).tasks("0123456789abcdef0123456789abcdef").include(TaskField::Tags).send().await.unwrap();
+    let described = client
+        .describe_tasks()
+        .cluster("c")
+        .tasks(id)
+        .tasks("0123456789abcdef0123456789abcdef")
+        .include(TaskField::Tags)
+        .send()
+        .await
+        .unwrap();
     let task = &described.tasks()[0];
     assert_eq!(task.last_status(), Some("STOPPED"), "a never-started task stops at once");
     assert!(task.stopped_at().is_some());
@@ -158,7 +169,11 @@ async fn stop_task_and_describe() {
     );
     assert_error(client.describe_tasks().cluster("c").send().await, "InvalidParameterException", None);
     let many: Vec<String> = (0..101).map(|i| format!("{i:032x}")).collect();
-    assert_error(client.describe_tasks().cluster("c").set_tasks(Some(many)).send().await, "InvalidParameterException", None);
+    assert_error(
+        client.describe_tasks().cluster("c").set_tasks(Some(many)).send().await,
+        "InvalidParameterException",
+        None,
+    );
 }
 
 #[tokio::test]
@@ -166,11 +181,7 @@ async fn service_tasks_that_are_stopped_get_replaced() {
     let (_emulator, client) = start().await;
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "fg").await;
-    fargate_service(&client, "c", "s", "fg")
-        .desired_count(1)
-        .send()
-        .await
-        .unwrap();
+    fargate_service(&client, "c", "s", "fg").desired_count(1).send().await.unwrap();
     let before = client.list_tasks().cluster("c").service_name("s").send().await.unwrap();
     client.stop_task().cluster("c").task(&before.task_arns()[0]).send().await.unwrap();
     let after = client.list_tasks().cluster("c").service_name("s").send().await.unwrap();
@@ -185,12 +196,7 @@ async fn list_tasks_filters_and_pages() {
     register_fargate(&client, "fg").await;
     register_bridge(&client, "br").await;
     let instance = register_instance(&client, "c").await;
-    let fargate = fargate_task(&client, "c", "fg")
-        .count(5)
-        .started_by("batch")
-        .send()
-        .await
-        .unwrap();
+    let fargate = fargate_task(&client, "c", "fg").count(5).started_by("batch").send().await.unwrap();
     client.run_task().cluster("c").task_definition("br").send().await.unwrap();
     client.stop_task().cluster("c").task(fargate.tasks()[0].task_arn().unwrap()).send().await.unwrap();
 
@@ -274,9 +280,7 @@ async fn stopped_tasks_are_forgotten_after_the_retention() {
     let client = crate::support::client(&emulator.endpoint());
     client.create_cluster().cluster_name("c").send().await.unwrap();
     register_fargate(&client, "fg").await;
-    let run = || {
-        fargate_task(&client, "c", "fg").send()
-    };
+    let run = || fargate_task(&client, "c", "fg").send();
     let old = run().await.unwrap().tasks()[0].task_arn().unwrap().to_owned();
     client.stop_task().cluster("c").task(&old).send().await.unwrap();
     let created = run().await.unwrap().tasks()[0].created_at().unwrap().secs();
@@ -303,7 +307,9 @@ async fn run_task_honours_member_of_and_distinct_instance() {
     let td = client
         .register_task_definition()
         .family("small")
-        .container_definitions(aws_sdk_ecs::types::ContainerDefinition::builder().name("a").image("busybox").memory(16).build())
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder().name("a").image("busybox").memory(16).build(),
+        )
         .send()
         .await
         .unwrap()
@@ -323,16 +329,34 @@ async fn run_task_honours_member_of_and_distinct_instance() {
         .r#type(PlacementConstraintType::MemberOf)
         .expression("attribute:ecs.availability-zone == us-east-1b")
         .build();
-    let out = client.run_task().cluster("c").task_definition(&td).count(5).placement_constraints(member_of).send().await.unwrap();
+    let out = client
+        .run_task()
+        .cluster("c")
+        .task_definition(&td)
+        .count(5)
+        .placement_constraints(member_of)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.tasks().len(), 5);
     assert!(out.tasks().iter().all(|t| t.container_instance_arn() == Some(in_b.as_str())));
 
     let distinct = PlacementConstraint::builder().r#type(PlacementConstraintType::DistinctInstance).build();
-    let out = client.run_task().cluster("c").task_definition(&td).group("one-each").count(3).placement_constraints(distinct).send().await.unwrap();
+    let out = client
+        .run_task()
+        .cluster("c")
+        .task_definition(&td)
+        .group("one-each")
+        .count(3)
+        .placement_constraints(distinct)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.tasks().len(), 2, "two instances, one task of the group on each");
     assert_eq!(out.failures().len(), 1);
 
-    let bad = PlacementConstraint::builder().r#type(PlacementConstraintType::MemberOf).expression("nonsense here").build();
+    let bad =
+        PlacementConstraint::builder().r#type(PlacementConstraintType::MemberOf).expression("nonsense here").build();
     assert_error(
         client.run_task().cluster("c").task_definition(&td).placement_constraints(bad).send().await,
         "InvalidParameterException",

@@ -12,8 +12,7 @@ use ecs_bridge::control_plane::{self, Binaries, ControlPlaneError};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
-    PatchParams, PostParams,
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams,
 };
 
 use crate::support;
@@ -58,18 +57,9 @@ async fn widgets(client: &kube::Client, namespace: &str) -> Api<DynamicObject> {
     // installs it and none depends on another having run first.
     control_plane::crds::install_from_yaml(client, "WIDGET_CRD", WIDGET_CRD)
         .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot install the Widget CRD: {}",
-                support::error_chain(&e)
-            )
-        });
+        .unwrap_or_else(|e| panic!("cannot install the Widget CRD: {}", support::error_chain(&e)));
     let gvk = GroupVersionKind::gvk("tests.ecs-bridge.dev", "v1", "Widget");
-    Api::namespaced_with(
-        client.clone(),
-        namespace,
-        &ApiResource::from_gvk_with_plural(&gvk, "widgets"),
-    )
+    Api::namespaced_with(client.clone(), namespace, &ApiResource::from_gvk_with_plural(&gvk, "widgets"))
 }
 
 fn widget(name: &str, replicas: i64, max_replicas: i64) -> DynamicObject {
@@ -85,10 +75,7 @@ fn widget(name: &str, replicas: i64, max_replicas: i64) -> DynamicObject {
 fn api_status(error: kube::Error) -> Box<kube::core::Status> {
     match error {
         kube::Error::Api(status) => status,
-        other => panic!(
-            "expected a refusal from the API server, got: {}",
-            support::error_chain(&other)
-        ),
+        other => panic!("expected a refusal from the API server, got: {}", support::error_chain(&other)),
     }
 }
 
@@ -104,30 +91,20 @@ async fn a_cel_rule_rejects_an_invalid_object_with_its_message() {
     let status = api_status(refused);
     assert_eq!(status.code, 422, "unexpected refusal: {status:?}");
     assert!(
-        status
-            .message
-            .contains("replicas must not exceed maxReplicas"),
+        status.message.contains("replicas must not exceed maxReplicas"),
         "the refusal does not carry the rule's message: {}",
         status.message
     );
-    assert!(
-        api.get_opt("too-many").await.expect("get").is_none(),
-        "the invalid Widget was stored"
-    );
+    assert!(api.get_opt("too-many").await.expect("get").is_none(), "the invalid Widget was stored");
 
-    api.create(&PostParams::default(), &widget("fine", 2, 3))
-        .await
-        .expect("a valid Widget is accepted");
+    api.create(&PostParams::default(), &widget("fine", 2, 3)).await.expect("a valid Widget is accepted");
 }
 
 #[tokio::test]
 async fn status_updates_keep_the_generation_and_spec_changes_bump_it() {
     let ns = support::namespace("generation").await;
     let api = widgets(&ns.client, &ns.name).await;
-    let created = api
-        .create(&PostParams::default(), &widget("w", 1, 5))
-        .await
-        .expect("create");
+    let created = api.create(&PostParams::default(), &widget("w", 1, 5)).await.expect("create");
     assert_eq!(created.metadata.generation, Some(1));
 
     let status_patch = serde_json::json!({
@@ -136,47 +113,23 @@ async fn status_updates_keep_the_generation_and_spec_changes_bump_it() {
         "status": { "ready": 1 },
     });
     let after_status = api
-        .patch_status(
-            "w",
-            &PatchParams::apply("status-writer").force(),
-            &Patch::Apply(&status_patch),
-        )
+        .patch_status("w", &PatchParams::apply("status-writer").force(), &Patch::Apply(&status_patch))
         .await
         .expect("status update through the subresource");
     assert_eq!(after_status.data["status"]["ready"], 1);
-    assert_eq!(
-        after_status.metadata.generation,
-        Some(1),
-        "a status update bumped the generation"
-    );
+    assert_eq!(after_status.metadata.generation, Some(1), "a status update bumped the generation");
 
     // The main resource ignores status, and a write that changes nothing keeps the generation.
     let status_on_main = serde_json::json!({ "status": { "ready": 7 } });
-    let ignored = api
-        .patch("w", &PatchParams::default(), &Patch::Merge(&status_on_main))
-        .await
-        .expect("merge patch");
-    assert_eq!(
-        ignored.data["status"]["ready"], 1,
-        "status was written through the main resource"
-    );
+    let ignored = api.patch("w", &PatchParams::default(), &Patch::Merge(&status_on_main)).await.expect("merge patch");
+    assert_eq!(ignored.data["status"]["ready"], 1, "status was written through the main resource");
     assert_eq!(ignored.metadata.generation, Some(1));
 
     let spec_change = serde_json::json!({ "spec": { "replicas": 3 } });
-    let after_spec = api
-        .patch("w", &PatchParams::default(), &Patch::Merge(&spec_change))
-        .await
-        .expect("spec change");
+    let after_spec = api.patch("w", &PatchParams::default(), &Patch::Merge(&spec_change)).await.expect("spec change");
     assert_eq!(after_spec.data["spec"]["replicas"], 3);
-    assert_eq!(
-        after_spec.metadata.generation,
-        Some(2),
-        "a spec change did not bump the generation"
-    );
-    assert_eq!(
-        after_spec.data["status"]["ready"], 1,
-        "a spec change lost the status"
-    );
+    assert_eq!(after_spec.metadata.generation, Some(2), "a spec change did not bump the generation");
+    assert_eq!(after_spec.data["status"]["ready"], 1, "a spec change lost the status");
 }
 
 #[tokio::test]
@@ -185,33 +138,18 @@ async fn a_finalizer_holds_a_deleted_object_until_it_is_removed() {
     let api = widgets(&ns.client, &ns.name).await;
     let mut held = widget("held", 1, 1);
     held.metadata.finalizers = Some(vec!["tests.ecs-bridge.dev/hold".to_string()]);
-    api.create(&PostParams::default(), &held)
-        .await
-        .expect("create");
+    api.create(&PostParams::default(), &held).await.expect("create");
 
-    api.delete("held", &DeleteParams::default())
-        .await
-        .expect("delete is accepted");
-    let terminating = api
-        .get("held")
-        .await
-        .expect("the finalizer keeps the Widget");
-    assert!(
-        terminating.metadata.deletion_timestamp.is_some(),
-        "no deletionTimestamp on a deleted object"
-    );
+    api.delete("held", &DeleteParams::default()).await.expect("delete is accepted");
+    let terminating = api.get("held").await.expect("the finalizer keeps the Widget");
+    assert!(terminating.metadata.deletion_timestamp.is_some(), "no deletionTimestamp on a deleted object");
 
     let release = serde_json::json!({ "metadata": { "finalizers": null } });
-    api.patch("held", &PatchParams::default(), &Patch::Merge(&release))
-        .await
-        .expect("remove the finalizer");
+    api.patch("held", &PatchParams::default(), &Patch::Merge(&release)).await.expect("remove the finalizer");
     support::poll_until("the released Widget is gone", || async {
         match api.get_opt("held").await {
             Ok(None) => Ok(()),
-            Ok(Some(w)) => Err(format!(
-                "still there, finalizers {:?}",
-                w.metadata.finalizers
-            )),
+            Ok(Some(w)) => Err(format!("still there, finalizers {:?}", w.metadata.finalizers)),
             Err(e) => Err(support::error_chain(&e)),
         }
     })
@@ -222,25 +160,15 @@ async fn a_finalizer_holds_a_deleted_object_until_it_is_removed() {
 async fn an_impersonated_service_account_is_denied_until_rbac_grants_it() {
     let ns = support::namespace("rbac").await;
     let robot = format!("system:serviceaccount:{}:robot", ns.name);
-    let groups = [
-        "system:serviceaccounts".to_string(),
-        format!("system:serviceaccounts:{}", ns.name),
-    ];
+    let groups = ["system:serviceaccounts".to_string(), format!("system:serviceaccounts:{}", ns.name)];
     let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
     let as_robot = support::client_as(&robot, &groups).await;
     let robot_configmaps: Api<ConfigMap> = Api::namespaced(as_robot, &ns.name);
 
-    let denied = robot_configmaps
-        .list(&ListParams::default())
-        .await
-        .expect_err("no role grants the robot anything");
+    let denied = robot_configmaps.list(&ListParams::default()).await.expect_err("no role grants the robot anything");
     let status = api_status(denied);
     assert_eq!(status.code, 403, "unexpected refusal: {status:?}");
-    assert!(
-        status.message.contains(&robot),
-        "the refusal does not name the impersonated user: {}",
-        status.message
-    );
+    assert!(status.message.contains(&robot), "the refusal does not name the impersonated user: {}", status.message);
 
     let can_i = support::kubectl(&ns.name)
         .args(["auth", "can-i", "list", "configmaps", "--as", &robot])
@@ -268,10 +196,7 @@ subjects:
     );
     support::apply_yaml(&ns.client, &ns.name, &grant).await;
     support::poll_until("the RoleBinding lets the robot list configmaps", || async {
-        robot_configmaps
-            .list(&ListParams::default())
-            .await
-            .map_err(|e| support::error_chain(&e))
+        robot_configmaps.list(&ListParams::default()).await.map_err(|e| support::error_chain(&e))
     })
     .await;
 }
@@ -280,20 +205,10 @@ subjects:
 async fn kubectl_lists_namespaces_with_the_kubeconfig() {
     let ns = support::namespace("kubectl").await;
     let mut get_ns = Command::new(&support::binaries().kubectl);
-    get_ns
-        .arg("--kubeconfig")
-        .arg(support::kubeconfig())
-        .args(["get", "ns", "-o", "name"]);
+    get_ns.arg("--kubeconfig").arg(support::kubeconfig()).args(["get", "ns", "-o", "name"]);
     let listed = support::run_ok(&mut get_ns);
-    for expected in [
-        "namespace/default",
-        "namespace/kube-system",
-        &format!("namespace/{}", ns.name),
-    ] {
-        assert!(
-            listed.lines().any(|line| line == expected),
-            "{expected} missing from:\n{listed}"
-        );
+    for expected in ["namespace/default", "namespace/kube-system", &format!("namespace/{}", ns.name)] {
+        assert!(listed.lines().any(|line| line == expected), "{expected} missing from:\n{listed}");
     }
 }
 
@@ -310,37 +225,20 @@ async fn crds_load_from_a_directory_of_multi_document_files() {
              \x20   schema: {{ openAPIV3Schema: {{ type: object, x-kubernetes-preserve-unknown-fields: true }} }}\n"
         )
     };
-    let stream = format!(
-        "# two kinds in one file\n---\n{}---\n{}---\n",
-        crd("gadgets", "Gadget"),
-        crd("gizmos", "Gizmo")
-    );
+    let stream =
+        format!("# two kinds in one file\n---\n{}---\n{}---\n", crd("gadgets", "Gadget"), crd("gizmos", "Gizmo"));
     std::fs::write(dir.path().join("kinds.yaml"), stream).expect("write");
     std::fs::write(dir.path().join("README.txt"), "not YAML, and not read").expect("write");
 
     let installed = control_plane::crds::install_from_dir(&client, dir.path())
         .await
         .unwrap_or_else(|e| panic!("install: {}", support::error_chain(&e)));
-    assert_eq!(
-        installed,
-        [
-            "gadgets.dir.tests.ecs-bridge.dev",
-            "gizmos.dir.tests.ecs-bridge.dev"
-        ]
-    );
+    assert_eq!(installed, ["gadgets.dir.tests.ecs-bridge.dev", "gizmos.dir.tests.ecs-bridge.dev"]);
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     for name in &installed {
-        let conditions = crds
-            .get(name)
-            .await
-            .expect("get CRD")
-            .status
-            .and_then(|s| s.conditions)
-            .unwrap_or_default();
+        let conditions = crds.get(name).await.expect("get CRD").status.and_then(|s| s.conditions).unwrap_or_default();
         assert!(
-            conditions
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True"),
+            conditions.iter().any(|c| c.type_ == "Established" && c.status == "True"),
             "{name} returned before it was Established: {conditions:?}"
         );
     }
@@ -353,17 +251,12 @@ async fn crds_load_from_a_directory_of_multi_document_files() {
     .await;
 
     let empty = tempfile::tempdir().expect("temp dir");
-    let none = control_plane::crds::install_from_dir(&client, empty.path())
-        .await
-        .expect("an empty directory is fine");
+    let none = control_plane::crds::install_from_dir(&client, empty.path()).await.expect("an empty directory is fine");
     assert!(none.is_empty());
 
     let wrong = tempfile::tempdir().expect("temp dir");
-    std::fs::write(
-        wrong.path().join("cm.yaml"),
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\n",
-    )
-    .expect("write");
+    std::fs::write(wrong.path().join("cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: x }\n")
+        .expect("write");
     match control_plane::crds::install_from_dir(&client, wrong.path()).await {
         Err(ControlPlaneError::NotACrd { kind, .. }) => assert_eq!(kind, "ConfigMap"),
         other => panic!("a ConfigMap in the CRD directory must be refused, got {other:?}"),
@@ -376,10 +269,7 @@ fn the_install_script_and_the_library_agree_on_the_binary_directory() {
     let located = Binaries::locate().unwrap_or_else(|e| panic!("{}", support::error_chain(&e)));
     // The binaries are there (the line above checked), so the script only prints the path.
     let printed = support::run_ok(Command::new("bash").arg(&script));
-    assert_eq!(
-        printed.lines().last().map(Path::new),
-        Some(located.dir.as_path())
-    );
+    assert_eq!(printed.lines().last().map(Path::new), Some(located.dir.as_path()));
 }
 
 /// Kills the dev process if the test fails half-way; its watchdog then removes the servers.
@@ -437,40 +327,20 @@ fn dev_mode_serves_kubectl_until_sigterm_then_stops_both_servers() {
         if let Some(path) = line.strip_prefix("kubeconfig:") {
             kubeconfig = Some(path.trim().to_string());
         } else if let Some(rest) = line.strip_prefix("processes:") {
-            let numbers: Vec<u32> = rest
-                .split(|c: char| !c.is_ascii_digit())
-                .filter_map(|n| n.parse().ok())
-                .collect();
+            let numbers: Vec<u32> = rest.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse().ok()).collect();
             pids = Some(numbers);
         } else if line.starts_with("Press Ctrl-C") {
             break;
         }
     }
     let (Some(kubeconfig), Some(pids)) = (kubeconfig, pids) else {
-        panic!(
-            "dev mode did not print its kubeconfig and PIDs; stderr:\n{}",
-            dev_stderr()
-        );
+        panic!("dev mode did not print its kubeconfig and PIDs; stderr:\n{}", dev_stderr());
     };
-    assert_eq!(
-        pids.len(),
-        2,
-        "expected the API server's and etcd's PIDs, got {pids:?}"
-    );
+    assert_eq!(pids.len(), 2, "expected the API server's and etcd's PIDs, got {pids:?}");
 
     let kubectl = Binaries::locate().expect("binaries").kubectl;
-    let listed = support::run_ok(Command::new(&kubectl).args([
-        "--kubeconfig",
-        &kubeconfig,
-        "get",
-        "ns",
-        "-o",
-        "name",
-    ]));
-    assert!(
-        listed.lines().any(|l| l == "namespace/default"),
-        "kubectl get ns printed:\n{listed}"
-    );
+    let listed = support::run_ok(Command::new(&kubectl).args(["--kubeconfig", &kubeconfig, "get", "ns", "-o", "name"]));
+    assert!(listed.lines().any(|l| l == "namespace/default"), "kubectl get ns printed:\n{listed}");
     support::run_ok(Command::new(&kubectl).args([
         "--kubeconfig",
         &kubeconfig,
@@ -482,25 +352,12 @@ fn dev_mode_serves_kubectl_until_sigterm_then_stops_both_servers() {
     // SAFETY: signals our own child, not yet reaped.
     unsafe { libc::kill(dev.0.id() as libc::pid_t, libc::SIGTERM) };
     let status = dev.0.wait().expect("wait for dev mode");
-    assert!(
-        status.success(),
-        "dev mode exited with {status}; stderr:\n{}",
-        dev_stderr()
-    );
+    assert!(status.success(), "dev mode exited with {status}; stderr:\n{}", dev_stderr());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    assert!(
-        rest.iter().any(|l| l.contains("Control plane stopped.")),
-        "no stop message; stdout: {rest:?}"
-    );
+    assert!(rest.iter().any(|l| l.contains("Control plane stopped.")), "no stop message; stdout: {rest:?}");
     // Dev mode reaps both servers before it exits (the watchdog would take a second longer).
     for pid in pids {
-        assert!(
-            !control_plane::is_alive(pid),
-            "process {pid} outlived dev mode"
-        );
+        assert!(!control_plane::is_alive(pid), "process {pid} outlived dev mode");
     }
-    assert!(
-        !Path::new(&kubeconfig).exists(),
-        "the data directory outlived dev mode"
-    );
+    assert!(!Path::new(&kubeconfig).exists(), "the data directory outlived dev mode");
 }

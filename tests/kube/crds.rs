@@ -37,11 +37,7 @@ async fn apply(client: &kube::Client, ns: &str, object: &Value) -> Result<Dynami
     let name = object["metadata"]["name"].as_str().expect("metadata.name");
     let dynamic: DynamicObject = serde_json::from_value(object.clone()).expect("a DynamicObject");
     api_for(client, ns, &resource)
-        .patch(
-            name,
-            &PatchParams::apply(MANAGER).force(),
-            &Patch::Apply(&dynamic),
-        )
+        .patch(name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(&dynamic))
         .await
         .map_err(|e| support::error_chain(&e))
 }
@@ -50,10 +46,7 @@ async fn apply(client: &kube::Client, ns: &str, object: &Value) -> Result<Dynami
 async fn create(client: &kube::Client, ns: &str, object: &Value) -> Result<DynamicObject, String> {
     let resource = resource_of(object);
     let dynamic: DynamicObject = serde_json::from_value(object.clone()).expect("a DynamicObject");
-    api_for(client, ns, &resource)
-        .create(&PostParams::default(), &dynamic)
-        .await
-        .map_err(|e| support::error_chain(&e))
+    api_for(client, ns, &resource).create(&PostParams::default(), &dynamic).await.map_err(|e| support::error_chain(&e))
 }
 
 // ---- valid starting points; each invalid case changes one thing ----
@@ -132,11 +125,7 @@ fn cluster(name: &str) -> Value {
 }
 
 fn tags(count: usize) -> Value {
-    Value::Array(
-        (0..count)
-            .map(|i| json!({"key": format!("k{i}"), "value": "v"}))
-            .collect(),
-    )
+    Value::Array((0..count).map(|i| json!({"key": format!("k{i}"), "value": "v"})).collect())
 }
 
 /// One invalid manifest: a valid base with one change, and the text the API server's
@@ -147,18 +136,9 @@ struct Case {
     message: &'static str,
 }
 
-fn case(
-    rule: &'static str,
-    mut object: Value,
-    change: impl FnOnce(&mut Value),
-    message: &'static str,
-) -> Case {
+fn case(rule: &'static str, mut object: Value, change: impl FnOnce(&mut Value), message: &'static str) -> Case {
     change(&mut object["spec"]);
-    Case {
-        rule,
-        object,
-        message,
-    }
+    Case { rule, object, message }
 }
 
 fn invalid_cases() -> Vec<Case> {
@@ -221,11 +201,8 @@ fn invalid_cases() -> Vec<Case> {
             "at most ten containers",
             td("eleven-containers"),
             |s| {
-                s["containerDefinitions"] = Value::Array(
-                    (0..11)
-                        .map(|i| json!({"name": format!("c{i}"), "image": "busybox"}))
-                        .collect(),
-                );
+                s["containerDefinitions"] =
+                    Value::Array((0..11).map(|i| json!({"name": format!("c{i}"), "image": "busybox"})).collect());
             },
             "must have at most 10 items",
         ),
@@ -233,8 +210,7 @@ fn invalid_cases() -> Vec<Case> {
             "unique container names (apply)",
             td("duplicate-names"),
             |s| {
-                s["containerDefinitions"] =
-                    json!([{"name": "web", "image": "a"}, {"name": "web", "image": "b"}]);
+                s["containerDefinitions"] = json!([{"name": "web", "image": "a"}, {"name": "web", "image": "b"}]);
             },
             "duplicate entries for key [name=\"web\"]",
         ),
@@ -269,10 +245,7 @@ fn invalid_cases() -> Vec<Case> {
             "container memory without task memory",
             ec2td("no-memory"),
             |s| {
-                s["containerDefinitions"][1]
-                    .as_object_mut()
-                    .unwrap()
-                    .remove("memory");
+                s["containerDefinitions"][1].as_object_mut().unwrap().remove("memory");
             },
             "without task-level memory, every container needs memory or memoryReservation (MiB)",
         ),
@@ -285,37 +258,25 @@ fn invalid_cases() -> Vec<Case> {
         case(
             "dependsOn names a container",
             ec2td("depends-on-ghost"),
-            |s| {
-                s["containerDefinitions"][0]["dependsOn"] =
-                    json!([{"containerName": "ghost", "condition": "START"}])
-            },
+            |s| s["containerDefinitions"][0]["dependsOn"] = json!([{"containerName": "ghost", "condition": "START"}]),
             "dependsOn containerName must name a container of this task definition",
         ),
         case(
             "dependsOn not on itself",
             ec2td("depends-on-self"),
-            |s| {
-                s["containerDefinitions"][0]["dependsOn"] =
-                    json!([{"containerName": "web", "condition": "START"}])
-            },
+            |s| s["containerDefinitions"][0]["dependsOn"] = json!([{"containerName": "web", "condition": "START"}]),
             "a container cannot depend on itself",
         ),
         case(
             "health check command form",
             ec2td("bad-health-check"),
-            |s| {
-                s["containerDefinitions"][0]["healthCheck"] =
-                    json!({"command": ["curl", "-f", "http://localhost/"]})
-            },
+            |s| s["containerDefinitions"][0]["healthCheck"] = json!({"command": ["curl", "-f", "http://localhost/"]}),
             "healthCheck.command must start with CMD (run directly) or CMD-SHELL (run in a shell)",
         ),
         case(
             "health check interval bounds",
             ec2td("health-check-interval"),
-            |s| {
-                s["containerDefinitions"][0]["healthCheck"] =
-                    json!({"command": ["CMD", "true"], "interval": 1})
-            },
+            |s| s["containerDefinitions"][0]["healthCheck"] = json!({"command": ["CMD", "true"], "interval": 1}),
             "should be greater than or equal to 5",
         ),
         case(
@@ -390,10 +351,7 @@ fn invalid_cases() -> Vec<Case> {
         case(
             "launchType excludes capacityProviderStrategy",
             svc("both-launch"),
-            |s| {
-                s["capacityProviderStrategy"] =
-                    json!([{"capacityProvider": "FARGATE", "weight": 1}])
-            },
+            |s| s["capacityProviderStrategy"] = json!([{"capacityProvider": "FARGATE", "weight": 1}]),
             "launchType and capacityProviderStrategy are mutually exclusive: remove one of them",
         ),
         case(
@@ -445,9 +403,7 @@ fn invalid_cases() -> Vec<Case> {
         case(
             "circuit breaker fields",
             ec2svc("breaker"),
-            |s| {
-                s["deploymentConfiguration"] = json!({"deploymentCircuitBreaker": {"enable": true}})
-            },
+            |s| s["deploymentConfiguration"] = json!({"deploymentCircuitBreaker": {"enable": true}}),
             "spec.deploymentConfiguration.deploymentCircuitBreaker.rollback: Required value",
         ),
         case(
@@ -508,8 +464,7 @@ fn invalid_cases() -> Vec<Case> {
             svc("heavy"),
             |s| {
                 s.as_object_mut().unwrap().remove("launchType");
-                s["capacityProviderStrategy"] =
-                    json!([{"capacityProvider": "FARGATE", "weight": 1001}]);
+                s["capacityProviderStrategy"] = json!([{"capacityProvider": "FARGATE", "weight": 1001}]);
             },
             "should be less than or equal to 1000",
         ),
@@ -537,12 +492,7 @@ fn invalid_cases() -> Vec<Case> {
             |s| s["launchType"] = json!("FARGATE_SPOT"),
             "Unsupported value: \"FARGATE_SPOT\"",
         ),
-        case(
-            "service tag count",
-            ec2svc("service-tags"),
-            |s| s["tags"] = tags(51),
-            "must have at most 50 items",
-        ),
+        case("service tag count", ec2svc("service-tags"), |s| s["tags"] = tags(51), "must have at most 50 items"),
         case(
             "service aws: tag",
             ec2svc("service-aws-tag"),
@@ -553,10 +503,7 @@ fn invalid_cases() -> Vec<Case> {
         case(
             "default strategy providers associated",
             cluster("unassociated"),
-            |s| {
-                s["defaultCapacityProviderStrategy"] =
-                    json!([{"capacityProvider": "my-asg", "weight": 1}])
-            },
+            |s| s["defaultCapacityProviderStrategy"] = json!([{"capacityProvider": "my-asg", "weight": 1}]),
             "every defaultCapacityProviderStrategy provider must be listed in capacityProviders",
         ),
         case(
@@ -575,12 +522,7 @@ fn invalid_cases() -> Vec<Case> {
             |s| s["settings"] = json!([{"name": "containerInsights", "value": "on"}]),
             "Unsupported value: \"on\"",
         ),
-        case(
-            "cluster tag count",
-            cluster("cluster-tags"),
-            |s| s["tags"] = tags(51),
-            "must have at most 50 items",
-        ),
+        case("cluster tag count", cluster("cluster-tags"), |s| s["tags"] = tags(51), "must have at most 50 items"),
     ]
 }
 
@@ -591,19 +533,13 @@ async fn every_rule_rejects_its_invalid_manifest_with_its_message() {
     for case in invalid_cases() {
         match apply(&ns.client, &ns.name, &case.object).await {
             Ok(_) => failures.push(format!("{}: accepted, but must be rejected", case.rule)),
-            Err(error) if !error.contains(case.message) => failures.push(format!(
-                "{}: rejected without {:?}; the server said: {error}",
-                case.rule, case.message
-            )),
+            Err(error) if !error.contains(case.message) => {
+                failures.push(format!("{}: rejected without {:?}; the server said: {error}", case.rule, case.message))
+            }
             Err(_) => {}
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} rule(s) misbehaved:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} rule(s) misbehaved:\n{}", failures.len(), failures.join("\n"));
 }
 
 /// The bases of the invalid cases are valid: otherwise a case could pass for a reason
@@ -630,15 +566,9 @@ async fn the_valid_bases_are_accepted() {
 async fn duplicate_container_names_are_rejected_on_create_too() {
     let ns = namespace("crds-duplicates").await;
     let mut object = fargate_task_definition("duplicates");
-    object["spec"]["containerDefinitions"] =
-        json!([{"name": "web", "image": "a"}, {"name": "web", "image": "b"}]);
-    let error = create(&ns.client, &ns.name, &object)
-        .await
-        .expect_err("duplicate names must be rejected");
-    assert!(
-        error.contains("container names must be unique within containerDefinitions"),
-        "{error}"
-    );
+    object["spec"]["containerDefinitions"] = json!([{"name": "web", "image": "a"}, {"name": "web", "image": "b"}]);
+    let error = create(&ns.client, &ns.name, &object).await.expect_err("duplicate names must be rejected");
+    assert!(error.contains("container names must be unique within containerDefinitions"), "{error}");
 }
 
 #[tokio::test]
@@ -650,21 +580,11 @@ async fn every_example_applies_server_side() {
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     files.sort();
-    assert!(
-        files.len() >= 4,
-        "the four ECS overview cases at least: {files:?}"
-    );
+    assert!(files.len() >= 4, "the four ECS overview cases at least: {files:?}");
     for file in &files {
-        let out = run_ok(
-            kubectl(&ns.name)
-                .args(["apply", "--server-side", "--field-manager", MANAGER, "-f"])
-                .arg(file),
-        );
-        assert!(
-            out.contains("serverside-applied"),
-            "{}: {out}",
-            file.display()
-        );
+        let out =
+            run_ok(kubectl(&ns.name).args(["apply", "--server-side", "--field-manager", MANAGER, "-f"]).arg(file));
+        assert!(out.contains("serverside-applied"), "{}: {out}", file.display());
     }
     // Everything the examples declare is there, with the names they give.
     let listed = run_ok(kubectl(&ns.name).args(["get", "ecs", "-o", "name"]));
@@ -676,10 +596,7 @@ async fn every_example_applies_server_side() {
         "ecsservice.ecs-bridge.dev/web-bridge",
         "ecsservice.ecs-bridge.dev/api",
     ] {
-        assert!(
-            listed.lines().any(|l| l == expected),
-            "{expected} missing from `kubectl get ecs`:\n{listed}"
-        );
+        assert!(listed.lines().any(|l| l == expected), "{expected} missing from `kubectl get ecs`:\n{listed}");
     }
     // The examples round-trip through the Rust types the operator uses.
     let services: Api<EcsService> = Api::namespaced(ns.client.clone(), &ns.name);
@@ -687,32 +604,16 @@ async fn every_example_applies_server_side() {
     assert_eq!(nginx.service_name(), "nginx");
     assert_eq!(nginx.spec.desired_count, Some(2));
     let api = services.get("api").await.expect("api service");
-    assert_eq!(
-        api.spec.desired_count, None,
-        "the autoscaled example leaves desiredCount unset"
-    );
+    assert_eq!(api.spec.desired_count, None, "the autoscaled example leaves desiredCount unset");
     let task_definitions: Api<EcsTaskDefinition> = Api::namespaced(ns.client.clone(), &ns.name);
-    let web_bridge = task_definitions
-        .get("web-bridge")
-        .await
-        .expect("web-bridge task definition");
+    let web_bridge = task_definitions.get("web-bridge").await.expect("web-bridge task definition");
     assert_eq!(web_bridge.family(), "web-bridge");
-    assert_eq!(
-        web_bridge.spec.container_definitions[0].port_mappings[0].host_port, None,
-        "dynamic host port"
-    );
+    assert_eq!(web_bridge.spec.container_definitions[0].port_mappings[0].host_port, None, "dynamic host port");
 }
 
 /// Applies `object`, then `changed`; returns the update's error.
-async fn update_error(
-    client: &kube::Client,
-    ns: &str,
-    object: &Value,
-    changed: &Value,
-) -> Option<String> {
-    apply(client, ns, object)
-        .await
-        .unwrap_or_else(|e| panic!("initial apply rejected: {e}"));
+async fn update_error(client: &kube::Client, ns: &str, object: &Value, changed: &Value) -> Option<String> {
+    apply(client, ns, object).await.unwrap_or_else(|e| panic!("initial apply rejected: {e}"));
     apply(client, ns, changed).await.err()
 }
 
@@ -739,19 +640,12 @@ async fn immutable_fields_reject_changes() {
     let service = ec2_service("svc-cluster");
     let mut moved = service.clone();
     moved["spec"]["cluster"] = json!("other-cluster");
-    expect(
-        "cluster",
-        update_error(client, &ns.name, &service, &moved).await,
-        "cluster is immutable",
-    );
+    expect("cluster", update_error(client, &ns.name, &service, &moved).await, "cluster is immutable");
 
     let service = ec2_service("svc-strategy");
     let mut daemon = service.clone();
     daemon["spec"]["schedulingStrategy"] = json!("DAEMON");
-    daemon["spec"]
-        .as_object_mut()
-        .unwrap()
-        .remove("desiredCount");
+    daemon["spec"].as_object_mut().unwrap().remove("desiredCount");
     expect(
         "schedulingStrategy",
         update_error(client, &ns.name, &service, &daemon).await,
@@ -761,11 +655,7 @@ async fn immutable_fields_reject_changes() {
     let task_definition = ec2_task_definition("td-family");
     let mut refamilied = task_definition.clone();
     refamilied["spec"]["family"] = json!("another-family");
-    expect(
-        "family",
-        update_error(client, &ns.name, &task_definition, &refamilied).await,
-        "spec.family is immutable",
-    );
+    expect("family", update_error(client, &ns.name, &task_definition, &refamilied).await, "spec.family is immutable");
 
     let ecs_cluster = cluster("cl-name");
     let mut renamed_cluster = ecs_cluster.clone();
@@ -776,11 +666,7 @@ async fn immutable_fields_reject_changes() {
         "spec.clusterName is immutable",
     );
 
-    assert!(
-        failures.is_empty(),
-        "immutable fields misbehaved:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "immutable fields misbehaved:\n{}", failures.join("\n"));
 }
 
 /// Spelling out the default (the object's name) is not a change, and mutable fields do
@@ -795,56 +681,35 @@ async fn spelling_out_a_default_name_and_changing_mutable_fields_is_allowed() {
     changed["spec"]["desiredCount"] = json!(5);
     changed["spec"]["taskDefinition"] = json!("web:4");
     changed["spec"]["forceNewDeploymentToken"] = json!("2026-11-27T10:00:00Z");
-    let updated = apply(&ns.client, &ns.name, &changed)
-        .await
-        .expect("update accepted");
+    let updated = apply(&ns.client, &ns.name, &changed).await.expect("update accepted");
     assert_eq!(updated.data["spec"]["desiredCount"], json!(5));
 
     let task_definition = ec2_task_definition("explicit-family");
-    apply(&ns.client, &ns.name, &task_definition)
-        .await
-        .expect("create");
+    apply(&ns.client, &ns.name, &task_definition).await.expect("create");
     let mut changed = task_definition.clone();
     changed["spec"]["family"] = json!("explicit-family");
     changed["spec"]["containerDefinitions"][0]["image"] = json!("httpd:2.5");
-    apply(&ns.client, &ns.name, &changed)
-        .await
-        .expect("family spelled out, image changed");
+    apply(&ns.client, &ns.name, &changed).await.expect("family spelled out, image changed");
 }
 
 #[tokio::test]
 async fn kubectl_scale_sets_desired_count() {
     let ns = namespace("crds-scale").await;
     let mut service = ec2_service("scaled");
-    service["spec"]
-        .as_object_mut()
-        .unwrap()
-        .remove("desiredCount");
-    apply(&ns.client, &ns.name, &service)
-        .await
-        .expect("create without desiredCount");
+    service["spec"].as_object_mut().unwrap().remove("desiredCount");
+    apply(&ns.client, &ns.name, &service).await.expect("create without desiredCount");
     run_ok(kubectl(&ns.name).args(["scale", "ecsservice/scaled", "--replicas=3"]));
     let services: Api<EcsService> = Api::namespaced(ns.client.clone(), &ns.name);
     let scaled = services.get("scaled").await.expect("get");
     assert_eq!(scaled.spec.desired_count, Some(3));
     run_ok(kubectl(&ns.name).args(["scale", "ecsservice/scaled", "--replicas=0"]));
-    assert_eq!(
-        services
-            .get("scaled")
-            .await
-            .expect("get")
-            .spec
-            .desired_count,
-        Some(0)
-    );
+    assert_eq!(services.get("scaled").await.expect("get").spec.desired_count, Some(0));
 }
 
 #[tokio::test]
 async fn kubectl_get_shows_the_printer_columns() {
     let ns = namespace("crds-columns").await;
-    apply(&ns.client, &ns.name, &fargate_service("shown"))
-        .await
-        .expect("create");
+    apply(&ns.client, &ns.name, &fargate_service("shown")).await.expect("create");
     // Fill the status the way the operator will, through the status subresource.
     let services: Api<EcsService> = Api::namespaced(ns.client.clone(), &ns.name);
     let status = json!({
@@ -861,73 +726,25 @@ async fn kubectl_get_shows_the_printer_columns() {
         }
     });
     services
-        .patch_status(
-            "shown",
-            &PatchParams::apply("crds-test-status").force(),
-            &Patch::Apply(&status),
-        )
+        .patch_status("shown", &PatchParams::apply("crds-test-status").force(), &Patch::Apply(&status))
         .await
         .expect("status patch");
 
     let table = run_ok(kubectl(&ns.name).args(["get", "ecsservices"]));
-    let header: Vec<&str> = table
-        .lines()
-        .next()
-        .expect("header")
-        .split_whitespace()
-        .collect();
-    assert_eq!(
-        header,
-        [
-            "NAME", "CLUSTER", "DESIRED", "RUNNING", "REVISION", "READY", "AGE"
-        ],
-        "{table}"
-    );
-    let row: Vec<&str> = table
-        .lines()
-        .nth(1)
-        .expect("a row")
-        .split_whitespace()
-        .collect();
-    assert_eq!(
-        &row[..6],
-        ["shown", "demo", "2", "1", "7", "False"],
-        "{table}"
-    );
+    let header: Vec<&str> = table.lines().next().expect("header").split_whitespace().collect();
+    assert_eq!(header, ["NAME", "CLUSTER", "DESIRED", "RUNNING", "REVISION", "READY", "AGE"], "{table}");
+    let row: Vec<&str> = table.lines().nth(1).expect("a row").split_whitespace().collect();
+    assert_eq!(&row[..6], ["shown", "demo", "2", "1", "7", "False"], "{table}");
 
-    apply(&ns.client, &ns.name, &fargate_task_definition("web"))
-        .await
-        .expect("task definition");
+    apply(&ns.client, &ns.name, &fargate_task_definition("web")).await.expect("task definition");
     let table = run_ok(kubectl(&ns.name).args(["get", "ecstaskdefinitions"]));
-    let header: Vec<&str> = table
-        .lines()
-        .next()
-        .expect("header")
-        .split_whitespace()
-        .collect();
-    assert_eq!(
-        header,
-        ["NAME", "FAMILY", "REVISION", "READY", "AGE"],
-        "{table}"
-    );
+    let header: Vec<&str> = table.lines().next().expect("header").split_whitespace().collect();
+    assert_eq!(header, ["NAME", "FAMILY", "REVISION", "READY", "AGE"], "{table}");
 
-    apply(&ns.client, &ns.name, &cluster("demo"))
-        .await
-        .expect("cluster");
+    apply(&ns.client, &ns.name, &cluster("demo")).await.expect("cluster");
     let table = run_ok(kubectl(&ns.name).args(["get", "ecsclusters"]));
-    let header: Vec<&str> = table
-        .lines()
-        .next()
-        .expect("header")
-        .split_whitespace()
-        .collect();
-    assert_eq!(
-        header,
-        [
-            "NAME", "CLUSTER", "STATUS", "SERVICES", "RUNNING", "READY", "AGE"
-        ],
-        "{table}"
-    );
+    let header: Vec<&str> = table.lines().next().expect("header").split_whitespace().collect();
+    assert_eq!(header, ["NAME", "CLUSTER", "STATUS", "SERVICES", "RUNNING", "READY", "AGE"], "{table}");
 
     // Short names and the `ecs` category reach the same objects.
     let by_short_name = run_ok(kubectl(&ns.name).args(["get", "ecssvc,ecstd,ecscl", "-o", "name"]));
@@ -937,23 +754,18 @@ async fn kubectl_get_shows_the_printer_columns() {
 #[tokio::test]
 async fn kubectl_explain_shows_the_descriptions() {
     let ns = namespace("crds-explain").await;
-    let explained =
-        run_ok(kubectl(&ns.name).args(["explain", "ecsservice.spec.deploymentConfiguration"]));
+    let explained = run_ok(kubectl(&ns.name).args(["explain", "ecsservice.spec.deploymentConfiguration"]));
     for text in [
         "How many tasks may run and must stay healthy during a deployment",
         "maximumPercent",
         "Upper limit on RUNNING and PENDING tasks during a deployment",
         "deploymentCircuitBreaker",
     ] {
-        assert!(
-            explained.contains(text),
-            "missing {text:?} in:\n{explained}"
-        );
+        assert!(explained.contains(text), "missing {text:?} in:\n{explained}");
     }
-    let explained = run_ok(kubectl(&ns.name).args([
-        "explain",
-        "ecstaskdefinition.spec.containerDefinitions.portMappings.hostPort",
-    ]));
+    let explained = run_ok(
+        kubectl(&ns.name).args(["explain", "ecstaskdefinition.spec.containerDefinitions.portMappings.hostPort"]),
+    );
     assert!(explained.contains("dynamic port"), "{explained}");
     let explained = run_ok(kubectl(&ns.name).args(["explain", "ecscluster"]));
     assert!(explained.contains("An Amazon ECS cluster"), "{explained}");

@@ -74,11 +74,7 @@ impl DevProcess {
             });
         }
         let child = command.spawn().expect("start ecs-bridge dev");
-        DevProcess {
-            child,
-            stdout,
-            stderr,
-        }
+        DevProcess { child, stdout, stderr }
     }
 
     fn stdout(&self) -> String {
@@ -106,16 +102,9 @@ impl DevProcess {
             }
         })
         .await;
-        let field = |name: &str| {
-            text.lines()
-                .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()))
-        };
+        let field = |name: &str| text.lines().find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()));
         let pids = field("processes:")
-            .map(|rest| {
-                rest.split(|c: char| !c.is_ascii_digit())
-                    .filter_map(|n| n.parse().ok())
-                    .collect()
-            })
+            .map(|rest| rest.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse().ok()).collect())
             .unwrap_or_default();
         Summary {
             cluster: field("cluster:").unwrap_or_else(|| panic!("no cluster line:\n{text}")),
@@ -132,11 +121,7 @@ impl DevProcess {
     async fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = i32::try_from(self.child.id()).expect("pid fits");
         // SAFETY: kill(2) with the PID of our own child, not yet reaped.
-        assert_eq!(
-            unsafe { libc::kill(pid, libc::SIGTERM) },
-            0,
-            "SIGTERM delivered"
-        );
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0, "SIGTERM delivered");
         poll_until("dev mode exits after SIGTERM", || {
             let status = self.child.try_wait();
             let stderr = self.stderr();
@@ -183,32 +168,16 @@ async fn dev_mode_on_its_own_control_plane_runs_the_examples_then_stops_everythi
         Path::new("/nonexistent/kubeconfig"),
     );
     let summary = dev.summary().await;
-    let kubeconfig = summary
-        .kubeconfig
-        .clone()
-        .unwrap_or_else(|| panic!("no kubeconfig line: {summary:?}"));
-    assert!(
-        summary.cluster.contains("local control plane"),
-        "{summary:?}"
-    );
-    assert_eq!(
-        summary.pids.len(),
-        2,
-        "kube-apiserver's and etcd's PIDs: {summary:?}"
-    );
+    let kubeconfig = summary.kubeconfig.clone().unwrap_or_else(|| panic!("no kubeconfig line: {summary:?}"));
+    assert!(summary.cluster.contains("local control plane"), "{summary:?}");
+    assert_eq!(summary.pids.len(), 2, "kube-apiserver's and etcd's PIDs: {summary:?}");
     for crd in ["ecstaskdefinitions", "ecsservices", "ecsclusters"] {
-        assert!(
-            summary.crds.contains(&format!("{crd}.ecs-bridge.dev")),
-            "dev mode installs the CRDs: {summary:?}"
-        );
+        assert!(summary.crds.contains(&format!("{crd}.ecs-bridge.dev")), "dev mode installs the CRDs: {summary:?}");
     }
     let ecs = ecs_client(&summary.emulator);
     let clusters = ecs.list_clusters().send().await.expect("ListClusters");
     assert!(
-        clusters
-            .cluster_arns()
-            .iter()
-            .any(|a| a.ends_with(":cluster/default")),
+        clusters.cluster_arns().iter().any(|a| a.ends_with(":cluster/default")),
         "dev mode creates the default cluster: {clusters:?}"
     );
 
@@ -231,24 +200,14 @@ async fn dev_mode_on_its_own_control_plane_runs_the_examples_then_stops_everythi
     ]));
 
     // What Ready claims is what ECS holds.
-    let client = control_plane::kubeconfig::client(&kubeconfig)
-        .await
-        .unwrap_or_else(|e| panic!("{}", support::error_chain(&e)));
+    let client =
+        control_plane::kubeconfig::client(&kubeconfig).await.unwrap_or_else(|e| panic!("{}", support::error_chain(&e)));
     let task_definitions: Api<EcsTaskDefinition> = Api::namespaced(client.clone(), "default");
-    let nginx = task_definitions
-        .get("nginx")
-        .await
-        .expect("the nginx example");
+    let nginx = task_definitions.get("nginx").await.expect("the nginx example");
     let status = nginx.status.expect("status");
-    let arn = status
-        .task_definition_arn
-        .expect("a revision ARN in the status");
-    let described = ecs
-        .describe_task_definition()
-        .task_definition(&arn)
-        .send()
-        .await
-        .expect("the emulator knows the revision");
+    let arn = status.task_definition_arn.expect("a revision ARN in the status");
+    let described =
+        ecs.describe_task_definition().task_definition(&arn).send().await.expect("the emulator knows the revision");
     let described = described.task_definition().expect("a task definition");
     assert_eq!(described.family(), Some("nginx"));
     assert_eq!(Some(described.revision()), status.revision);
@@ -256,17 +215,8 @@ async fn dev_mode_on_its_own_control_plane_runs_the_examples_then_stops_everythi
     let demo = demo.get("demo").await.expect("the cluster example");
     let ready = condition(&demo.status.expect("status").conditions, "Ready");
     assert_eq!(ready.map(|(s, _, _)| s).as_deref(), Some("True"));
-    let clusters = ecs
-        .describe_clusters()
-        .clusters("demo")
-        .send()
-        .await
-        .expect("DescribeClusters");
-    assert_eq!(
-        clusters.clusters().first().and_then(|c| c.status()),
-        Some("ACTIVE"),
-        "{clusters:?}"
-    );
+    let clusters = ecs.describe_clusters().clusters("demo").send().await.expect("DescribeClusters");
+    assert_eq!(clusters.clusters().first().and_then(|c| c.status()), Some("ACTIVE"), "{clusters:?}");
 
     // Ready services run their desired count in ECS, each on the revision its
     // EcsTaskDefinition registered; the EC2 one on the simulated instances, spread over the
@@ -285,26 +235,14 @@ async fn dev_mode_on_its_own_control_plane_runs_the_examples_then_stops_everythi
         let name = service.service_name().unwrap_or_default();
         assert_eq!(service.status(), Some("ACTIVE"), "{service:?}");
         assert!(service.desired_count() > 0, "{service:?}");
-        assert_eq!(
-            service.running_count(),
-            service.desired_count(),
-            "{service:?}"
-        );
+        assert_eq!(service.running_count(), service.desired_count(), "{service:?}");
         // Each example names its task definition family after its service.
         assert!(
-            service
-                .task_definition()
-                .is_some_and(|td| td.ends_with(&format!("task-definition/{name}:1"))),
+            service.task_definition().is_some_and(|td| td.ends_with(&format!("task-definition/{name}:1"))),
             "{service:?}"
         );
     }
-    let listed = ecs
-        .list_tasks()
-        .cluster("demo")
-        .service_name("web-bridge")
-        .send()
-        .await
-        .expect("ListTasks");
+    let listed = ecs.list_tasks().cluster("demo").service_name("web-bridge").send().await.expect("ListTasks");
     let tasks = ecs
         .describe_tasks()
         .cluster("demo")
@@ -322,43 +260,24 @@ async fn dev_mode_on_its_own_control_plane_runs_the_examples_then_stops_everythi
 
     let status = dev.terminate().await;
     let stdout = dev.stdout();
-    assert!(
-        status.success(),
-        "dev mode exited with {status}; stderr:\n{}",
-        dev.stderr()
-    );
-    for line in [
-        "Controller stopped.",
-        "Emulator stopped.",
-        "Control plane stopped.",
-    ] {
+    assert!(status.success(), "dev mode exited with {status}; stderr:\n{}", dev.stderr());
+    for line in ["Controller stopped.", "Emulator stopped.", "Control plane stopped."] {
         assert!(stdout.contains(line), "no {line:?} in:\n{stdout}");
     }
     for pid in &summary.pids {
-        assert!(
-            !control_plane::is_alive(*pid),
-            "process {pid} outlived dev mode"
-        );
+        assert!(!control_plane::is_alive(*pid), "process {pid} outlived dev mode");
     }
-    assert!(
-        !kubeconfig.exists(),
-        "the control plane's data directory outlived dev mode"
-    );
+    assert!(!kubeconfig.exists(), "the control plane's data directory outlived dev mode");
     assert!(!listening(&summary.emulator), "the emulator still listens");
 }
 
 #[tokio::test]
 async fn dev_mode_uses_the_cluster_of_the_current_kubeconfig_and_leaves_it_running() {
     let ns = support::namespace("dev-existing").await;
-    let mut dev = DevProcess::start(
-        &["--namespace", &ns.name, "--emulator-listen", "127.0.0.1:0"],
-        support::kubeconfig(),
-    );
+    let mut dev =
+        DevProcess::start(&["--namespace", &ns.name, "--emulator-listen", "127.0.0.1:0"], support::kubeconfig());
     let summary = dev.summary().await;
-    assert!(
-        summary.kubeconfig.is_none() && summary.pids.is_empty(),
-        "no control plane of its own: {summary:?}"
-    );
+    assert!(summary.kubeconfig.is_none() && summary.pids.is_empty(), "no control plane of its own: {summary:?}");
     assert!(
         summary.crds.contains("already there") && !summary.crds.contains("installed"),
         "the shared server has the CRDs, dev mode leaves them alone: {summary:?}"
@@ -368,10 +287,7 @@ async fn dev_mode_uses_the_cluster_of_the_current_kubeconfig_and_leaves_it_runni
         .expect("kubeconfig")
         .cluster_url
         .to_string();
-    assert!(
-        summary.cluster.starts_with(server.trim_end_matches('/')),
-        "{summary:?} is not {server}"
-    );
+    assert!(summary.cluster.starts_with(server.trim_end_matches('/')), "{summary:?} is not {server}");
 
     let clusters: Api<EcsCluster> = Api::namespaced(ns.client.clone(), &ns.name);
     apply(
@@ -400,27 +316,16 @@ async fn dev_mode_uses_the_cluster_of_the_current_kubeconfig_and_leaves_it_runni
         .send()
         .await
         .expect("DescribeClusters");
-    assert_eq!(
-        described.clusters().first().and_then(|c| c.status()),
-        Some("ACTIVE"),
-        "{described:?}"
-    );
+    assert_eq!(described.clusters().first().and_then(|c| c.status()), Some("ACTIVE"), "{described:?}");
 
     let status = dev.terminate().await;
-    assert!(
-        status.success(),
-        "dev mode exited with {status}; stderr:\n{}",
-        dev.stderr()
-    );
+    assert!(status.success(), "dev mode exited with {status}; stderr:\n{}", dev.stderr());
     let stdout = dev.stdout();
     assert!(stdout.contains("Controller stopped."), "{stdout}");
     assert!(!stdout.contains("Control plane stopped."), "{stdout}");
     // The cluster it used is still there, with the object (and the finalizer dev mode's
     // controller put on it: nothing deletes behind the person's back).
-    let edge = clusters
-        .get("edge")
-        .await
-        .expect("the API server still answers");
+    let edge = clusters.get("edge").await.expect("the API server still answers");
     assert!(edge.metadata.finalizers.is_some_and(|f| !f.is_empty()));
 }
 
@@ -432,10 +337,7 @@ async fn a_first_start_runs_the_install_script_in_view_and_reports_its_failure()
     let mut dev = DevProcess::start_with(
         &["--local-control-plane", "--emulator-listen", "127.0.0.1:0"],
         Path::new("/nonexistent/kubeconfig"),
-        &[
-            (control_plane::binaries::BIN_DIR_ENV, empty.path()),
-            ("PATH", Path::new("/usr/bin:/bin")),
-        ],
+        &[(control_plane::binaries::BIN_DIR_ENV, empty.path()), ("PATH", Path::new("/usr/bin:/bin"))],
     );
     let status = poll_until("dev mode gives up", || {
         let status = dev.child.try_wait();
@@ -449,10 +351,7 @@ async fn a_first_start_runs_the_install_script_in_view_and_reports_its_failure()
     })
     .await;
     let stderr = dev.stderr();
-    assert!(
-        !status.success(),
-        "dev mode cannot run without binaries; stderr:\n{stderr}"
-    );
+    assert!(!status.success(), "dev mode cannot run without binaries; stderr:\n{stderr}");
     for expected in [
         "dev: first start: building the local control plane",
         // The script's own words, passed through as they come.

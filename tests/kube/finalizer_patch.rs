@@ -28,13 +28,9 @@ async fn a_stale_cached_object_gets_its_reconcile_not_a_422() {
     let stale = api.get("web").await.expect("get");
     assert!(stale.metadata.finalizers.as_deref().unwrap_or_default().is_empty());
     // The operator's own earlier patch, not yet seen by the cache.
-    api.patch(
-        "web",
-        &PatchParams::default(),
-        &Patch::Merge(json!({"metadata": {"finalizers": [FINALIZER]}})),
-    )
-    .await
-    .expect("add the finalizer");
+    api.patch("web", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": [FINALIZER]}})))
+        .await
+        .expect("add the finalizer");
 
     let plain = finalizer(&api, FINALIZER, Arc::new(stale.clone()), |_| async {
         Ok::<_, ReconcileError>(Action::await_change())
@@ -51,7 +47,11 @@ async fn a_stale_cached_object_gets_its_reconcile_not_a_422() {
         async move {
             match event {
                 Event::Apply(obj) => {
-                    assert_eq!(obj.metadata.finalizers.as_deref(), Some(&[FINALIZER.to_owned()][..]), "the fresh object");
+                    assert_eq!(
+                        obj.metadata.finalizers.as_deref(),
+                        Some(&[FINALIZER.to_owned()][..]),
+                        "the fresh object"
+                    );
                     applied.fetch_add(1, Ordering::SeqCst);
                     Ok::<_, ReconcileError>(Action::await_change())
                 }

@@ -23,9 +23,7 @@ pub const REGION: &str = "us-east-1";
 
 /// A fresh in-memory emulator on a loopback port.
 pub async fn emulator() -> RunningEmulator {
-    ecs_bridge::emulator::spawn(EmulatorConfig::default())
-        .await
-        .expect("the emulator starts")
+    ecs_bridge::emulator::spawn(EmulatorConfig::default()).await.expect("the emulator starts")
 }
 
 /// The SDK client the tests use to look at ECS, with static credentials and
@@ -45,10 +43,7 @@ pub fn ecs_client(endpoint: &str) -> aws_sdk_ecs::Client {
 pub fn config(namespace: &str, identity: &str) -> ControllerConfig {
     let mut config = ControllerConfig::new(identity);
     config.namespace = Some(namespace.to_owned());
-    config.retry = RetryPolicy {
-        base: Duration::from_millis(200),
-        max: Duration::from_secs(5),
-    };
+    config.retry = RetryPolicy { base: Duration::from_millis(200), max: Duration::from_secs(5) };
     config.shutdown_grace = Duration::from_secs(10);
     config
 }
@@ -88,12 +83,7 @@ impl Harness {
         let emulator = emulator().await;
         let ecs = ecs_client(&emulator.endpoint());
         let controller = start_controller(config(&ns.name, "replica-a"), ns.client.clone(), &emulator.endpoint()).await;
-        Self {
-            ns,
-            emulator,
-            ecs,
-            controller: Some(controller),
-        }
+        Self { ns, emulator, ecs, controller: Some(controller) }
     }
 
     pub fn controller(&self) -> &ControllerHandle {
@@ -106,12 +96,8 @@ impl Harness {
             old.shutdown().await;
         }
         self.controller = Some(
-            start_controller(
-                config(&self.ns.name, "replica-a"),
-                self.ns.client.clone(),
-                &self.emulator.endpoint(),
-            )
-            .await,
+            start_controller(config(&self.ns.name, "replica-a"), self.ns.client.clone(), &self.emulator.endpoint())
+                .await,
         );
     }
 
@@ -136,11 +122,7 @@ impl Harness {
 }
 
 pub fn requests(emulator: &RunningEmulator) -> BTreeMap<String, u64> {
-    emulator
-        .stats()
-        .into_iter()
-        .filter_map(|(op, n)| Some((op, n.as_u64()?)))
-        .collect()
+    emulator.stats().into_iter().filter_map(|(op, n)| Some((op, n.as_u64()?))).collect()
 }
 
 /// ECS operations that change state.
@@ -178,11 +160,11 @@ where
 }
 
 /// A condition's (status, reason, message), if present.
-pub fn condition(conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition], type_: &str) -> Option<(String, String, String)> {
-    conditions
-        .iter()
-        .find(|c| c.type_ == type_)
-        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+pub fn condition(
+    conditions: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+    type_: &str,
+) -> Option<(String, String, String)> {
+    conditions.iter().find(|c| c.type_ == type_).map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
 }
 
 /// Events regarding `name` in `namespace`, as (type, reason, note).
@@ -194,13 +176,7 @@ pub async fn events(client: &kube::Client, namespace: &str, name: &str) -> Vec<(
         .items
         .into_iter()
         .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
-        .map(|e| {
-            (
-                e.type_.unwrap_or_default(),
-                e.reason.unwrap_or_default(),
-                e.note.unwrap_or_default(),
-            )
-        })
+        .map(|e| (e.type_.unwrap_or_default(), e.reason.unwrap_or_default(), e.note.unwrap_or_default()))
         .collect()
 }
 
@@ -221,9 +197,7 @@ where
 
 /// `GET http://<addr><path>` → (status, body).
 pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
-    let response = reqwest::get(format!("http://{addr}{path}"))
-        .await
-        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    let response = reqwest::get(format!("http://{addr}{path}")).await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
     let status = response.status().as_u16();
     (status, response.text().await.unwrap_or_default())
 }
@@ -267,9 +241,7 @@ impl ControllerProcess {
         for (key, value) in extra_env {
             command.env(key, value);
         }
-        let child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start the controller binary: {e}"));
+        let child = command.spawn().unwrap_or_else(|e| panic!("cannot start the controller binary: {e}"));
         Self { child, log }
     }
 
@@ -296,10 +268,9 @@ impl ControllerProcess {
             async move {
                 match status {
                     Ok(Some(status)) => Ok(status),
-                    Ok(None) => Err(format!(
-                        "still running; log:\n{}",
-                        std::fs::read_to_string(log).unwrap_or_default()
-                    )),
+                    Ok(None) => {
+                        Err(format!("still running; log:\n{}", std::fs::read_to_string(log).unwrap_or_default()))
+                    }
                     Err(e) => Err(e.to_string()),
                 }
             }

@@ -120,14 +120,7 @@ async fn delete_waits_for_services_and_retain_keeps_the_cluster() {
     })
     .await;
 
-    h.ecs
-        .delete_service()
-        .cluster("busy")
-        .service("svc")
-        .force(true)
-        .send()
-        .await
-        .expect("delete service");
+    h.ecs.delete_service().cluster("busy").service("svc").force(true).send().await.expect("delete service");
     until_gone(&api, "busy").await;
     assert_eq!(described(&h.ecs, "busy").await.status(), Some("INACTIVE"));
 

@@ -117,10 +117,8 @@ async fn only_the_leader_writes_and_a_standby_takes_over() {
 
     // The leader dies without releasing the Lease; the standby takes over once it expires.
     leader.abort();
-    poll_until("the standby leads", || async {
-        if standby.is_leader() { Ok(()) } else { Err("not yet".to_owned()) }
-    })
-    .await;
+    poll_until("the standby leads", || async { if standby.is_leader() { Ok(()) } else { Err("not yet".to_owned()) } })
+        .await;
     apply(&api, "second", task_definition("second", "app:1")).await;
     ready_revision(&api, "second").await;
     assert_eq!(writes(standby.metrics()), 1);

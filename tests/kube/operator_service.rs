@@ -16,7 +16,9 @@ use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use crate::operator::{ControllerProcess, apply, condition, config, ecs_client, emulator, events, requests, start_controller, until_gone};
+use crate::operator::{
+    ControllerProcess, apply, condition, config, ecs_client, emulator, events, requests, start_controller, until_gone,
+};
 use crate::support::{self, TestNamespace, poll_until};
 
 pub const CLUSTER: &str = "apps";
@@ -40,18 +42,8 @@ impl ServiceHarness {
 
     pub async fn with_emulator(ns: TestNamespace, emulator: RunningEmulator, resync: Duration) -> Self {
         let ecs = ecs_client(&emulator.endpoint());
-        ecs.create_cluster()
-            .cluster_name(CLUSTER)
-            .send()
-            .await
-            .expect("the cluster is created");
-        let mut harness = Self {
-            ns,
-            emulator,
-            ecs,
-            controller: None,
-            resync,
-        };
+        ecs.create_cluster().cluster_name(CLUSTER).send().await.expect("the cluster is created");
+        let mut harness = Self { ns, emulator, ecs, controller: None, resync };
         harness.controller = Some(harness.new_controller().await);
         harness
     }
@@ -139,17 +131,18 @@ pub fn service(name: &str, spec: Value) -> Value {
 }
 
 /// Waits until `name` is Ready for its current generation and `check` holds.
-pub async fn ready_where(api: &Api<EcsService>, name: &str, what: &str, check: impl Fn(&EcsService) -> bool) -> EcsService {
+pub async fn ready_where(
+    api: &Api<EcsService>,
+    name: &str,
+    what: &str,
+    check: impl Fn(&EcsService) -> bool,
+) -> EcsService {
     poll_until(&format!("{name} is Ready ({what})"), || async {
         let obj = api.get(name).await.map_err(|e| e.to_string())?;
         let status = obj.status.clone().unwrap_or_default();
         let ready = condition(&status.conditions, "Ready");
         let current = ready.is_some()
-            && status
-                .conditions
-                .iter()
-                .find(|c| c.type_ == "Ready")
-                .and_then(|c| c.observed_generation)
+            && status.conditions.iter().find(|c| c.type_ == "Ready").and_then(|c| c.observed_generation)
                 == obj.metadata.generation;
         match ready {
             Some((s, _, _)) if s == "True" && current && check(&obj) => Ok(obj),
@@ -178,14 +171,8 @@ pub async fn condition_is(api: &Api<EcsService>, name: &str, type_: &str, status
 
 /// The ECS service events of `name`, oldest first.
 pub async fn ecs_events(h: &ServiceHarness, name: &str) -> Vec<String> {
-    let mut messages: Vec<String> = h
-        .ecs_service(name)
-        .await
-        .events
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|e| e.message)
-        .collect();
+    let mut messages: Vec<String> =
+        h.ecs_service(name).await.events.unwrap_or_default().into_iter().filter_map(|e| e.message).collect();
     messages.reverse();
     messages
 }
@@ -227,11 +214,7 @@ fn delta(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>, op: &str
 }
 
 fn tag(service: &aws_sdk_ecs::types::Service, key: &str) -> Option<String> {
-    service
-        .tags()
-        .iter()
-        .find(|t| t.key() == Some(key))
-        .and_then(|t| t.value().map(str::to_owned))
+    service.tags().iter().find(|t| t.key() == Some(key)).and_then(|t| t.value().map(str::to_owned))
 }
 
 #[tokio::test]
@@ -283,10 +266,7 @@ async fn a_service_follows_its_task_definition_and_reports_ready() {
 
     let seen = events(&h.ns.client, &h.ns.name, "web").await;
     assert!(seen.iter().any(|(t, r, _)| t == "Normal" && r == "Created"), "{seen:#?}");
-    assert!(
-        seen.iter().any(|(_, r, n)| r == "Updated" && n.contains("taskDefinition web:1 → web:2")),
-        "{seen:#?}"
-    );
+    assert!(seen.iter().any(|(_, r, n)| r == "Updated" && n.contains("taskDefinition web:1 → web:2")), "{seen:#?}");
     // Each ECS event (two deployments completed, two steady states) shows exactly once.
     let mirrored = all_events_mirrored_once(&h, "web").await;
     assert_eq!(mirrored.iter().filter(|n| n.contains("has reached a steady state")).count(), 2);
@@ -327,11 +307,7 @@ async fn scale_subresource_and_redeploy_token_drive_ecs() {
         .register_task_definition()
         .family("web")
         .container_definitions(
-            aws_sdk_ecs::types::ContainerDefinition::builder()
-                .name("app")
-                .image("nginx")
-                .memory(128)
-                .build(),
+            aws_sdk_ecs::types::ContainerDefinition::builder().name("app").image("nginx").memory(128).build(),
         )
         .send()
         .await
@@ -355,10 +331,17 @@ async fn scale_subresource_and_redeploy_token_drive_ecs() {
         (status.desired_count == Some(3)).then_some(()).ok_or(format!("{status:?}"))
     })
     .await;
-    let scale = support::run_ok(support::kubectl(&h.ns.name).args(["get", "ecsservice/web", "--subresource=scale", "-o", "jsonpath={.spec.replicas}"]));
+    let scale = support::run_ok(support::kubectl(&h.ns.name).args([
+        "get",
+        "ecsservice/web",
+        "--subresource=scale",
+        "-o",
+        "jsonpath={.spec.replicas}",
+    ]));
     assert_eq!(scale.trim(), "3");
     support::run_ok(support::kubectl(&h.ns.name).args(["scale", "ecsservice/web", "--replicas=0"]));
-    let obj = ready_where(&api, "web", "back at 0", |o| o.status.as_ref().and_then(|s| s.desired_count) == Some(0)).await;
+    let obj =
+        ready_where(&api, "web", "back at 0", |o| o.status.as_ref().and_then(|s| s.desired_count) == Some(0)).await;
     let primary = obj.status.unwrap().deployments[0].id.clone();
     assert_eq!(primary, first_primary, "scaling does not start a deployment");
 
@@ -367,7 +350,10 @@ async fn scale_subresource_and_redeploy_token_drive_ecs() {
     api.patch(
         "web",
         &PatchParams::apply("tests").force(),
-        &Patch::Apply(service("web", json!({"taskDefinition": "web", "desiredCount": 0, "forceNewDeploymentToken": "2026-01-01T00:00:00Z"}))),
+        &Patch::Apply(service(
+            "web",
+            json!({"taskDefinition": "web", "desiredCount": 0, "forceNewDeploymentToken": "2026-01-01T00:00:00Z"}),
+        )),
     )
     .await
     .expect("patch token");
@@ -397,8 +383,11 @@ async fn drift_is_reverted_at_the_next_resync_with_an_event() {
     apply(
         &api,
         "web",
-        service("web", json!({"taskDefinitionRef": {"name": "web"}, "desiredCount": 0,
-            "deploymentConfiguration": {"maximumPercent": 150, "minimumHealthyPercent": 50}})),
+        service(
+            "web",
+            json!({"taskDefinitionRef": {"name": "web"}, "desiredCount": 0,
+            "deploymentConfiguration": {"maximumPercent": 150, "minimumHealthyPercent": 50}}),
+        ),
     )
     .await;
     ready(&api, "web").await;
@@ -432,9 +421,7 @@ async fn drift_is_reverted_at_the_next_resync_with_an_event() {
     .await;
     let drift = poll_until("a DriftReverted event", || async {
         let seen = events(&h.ns.client, &h.ns.name, "web").await;
-        seen.into_iter()
-            .find(|(t, r, _)| t == "Warning" && r == "DriftReverted")
-            .ok_or("none yet".to_owned())
+        seen.into_iter().find(|(t, r, _)| t == "Warning" && r == "DriftReverted").ok_or("none yet".to_owned())
     })
     .await;
     for field in ["desiredCount 2 → 0", "taskDefinition web-old:1 → web:1", "deploymentConfiguration"] {
@@ -449,7 +436,13 @@ async fn an_existing_service_is_adopted_only_when_asked() {
     let h = ServiceHarness::start("svc-adopt", Duration::from_secs(300)).await;
     apply(&h.task_definitions(), "legacy", task_definition("legacy", "legacy:1")).await;
     poll_until("revision 1 of legacy exists", || async {
-        h.ecs.describe_task_definition().task_definition("legacy:1").send().await.map(|_| ()).map_err(|e| format!("{e:?}"))
+        h.ecs
+            .describe_task_definition()
+            .task_definition("legacy:1")
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}"))
     })
     .await;
     h.ecs
@@ -469,7 +462,10 @@ async fn an_existing_service_is_adopted_only_when_asked() {
     apply(
         &api,
         "legacy",
-        service("legacy", json!({"taskDefinitionRef": {"name": "legacy"}, "desiredCount": 0, "healthCheckGracePeriodSeconds": 30})),
+        service(
+            "legacy",
+            json!({"taskDefinitionRef": {"name": "legacy"}, "desiredCount": 0, "healthCheckGracePeriodSeconds": 30}),
+        ),
     )
     .await;
     let obj = condition_is(&api, "legacy", "Ready", "False", "AlreadyExists").await;
@@ -609,11 +605,7 @@ async fn a_crash_right_after_create_service_leaves_one_service() {
     ecs.register_task_definition()
         .family("web")
         .container_definitions(
-            aws_sdk_ecs::types::ContainerDefinition::builder()
-                .name("app")
-                .image("nginx")
-                .memory(128)
-                .build(),
+            aws_sdk_ecs::types::ContainerDefinition::builder().name("app").image("nginx").memory(128).build(),
         )
         .send()
         .await

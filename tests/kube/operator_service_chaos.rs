@@ -124,10 +124,9 @@ async fn chaos_kills_faults_and_changes_converge_exactly() {
     let kills = env_or("CHAOS_KILLS", 8);
     let percent = env_or("CHAOS_FAULT_PERCENT", 20);
     let max_desired = env_or("CHAOS_MAX_DESIRED", 2) as i32;
-    let seed = std::env::var("CHAOS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1));
+    let seed = std::env::var("CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1)
+    });
     eprintln!("chaos: seed {seed}, {services} services, {kills} kills, {percent}% faults");
     let mut rng = StdRng::seed_from_u64(seed);
 
@@ -211,10 +210,7 @@ async fn chaos_kills_faults_and_changes_converge_exactly() {
     // The last controller runs to the end (faults stay on; one that dies at
     // start-up, its ECS check failed by a fault, is started again).
     let mut last = start(&ns.name, &faulty_endpoint);
-    let live: BTreeMap<String, Wanted> = wanted
-        .iter()
-        .filter_map(|(n, w)| w.clone().map(|w| (n.clone(), w)))
-        .collect();
+    let live: BTreeMap<String, Wanted> = wanted.iter().filter_map(|(n, w)| w.clone().map(|w| (n.clone(), w))).collect();
     let gone: BTreeSet<String> = wanted.iter().filter(|(_, w)| w.is_none()).map(|(n, _)| n.clone()).collect();
     let deadline = Instant::now() + Duration::from_secs(env_or("CHAOS_CONVERGE_SECS", 300));
     loop {
@@ -315,7 +311,10 @@ async fn chaos_kills_faults_and_changes_converge_exactly() {
                 .collect();
             let mut notes: BTreeMap<(String, i64), usize> = BTreeMap::new();
             for e in mirrored.values() {
-                let key = (e.note.clone().unwrap_or_default(), e.event_time.as_ref().map(|t| t.0.as_millisecond()).unwrap_or(0));
+                let key = (
+                    e.note.clone().unwrap_or_default(),
+                    e.event_time.as_ref().map(|t| t.0.as_millisecond()).unwrap_or(0),
+                );
                 *notes.entry(key).or_default() += 1;
             }
             assert!(notes.values().all(|n| *n == 1), "{name}: an ECS event mirrored twice: {notes:#?}");
@@ -345,9 +344,13 @@ async fn chaos_kills_faults_and_changes_converge_exactly() {
             .expect("list revisions")
             .task_definition_arns
             .unwrap_or_default();
-        let tracked: BTreeSet<String> = td_status[family].revisions.iter().map(|r| r.task_definition_arn.clone()).collect();
+        let tracked: BTreeSet<String> =
+            td_status[family].revisions.iter().map(|r| r.task_definition_arn.clone()).collect();
         for arn in listed {
-            assert!(tracked.contains(&arn), "{family}: ACTIVE revision {arn} is not tracked by its object: {tracked:?}");
+            assert!(
+                tracked.contains(&arn),
+                "{family}: ACTIVE revision {arn} is not tracked by its object: {tracked:?}"
+            );
         }
     }
     drop(last);

@@ -60,7 +60,12 @@ fn trimmed_spec(extra: Value) -> Value {
 }
 
 /// Waits until the last reconcile applied the object's current generation and `check` holds.
-async fn synced_where(api: &Api<EcsService>, name: &str, what: &str, check: impl Fn(&EcsService) -> bool) -> EcsService {
+async fn synced_where(
+    api: &Api<EcsService>,
+    name: &str,
+    what: &str,
+    check: impl Fn(&EcsService) -> bool,
+) -> EcsService {
     poll_until(&format!("{name} is Synced ({what})"), || async {
         let obj = api.get(name).await.map_err(|e| e.to_string())?;
         let status = obj.status.clone().unwrap_or_default();
@@ -152,7 +157,9 @@ async fn fields_removed_from_the_spec_are_reset_and_others_are_left() {
     poll_until("the Updated event naming the reset", || async {
         let seen = events(&h.ns.client, &h.ns.name, "web").await;
         seen.iter()
-            .any(|(t, r, n)| t == "Normal" && r == "Updated" && n.contains("loadBalancers reset (removed from the spec)"))
+            .any(|(t, r, n)| {
+                t == "Normal" && r == "Updated" && n.contains("loadBalancers reset (removed from the spec)")
+            })
             .then_some(())
             .ok_or(format!("{seen:#?}"))
     })
@@ -183,7 +190,12 @@ async fn tags_removed_from_the_spec_leave_the_service_and_the_cluster_but_others
     apply(&api, "web", service("web", trimmed_spec(json!({"desiredCount": 0, "tags": tags})))).await;
     let clusters: Api<EcsCluster> = Api::namespaced(h.ns.client.clone(), &h.ns.name);
     let cluster = |tags: Value| json!({"apiVersion": "ecs-bridge.dev/v1alpha1", "kind": "EcsCluster", "metadata": {"name": "tagged"}, "spec": {"tags": tags}});
-    apply(&clusters, "tagged", cluster(json!([{"key": "team", "value": "platform"}, {"key": "cost-center", "value": "7"}]))).await;
+    apply(
+        &clusters,
+        "tagged",
+        cluster(json!([{"key": "team", "value": "platform"}, {"key": "cost-center", "value": "7"}])),
+    )
+    .await;
 
     let obj = synced_where(&api, "web", "tags recorded", |o| {
         o.status.as_ref().is_some_and(|s| s.applied_tags == ["cost-center", "team"])
@@ -238,7 +250,8 @@ async fn tags_removed_from_the_spec_leave_the_service_and_the_cluster_but_others
     })
     .await;
     assert_eq!(cluster_tags, vec!["added-by-hand", "team"]);
-    synced_where(&api, "web", "one tag recorded", |o| o.status.as_ref().is_some_and(|s| s.applied_tags == ["team"])).await;
+    synced_where(&api, "web", "one tag recorded", |o| o.status.as_ref().is_some_and(|s| s.applied_tags == ["team"]))
+        .await;
     poll_until("the cluster records one tag", || async {
         let status = clusters.get("tagged").await.map_err(|e| e.to_string())?.status.unwrap_or_default();
         (status.applied_tags == ["team"]).then_some(()).ok_or(format!("{status:?}"))
@@ -247,7 +260,10 @@ async fn tags_removed_from_the_spec_leave_the_service_and_the_cluster_but_others
     // The Event is published after the status write: wait for it too.
     poll_until("the cluster's Untagged event", || async {
         let seen = events(&h.ns.client, &h.ns.name, "tagged").await;
-        seen.iter().any(|(_, r, n)| r == "Untagged" && n.contains("cost-center")).then_some(()).ok_or(format!("{seen:#?}"))
+        seen.iter()
+            .any(|(_, r, n)| r == "Untagged" && n.contains("cost-center"))
+            .then_some(())
+            .ok_or(format!("{seen:#?}"))
     })
     .await;
     h.stop().await;
@@ -260,7 +276,12 @@ async fn a_crash_between_the_reset_and_the_status_write_converges() {
     let ecs = ecs_client(&emulator.endpoint());
     ecs.create_cluster().cluster_name(CLUSTER).send().await.expect("cluster");
     let api: Api<EcsService> = Api::namespaced(ns.client.clone(), &ns.name);
-    apply(&Api::<ecs_bridge::api::EcsTaskDefinition>::namespaced(ns.client.clone(), &ns.name), "web", web_task_definition()).await;
+    apply(
+        &Api::<ecs_bridge::api::EcsTaskDefinition>::namespaced(ns.client.clone(), &ns.name),
+        "web",
+        web_task_definition(),
+    )
+    .await;
     apply(&api, "web", service("web", full_spec(json!({"desiredCount": 0})))).await;
     let args = ["--rollout-poll-seconds", "1"];
 

@@ -75,9 +75,12 @@ async fn ready_on(api: &Api<EcsService>, name: &str, rev: i32, running: i32) -> 
     let obj = api.get(name).await.map_err(|e| e.to_string())?;
     let status = obj.status.clone().unwrap_or_default();
     let ready = condition(&status.conditions, "Ready");
-    let current = status.conditions.iter().any(|c| c.type_ == "Ready" && c.observed_generation == obj.metadata.generation);
+    let current =
+        status.conditions.iter().any(|c| c.type_ == "Ready" && c.observed_generation == obj.metadata.generation);
     match ready {
-        Some((s, _, _)) if s == "True" && current && revision(&obj) == Some(rev) && status.running_count == Some(running) => {
+        Some((s, _, _))
+            if s == "True" && current && revision(&obj) == Some(rev) && status.running_count == Some(running) =>
+        {
             Ok(obj)
         }
         _ => Err(format!("{status:#?}")),
@@ -104,7 +107,9 @@ async fn create_rolls_out_and_is_ready_with_every_task_running() {
     assert_eq!(status.desired_count, Some(2));
     assert_eq!(status.running_count, Some(0));
 
-    let obj = advance_until(&h, "web Ready with 2 tasks running", Duration::from_secs(1), || ready_on(&api, "web", 1, 2)).await;
+    let obj =
+        advance_until(&h, "web Ready with 2 tasks running", Duration::from_secs(1), || ready_on(&api, "web", 1, 2))
+            .await;
     let status = obj.status.unwrap();
     assert_eq!(status.deployments.len(), 1);
     assert_eq!(condition(&status.conditions, "Progressing").map(|c| c.1), Some("RolloutComplete".to_owned()));
@@ -160,10 +165,13 @@ async fn failing_tasks_trip_the_circuit_breaker_and_the_service_rolls_back() {
     apply(
         &api,
         "web",
-        fargate_service("web", json!({
-            "taskDefinitionRef": {"name": "web"}, "desiredCount": 2,
-            "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": true, "rollback": true}}
-        })),
+        fargate_service(
+            "web",
+            json!({
+                "taskDefinitionRef": {"name": "web"}, "desiredCount": 2,
+                "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": true, "rollback": true}}
+            }),
+        ),
     )
     .await;
     advance_until(&h, "revision 1 Ready", Duration::from_secs(1), || ready_on(&api, "web", 1, 2)).await;
@@ -199,7 +207,10 @@ async fn failing_tasks_trip_the_circuit_breaker_and_the_service_rolls_back() {
     })
     .await;
     let status = obj.status.unwrap();
-    assert_eq!(condition(&status.conditions, "Ready").map(|c| (c.0, c.1)), Some(("False".to_owned(), "RolledBack".to_owned())));
+    assert_eq!(
+        condition(&status.conditions, "Ready").map(|c| (c.0, c.1)),
+        Some(("False".to_owned(), "RolledBack".to_owned()))
+    );
     assert_eq!(condition(&status.conditions, "Degraded").map(|c| c.0), Some("True".to_owned()));
     for _ in 0..5 {
         h.emulator.advance(Duration::from_secs(5)).expect("advance");
@@ -233,9 +244,14 @@ async fn a_restart_mid_rollout_finishes_it_without_an_extra_deployment_or_event(
     assert_eq!(mid.deployments.len(), 2, "mid-rollout: {mid:#?}");
 
     h.restart_controller().await;
-    let obj = advance_until(&h, "revision 2 Ready after the restart", Duration::from_secs(1), || ready_on(&api, "web", 2, 3)).await;
+    let obj =
+        advance_until(&h, "revision 2 Ready after the restart", Duration::from_secs(1), || ready_on(&api, "web", 2, 3))
+            .await;
     let deployments: BTreeSet<String> = obj.status.unwrap().deployments.iter().map(|d| d.id.clone()).collect();
-    assert!(mid.deployments.iter().any(|d| deployments.contains(&d.id)), "the rollout in progress is the one that completed");
+    assert!(
+        mid.deployments.iter().any(|d| deployments.contains(&d.id)),
+        "the rollout in progress is the one that completed"
+    );
     assert_eq!(h.ecs_requests().get("UpdateService").copied().unwrap_or(0), 1, "no extra deployment");
     all_events_mirrored_once(&h, "web").await;
     h.stop().await;

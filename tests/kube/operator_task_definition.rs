@@ -158,13 +158,9 @@ async fn only_spec_changes_register_revisions() {
 
     // A label-only change: generation stays, nothing reaches ECS.
     let before = h.ecs_requests();
-    api.patch(
-        "web",
-        &PatchParams::default(),
-        &Patch::Merge(json!({"metadata": {"labels": {"tier": "frontend"}}})),
-    )
-    .await
-    .expect("label patch");
+    api.patch("web", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"tier": "frontend"}}})))
+        .await
+        .expect("label patch");
     // A restart reconciles every object once: the hash matches, so still no write.
     h.restart_controller().await;
     poll_until("the restarted controller looked at the object", || async {
@@ -308,13 +304,9 @@ async fn a_spec_ecs_rejects_is_reported_and_not_retried() {
     // No further ECS calls while the spec is unchanged: not on a label change,
     // not after a restart.
     let before = h.ecs_requests();
-    api.patch(
-        "bad",
-        &PatchParams::default(),
-        &Patch::Merge(json!({"metadata": {"labels": {"touched": "yes"}}})),
-    )
-    .await
-    .expect("label patch");
+    api.patch("bad", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"touched": "yes"}}})))
+        .await
+        .expect("label patch");
     h.restart_controller().await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let after = h.ecs_requests();
@@ -365,7 +357,8 @@ async fn start_up_fails_clearly_when_ecs_does_not_answer() {
     let metrics = ecs_bridge::controller::Metrics::new();
     let ecs = ecs_bridge::ecs::SdkEcs::new(crate::operator::ecs_client(&endpoint), metrics.ecs().clone());
     let result =
-        ecs_bridge::controller::start(crate::operator::config(&ns.name, "lonely"), ns.client.clone(), ecs, metrics).await;
+        ecs_bridge::controller::start(crate::operator::config(&ns.name, "lonely"), ns.client.clone(), ecs, metrics)
+            .await;
     let err = match result {
         Ok(_) => panic!("start must fail without ECS"),
         Err(err) => support::error_chain(&err),
@@ -377,18 +370,13 @@ async fn start_up_fails_clearly_when_ecs_does_not_answer() {
 async fn an_unreachable_ecs_backs_off_and_converges_once_it_returns() {
     let ns = support::namespace("td-outage").await;
     let state = tempfile::tempdir().expect("a state dir");
-    let emulator_config = ecs_bridge::emulator::EmulatorConfig {
-        state_dir: Some(state.path().to_path_buf()),
-        ..Default::default()
-    };
+    let emulator_config =
+        ecs_bridge::emulator::EmulatorConfig { state_dir: Some(state.path().to_path_buf()), ..Default::default() };
     let emulator = ecs_bridge::emulator::spawn(emulator_config.clone()).await.expect("emulator");
     let endpoint = emulator.endpoint();
-    let controller = crate::operator::start_controller(
-        crate::operator::config(&ns.name, "replica-a"),
-        ns.client.clone(),
-        &endpoint,
-    )
-    .await;
+    let controller =
+        crate::operator::start_controller(crate::operator::config(&ns.name, "replica-a"), ns.client.clone(), &endpoint)
+            .await;
     let api: Api<EcsTaskDefinition> = Api::namespaced(ns.client.clone(), &ns.name);
     apply(&api, "web", nginx("web", "app:1", json!({}))).await;
     ready_on(&api, "web", 1).await;
@@ -424,21 +412,25 @@ async fn an_unreachable_ecs_backs_off_and_converges_once_it_returns() {
     assert!(text.contains("outcome=\"unavailable\""), "{text}");
     poll_until("a Warning event", || async {
         let seen = events(&ns.client, &ns.name, "web").await;
-        if seen.iter().any(|(t, r, _)| t == "Warning" && r == "EcsUnavailable") { Ok(()) } else { Err(format!("{seen:?}")) }
+        if seen.iter().any(|(t, r, _)| t == "Warning" && r == "EcsUnavailable") {
+            Ok(())
+        } else {
+            Err(format!("{seen:?}"))
+        }
     })
     .await;
 
     // ECS is back (same address, same state): the next retry converges.
-    let back = ecs_bridge::emulator::spawn(ecs_bridge::emulator::EmulatorConfig {
-        listen: addr,
-        ..emulator_config
-    })
-    .await
-    .expect("the emulator restarts on the same port");
+    let back = ecs_bridge::emulator::spawn(ecs_bridge::emulator::EmulatorConfig { listen: addr, ..emulator_config })
+        .await
+        .expect("the emulator restarts on the same port");
     let obj = ready_on(&api, "web", 2).await;
     let (synced, _, _) = condition(&obj.status.unwrap().conditions, "Synced").unwrap();
     assert_eq!(synced, "True");
-    assert_eq!(revision_status(&crate::operator::ecs_client(&back.endpoint()), "web:1").await, TaskDefinitionStatus::Active);
+    assert_eq!(
+        revision_status(&crate::operator::ecs_client(&back.endpoint()), "web:1").await,
+        TaskDefinitionStatus::Active
+    );
     controller.shutdown().await;
 }
 
@@ -473,7 +465,11 @@ async fn injected_throttling_backs_off_then_converges_on_one_revision() {
     let throttled_errors = || async {
         let (_, body) = crate::operator::http_get(h.controller().metrics_addr(), "/metrics").await;
         body.lines()
-            .find(|l| l.starts_with("ecs_bridge_reconcile_errors_total{") && l.contains("EcsTaskDefinition") && l.contains("ecs_throttled"))
+            .find(|l| {
+                l.starts_with("ecs_bridge_reconcile_errors_total{")
+                    && l.contains("EcsTaskDefinition")
+                    && l.contains("ecs_throttled")
+            })
             .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .unwrap_or(0.0)
     };

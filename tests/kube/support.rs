@@ -66,55 +66,40 @@ fn shared() -> &'static Shared {
 /// dropped.
 fn start_shared() -> Result<Shared, String> {
     let (sender, receiver) = std::sync::mpsc::channel();
-    let spawned = std::thread::Builder::new()
-        .name("control-plane".into())
-        .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(runtime) => runtime,
-                Err(e) => {
-                    return drop(sender.send(Err(format!("cannot build a tokio runtime: {e}"))));
-                }
-            };
-            let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("crds");
-            let options = StartOptions {
-                crds_dir: crds.is_dir().then_some(crds),
-                ..StartOptions::default()
-            };
-            match runtime.block_on(ControlPlane::start(options)) {
-                Ok(control_plane) => {
-                    report_ready(&control_plane);
-                    let shared = Shared {
-                        kubeconfig: control_plane.kubeconfig_path().to_path_buf(),
-                        binaries: control_plane.binaries().clone(),
-                    };
-                    let _ = sender.send(Ok(shared));
-                    let _keep = (runtime, control_plane);
-                    loop {
-                        std::thread::park();
-                    }
-                }
-                Err(e) => drop(sender.send(Err(error_chain(&e)))),
+    let spawned = std::thread::Builder::new().name("control-plane".into()).spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                return drop(sender.send(Err(format!("cannot build a tokio runtime: {e}"))));
             }
-        });
+        };
+        let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("crds");
+        let options = StartOptions { crds_dir: crds.is_dir().then_some(crds), ..StartOptions::default() };
+        match runtime.block_on(ControlPlane::start(options)) {
+            Ok(control_plane) => {
+                report_ready(&control_plane);
+                let shared = Shared {
+                    kubeconfig: control_plane.kubeconfig_path().to_path_buf(),
+                    binaries: control_plane.binaries().clone(),
+                };
+                let _ = sender.send(Ok(shared));
+                let _keep = (runtime, control_plane);
+                loop {
+                    std::thread::park();
+                }
+            }
+            Err(e) => drop(sender.send(Err(error_chain(&e)))),
+        }
+    });
     spawned.map_err(|e| format!("cannot spawn the control-plane thread: {e}"))?;
-    receiver
-        .recv()
-        .map_err(|_| "the control-plane thread ended without an answer".to_string())?
+    receiver.recv().map_err(|_| "the control-plane thread ended without an answer".to_string())?
 }
 
 /// Prints how long the binary waited for a ready server. Written straight to stderr so the
 /// test harness's output capture does not hide it.
 fn report_ready(control_plane: &ControlPlane) {
     let since_binary_start = process_age()
-        .map(|age| {
-            format!(
-                "; handed to the tests {:.1}s after the test binary started",
-                age.as_secs_f64()
-            )
-        })
+        .map(|age| format!("; handed to the tests {:.1}s after the test binary started", age.as_secs_f64()))
         .unwrap_or_default();
     let _ = writeln!(
         std::io::stderr(),
@@ -132,16 +117,10 @@ fn process_age() -> Option<Duration> {
     // contain spaces, so count from the closing parenthesis.
     let after_name = &stat[stat.rfind(')')? + 2..];
     let start_ticks: f64 = after_name.split(' ').nth(19)?.parse().ok()?;
-    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
-        .ok()?
-        .split(' ')
-        .next()?
-        .parse()
-        .ok()?;
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime").ok()?.split(' ').next()?.parse().ok()?;
     // SAFETY: sysconf has no preconditions.
     let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    (ticks_per_second > 0.0)
-        .then(|| Duration::from_secs_f64((uptime - start_ticks / ticks_per_second).max(0.0)))
+    (ticks_per_second > 0.0).then(|| Duration::from_secs_f64((uptime - start_ticks / ticks_per_second).max(0.0)))
 }
 
 /// A namespace of its own for one test, and an admin client for the test's runtime.
@@ -153,17 +132,8 @@ pub struct TestNamespace {
 /// Creates a fresh namespace named after `prefix`; see the module docs.
 pub async fn namespace(prefix: &str) -> TestNamespace {
     static NEXT: AtomicUsize = AtomicUsize::new(1);
-    let mut base: String = prefix
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .take(50)
-        .collect();
+    let mut base: String =
+        prefix.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).take(50).collect();
     base = base.trim_matches('-').to_string();
     if base.is_empty() {
         base = "test".to_string();
@@ -217,11 +187,7 @@ pub fn binaries() -> &'static Binaries {
 /// server's version (the machine's own may be outside the supported skew).
 pub fn kubectl(namespace: &str) -> Command {
     let mut command = Command::new(&binaries().kubectl);
-    command
-        .arg("--kubeconfig")
-        .arg(kubeconfig())
-        .arg("--namespace")
-        .arg(namespace);
+    command.arg("--kubeconfig").arg(kubeconfig()).arg("--namespace").arg(namespace);
     command
 }
 
@@ -229,25 +195,16 @@ pub fn kubectl(namespace: &str) -> Command {
 /// build helm.
 pub fn helm(namespace: &str) -> Command {
     let helm = binaries().helm.as_ref().unwrap_or_else(|| {
-        panic!(
-            "helm is missing from {}: run tests/control-plane/install.sh",
-            binaries().dir.display()
-        )
+        panic!("helm is missing from {}: run tests/control-plane/install.sh", binaries().dir.display())
     });
     let mut command = Command::new(helm);
-    command
-        .arg("--kubeconfig")
-        .arg(kubeconfig())
-        .arg("--namespace")
-        .arg(namespace);
+    command.arg("--kubeconfig").arg(kubeconfig()).arg("--namespace").arg(namespace);
     command
 }
 
 /// Runs a command to completion; returns its stdout, or panics with its stderr.
 pub fn run_ok(command: &mut Command) -> String {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let output = command.output().unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     if !output.status.success() {
         panic!(

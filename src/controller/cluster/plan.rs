@@ -22,15 +22,16 @@ pub struct ClusterChanges {
 
 impl ClusterChanges {
     pub fn is_empty(&self) -> bool {
-        !self.create && self.settings.is_empty() && self.capacity.is_none() && self.tags.is_empty() && self.untag.is_empty()
+        !self.create
+            && self.settings.is_empty()
+            && self.capacity.is_none()
+            && self.tags.is_empty()
+            && self.untag.is_empty()
     }
 }
 
 fn strategy_set(items: &[StrategyItem]) -> BTreeSet<(String, i32, i32)> {
-    items
-        .iter()
-        .map(|i| (i.capacity_provider.clone(), i.weight, i.base))
-        .collect()
+    items.iter().map(|i| (i.capacity_provider.clone(), i.weight, i.base)).collect()
 }
 
 /// What to change. Capacity providers are managed only when the spec names
@@ -41,10 +42,7 @@ fn strategy_set(items: &[StrategyItem]) -> BTreeSet<(String, i32, i32)> {
 /// operator put there) that the spec dropped are removed, never others'.
 pub fn changes(desired: &ClusterConfig, applied_tags: &[String], observed: Option<&ClusterState>) -> ClusterChanges {
     let Some(observed) = observed.filter(|o| o.status != "INACTIVE") else {
-        return ClusterChanges {
-            create: true,
-            ..ClusterChanges::default()
-        };
+        return ClusterChanges { create: true, ..ClusterChanges::default() };
     };
     let settings = desired
         .settings
@@ -82,11 +80,7 @@ mod tests {
             name: "prod".to_owned(),
             settings: [("containerInsights".to_owned(), "enabled".to_owned())].into(),
             capacity_providers: vec!["FARGATE".to_owned(), "FARGATE_SPOT".to_owned()],
-            default_strategy: vec![StrategyItem {
-                capacity_provider: "FARGATE".to_owned(),
-                weight: 1,
-                base: 0,
-            }],
+            default_strategy: vec![StrategyItem { capacity_provider: "FARGATE".to_owned(), weight: 1, base: 0 }],
             tags: [("team".to_owned(), "a".to_owned())].into(),
         }
     }

@@ -128,11 +128,7 @@ async fn converge<E: EcsApi>(
         Some(observed) if !changes.create => observed,
         _ => {
             let state = ecs.create_cluster(&desired).await?;
-            notices.push(Notice::normal(
-                "Created",
-                "CreateCluster",
-                format!("Created ECS cluster {}", state.name),
-            ));
+            notices.push(Notice::normal("Created", "CreateCluster", format!("Created ECS cluster {}", state.name)));
             return Ok(state);
         }
     };
@@ -144,15 +140,7 @@ async fn converge<E: EcsApi>(
         notices.push(Notice::normal(
             "Updated",
             "UpdateClusterSettings",
-            format!(
-                "Set {}",
-                changes
-                    .settings
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            format!("Set {}", changes.settings.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")),
         ));
     }
     if let Some((providers, strategy)) = &changes.capacity {

@@ -98,15 +98,9 @@ mod tests {
 
     #[test]
     fn failures_become_warnings_at_ecs_time() {
-        let reporter = Reporter {
-            controller: "ecs-bridge".into(),
-            instance: Some("replica-a".into()),
-        };
-        let reference = ObjectReference {
-            name: Some("web".into()),
-            namespace: Some("prod".into()),
-            ..ObjectReference::default()
-        };
+        let reporter = Reporter { controller: "ecs-bridge".into(), instance: Some("replica-a".into()) };
+        let reference =
+            ObjectReference { name: Some("web".into()), namespace: Some("prod".into()), ..ObjectReference::default() };
         let record = ServiceEventRecord {
             id: "e1".into(),
             created_at: Timestamp::from_second(1_800_000_000).unwrap(),

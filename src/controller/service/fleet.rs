@@ -48,13 +48,7 @@ impl Observations {
 
     /// Stores what a batch saw; `fetched_at` is when the call was sent.
     pub fn put(&self, key: ServiceKey, fetched_at: Instant, description: Option<ServiceDescription>) {
-        Self::lock(&self.observed).insert(
-            key,
-            Observed {
-                fetched_at,
-                description,
-            },
-        );
+        Self::lock(&self.observed).insert(key, Observed { fetched_at, description });
     }
 
     /// Takes the observation for `key` if it is younger than `max_age` and
@@ -91,10 +85,7 @@ pub fn due_for_resync(objects: &[Arc<EcsService>]) -> BTreeMap<String, Vec<(Stri
         {
             continue;
         }
-        by_cluster
-            .entry(object.spec.cluster.clone())
-            .or_default()
-            .push((object.service_name(), object.clone()));
+        by_cluster.entry(object.spec.cluster.clone()).or_default().push((object.service_name(), object.clone()));
     }
     for entries in by_cluster.values_mut() {
         entries.sort_by(|a, b| a.0.cmp(&b.0));

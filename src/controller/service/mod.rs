@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use kube::api::Api;
-use kube::runtime::controller::{Action, Config as ControllerConfigKube, ReconcileRequest, applier, trigger_self, trigger_with};
+use kube::runtime::controller::{
+    Action, Config as ControllerConfigKube, ReconcileRequest, applier, trigger_self, trigger_with,
+};
 use kube::runtime::finalizer::Event as Finalizer;
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::utils::CancelableJoinHandle;
@@ -116,10 +118,9 @@ pub fn resolve_task_definition(service: &EcsService, task_definitions: &Store<Ec
             "EcsTaskDefinition {} is registering the revision for its latest spec",
             reference.name
         )),
-        None => TaskDefinition::NotReady(format!(
-            "EcsTaskDefinition {} has no registered revision yet",
-            reference.name
-        )),
+        None => {
+            TaskDefinition::NotReady(format!("EcsTaskDefinition {} has no registered revision yet", reference.name))
+        }
     }
 }
 
@@ -136,9 +137,10 @@ pub fn needs_reconcile(
     let (Some(observed), Some(status)) = (observed, object.status.as_ref()) else {
         return true;
     };
-    let ready_now = status.conditions.iter().any(|c| {
-        c.type_ == READY && c.status == "True" && c.observed_generation == object.metadata.generation
-    });
+    let ready_now = status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == READY && c.status == "True" && c.observed_generation == object.metadata.generation);
     if !observed.is_active() || !ready_now || is_true(&status.conditions, crate::api::conditions::DEGRADED) {
         return true;
     }
@@ -191,11 +193,7 @@ fn readable_status(obj: &EcsService) -> crate::api::EcsServiceStatus {
 
 fn subject_of(obj: &EcsService) -> Result<Subject<'_>, ReconcileError> {
     Ok(Subject {
-        namespace: obj
-            .metadata
-            .namespace
-            .as_deref()
-            .ok_or(ReconcileError::MissingField("namespace"))?,
+        namespace: obj.metadata.namespace.as_deref().ok_or(ReconcileError::MissingField("namespace"))?,
         name: obj.metadata.name.as_deref().ok_or(ReconcileError::MissingField("name"))?,
         uid: obj.metadata.uid.as_deref().ok_or(ReconcileError::MissingField("uid"))?,
         generation: obj.metadata.generation,
@@ -253,7 +251,8 @@ async fn finish<E>(obj: &EcsService, out: &mut sync::ServiceOutcome, ctx: &Servi
         let published = events::mirror(&ctx.base.client, &ctx.base.reporter, &reference, &out.ecs_events).await;
         if let Some(last) = published.checked_sub(1).and_then(|i| out.ecs_events.get(i)) {
             out.outcome.status.last_event_id = Some(last.id.clone());
-            out.outcome.status.last_event_time = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(last.created_at));
+            out.outcome.status.last_event_time =
+                Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(last.created_at));
         }
     }
     let metrics = ctx.base.metrics.services();
@@ -410,17 +409,12 @@ pub async fn run<E: EcsApi + EcsServiceApi>(
         .applied_objects()
         .predicate_filter(task_definition_trigger, Default::default());
     let references = trigger_with(references, move |td: EcsTaskDefinition| {
-        followers(&td, &followed_services)
-            .into_iter()
-            .map(ReconcileRequest::from)
-            .collect::<Vec<_>>()
+        followers(&td, &followed_services).into_iter().map(ReconcileRequest::from).collect::<Vec<_>>()
     });
 
     let (fleet_tx, fleet_rx) = mpsc::channel::<ObjectRef<EcsService>>(1024);
     let resyncs = futures::stream::unfold(fleet_rx, |mut rx| async move {
-        rx.recv()
-            .await
-            .map(|object| (Ok::<_, watcher::Error>(ReconcileRequest::from(object)), rx))
+        rx.recv().await.map(|object| (Ok::<_, watcher::Error>(ReconcileRequest::from(object)), rx))
     });
 
     let queue = futures::stream::select(futures::stream::select(own, references), resyncs).take_until(async move {

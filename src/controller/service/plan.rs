@@ -79,11 +79,7 @@ pub fn service_tags(spec_tags: &Tags, uid: &str, namespace: &str, name: &str) ->
 
 /// The tags `wanted` has that `actual` lacks or holds with another value.
 pub fn missing_tags(wanted: &Tags, actual: &Tags) -> Tags {
-    wanted
-        .iter()
-        .filter(|(k, v)| actual.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    wanted.iter().filter(|(k, v)| actual.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 /// Whether an annotation value asks for adoption.
@@ -118,10 +114,8 @@ pub fn short_task_definition(reference: &str) -> String {
 }
 
 fn normalized_strategy(items: &[CapacityProviderStrategyItem]) -> Vec<(String, i32, i32)> {
-    let mut items: Vec<_> = items
-        .iter()
-        .map(|i| (i.capacity_provider.clone(), i.weight.unwrap_or(0), i.base.unwrap_or(0)))
-        .collect();
+    let mut items: Vec<_> =
+        items.iter().map(|i| (i.capacity_provider.clone(), i.weight.unwrap_or(0), i.base.unwrap_or(0))).collect();
     items.sort();
     items
 }
@@ -172,11 +166,8 @@ pub fn applied_fields(spec: &EcsServiceSpec) -> Vec<SpecField> {
 /// The fields to reset: applied by the operator earlier, no longer in the spec.
 pub fn removed_fields(spec: &EcsServiceSpec, applied: &[SpecField]) -> Vec<SpecField> {
     let now = applied_fields(spec);
-    let mut removed: Vec<SpecField> = applied
-        .iter()
-        .filter(|f| **f != SpecField::Unknown && !now.contains(f))
-        .copied()
-        .collect();
+    let mut removed: Vec<SpecField> =
+        applied.iter().filter(|f| **f != SpecField::Unknown && !now.contains(f)).copied().collect();
     removed.sort();
     removed.dedup();
     removed
@@ -189,11 +180,7 @@ fn default_percents(daemon: bool) -> (i32, i32) {
 
 /// No alarms: what a reset sends, and how ECS reports alarms that are off.
 fn no_alarms() -> DeploymentAlarms {
-    DeploymentAlarms {
-        alarm_names: Vec::new(),
-        enable: false,
-        rollback: false,
-    }
+    DeploymentAlarms { alarm_names: Vec::new(), enable: false, rollback: false }
 }
 
 /// The observed deployment configuration with the spec's fields laid over
@@ -207,10 +194,7 @@ fn deployment_configuration_change(
     daemon: bool,
     observed: Option<&DeploymentConfiguration>,
 ) -> Option<DeploymentConfiguration> {
-    let off = DeploymentCircuitBreaker {
-        enable: false,
-        rollback: false,
-    };
+    let off = DeploymentCircuitBreaker { enable: false, rollback: false };
     let reset = |f: SpecField| removed.contains(&f);
     let (default_max, default_min) = default_percents(daemon);
     let current = observed.cloned().unwrap_or(DeploymentConfiguration {
@@ -221,9 +205,7 @@ fn deployment_configuration_change(
     });
     let mut merged = current.clone();
     let mut differs = false;
-    let max = wanted
-        .and_then(|w| w.maximum_percent)
-        .or(reset(SpecField::MaximumPercent).then_some(default_max));
+    let max = wanted.and_then(|w| w.maximum_percent).or(reset(SpecField::MaximumPercent).then_some(default_max));
     if let Some(max) = max
         && current.maximum_percent.unwrap_or(default_max) != max
     {
@@ -384,27 +366,21 @@ pub fn changes(
         lines.push(reset_line("placementStrategy"));
     }
     let current_grace = observed.health_check_grace_period_seconds.unwrap_or(0);
-    let grace = spec
-        .health_check_grace_period_seconds
-        .or(reset(SpecField::HealthCheckGracePeriodSeconds).then_some(0));
+    let grace = spec.health_check_grace_period_seconds.or(reset(SpecField::HealthCheckGracePeriodSeconds).then_some(0));
     if let Some(grace) = grace
         && current_grace != grace
     {
         update.health_check_grace_period_seconds = Some(grace);
         lines.push(format!("healthCheckGracePeriodSeconds {current_grace} → {grace}"));
     }
-    let exec = spec
-        .enable_execute_command
-        .or(reset(SpecField::EnableExecuteCommand).then_some(false));
+    let exec = spec.enable_execute_command.or(reset(SpecField::EnableExecuteCommand).then_some(false));
     if let Some(enable) = exec
         && observed.enable_execute_command != enable
     {
         update.enable_execute_command = Some(enable);
         lines.push(format!("enableExecuteCommand {} → {enable}", observed.enable_execute_command));
     }
-    let managed_tags = spec
-        .enable_ecs_managed_tags
-        .or(reset(SpecField::EnableEcsManagedTags).then_some(false));
+    let managed_tags = spec.enable_ecs_managed_tags.or(reset(SpecField::EnableEcsManagedTags).then_some(false));
     if let Some(enable) = managed_tags
         && observed.enable_ecs_managed_tags != enable
     {
@@ -454,13 +430,8 @@ pub fn rollout(observed: &ServiceDescription, new_events: &[ServiceEventRecord],
     let primary = observed.primary();
     let primary_state = primary.and_then(|d| d.rollout_state);
     let rolling_back = primary_state == Some(RolloutState::InProgress)
-        && primary
-            .and_then(|d| d.rollout_state_reason.as_deref())
-            .is_some_and(|r| r.contains("rolling back"));
-    let failed = observed
-        .deployments
-        .iter()
-        .find(|d| d.rollout_state == Some(RolloutState::Failed));
+        && primary.and_then(|d| d.rollout_state_reason.as_deref()).is_some_and(|r| r.contains("rolling back"));
+    let failed = observed.deployments.iter().find(|d| d.rollout_state == Some(RolloutState::Failed));
 
     let progressing = match primary_state {
         Some(RolloutState::InProgress) if rolling_back => Judgement::yes(
@@ -479,17 +450,11 @@ pub fn rollout(observed: &ServiceDescription, new_events: &[ServiceEventRecord],
     let failed_event = new_events.iter().rev().find(|e| e.message.contains("deployment failed"));
     let rollback_event = new_events.iter().rev().find(|e| e.message.contains("rolling back to deployment"));
     let failure_event = failed_event.or(rollback_event);
-    let failure_message = [failed_event, rollback_event]
-        .into_iter()
-        .flatten()
-        .map(|e| e.message.as_str())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let failure_message =
+        [failed_event, rollback_event].into_iter().flatten().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" ");
     let (degraded, failed_task_definition) = if let Some(failed) = failed {
-        let why = failed
-            .rollout_state_reason
-            .clone()
-            .unwrap_or_else(|| format!("ECS deployment {} failed.", failed.id));
+        let why =
+            failed.rollout_state_reason.clone().unwrap_or_else(|| format!("ECS deployment {} failed.", failed.id));
         let is_primary = primary.is_some_and(|p| p.id == failed.id);
         let judgement = if is_primary && !rolling_back {
             Judgement::yes(reason::DEPLOYMENT_FAILED, why)
@@ -531,11 +496,7 @@ pub fn rollout(observed: &ServiceDescription, new_events: &[ServiceEventRecord],
     } else {
         (Judgement::no(reason::HEALTHY, "No failed deployment"), None)
     };
-    Rollout {
-        progressing,
-        degraded,
-        failed_task_definition,
-    }
+    Rollout { progressing, degraded, failed_task_definition }
 }
 
 fn progress_message(observed: &ServiceDescription) -> String {
@@ -543,10 +504,7 @@ fn progress_message(observed: &ServiceDescription) -> String {
     format!(
         "ECS deployment {} of {}: {} of {} task(s) running, {} pending; {} deployment(s)",
         primary.map(|d| d.id.as_str()).unwrap_or("?"),
-        primary
-            .and_then(|d| d.task_definition.as_deref())
-            .map(short_task_definition)
-            .unwrap_or_default(),
+        primary.and_then(|d| d.task_definition.as_deref()).map(short_task_definition).unwrap_or_default(),
         primary.and_then(|d| d.running_count).unwrap_or(observed.running_count),
         observed.desired_count,
         observed.pending_count,
@@ -579,9 +537,7 @@ pub fn same_deployments(a: &[Deployment], b: &[Deployment]) -> bool {
 pub fn is_stable(observed: &ServiceDescription) -> bool {
     observed.is_active()
         && observed.deployments.len() <= 1
-        && observed
-            .primary()
-            .is_none_or(|d| d.rollout_state.is_none_or(|s| s == RolloutState::Completed))
+        && observed.primary().is_none_or(|d| d.rollout_state.is_none_or(|s| s == RolloutState::Completed))
         && observed.running_count == observed.desired_count
 }
 
@@ -606,11 +562,7 @@ pub fn readiness(observed: &ServiceDescription, rollout: &Rollout, wanted: Optio
                 primary.map(|d| d.id.as_str()).unwrap_or("?"),
                 observed.running_count,
                 observed.desired_count,
-                observed
-                    .task_definition
-                    .as_deref()
-                    .map(short_task_definition)
-                    .unwrap_or_default()
+                observed.task_definition.as_deref().map(short_task_definition).unwrap_or_default()
             ),
         );
     }
@@ -711,11 +663,7 @@ pub fn rollout_transitions(before: &[Deployment], after: &[Deployment]) -> Rollo
 /// The conditions' current values, for the fleet gauge: (Ready, Progressing, Degraded).
 pub fn condition_flags(conditions: &[Condition]) -> [bool; 3] {
     use crate::api::conditions::is_true;
-    [
-        is_true(conditions, READY),
-        is_true(conditions, PROGRESSING),
-        is_true(conditions, DEGRADED),
-    ]
+    [is_true(conditions, READY), is_true(conditions, PROGRESSING), is_true(conditions, DEGRADED)]
 }
 
 #[cfg(test)]
@@ -760,10 +708,7 @@ mod tests {
             deployment_configuration: Some(DeploymentConfiguration {
                 maximum_percent: Some(200),
                 minimum_healthy_percent: Some(100),
-                deployment_circuit_breaker: Some(DeploymentCircuitBreaker {
-                    enable: false,
-                    rollback: false,
-                }),
+                deployment_circuit_breaker: Some(DeploymentCircuitBreaker { enable: false, rollback: false }),
                 alarms: None,
             }),
             deployments,
@@ -796,7 +741,8 @@ mod tests {
         let (update, lines) = changes(&spec(serde_json::json!({"taskDefinition": "web"})), &[], Some(TD1), &observed);
         assert!(update.is_empty(), "nothing set differs: {lines:?}");
 
-        let (update, lines) = changes(&spec(serde_json::json!({"taskDefinition": "web", "desiredCount": 3})), &[], Some(TD2), &observed);
+        let (update, lines) =
+            changes(&spec(serde_json::json!({"taskDefinition": "web", "desiredCount": 3})), &[], Some(TD2), &observed);
         assert_eq!(update.desired_count, Some(3));
         assert_eq!(update.task_definition.as_deref(), Some(TD2));
         assert_eq!(lines, vec!["desiredCount 2 → 3".to_owned(), "taskDefinition web:1 → web:2".to_owned()]);
@@ -873,12 +819,20 @@ mod tests {
         assert!(fields.windows(2).all(|w| w[0] < w[1]), "sorted, no duplicates");
         let minimal = spec(serde_json::json!({"taskDefinition": "web", "desiredCount": 3,
             "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["a"]}}}));
-        assert!(applied_fields(&minimal).is_empty(), "desiredCount and networkConfiguration are handed over, not reset");
+        assert!(
+            applied_fields(&minimal).is_empty(),
+            "desiredCount and networkConfiguration are handed over, not reset"
+        );
         let json = serde_json::to_value(&fields).unwrap();
         assert!(json.as_array().unwrap().contains(&serde_json::json!("deploymentConfiguration.alarms")));
-        let unknown: Vec<SpecField> = serde_json::from_value(serde_json::json!(["loadBalancers", "somethingNewer"])).unwrap();
+        let unknown: Vec<SpecField> =
+            serde_json::from_value(serde_json::json!(["loadBalancers", "somethingNewer"])).unwrap();
         assert_eq!(unknown, vec![SpecField::LoadBalancers, SpecField::Unknown]);
-        assert_eq!(record_applied(&minimal, &unknown, false), vec![SpecField::LoadBalancers], "unknown values are dropped");
+        assert_eq!(
+            record_applied(&minimal, &unknown, false),
+            vec![SpecField::LoadBalancers],
+            "unknown values are dropped"
+        );
     }
 
     #[test]
@@ -903,7 +857,10 @@ mod tests {
         let config = update.deployment_configuration.expect("the configuration is reset");
         assert_eq!(config.maximum_percent, Some(200));
         assert_eq!(config.minimum_healthy_percent, Some(100));
-        assert_eq!(config.deployment_circuit_breaker, Some(DeploymentCircuitBreaker { enable: false, rollback: false }));
+        assert_eq!(
+            config.deployment_circuit_breaker,
+            Some(DeploymentCircuitBreaker { enable: false, rollback: false })
+        );
         assert_eq!(config.alarms, Some(no_alarms()));
         assert!(lines.contains(&"loadBalancers reset (removed from the spec)".to_owned()), "{lines:?}");
         assert!(lines.contains(&"healthCheckGracePeriodSeconds 30 → 0".to_owned()), "{lines:?}");
@@ -917,7 +874,10 @@ mod tests {
         reset.deployment_configuration.as_mut().unwrap().alarms = Some(no_alarms());
         reset.propagate_tags = Some("NONE".into());
         reset.health_check_grace_period_seconds = Some(0);
-        assert!(changes(&bare, &applied, None, &reset).0.is_empty(), "a crash before the record was written asks for nothing more");
+        assert!(
+            changes(&bare, &applied, None, &reset).0.is_empty(),
+            "a crash before the record was written asks for nothing more"
+        );
     }
 
     #[test]
@@ -926,7 +886,8 @@ mod tests {
         let mut observed = applied_service();
         observed.deployment_configuration.as_mut().unwrap().minimum_healthy_percent = Some(75);
         // The spec keeps maximumPercent and drops the alarms and the placement strategy.
-        let wanted = spec(serde_json::json!({"taskDefinition": "web", "deploymentConfiguration": {"maximumPercent": 150}}));
+        let wanted =
+            spec(serde_json::json!({"taskDefinition": "web", "deploymentConfiguration": {"maximumPercent": 150}}));
         let (update, _) = changes(&wanted, &applied, None, &observed);
         let config = update.deployment_configuration.expect("alarms are reset");
         assert_eq!(config.maximum_percent, Some(150));
@@ -977,9 +938,13 @@ mod tests {
         observed.network_configuration = Some(serde_json::from_value(serde_json::json!({
             "awsvpcConfiguration": {"subnets": ["b", "a"], "securityGroups": ["sg-default"], "assignPublicIp": "DISABLED"}
         })).unwrap());
-        let same = spec(serde_json::json!({"taskDefinition": "web", "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["a", "b"]}}}));
+        let same = spec(
+            serde_json::json!({"taskDefinition": "web", "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["a", "b"]}}}),
+        );
         assert!(changes(&same, &[], None, &observed).0.is_empty());
-        let public = spec(serde_json::json!({"taskDefinition": "web", "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["a", "b"], "assignPublicIp": "ENABLED"}}}));
+        let public = spec(
+            serde_json::json!({"taskDefinition": "web", "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["a", "b"], "assignPublicIp": "ENABLED"}}}),
+        );
         assert!(changes(&public, &[], None, &observed).0.network_configuration.is_some());
     }
 
@@ -1028,7 +993,8 @@ mod tests {
     #[test]
     fn a_rollback_is_degraded_while_it_runs_and_after_it_settles() {
         let mut back = deployment("ecs-svc/1", "PRIMARY", TD1, RolloutState::InProgress);
-        back.rollout_state_reason = Some("ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1.".into());
+        back.rollout_state_reason =
+            Some("ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/1.".into());
         let mut failed = deployment("ecs-svc/2", "ACTIVE", TD2, RolloutState::Failed);
         failed.rollout_state_reason = Some("ECS deployment circuit breaker: tasks failed to start.".into());
         let observed = service(TD1, vec![back, failed]);
@@ -1088,7 +1054,10 @@ mod tests {
 
     #[test]
     fn event_reasons_mark_failures_as_warnings() {
-        assert_eq!(event_reason("(service web) (deployment ecs-svc/2) deployment failed: tasks failed to start."), ("DeploymentFailed", true));
+        assert_eq!(
+            event_reason("(service web) (deployment ecs-svc/2) deployment failed: tasks failed to start."),
+            ("DeploymentFailed", true)
+        );
         assert_eq!(event_reason("(service web) has reached a steady state."), ("SteadyState", false));
         assert_eq!(event_reason("(service web) has started 2 tasks: (task a) (task b)."), ("TasksStarted", false));
         assert_eq!(event_reason("(service web) rolling back to deployment ecs-svc/1."), ("RollingBack", true));

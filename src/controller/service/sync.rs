@@ -80,12 +80,7 @@ pub struct ServiceOutcome {
 
 impl ServiceOutcome {
     fn plain(outcome: Outcome<EcsServiceStatus>) -> Self {
-        Self {
-            outcome,
-            ecs_events: Vec::new(),
-            rollouts: RolloutCounts::default(),
-            wrote: false,
-        }
+        Self { outcome, ecs_events: Vec::new(), rollouts: RolloutCounts::default(), wrote: false }
     }
 }
 
@@ -99,11 +94,14 @@ pub async fn describe_one<E: EcsServiceApi>(
     Ok(described.services.into_iter().find(|s| s.name == name))
 }
 
-fn set(conditions: &mut Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>, type_: &str, j: Judgement, generation: Option<i64>, now: &Time) {
-    set_condition(
-        conditions,
-        new_condition(type_, j.status, j.reason, j.message, generation, now.clone()),
-    );
+fn set(
+    conditions: &mut Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
+    type_: &str,
+    j: Judgement,
+    generation: Option<i64>,
+    now: &Time,
+) {
+    set_condition(conditions, new_condition(type_, j.status, j.reason, j.message, generation, now.clone()));
 }
 
 /// The conditions of an object that cannot proceed yet (missing reference,
@@ -169,7 +167,9 @@ pub async fn apply<E: EcsServiceApi>(
                 format!("EcsTaskDefinition {name} does not exist in namespace {}", subject.namespace),
             )),
         ),
-        TaskDefinition::NotReady(message) => (None, Some(Judgement::no(reason::TASK_DEFINITION_NOT_READY, message.clone()))),
+        TaskDefinition::NotReady(message) => {
+            (None, Some(Judgement::no(reason::TASK_DEFINITION_NOT_READY, message.clone())))
+        }
     };
 
     let observed = match cached {
@@ -239,10 +239,7 @@ async fn create<E: EcsServiceApi>(
                     service.name,
                     subject.spec.cluster,
                     plan::short_task_definition(service.task_definition.as_deref().unwrap_or_default()),
-                    input
-                        .desired_count
-                        .map(|n| format!(", {n} task(s)"))
-                        .unwrap_or_default()
+                    input.desired_count.map(|n| format!(", {n} task(s)")).unwrap_or_default()
                 ),
             ));
             // The first deployment carries the spec as it is, token included.
@@ -262,8 +259,20 @@ async fn create<E: EcsServiceApi>(
         Err(err) if err.kind() == EcsErrorKind::Rejected => {
             let message = err.ecs_message().to_owned();
             let previous = condition_reason(&status.conditions, SYNCED).map(|(r, m)| (r.to_owned(), m.to_owned()));
-            set(&mut status.conditions, READY, Judgement::no(reason::INVALID_SPEC, message.clone()), subject.generation, &now);
-            set(&mut status.conditions, SYNCED, Judgement::no(reason::INVALID_SPEC, message.clone()), subject.generation, &now);
+            set(
+                &mut status.conditions,
+                READY,
+                Judgement::no(reason::INVALID_SPEC, message.clone()),
+                subject.generation,
+                &now,
+            );
+            set(
+                &mut status.conditions,
+                SYNCED,
+                Judgement::no(reason::INVALID_SPEC, message.clone()),
+                subject.generation,
+                &now,
+            );
             status.observed_generation = subject.generation;
             if previous != Some((reason::INVALID_SPEC.to_owned(), message.clone())) {
                 notices.push(Notice::warning(
@@ -321,7 +330,9 @@ async fn update<E: EcsServiceApi>(
                     reason::ALREADY_EXISTS,
                     format!(
                         "ECS service {} already exists in cluster {} and was not created by this object; annotate the object with {}=true to adopt it",
-                        service.name, subject.spec.cluster, plan::ADOPT_ANNOTATION
+                        service.name,
+                        subject.spec.cluster,
+                        plan::ADOPT_ANNOTATION
                     ),
                 ),
                 Vec::new(),
@@ -370,10 +381,8 @@ async fn update<E: EcsServiceApi>(
         && let Some(token) = &token
         && status.force_new_deployment_token.as_ref() != Some(token)
     {
-        status.pending_redeploy = Some(PendingRedeploy {
-            token: token.clone(),
-            previous_primary: service.primary().map(|d| d.id.clone()),
-        });
+        status.pending_redeploy =
+            Some(PendingRedeploy { token: token.clone(), previous_primary: service.primary().map(|d| d.id.clone()) });
         status.failed_task_definition = None;
         redeploy_requeue = true;
     }
@@ -406,12 +415,12 @@ async fn update<E: EcsServiceApi>(
     changes.force_new_deployment = force;
     let mut applied_ok = true;
     if !changes.is_empty() {
-        let observed_generation = status.observed_generation.is_some() && status.observed_generation == subject.generation;
-        let follows_reference = changes.task_definition.is_some() && service.task_definition == status.task_definition_arn;
-        let drift: Vec<&String> = lines
-            .iter()
-            .filter(|l| !(follows_reference && l.starts_with("taskDefinition")))
-            .collect();
+        let observed_generation =
+            status.observed_generation.is_some() && status.observed_generation == subject.generation;
+        let follows_reference =
+            changes.task_definition.is_some() && service.task_definition == status.task_definition_arn;
+        let drift: Vec<&String> =
+            lines.iter().filter(|l| !(follows_reference && l.starts_with("taskDefinition"))).collect();
         match ecs.update_service(&subject.spec.cluster, &subject.service_name, &changes).await {
             Ok(mut updated) => {
                 failpoint::hit(AFTER_UPDATE);
@@ -562,10 +571,7 @@ fn report(
     if rollout.degraded.status != ConditionStatus::True
         && let (Some(failed), Some(wanted)) = (&failed_before, wanted)
         && plan::task_definition_matches(wanted, failed)
-        && !service
-            .task_definition
-            .as_deref()
-            .is_some_and(|current| plan::task_definition_matches(failed, current))
+        && !service.task_definition.as_deref().is_some_and(|current| plan::task_definition_matches(failed, current))
     {
         let message = status
             .conditions
@@ -594,20 +600,15 @@ fn report(
     status.running_count = Some(service.running_count);
     status.pending_count = Some(service.pending_count);
     status.task_definition_arn = service.task_definition.clone();
-    status.task_definition_revision = service
-        .task_definition
-        .as_deref()
-        .and_then(parse_task_definition_ref)
-        .map(|(_, revision)| revision);
+    status.task_definition_revision =
+        service.task_definition.as_deref().and_then(parse_task_definition_ref).map(|(_, revision)| revision);
     status.deployments = service.deployments.clone();
 
     let previous_degraded = condition_reason(&status.conditions, DEGRADED).map(|(r, m)| (r.to_owned(), m.to_owned()));
     let (ready, synced, retry) = match sync_result {
-        Ok(()) => (
-            plan::readiness(&service, &rollout, wanted),
-            Judgement::yes(reason::SYNCED, "ECS matches the spec"),
-            None,
-        ),
+        Ok(()) => {
+            (plan::readiness(&service, &rollout, wanted), Judgement::yes(reason::SYNCED, "ECS matches the spec"), None)
+        }
         Err((why, err)) => {
             let ready = if why.reason == reason::INVALID_SPEC || wanted.is_none() {
                 why.clone()
@@ -640,12 +641,7 @@ fn report(
         None if settling => Next::After(plan::rollout_poll(timing.rollout_poll, rollout_age(&status.conditions, now))),
         None => Next::After(timing.steady),
     };
-    ServiceOutcome {
-        outcome: Outcome::new(status, notices, next),
-        ecs_events,
-        rollouts,
-        wrote: false,
-    }
+    ServiceOutcome { outcome: Outcome::new(status, notices, next), ecs_events, rollouts, wrote: false }
 }
 
 /// How long the current rollout has been going on, by the Progressing
@@ -679,29 +675,20 @@ pub async fn delete<E: EcsServiceApi>(ecs: &E, now: Time, subject: Subject<'_>) 
         Err(err) => return deletion_failed(status, &subject, err, &now),
     };
     let Some(service) = service.filter(|s| s.is_active()) else {
-        let notice = Notice::normal(
-            "Deleted",
-            "DeleteService",
-            format!("ECS service {} is deleted", subject.service_name),
-        );
+        let notice =
+            Notice::normal("Deleted", "DeleteService", format!("ECS service {} is deleted", subject.service_name));
         return ServiceOutcome::plain(Outcome::new(status, vec![notice], Next::AwaitChange));
     };
     if matches!(ownership(&subject, &service), Ownership::Foreign | Ownership::Adopt) {
         let notice = Notice::normal(
             "NotDeleted",
             "Delete",
-            format!(
-                "Left ECS service {}: it was not created or adopted by this object",
-                subject.service_name
-            ),
+            format!("Left ECS service {}: it was not created or adopted by this object", subject.service_name),
         );
         return ServiceOutcome::plain(Outcome::new(status, vec![notice], Next::AwaitChange));
     }
     if service.desired_count > 0 && subject.spec.scheduling_strategy == SchedulingStrategy::Replica {
-        let scale_down = crate::ecs::service::ServiceUpdate {
-            desired_count: Some(0),
-            ..Default::default()
-        };
+        let scale_down = crate::ecs::service::ServiceUpdate { desired_count: Some(0), ..Default::default() };
         match ecs.update_service(cluster, &subject.service_name, &scale_down).await {
             Ok(_) => {}
             Err(err) if err.kind() == EcsErrorKind::NotFound => {}
@@ -738,7 +725,13 @@ pub async fn delete<E: EcsServiceApi>(ecs: &E, now: Time, subject: Subject<'_>) 
 fn deletion_failed(mut status: EcsServiceStatus, subject: &Subject<'_>, err: EcsError, now: &Time) -> ServiceOutcome {
     let why = failure_reason(&err);
     let message = format!("Deleting the service: {err}");
-    set(&mut status.conditions, READY, Judgement::no(reason::DELETING, "The object is being deleted"), subject.generation, now);
+    set(
+        &mut status.conditions,
+        READY,
+        Judgement::no(reason::DELETING, "The object is being deleted"),
+        subject.generation,
+        now,
+    );
     set(&mut status.conditions, SYNCED, Judgement::no(why, message.clone()), subject.generation, now);
     let notice = Notice::warning(why, err.operation(), message);
     ServiceOutcome::plain(Outcome::new(status, vec![notice], Next::Retry(err.into())))

@@ -20,10 +20,7 @@ const TD1: &str = "arn:aws:ecs:us-east-1:1:task-definition/web:1";
 const TD2: &str = "arn:aws:ecs:us-east-1:1:task-definition/web:2";
 const UID: &str = "uid-web";
 
-const TIMING: Timing = Timing {
-    rollout_poll: Duration::from_secs(5),
-    steady: Duration::from_secs(600),
-};
+const TIMING: Timing = Timing { rollout_poll: Duration::from_secs(5), steady: Duration::from_secs(600) };
 
 fn now() -> Time {
     Time(Timestamp::from_second(1_900_000_000).unwrap())
@@ -151,7 +148,12 @@ async fn a_spec_change_is_applied_and_outside_changes_are_reverted_with_an_event
     ecs.edit("default", "web", |s| s.task_definition = Some(TD2.into()));
     let out = reconcile(&ecs, &mut obj, TD1).await;
     assert_eq!(ecs.service("default", "web").unwrap().task_definition.as_deref(), Some(TD1));
-    assert!(out.outcome.notices.iter().any(|n| n.reason == "DriftReverted" && n.message.contains("taskDefinition web:2 → web:1")));
+    assert!(
+        out.outcome
+            .notices
+            .iter()
+            .any(|n| n.reason == "DriftReverted" && n.message.contains("taskDefinition web:2 → web:1"))
+    );
 }
 
 #[tokio::test]
@@ -175,7 +177,9 @@ async fn fields_and_tags_removed_from_the_spec_are_reset_and_others_are_left() {
         s.tags.get_or_insert_with(Tags::new).insert("by-hand".into(), "x".into());
     });
 
-    obj.spec = serde_json::from_value(serde_json::json!({"taskDefinition": "web", "tags": [{"key": "team", "value": "a"}]})).unwrap();
+    obj.spec =
+        serde_json::from_value(serde_json::json!({"taskDefinition": "web", "tags": [{"key": "team", "value": "a"}]}))
+            .unwrap();
     obj.metadata.generation = Some(2);
     ecs.forget_calls();
     let out = reconcile(&ecs, &mut obj, TD1).await;
@@ -305,7 +309,8 @@ async fn a_service_created_before_a_crash_is_recognised_by_its_tags() {
 #[tokio::test]
 async fn a_redeploy_is_recorded_first_and_happens_exactly_once() {
     let ecs = FakeServices::default();
-    let mut obj = object(serde_json::json!({"taskDefinition": "web", "desiredCount": 1, "forceNewDeploymentToken": "a"}));
+    let mut obj =
+        object(serde_json::json!({"taskDefinition": "web", "desiredCount": 1, "forceNewDeploymentToken": "a"}));
     reconcile(&ecs, &mut obj, TD1).await;
     ecs.complete_rollout("default", "web");
     reconcile(&ecs, &mut obj, TD1).await;
@@ -419,7 +424,8 @@ async fn a_cached_observation_saves_the_describe() {
     reconcile(&ecs, &mut obj, TD1).await;
     let observed = ecs.service("default", "web");
     ecs.forget_calls();
-    let out = sync::apply(&ecs, now(), subject(&obj), TaskDefinition::Resolved(TD1.into()), Some(observed), TIMING).await;
+    let out =
+        sync::apply(&ecs, now(), subject(&obj), TaskDefinition::Resolved(TD1.into()), Some(observed), TIMING).await;
     assert!(ecs.calls().is_empty(), "{:?}", ecs.calls());
     let ready = find_condition(&out.outcome.status.conditions, READY).unwrap();
     assert_eq!(ready.status, "True");

@@ -7,10 +7,10 @@ pub mod sync;
 
 use std::sync::Arc;
 
+use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::Event as Finalizer;
-use kube::ResourceExt;
 
 use crate::api::EcsTaskDefinition;
 use crate::ecs::EcsApi;

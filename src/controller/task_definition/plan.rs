@@ -52,11 +52,7 @@ pub fn revisions_to_deregister<'a>(
 ) -> Vec<&'a OwnedRevision> {
     let mut superseded: Vec<&OwnedRevision> = owned.iter().filter(|r| Some(r.revision) != current).collect();
     superseded.sort_by_key(|r| std::cmp::Reverse(r.revision));
-    superseded
-        .into_iter()
-        .skip(keep)
-        .filter(|r| !in_use.contains(&format!("{family}:{}", r.revision)))
-        .collect()
+    superseded.into_iter().skip(keep).filter(|r| !in_use.contains(&format!("{family}:{}", r.revision))).collect()
 }
 
 /// Records a revision as owned, keeping the list sorted oldest first and
@@ -115,10 +111,7 @@ mod tests {
     fn the_current_revision_is_kept_even_when_it_is_not_the_newest() {
         // A spec reverted to an older revision's content adopts that revision.
         let revisions: Vec<_> = (1..=4).map(owned).collect();
-        assert_eq!(
-            numbers(revisions_to_deregister(&revisions, Some(1), 1, "web", &HashSet::new())),
-            vec![3, 2]
-        );
+        assert_eq!(numbers(revisions_to_deregister(&revisions, Some(1), 1, "web", &HashSet::new())), vec![3, 2]);
     }
 
     #[test]
@@ -130,11 +123,8 @@ mod tests {
 
     #[test]
     fn ownership_tags_win_over_user_tags() {
-        let user: Tags = [
-            ("team".to_owned(), "payments".to_owned()),
-            (OWNER_UID_TAG.to_owned(), "forged".to_owned()),
-        ]
-        .into();
+        let user: Tags =
+            [("team".to_owned(), "payments".to_owned()), (OWNER_UID_TAG.to_owned(), "forged".to_owned())].into();
         let tags = revision_tags(&user, "uid-1", "prod", "web", "sha256:ab");
         assert_eq!(tags.get("team").map(String::as_str), Some("payments"));
         assert!(is_owned_by(&tags, "uid-1"));
@@ -153,14 +143,7 @@ mod tests {
     #[test]
     fn invalid_spec_waits_only_for_its_own_generation() {
         let now = Time(Timestamp::from_second(1).unwrap());
-        let conditions = vec![new_condition(
-            READY,
-            ConditionStatus::False,
-            reason::INVALID_SPEC,
-            "bad",
-            Some(3),
-            now,
-        )];
+        let conditions = vec![new_condition(READY, ConditionStatus::False, reason::INVALID_SPEC, "bad", Some(3), now)];
         assert!(rejected_this_generation(&conditions, Some(3)));
         assert!(!rejected_this_generation(&conditions, Some(4)));
         assert!(!rejected_this_generation(&[], Some(3)));

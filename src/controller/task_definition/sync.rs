@@ -32,11 +32,7 @@ pub struct Subject<'a> {
 impl<'a> Subject<'a> {
     pub fn of(obj: &'a EcsTaskDefinition) -> Result<Self, ReconcileError> {
         Ok(Self {
-            namespace: obj
-                .metadata
-                .namespace
-                .as_deref()
-                .ok_or(ReconcileError::MissingField("namespace"))?,
+            namespace: obj.metadata.namespace.as_deref().ok_or(ReconcileError::MissingField("namespace"))?,
             name: obj.metadata.name.as_deref().ok_or(ReconcileError::MissingField("name"))?,
             uid: obj.metadata.uid.as_deref().ok_or(ReconcileError::MissingField("uid"))?,
             generation: obj.metadata.generation,
@@ -67,13 +63,8 @@ pub async fn apply<E: EcsApi>(
         return Outcome::new(status, Vec::new(), Next::AwaitChange);
     }
 
-    let tags = plan::revision_tags(
-        &mapping::tags_of(&subject.spec.tags),
-        subject.uid,
-        subject.namespace,
-        subject.name,
-        &hash,
-    );
+    let tags =
+        plan::revision_tags(&mapping::tags_of(&subject.spec.tags), subject.uid, subject.namespace, subject.name, &hash);
     let input = match mapping::register_input(subject.spec, &subject.family, &tags) {
         Ok(input) => input,
         Err(err) => return rejected(status, &subject, err.to_string(), now),
@@ -138,13 +129,8 @@ async fn ensure_current<E: EcsApi>(
     }
 
     // 2. A revision this object registered earlier for the same spec (a revert).
-    let earlier: Vec<OwnedRevision> = status
-        .revisions
-        .iter()
-        .rev()
-        .filter(|r| r.spec_hash.as_deref() == Some(hash))
-        .cloned()
-        .collect();
+    let earlier: Vec<OwnedRevision> =
+        status.revisions.iter().rev().filter(|r| r.spec_hash.as_deref() == Some(hash)).cloned().collect();
     for candidate in earlier {
         match ecs.describe_task_definition(&candidate.task_definition_arn).await? {
             Some(revision) if revision.status == RevisionStatus::Active => {
@@ -167,10 +153,7 @@ async fn ensure_current<E: EcsApi>(
         notices.push(Notice::normal(
             "Adopted",
             "ListTaskDefinitions",
-            format!(
-                "Adopted revision {}, registered earlier for this spec but not yet recorded",
-                revision.revision
-            ),
+            format!("Adopted revision {}, registered earlier for this spec but not yet recorded", revision.revision),
         ));
         return Ok(());
     }
@@ -199,9 +182,7 @@ async fn scan_unrecorded<E: EcsApi>(
     let mut adoptable = None;
     let mut token = None;
     'pages: loop {
-        let page = ecs
-            .list_task_definitions(&subject.family, RevisionFilter::Active, token)
-            .await?;
+        let page = ecs.list_task_definitions(&subject.family, RevisionFilter::Active, token).await?;
         for arn in page.items {
             let Some((_, number)) = crate::ecs::parse_task_definition_ref(&arn) else {
                 continue;
@@ -225,7 +206,10 @@ async fn scan_unrecorded<E: EcsApi>(
                     registered_at: None,
                 },
             );
-            if adoptable.is_none() && revision_hash.as_deref() == Some(hash) && revision.status == RevisionStatus::Active {
+            if adoptable.is_none()
+                && revision_hash.as_deref() == Some(hash)
+                && revision.status == RevisionStatus::Active
+            {
                 adoptable = Some(revision);
             }
         }
@@ -247,10 +231,11 @@ async fn deregister_superseded<E: EcsApi>(
     in_use: &HashSet<String>,
     notices: &mut Vec<Notice>,
 ) -> Result<(), EcsError> {
-    let doomed: Vec<OwnedRevision> = plan::revisions_to_deregister(&status.revisions, status.revision, keep, family, in_use)
-        .into_iter()
-        .cloned()
-        .collect();
+    let doomed: Vec<OwnedRevision> =
+        plan::revisions_to_deregister(&status.revisions, status.revision, keep, family, in_use)
+            .into_iter()
+            .cloned()
+            .collect();
     for revision in doomed {
         match ecs.deregister_task_definition(&revision.task_definition_arn).await {
             Ok(()) => {
@@ -350,13 +335,7 @@ fn failed(
     } else {
         Judgement::no(why, message.clone())
     };
-    set_ready_and_synced(
-        &mut status.conditions,
-        ready,
-        Judgement::no(why, message.clone()),
-        subject.generation,
-        &now,
-    );
+    set_ready_and_synced(&mut status.conditions, ready, Judgement::no(why, message.clone()), subject.generation, &now);
     if previous.as_deref() != Some(why) {
         notices.push(Notice::warning(why, err.operation(), message));
     }
@@ -373,10 +352,7 @@ pub async fn delete<E: EcsApi>(ecs: &E, clock: &dyn Clock, subject: Subject<'_>)
             let notice = Notice::normal(
                 "Retained",
                 "Delete",
-                format!(
-                    "Left the revisions of family {} in ECS (deletionPolicy: Retain)",
-                    subject.family
-                ),
+                format!("Left the revisions of family {} in ECS (deletionPolicy: Retain)", subject.family),
             );
             Outcome::new(status, vec![notice], Next::AwaitChange)
         }
@@ -430,19 +406,12 @@ async fn purge<E: EcsApi>(
     status: &EcsTaskDefinitionStatus,
     subject: &Subject<'_>,
 ) -> Result<(usize, usize), EcsError> {
-    let known: HashSet<&str> = status
-        .revisions
-        .iter()
-        .map(|r| r.task_definition_arn.as_str())
-        .collect();
+    let known: HashSet<&str> = status.revisions.iter().map(|r| r.task_definition_arn.as_str()).collect();
     let owns = async |arn: &str| -> Result<bool, EcsError> {
         if known.contains(arn) {
             return Ok(true);
         }
-        Ok(ecs
-            .describe_task_definition(arn)
-            .await?
-            .is_some_and(|r| plan::is_owned_by(&r.tags, subject.uid)))
+        Ok(ecs.describe_task_definition(arn).await?.is_some_and(|r| plan::is_owned_by(&r.tags, subject.uid)))
     };
 
     // Collect first, then act: deregistering shifts ECS's pages under a token.

@@ -48,7 +48,11 @@ async fn apply(ecs: &FakeEcs, obj: &EcsTaskDefinition) -> Outcome<EcsTaskDefinit
     apply_in_use(ecs, obj, &HashSet::new()).await
 }
 
-async fn apply_in_use(ecs: &FakeEcs, obj: &EcsTaskDefinition, in_use: &HashSet<String>) -> Outcome<EcsTaskDefinitionStatus> {
+async fn apply_in_use(
+    ecs: &FakeEcs,
+    obj: &EcsTaskDefinition,
+    in_use: &HashSet<String>,
+) -> Outcome<EcsTaskDefinitionStatus> {
     sync::apply(ecs, &clock(), Subject::of(obj).unwrap(), in_use).await
 }
 
@@ -149,12 +153,8 @@ async fn a_revision_orphaned_by_a_crash_is_recorded_and_later_cleaned_up() {
     // Revision 2 registered for image 1.28, crash before the status write...
     let _lost = apply(&ecs, &with_status(object("nginx:1.28", 2, json!({})), &first)).await;
     // ...and the spec moved on to 1.29 meanwhile.
-    let third = apply(
-        &ecs,
-        &with_status(object("nginx:1.29", 3, json!({"revisionHistoryLimit": 0})), &first),
-    )
-    .await
-    .status;
+    let third =
+        apply(&ecs, &with_status(object("nginx:1.29", 3, json!({"revisionHistoryLimit": 0})), &first)).await.status;
     assert_eq!(third.revision, Some(3));
     let stored = ecs.revisions("web");
     assert_eq!(stored.len(), 3);
@@ -239,9 +239,7 @@ async fn a_revision_deregistered_outside_is_replaced() {
     let ecs = FakeEcs::default();
     let first = apply(&ecs, &object("nginx:1", 1, json!({}))).await.status;
     use crate::ecs::EcsApi;
-    ecs.deregister_task_definition(first.task_definition_arn.as_deref().unwrap())
-        .await
-        .unwrap();
+    ecs.deregister_task_definition(first.task_definition_arn.as_deref().unwrap()).await.unwrap();
     let healed = apply(&ecs, &with_status(object("nginx:1", 1, json!({})), &first)).await.status;
     assert_eq!(healed.revision, Some(2));
 }
@@ -252,10 +250,8 @@ async fn delete_removes_every_owned_revision_across_pages_and_nothing_else() {
     let foreign = ecs.register_foreign("web", [("team".to_owned(), "other".to_owned())].into());
     let mut status = EcsTaskDefinitionStatus::default();
     for generation in 1..=8 {
-        let obj = with_status(
-            object(&format!("img:{generation}"), generation, json!({"revisionHistoryLimit": 2})),
-            &status,
-        );
+        let obj =
+            with_status(object(&format!("img:{generation}"), generation, json!({"revisionHistoryLimit": 2})), &status);
         status = apply(&ecs, &obj).await.status;
     }
     let obj = with_status(object("img:8", 8, json!({"revisionHistoryLimit": 2})), &status);

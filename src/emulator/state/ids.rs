@@ -45,10 +45,7 @@ pub fn with_rng<R>(rng: Option<&SharedRng>, f: impl FnOnce() -> R) -> R {
 fn seed() -> u64 {
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0),
     );
     hasher.write_u64(std::process::id().into());
     hasher.finish()
@@ -178,11 +175,7 @@ pub fn service_name_of(reference: &str) -> &str {
 /// The id in a task or container-instance reference (bare id or ARN, long or
 /// old short format).
 pub fn id_of(reference: &str) -> &str {
-    if Arns::resource_of(reference).is_some() {
-        reference.rsplit('/').next().unwrap_or(reference)
-    } else {
-        reference
-    }
+    if Arns::resource_of(reference).is_some() { reference.rsplit('/').next().unwrap_or(reference) } else { reference }
 }
 
 /// A task-definition reference: `family`, `family:revision` or an ARN.
@@ -218,9 +211,7 @@ impl TaskDefinitionRef {
 
 /// `[A-Za-z0-9_-]{1,255}`: cluster, service, family and container names.
 pub fn is_valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 255
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !name.is_empty() && name.len() <= 255 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]

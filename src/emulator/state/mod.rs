@@ -110,12 +110,9 @@ impl ClusterState {
     /// The cluster with its live counters filled in.
     pub fn cluster_with_counts(&self) -> Cluster {
         let mut cluster = self.cluster.clone();
-        cluster.active_services_count =
-            self.services.values().filter(|s| s.service.status == "ACTIVE").count() as i64;
-        cluster.running_tasks_count =
-            self.tasks.values().filter(|t| t.task.last_status == "RUNNING").count() as i64;
-        cluster.pending_tasks_count =
-            self.tasks.values().filter(|t| t.task.last_status == "PENDING").count() as i64;
+        cluster.active_services_count = self.services.values().filter(|s| s.service.status == "ACTIVE").count() as i64;
+        cluster.running_tasks_count = self.tasks.values().filter(|t| t.task.last_status == "RUNNING").count() as i64;
+        cluster.pending_tasks_count = self.tasks.values().filter(|t| t.task.last_status == "PENDING").count() as i64;
         cluster.registered_container_instances_count = self
             .container_instances
             .values()
@@ -141,16 +138,11 @@ mod shared_entries {
     use super::*;
     use serde::{Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(
-        map: &BTreeMap<u32, Arc<TaskDefinitionEntry>>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(map: &BTreeMap<u32, Arc<TaskDefinitionEntry>>, s: S) -> Result<S::Ok, S::Error> {
         s.collect_map(map.iter().map(|(k, v)| (k, &**v)))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<BTreeMap<u32, Arc<TaskDefinitionEntry>>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<u32, Arc<TaskDefinitionEntry>>, D::Error> {
         let plain = BTreeMap::<u32, TaskDefinitionEntry>::deserialize(d)?;
         Ok(plain.into_iter().map(|(k, v)| (k, Arc::new(v))).collect())
     }
@@ -184,16 +176,41 @@ pub enum Change {
     /// Everything dropped (admin reset).
     Reset,
     /// A cluster (re)created: replaces the cluster and all its contents.
-    NewCluster { cluster: Cluster },
-    PutCluster { cluster: Cluster },
-    PutService { cluster: String, entry: ServiceEntry },
-    PutTask { cluster: String, entry: TaskEntry },
-    PutContainerInstance { cluster: String, entry: ContainerInstanceEntry },
-    PutRunTaskToken { cluster: String, token: String, record: RunTaskToken },
+    NewCluster {
+        cluster: Cluster,
+    },
+    PutCluster {
+        cluster: Cluster,
+    },
+    PutService {
+        cluster: String,
+        entry: ServiceEntry,
+    },
+    PutTask {
+        cluster: String,
+        entry: TaskEntry,
+    },
+    PutContainerInstance {
+        cluster: String,
+        entry: ContainerInstanceEntry,
+    },
+    PutRunTaskToken {
+        cluster: String,
+        token: String,
+        record: RunTaskToken,
+    },
     /// A STOPPED task past its retention, gone from every listing.
-    DeleteTask { cluster: String, id: String },
-    DeleteRunTaskToken { cluster: String, token: String },
-    PutTaskDefinition { entry: TaskDefinitionEntry },
+    DeleteTask {
+        cluster: String,
+        id: String,
+    },
+    DeleteRunTaskToken {
+        cluster: String,
+        token: String,
+    },
+    PutTaskDefinition {
+        entry: TaskDefinitionEntry,
+    },
 }
 
 /// The whole state as plain data: the admin dump and the snapshot file.
@@ -275,9 +292,9 @@ impl Store {
     /// still holding the lock that guarded the write.
     pub fn persist(&self, changes: Changes) -> EcsResult<()> {
         match &self.journal {
-            Some(journal) if !changes.list.is_empty() => journal
-                .append(&changes.list)
-                .map_err(|e| EcsError::server(format!("could not persist the write: {e}"))),
+            Some(journal) if !changes.list.is_empty() => {
+                journal.append(&changes.list).map_err(|e| EcsError::server(format!("could not persist the write: {e}")))
+            }
             _ => Ok(()),
         }
     }
@@ -304,18 +321,14 @@ impl Store {
 
     /// All clusters, sorted by name.
     pub fn all_clusters(&self) -> Vec<(String, Arc<Mutex<ClusterState>>)> {
-        let mut all: Vec<_> =
-            read(&self.clusters).iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut all: Vec<_> = read(&self.clusters).iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         all.sort_by(|a, b| a.0.cmp(&b.0));
         all
     }
 
     /// Runs `f` with the clusters map write-locked: only for whole-cluster
     /// creation, which must not race with another creation of the same name.
-    pub fn with_clusters_map<R>(
-        &self,
-        f: impl FnOnce(&mut HashMap<String, Arc<Mutex<ClusterState>>>) -> R,
-    ) -> R {
+    pub fn with_clusters_map<R>(&self, f: impl FnOnce(&mut HashMap<String, Arc<Mutex<ClusterState>>>) -> R) -> R {
         f(&mut write(&self.clusters))
     }
 
@@ -326,11 +339,7 @@ impl Store {
 
     /// Replaces the whole state (startup load, reset).
     pub fn load(&self, dump: StateDump) {
-        let map = dump
-            .clusters
-            .into_iter()
-            .map(|c| (c.name().to_owned(), Arc::new(Mutex::new(c))))
-            .collect();
+        let map = dump.clusters.into_iter().map(|c| (c.name().to_owned(), Arc::new(Mutex::new(c)))).collect();
         *write(&self.clusters) = map;
         *write(&self.task_definitions) = dump.task_definitions;
     }
@@ -363,9 +372,7 @@ impl Store {
 impl StateDump {
     /// Applies one journaled change (startup replay).
     pub fn apply(&mut self, change: Change) {
-        let find = |clusters: &mut Vec<ClusterState>, name: &str| {
-            clusters.iter().position(|c| c.name() == name)
-        };
+        let find = |clusters: &mut Vec<ClusterState>, name: &str| clusters.iter().position(|c| c.name() == name);
         match change {
             Change::Reset => *self = StateDump::default(),
             Change::NewCluster { cluster } => {
