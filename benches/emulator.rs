@@ -177,7 +177,7 @@ async fn step(ecs: &Ecs, n: u64, worker: u64, clusters: u64, last_task: &mut Str
 /// The emulator's own cost: the same mix through the request path
 /// (`protocol::serve`) on one thread, without HTTP or a client.
 fn direct(seconds: u64, clusters: u64, retention: u64, seeds: &[String]) -> (u64, f64) {
-    use ecs_bridge::emulator::protocol::handle_target;
+    use ecs_bridge::emulator::handle_target;
     let app = ecs_bridge::emulator::build_app(&EmulatorConfig {
         stopped_task_retention: Duration::from_secs(retention),
         ..EmulatorConfig::default()

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ecs_bridge::emulator::clock::{Clock, ManualClock};
-use ecs_bridge::emulator::protocol::{App, handle_target};
-use ecs_bridge::emulator::{EmulatorConfig, build_app, scheduler};
+use ecs_bridge::emulator::{App, handle_target};
+use ecs_bridge::emulator::{EmulatorConfig, build_app};
 use serde_json::{Value, json};
 
 fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
@@ -100,9 +100,9 @@ impl Fleet {
         while self.clock.now_millis() < end {
             self.clock.set_millis(self.clock.now_millis() + step);
             let started = Instant::now();
-            scheduler::tick(&self.app.store);
+            ecs_bridge::emulator::tick(&self.app.store);
             phase.add(started.elapsed());
-            if scheduler::next_due(&self.app.store).is_none() {
+            if ecs_bridge::emulator::next_due(&self.app.store).is_none() {
                 break;
             }
         }
@@ -161,7 +161,7 @@ fn main() {
         for _ in 0..20 {
             fleet.clock.set_millis(fleet.clock.now_millis() + 250);
             let started = Instant::now();
-            scheduler::tick(&fleet.app.store);
+            ecs_bridge::emulator::tick(&fleet.app.store);
             idle.add(started.elapsed());
         }
         // A rolling deployment of every service (200/100: all new tasks, then the old ones stop).

@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use ecs_bridge::emulator::protocol::{App, OPERATIONS, handle_target};
+use ecs_bridge::emulator::{App, OPERATIONS, handle_target};
 use ecs_bridge::emulator::{EmulatorConfig, build_app};
 use libfuzzer_sys::fuzz_target;
 

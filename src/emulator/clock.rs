@@ -2,7 +2,7 @@
 //! [`Clock`]: the real wall clock by default, or a [`ManualClock`] that only
 //! moves when a test advances it (through `POST /_emulator/clock/advance`,
 //! which also runs the scheduler's work due on the way, see
-//! [`super::scheduler::advance`]).
+//! [`crate::emulator::sim::scheduler::advance`]).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -48,7 +48,7 @@ impl ManualClock {
     }
 
     /// Moves time forward without running any scheduler work (use
-    /// [`super::scheduler::advance`] to run the work due as well).
+    /// [`crate::emulator::sim::scheduler::advance`] to run the work due as well).
     pub fn advance_millis(&self, by: i64) {
         self.millis.fetch_add(by, Ordering::SeqCst);
     }

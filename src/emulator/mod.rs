@@ -3,72 +3,51 @@
 //! accepted). `ecs-bridge emulator` runs it as a process; [`spawn`] embeds it
 //! in tests and dev mode on an ephemeral loopback port.
 //!
-//! Layout: [`protocol`] (routing, target header, JSON errors) → one module per
-//! family of operations ([`clusters`], [`task_definitions`], [`services`],
-//! [`tasks`], [`container_instances`], [`attributes`], [`tags`]) → [`state`]
-//! (records, ids, ARNs) with [`validation`], [`lifecycle`], [`placement`],
-//! [`awsvpc`] (subnets' zones, task ENIs) and [`query`] as the rules they
-//! share; [`persistence`] makes writes durable; [`admin`] serves
-//! `/_emulator/`.
+//! The code stands in floors, and a file imports only its own folder and the
+//! floors below it (a test, `tests/delivery/floors.rs`, keeps it so):
 //!
-//! A living ECS on a [`clock`]: the [`scheduler`] ticks (on the real clock in
-//! the background, on a manual clock when a test advances it), moving tasks
-//! through their lifecycle ([`progress`], [`health`], [`failure_rules`],
-//! [`load_balancers`]) and
-//! letting each service converge ([`deployments`] for ECS's rolling update,
-//! [`daemon`], [`circuit_breaker`], [`service_events`]) within the durations
-//! of [`timings`]; [`faults`] injects failures.
+//! ```text
+//! mod.rs    this facade: configuration, spawn/run, the router, the ticker
+//! admin/    the /_emulator/ endpoints that tests and people steer it with
+//! server/   POST /: target header to handler, request faults, throttling, stats
+//! api/      one file per family of ECS operations; api/mod.rs names them all
+//! sim/      the living ECS: the tick, task lifecycle, deployments, breaker, events
+//! rules/    ECS's pure rules: validation, the query language, placement, zones
+//! state/    records, the store and its locks, the journal, ids
+//! wire/     the JSON 1.1 codec, ECS's error shapes, pagination
+//! clock.rs, timings.rs   time and how long each simulated phase takes
+//! ```
 
-pub mod admin;
-pub mod alarms;
-pub mod attributes;
-pub mod awsvpc;
-pub mod capacity;
-pub mod circuit_breaker;
+mod admin;
+mod api;
 pub mod clock;
-pub mod clusters;
-pub mod container_instances;
-pub mod daemon;
-pub mod deployments;
-pub mod error;
-pub mod failure_rules;
-pub mod faults;
-pub mod health;
-pub mod lifecycle;
-pub mod load_balancers;
-pub mod pagination;
-pub mod persistence;
-pub mod placement;
-pub mod progress;
-pub mod protocol;
-pub mod query;
-pub mod scheduler;
-pub mod service_deployments;
-pub mod service_events;
-pub mod services;
-pub mod spot;
-pub mod state;
-pub mod tags;
-pub mod task_definitions;
-pub mod tasks;
-pub mod throttling;
-pub mod timings;
-pub mod validation;
+mod rules;
+mod server;
+mod sim;
+mod state;
+mod timings;
+mod wire;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::post;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use clock::{Clock, SystemClock};
-use persistence::{Journal, PersistenceError};
-use protocol::{App, Stats};
 use state::Store;
 use state::ids::Arns;
+use state::journal::{COMPACT_AFTER_BYTES, Journal, PersistenceError};
+
+pub use api::{OPERATIONS, UNSUPPORTED_OPERATIONS};
+pub use server::{App, handle, handle_target};
+pub use sim::chaos::kill_task;
+pub use sim::scheduler::{AdvanceReport, ClockError, TickReport, advance, next_due, tick};
+pub use timings::Timings;
 
 /// Which clock the scheduler runs on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -154,7 +133,7 @@ pub struct EmulatorConfig {
     /// How long STOPPED tasks stay visible before they are forgotten.
     pub stopped_task_retention: std::time::Duration,
     /// How long each simulated phase takes.
-    pub timings: timings::Timings,
+    pub timings: Timings,
     /// Seed for ids and random choices; `None` for fresh randomness.
     pub seed: Option<u64>,
     /// How often the background ticker runs on the real clock.
@@ -178,7 +157,7 @@ impl Default for EmulatorConfig {
             stopped_task_retention: std::time::Duration::from_millis(
                 state::DEFAULT_STOPPED_TASK_RETENTION_MILLIS as u64,
             ),
-            timings: timings::Timings::default(),
+            timings: Timings::default(),
             seed: None,
             tick_interval: std::time::Duration::from_millis(100),
             ec2_capacity: 0,
@@ -202,12 +181,8 @@ impl From<EmulatorArgs> for EmulatorConfig {
             ClockMode::Manual => Arc::new(clock::ManualClock::starting_now()),
         };
         let interval = (args.health_check_interval_seconds > 0.0).then_some(args.health_check_interval_seconds);
-        let mut timings = timings::Timings::from_seconds(
-            args.task_start_seconds,
-            args.task_stop_seconds,
-            args.task_healthy_seconds,
-            interval,
-        );
+        let mut timings =
+            Timings::from_seconds(args.task_start_seconds, args.task_stop_seconds, args.task_healthy_seconds, interval);
         timings.target_healthy = (args.target_healthy_seconds.max(0.0) * 1000.0).round() as i64;
         Self {
             listen: args.listen,
@@ -240,30 +215,7 @@ pub enum EmulatorError {
 
 /// The HTTP routes: ECS at `POST /`, admin under `/_emulator/`.
 pub fn router(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/", post(protocol::serve_ecs))
-        .route("/_emulator/health", get(admin::health))
-        .route("/_emulator/reset", post(admin::reset))
-        .route("/_emulator/state", get(admin::state))
-        .route("/_emulator/stats", get(admin::stats))
-        .route("/_emulator/stats/reset", post(admin::reset_stats))
-        .route("/_emulator/clock", get(admin::clock))
-        .route("/_emulator/clock/advance", post(admin::advance_clock))
-        .route("/_emulator/tick", post(admin::tick))
-        .route(
-            "/_emulator/failure-rules",
-            get(admin::failure_rules).post(admin::add_failure_rule).delete(admin::delete_failure_rules),
-        )
-        .route("/_emulator/tasks/kill", post(admin::kill_task))
-        .route("/_emulator/target-groups", get(admin::target_groups))
-        .route("/_emulator/container-instances/kill", post(admin::kill_instance))
-        .route("/_emulator/spot/interrupt", post(admin::interrupt_spot))
-        .route("/_emulator/alarms", get(admin::alarms).post(admin::set_alarm))
-        .route("/_emulator/faults", get(admin::faults).post(admin::add_fault).delete(admin::delete_faults))
-        .route("/_emulator/throttling", post(admin::set_throttling))
-        .route("/_emulator/subnets", get(admin::subnets))
-        .fallback(protocol::fallback)
-        .with_state(app)
+    Router::new().route("/", post(server::serve_ecs)).merge(admin::routes()).fallback(server::fallback).with_state(app)
 }
 
 /// Builds the shared state, loading `state_dir` when given.
@@ -284,9 +236,9 @@ pub fn build_app(config: &EmulatorConfig) -> Result<Arc<App>, EmulatorError> {
     if let Some(dump) = dump {
         store.load(dump);
     }
-    let faults = faults::Faults::default();
+    let faults = server::faults::Faults::default();
     faults.set_throttling(config.throttling);
-    Ok(Arc::new(App { store, stats: Stats::default(), faults }))
+    Ok(Arc::new(App { store, stats: server::stats::Stats::default(), faults }))
 }
 
 /// An emulator serving in the background of this process. Dropping it stops
@@ -316,13 +268,13 @@ impl RunningEmulator {
 
     /// Moves a manual clock forward, doing the scheduler's work due on the
     /// way (same as `POST /_emulator/clock/advance`).
-    pub fn advance(&self, by: std::time::Duration) -> Result<scheduler::AdvanceReport, scheduler::ClockError> {
-        scheduler::advance(&self.app.store, i64::try_from(by.as_millis()).unwrap_or(i64::MAX))
+    pub fn advance(&self, by: std::time::Duration) -> Result<AdvanceReport, ClockError> {
+        advance(&self.app.store, i64::try_from(by.as_millis()).unwrap_or(i64::MAX))
     }
 
     /// Does the work due at the current time (same as `POST /_emulator/tick`).
-    pub fn tick(&self) -> scheduler::TickReport {
-        scheduler::tick(&self.app.store)
+    pub fn tick(&self) -> TickReport {
+        tick(&self.app.store)
     }
 
     /// Requests served per operation (same as `GET /_emulator/stats`).
@@ -350,14 +302,25 @@ impl Drop for RunningEmulator {
     }
 }
 
+/// Ticks on the real clock until the emulator is dropped.
+async fn run_ticker(app: Weak<App>, every: Duration) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let Some(app) = app.upgrade() else { return };
+        tick(&app.store);
+    }
+}
+
 /// Compacts the journal whenever it has grown past
-/// [`persistence::COMPACT_AFTER_BYTES`], off the request path; ends with the
+/// [`COMPACT_AFTER_BYTES`], off the request path; ends with the
 /// emulator.
-async fn compact_in_background(app: std::sync::Weak<App>) {
+async fn compact_in_background(app: Weak<App>) {
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(5)).await;
         let Some(app) = app.upgrade() else { return };
-        let big = app.store.journal().is_some_and(|j| j.len() > persistence::COMPACT_AFTER_BYTES);
+        let big = app.store.journal().is_some_and(|j| j.len() > COMPACT_AFTER_BYTES);
         if big {
             let result = tokio::task::spawn_blocking(move || app.store.compact()).await;
             if let Ok(Err(e)) | Err(e) = result.map_err(std::io::Error::other) {
@@ -380,7 +343,7 @@ pub async fn spawn(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
         tokio::spawn(compact_in_background(Arc::downgrade(&app)));
     }
     if app.store.clock.manual().is_none() {
-        tokio::spawn(scheduler::run_ticker(Arc::downgrade(&app), config.tick_interval));
+        tokio::spawn(run_ticker(Arc::downgrade(&app), config.tick_interval));
     }
     let server = tokio::spawn(async move {
         axum::serve(listener, router)

@@ -4,6 +4,7 @@
 //! `helm` is the one `tests/control-plane/install.sh` builds.
 
 mod chart;
+mod floors;
 mod kind_config;
 
 use std::path::{Path, PathBuf};

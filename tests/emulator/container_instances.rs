@@ -127,6 +127,21 @@ async fn list_filter_uses_the_cluster_query_language() {
     assert_error(query("bogus ~~ 1").await, "InvalidParameterException", None);
 }
 
+/// Multi-byte input is cut at characters, never inside one: a filter of 700
+/// `€` (2,100 bytes) and one past ECS's 2,000-character limit both get
+/// ECS's error, not a panic and a 500.
+#[tokio::test]
+async fn a_long_multibyte_filter_is_an_invalid_parameter_not_a_panic() {
+    let (_emulator, client) = start().await;
+    client.create_cluster().cluster_name("c").send().await.unwrap();
+    let query = |filter: String| client.list_container_instances().cluster("c").filter(filter).send();
+    assert_error(query("€".repeat(700)).await, "InvalidParameterException", None);
+    let long = query("€".repeat(2001)).await;
+    let (code, message) = crate::support::error(long);
+    assert_eq!(code, "InvalidParameterException", "{message}");
+    assert!(message.contains(&"€".repeat(40)) && message.contains("longer than 2000 characters"), "{message}");
+}
+
 #[tokio::test]
 async fn attributes_put_list_delete() {
     let (_emulator, client) = start().await;

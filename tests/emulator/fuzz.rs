@@ -5,7 +5,7 @@
 //! point with coverage guidance.
 
 use axum::http::{HeaderMap, HeaderValue};
-use ecs_bridge::emulator::protocol::{App, OPERATIONS, UNSUPPORTED_OPERATIONS, handle};
+use ecs_bridge::emulator::{App, OPERATIONS, UNSUPPORTED_OPERATIONS, handle};
 use ecs_bridge::emulator::{EmulatorConfig, build_app};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;

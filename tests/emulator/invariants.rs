@@ -17,8 +17,8 @@
 
 use std::sync::Arc;
 
-use ecs_bridge::emulator::protocol::{App, handle_target};
-use ecs_bridge::emulator::{EmulatorConfig, build_app, faults, scheduler};
+use ecs_bridge::emulator::{App, handle_target};
+use ecs_bridge::emulator::{EmulatorConfig, advance, build_app, kill_task};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -151,7 +151,7 @@ impl World {
                     .filter_map(|t| t["taskArn"].as_str().map(|a| a.rsplit('/').next().unwrap_or_default().to_owned()))
                     .collect();
                 if !running.is_empty() {
-                    faults::kill_task(&self.app.store, Some("c"), &running[n % running.len()], 137).expect("kill");
+                    kill_task(&self.app.store, Some("c"), &running[n % running.len()], 137).expect("kill");
                     self.reached = false;
                 }
             }
@@ -159,7 +159,7 @@ impl World {
                 let mut left = *millis;
                 while left > 0 {
                     let step = left.min(250);
-                    scheduler::advance(&self.app.store, step).expect("manual clock");
+                    advance(&self.app.store, step).expect("manual clock");
                     left -= step;
                     self.check()?;
                 }

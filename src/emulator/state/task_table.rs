@@ -16,7 +16,7 @@ use std::ops::{Deref, DerefMut};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::records::{TaskEntry, Timestamp};
+use crate::emulator::state::records::{TaskEntry, Timestamp};
 
 /// Tasks by id, with their indexes.
 #[derive(Clone, Debug, Default)]

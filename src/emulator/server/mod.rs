@@ -1,0 +1,156 @@
+//! The HTTP front of the emulator: `POST /` with the operation in
+//! `X-Amz-Target` (AWS JSON 1.1), resolved to a handler of
+//! [`crate::emulator::api`], with request faults and ECS's throttling
+//! ([`faults`]) checked first, per-operation counters ([`stats`]), and every
+//! outcome, a panic included, turned into a well-formed ECS response.
+
+pub mod faults;
+pub mod stats;
+pub mod throttling;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use serde_json::Value;
+
+use crate::emulator::api::{OPERATIONS, UNSUPPORTED_OPERATIONS};
+use crate::emulator::state::Store;
+use crate::emulator::state::ids::{uuid, with_rng};
+use crate::emulator::wire::codec::Reply;
+use crate::emulator::wire::error::{EcsError, ErrorKind};
+use faults::Faults;
+use stats::Stats;
+
+/// The `X-Amz-Target` prefix of ECS's API version 2014-11-13.
+pub const TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113.";
+/// ECS's JSON content type.
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+/// Request bodies above this are refused unread: ECS's largest inputs (a
+/// 64 KiB task definition) fit many times over, and it bounds memory per request.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Shared by every request.
+#[derive(Debug)]
+pub struct App {
+    pub store: Store,
+    pub stats: Stats,
+    /// Injected faults and ECS's throttling, checked before each operation.
+    pub faults: Faults,
+}
+
+/// Resolves the target header to an operation index.
+fn operation(headers: &HeaderMap) -> Result<usize, EcsError> {
+    let target = headers
+        .get("x-amz-target")
+        .ok_or_else(|| EcsError::new(ErrorKind::UnknownOperationException, "Missing X-Amz-Target header."))?
+        .to_str()
+        .map_err(|_| EcsError::new(ErrorKind::UnknownOperationException, "X-Amz-Target is not valid text."))?;
+    let name = target.strip_prefix(TARGET_PREFIX).ok_or_else(|| {
+        EcsError::new(
+            ErrorKind::UnknownOperationException,
+            format!("Unknown target '{target}': expected '{TARGET_PREFIX}<Operation>'."),
+        )
+    })?;
+    if let Some(index) = OPERATIONS.iter().position(|(n, _)| *n == name) {
+        return Ok(index);
+    }
+    if UNSUPPORTED_OPERATIONS.contains(&name) {
+        return Err(EcsError::new(
+            ErrorKind::UnsupportedFeatureException,
+            format!("The operation {name} is not supported by this emulator."),
+        ));
+    }
+    Err(EcsError::new(ErrorKind::UnknownOperationException, format!("Unknown operation '{name}'.")))
+}
+
+/// Serves one ECS request body into a status and JSON body bytes; never
+/// panics (a panic becomes ServerException).
+pub fn serve(app: &App, headers: &HeaderMap, body: &[u8]) -> (u16, Vec<u8>) {
+    let result = with_rng(app.store.rng.as_ref(), || {
+        operation(headers).and_then(|index| {
+            app.stats.count(index);
+            let (name, handler) = OPERATIONS[index];
+            if let Some(fault) = app.faults.check(name, app.store.now().0) {
+                return Err(fault);
+            }
+            catch_unwind(AssertUnwindSafe(|| handler(&app.store, body)))
+                .unwrap_or_else(|_| Err(EcsError::server("Internal error while serving the request.")))
+        })
+    });
+    match result {
+        Ok(reply) => (200, reply.0),
+        Err(err) => (err.kind.http_status(), Reply::from(err.body()).0),
+    }
+}
+
+/// [`serve`] with the body parsed back into JSON (for tests and fuzzing).
+pub fn handle(app: &App, headers: &HeaderMap, body: &[u8]) -> (u16, Value) {
+    let (status, bytes) = serve(app, headers, body);
+    let value = serde_json::from_slice(&bytes).unwrap_or_else(
+        |e| serde_json::json!({ "__type": "ServerException", "message": format!("response is not JSON: {e}") }),
+    );
+    (status, value)
+}
+
+/// [`handle`] with the target given as text (what fuzzers and benchmarks
+/// hold); a target that is not a valid header value counts as missing.
+pub fn handle_target(app: &App, target: Option<&str>, body: &[u8]) -> (u16, Value) {
+    let mut headers = HeaderMap::new();
+    if let Some(value) = target.and_then(|t| HeaderValue::from_str(t).ok()) {
+        headers.insert("x-amz-target", value);
+    }
+    handle(app, &headers, body)
+}
+
+/// The axum handler for `POST /`.
+pub async fn serve_ecs(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let operation =
+        headers.get("x-amz-target").and_then(|t| t.to_str().ok()).and_then(|t| t.strip_prefix(TARGET_PREFIX));
+    let delay = operation.and_then(|op| with_rng(app.store.rng.as_ref(), || app.faults.latency(op)));
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    let (status, bytes) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => serve(&app, &headers, &bytes),
+        Err(_) => {
+            let err = EcsError::new(
+                ErrorKind::SerializationException,
+                format!("Request body could not be read or exceeds {MAX_BODY_BYTES} bytes."),
+            );
+            (err.kind.http_status(), Reply::from(err.body()).0)
+        }
+    };
+    bytes_response(status, bytes)
+}
+
+/// A JSON 1.1 response with a request id, as ECS sends.
+pub fn json_response(status: u16, value: &Value) -> Response {
+    bytes_response(status, Reply::from(value.clone()).0)
+}
+
+fn bytes_response(status: u16, bytes: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    if let Ok(id) = HeaderValue::from_str(&uuid()) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    response
+}
+
+/// Anything that is not `POST /` or an admin endpoint.
+pub async fn fallback() -> Response {
+    let err = EcsError::new(
+        ErrorKind::UnknownOperationException,
+        "ECS is served at POST / with an X-Amz-Target header; admin endpoints are under /_emulator/.",
+    );
+    json_response(404, &err.body())
+}

@@ -1,0 +1,480 @@
+//! The service scheduler's decisions for one service: ECS's rolling update.
+//! It starts PRIMARY tasks up to the desired count within `maximumPercent`,
+//! stops tasks of replaced deployments while the healthy tasks stay at or
+//! above `minimumHealthyPercent`, replaces tasks that stopped or failed their
+//! health checks, scales in, drops drained deployments, and keeps the
+//! counters, rollout state, circuit breaker, back-off and events in step.
+//!
+//! [`reconcile`] runs after every write that touches a service or its tasks,
+//! and on every scheduler tick in which one of its tasks changed (with what
+//! they did, as [`TaskFacts`]). DAEMON services are placed per instance by
+//! [`crate::emulator::sim::daemon`].
+
+use crate::emulator::rules::placement::scale_in_order;
+use crate::emulator::sim::circuit_breaker;
+use crate::emulator::sim::events::{self as events, add_event};
+use crate::emulator::sim::health::{self, is_healthy};
+use crate::emulator::sim::lifecycle::is_pending;
+use crate::emulator::sim::load_balancers;
+use crate::emulator::sim::pass::{Pass, Stops, is_live, on_leaving_instance};
+use crate::emulator::state::ids::deployment_id;
+use crate::emulator::state::records::*;
+use crate::emulator::state::{Change, Changes, ClusterState, Store};
+
+/// Failed starts in a row before the scheduler backs off.
+const BACKOFF_AFTER: u32 = 3;
+/// The longest back-off between launch attempts (ECS: 15 minutes).
+const MAX_BACKOFF_MILLIS: i64 = 15 * 60 * 1000;
+
+/// A new PRIMARY deployment snapshotting the service's current configuration.
+pub fn new_deployment(service: &Service, now: Timestamp) -> Deployment {
+    let id = deployment_id();
+    Deployment {
+        rollout_state_reason: Some(format!("ECS deployment {id} in progress.")),
+        id,
+        status: "PRIMARY".into(),
+        task_definition: service.task_definition.clone().unwrap_or_default(),
+        desired_count: service.desired_count,
+        pending_count: 0,
+        running_count: 0,
+        failed_tasks: 0,
+        created_at: now,
+        updated_at: now,
+        capacity_provider_strategy: service.capacity_provider_strategy.clone(),
+        launch_type: service.launch_type.clone(),
+        platform_version: service.platform_version.clone(),
+        platform_family: None,
+        network_configuration: service.network_configuration.clone(),
+        rollout_state: Some("IN_PROGRESS".into()),
+        service_connect_configuration: None,
+        volume_configurations: None,
+        vpc_lattice_configurations: None,
+    }
+}
+
+/// Makes `deployment` the PRIMARY one; the previous PRIMARY keeps its tasks
+/// as ACTIVE with a desired count of 0.
+pub fn start_deployment(service: &mut Service, deployment: Deployment) {
+    for d in &mut service.deployments {
+        if d.status == "PRIMARY" {
+            d.status = "ACTIVE".into();
+            d.desired_count = 0;
+            d.updated_at = deployment.created_at;
+        }
+    }
+    service.deployments.insert(0, deployment);
+}
+
+/// What a service's tasks did during a scheduler tick, by deployment id.
+#[derive(Clone, Debug, Default)]
+pub struct TaskFacts {
+    /// Stopped before reaching RUNNING, for a reason of their own.
+    pub failed_to_start: Vec<String>,
+    /// Reached RUNNING.
+    pub started: Vec<String>,
+    /// Started to count as healthy.
+    pub became_healthy: Vec<String>,
+    /// Task ids whose load-balancer targets were registered.
+    pub targets_registered: Vec<String>,
+    /// Task ids whose load-balancer targets began draining.
+    pub targets_draining: Vec<String>,
+    /// Task ids whose load-balancer targets were deregistered.
+    pub targets_deregistered: Vec<String>,
+}
+
+/// The ids of a service's tasks that are not STOPPED.
+pub fn live_tasks(state: &ClusterState, name: &str) -> Vec<String> {
+    state.tasks.live_of(name)
+}
+
+/// Brings one service's tasks and deployments in line with its configuration.
+pub fn reconcile(store: &Store, state: &mut ClusterState, name: &str, changes: &mut Changes) {
+    let live = live_tasks(state, name);
+    reconcile_with(store, state, name, live, &TaskFacts::default(), changes);
+}
+
+/// Reconciles every ACTIVE or DRAINING service of a cluster (after container
+/// instances change, for DAEMON services and stranded tasks).
+pub fn reconcile_all(store: &Store, state: &mut ClusterState, changes: &mut Changes) {
+    let names: Vec<String> = state
+        .services
+        .values()
+        .filter(|e| e.service.status != "INACTIVE")
+        .map(|e| e.service.service_name.clone())
+        .collect();
+    for name in names {
+        reconcile(store, state, &name, changes);
+    }
+}
+
+/// Back-off, breaker counts and resets from what the tasks did.
+fn note_facts(entry: &mut ServiceEntry, facts: &TaskFacts, now: Timestamp, base_delay: i64, events: &mut Vec<String>) {
+    let primary = entry.service.deployments.iter().find(|d| d.status == "PRIMARY").map(|d| d.id.clone());
+    let scheduling = &mut entry.scheduling;
+    if scheduling.backoff_for != primary {
+        scheduling.backoff_for = primary.clone();
+        scheduling.start_failures = 0;
+        scheduling.launch_after = None;
+    }
+    for id in &facts.failed_to_start {
+        circuit_breaker::record_failure(&mut entry.service, id, now);
+        if Some(id) == primary.as_ref() {
+            let scheduling = &mut entry.scheduling;
+            scheduling.start_failures += 1;
+            if scheduling.start_failures >= BACKOFF_AFTER {
+                let doublings = (scheduling.start_failures - BACKOFF_AFTER).min(20);
+                let delay = base_delay.saturating_mul(1 << doublings).min(MAX_BACKOFF_MILLIS);
+                scheduling.launch_after = Some(Timestamp(now.0 + delay));
+                events.push(events::unable_to_start_consistently(&entry.service.service_name));
+            }
+        }
+    }
+    for id in &facts.started {
+        if Some(id) == primary.as_ref() {
+            entry.scheduling.start_failures = 0;
+            entry.scheduling.launch_after = None;
+        }
+    }
+    for id in &facts.became_healthy {
+        circuit_breaker::record_healthy(&mut entry.service, id, now);
+    }
+}
+
+/// [`reconcile`] given the service's live task ids and what its tasks did.
+pub fn reconcile_with(
+    store: &Store,
+    state: &mut ClusterState,
+    name: &str,
+    mut live: Vec<String>,
+    facts: &TaskFacts,
+    changes: &mut Changes,
+) {
+    if !state.services.contains_key(name) {
+        return;
+    }
+    super::lifecycle::purge_expired(store, state, changes);
+    let now = store.now();
+    let mut messages: Vec<String> = load_balancers::events(
+        state,
+        name,
+        &facts.targets_registered,
+        &facts.targets_draining,
+        &facts.targets_deregistered,
+    );
+    if let Some(entry) = state.services.get_mut(name) {
+        note_facts(entry, facts, now, store.timings.placement_retry, &mut messages);
+        if !circuit_breaker::check(entry, now, &mut messages) {
+            super::alarms::check(entry, &store.alarms, now, &mut messages);
+        }
+    }
+    let entry = &state.services[name];
+    let service = entry.service.clone();
+    let mut scheduling = entry.scheduling.clone();
+    let primary = service.deployments.iter().find(|d| d.status == "PRIMARY").cloned();
+    let primary_id = primary.as_ref().map(|d| d.id.clone()).unwrap_or_default();
+    let reason = format!("Scaling activity initiated by (deployment {primary_id})");
+    let mut stops = Stops::default();
+    let mut started: Vec<String> = Vec::new();
+    let mut retry_at: Option<Timestamp> = None;
+    // When an unhealthy task's grace period ends (the service looks again).
+    let mut grace_retry: Option<Timestamp> = None;
+    let active = service.status == "ACTIVE";
+    let daemon = service.scheduling_strategy == "DAEMON";
+
+    if !active {
+        // A draining service stops everything.
+        for id in &live {
+            stops.stop(state, id, now, &reason);
+        }
+    } else {
+        // Tasks that failed their container or load-balancer health checks
+        // are replaced, once the health-check grace period is over.
+        for id in &live {
+            let t = &state.tasks[id];
+            if t.task.desired_status != "RUNNING" || !health::judged_unhealthy(t) {
+                continue;
+            }
+            let grace_ends = health::grace_ends(t, service.health_check_grace_period_seconds);
+            if grace_ends > now {
+                grace_retry = Some(grace_retry.map_or(grace_ends, |r: Timestamp| r.min(grace_ends)));
+                continue;
+            }
+            let deployment = t.task.started_by.clone().unwrap_or_default();
+            let reason = match load_balancers::failed_target(t).filter(|_| t.task.health_status != "UNHEALTHY") {
+                Some(target) => {
+                    messages.push(load_balancers::unhealthy_event(
+                        name,
+                        load_balancers::target_port(t, target),
+                        target,
+                    ));
+                    load_balancers::stopped_reason(target)
+                }
+                None => {
+                    messages.push(events::failed_health_checks(name, id));
+                    "Task failed container health checks".to_owned()
+                }
+            };
+            stops.stop(state, id, now, &reason);
+            scheduling.unhealthy_replaced += 1;
+            if let Some(entry) = state.services.get_mut(name) {
+                circuit_breaker::record_failure(&mut entry.service, &deployment, now);
+            }
+        }
+        // Tasks of replaced deployments that are not running yet go at once:
+        // they are not healthy, so stopping them never breaks
+        // minimumHealthyPercent. So do service tasks not yet running on an
+        // instance that is leaving (and every daemon task there).
+        for id in &live {
+            let t = &state.tasks[id];
+            if t.task.desired_status == "STOPPED" {
+                continue;
+            }
+            let not_running = t.task.last_status != "RUNNING";
+            let replaced = t.task.started_by.as_deref() != Some(primary_id.as_str());
+            let leaving = on_leaving_instance(state, t);
+            if (not_running && (replaced || leaving)) || (daemon && leaving) {
+                stops.stop(state, id, now, &reason);
+            }
+        }
+        if let Some(primary) = &primary {
+            let mut pass = Pass {
+                store,
+                service: &service,
+                primary,
+                scheduling: &mut scheduling,
+                reason: &reason,
+                now,
+                stops: &mut stops,
+                started: &mut started,
+                messages: &mut messages,
+                retry_at: &mut retry_at,
+            };
+            if daemon {
+                super::daemon::schedule(&mut pass, state, &live);
+            } else {
+                pass.roll(state, &live);
+            }
+        }
+    }
+    if let Some(at) = grace_retry {
+        retry_at = Some(retry_at.map_or(at, |r| r.min(at)));
+    }
+    if !stops.running.is_empty() {
+        messages.push(events::stopped_running(name, &stops.running));
+    }
+    if stops.pending > 0 {
+        messages.push(events::stopped_pending(name, stops.pending));
+    }
+    live.extend(started.iter().cloned());
+    live.retain(|id| state.tasks.get(id).is_some_and(is_live));
+    let desired_count =
+        if daemon && active { super::daemon::desired_count(store, state, &service) } else { service.desired_count };
+    finish(state, name, &live, desired_count, scheduling, messages, retry_at, now);
+    let cluster = state.name().to_owned();
+    if let Some(entry) = state.services.get_mut(name) {
+        super::history::sync(entry, now);
+        let primary = entry.service.deployments.iter().find(|d| d.status == "PRIMARY");
+        entry.service.current_service_deployment =
+            primary.map(|d| super::history::deployment_arn(&store.arns, &cluster, name, &d.id));
+    }
+
+    changes.push(|| Change::PutService { cluster: cluster.clone(), entry: state.services[name].clone() });
+    for id in stops.touched.iter().chain(&started) {
+        if let Some(t) = state.tasks.get(id) {
+            changes.push(|| Change::PutTask { cluster: cluster.clone(), entry: t.clone() });
+        }
+    }
+}
+
+impl Pass<'_> {
+    /// ECS's rolling update for a REPLICA service
+    /// (<https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html>).
+    fn roll(&mut self, state: &mut ClusterState, live: &[String]) {
+        let desired = self.service.desired_count;
+        let config = &self.service.deployment_configuration;
+        let max_percent = i64::from(config.maximum_percent.unwrap_or(200));
+        let min_percent = i64::from(config.minimum_healthy_percent.unwrap_or(100));
+        let max_tasks = desired * max_percent / 100;
+        let min_healthy = (desired * min_percent + 99) / 100;
+        let now = self.now;
+        let still = |state: &ClusterState, id: &String| {
+            state.tasks.get(id).is_some_and(|t| is_live(t) && t.task.desired_status == "RUNNING")
+        };
+        let (primary_tasks, old_tasks): (Vec<String>, Vec<String>) =
+            live.iter().filter(|id| still(state, id)).cloned().partition(|id| {
+                let t = &state.tasks[id];
+                t.task.started_by.as_deref() == Some(self.primary.id.as_str()) && !on_leaving_instance(state, t)
+            });
+
+        // Scale-in: surplus PRIMARY tasks go, those not yet running first.
+        let mut keep = primary_tasks.clone();
+        if primary_tasks.len() as i64 > desired {
+            let surplus = primary_tasks.len() - desired.max(0) as usize;
+            let strategies = &self.service.placement_strategy;
+            let order = if strategies.is_empty() {
+                // Zones stay balanced, tasks not yet running going first
+                // within a zone.
+                scale_in_order(state, &primary_tasks, strategies)
+            } else {
+                let (waiting, running): (Vec<String>, Vec<String>) =
+                    primary_tasks.iter().cloned().partition(|id| state.tasks[id].task.last_status != "RUNNING");
+                let mut order = waiting;
+                order.extend(scale_in_order(state, &running, strategies));
+                order
+            };
+            for id in order.iter().take(surplus) {
+                self.stops.stop(state, id, now, self.reason);
+            }
+            keep = order.into_iter().skip(surplus).collect();
+        }
+
+        // Start PRIMARY tasks within maximumPercent.
+        let counted = live.iter().filter(|id| state.tasks.get(*id).is_some_and(is_live)).count() as i64;
+        let want = desired - keep.len() as i64;
+        let room = max_tasks - counted;
+        let mut launched = 0;
+        if want > 0 && room > 0 && self.may_launch() {
+            launched = self.launch(state, want.min(room) as usize, None).len();
+        }
+
+        // Stop old tasks while the healthy ones stay at or above
+        // minimumHealthyPercent: unhealthy (or not yet healthy) first.
+        let mut healthy =
+            live.iter().filter(|id| state.tasks.get(*id).is_some_and(|t| is_healthy(t, now))).count() as i64;
+        let mut old: Vec<String> = old_tasks.into_iter().filter(|id| still(state, id)).collect();
+        // One lookup per task, not one per comparison (ids make keys unique,
+        // so the order is the same).
+        old.sort_by_cached_key(|id| {
+            let t = &state.tasks[id];
+            (is_healthy(t, now), t.task.created_at, id.clone())
+        });
+        let mut stopped_old = 0;
+        let mut blocked = false;
+        for id in &old {
+            let healthy_task = is_healthy(&state.tasks[id], now);
+            if healthy_task && healthy - 1 < min_healthy {
+                blocked = true;
+                continue;
+            }
+            if healthy_task {
+                healthy -= 1;
+            }
+            self.stops.stop(state, id, now, self.reason);
+            stopped_old += 1;
+        }
+
+        // Nothing can move while old tasks remain and nothing is on its way
+        // (100/100, or a single task with maximumPercent below 200 and
+        // minimumHealthyPercent 100): ECS says so in an event.
+        let in_transit = live.iter().any(|id| {
+            state.tasks.get(id).is_some_and(|t| {
+                is_live(t)
+                    && (t.task.last_status != "RUNNING"
+                        || t.task.desired_status == "STOPPED"
+                        || (t.healthy_at.is_none() && !health::judged_unhealthy(t)))
+            })
+        });
+        let failed = self.primary.rollout_state.as_deref() == Some("FAILED");
+        if blocked && launched == 0 && stopped_old == 0 && want > 0 && room <= 0 && !in_transit && !failed {
+            self.messages.push(events::deployment_configuration_blocks(self.name()));
+        }
+    }
+}
+
+/// Counters, drained deployments, rollout completion, steady state, events.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    state: &mut ClusterState,
+    name: &str,
+    live: &[String],
+    desired_count: i64,
+    scheduling: ServiceScheduling,
+    messages: Vec<String>,
+    retry_at: Option<Timestamp>,
+    now: Timestamp,
+) {
+    let tasks: Vec<&TaskEntry> = live.iter().filter_map(|id| state.tasks.get(id)).collect();
+    let Some(entry) = state.services.get_mut(name) else { return };
+    // The pass worked on a copy of the bookkeeping; the history sees every
+    // deployment's last state before drained ones leave the list.
+    entry.scheduling = scheduling;
+    super::history::sync(entry, now);
+    let scheduling = &mut entry.scheduling;
+    let service = &mut entry.service;
+    if service.scheduling_strategy == "DAEMON" && service.status == "ACTIVE" {
+        service.desired_count = desired_count;
+    }
+    let counts = |deployment: &str| {
+        let (mut running, mut pending, mut live) = (0, 0, 0);
+        for t in tasks.iter().filter(|t| t.task.started_by.as_deref() == Some(deployment)) {
+            live += 1;
+            if t.task.last_status == "RUNNING" {
+                running += 1;
+            } else if is_pending(&t.task) {
+                pending += 1;
+            }
+        }
+        (running, pending, live)
+    };
+    service.deployments.retain(|d| d.status == "PRIMARY" || counts(&d.id).2 > 0);
+    let (mut running, mut pending) = (0, 0);
+    for d in &mut service.deployments {
+        let (r, p, _) = counts(&d.id);
+        if d.status == "PRIMARY" && d.desired_count != service.desired_count {
+            d.desired_count = service.desired_count;
+            d.updated_at = now;
+        }
+        if (d.running_count, d.pending_count) != (r, p) {
+            d.running_count = r;
+            d.pending_count = p;
+            d.updated_at = now;
+        }
+        running += r;
+        pending += p;
+    }
+    service.running_count = running;
+    service.pending_count = pending;
+    for message in messages {
+        add_event(service, now, message);
+    }
+
+    let all_healthy = tasks.iter().all(|t| is_healthy(t, now));
+    let settled = service.status == "ACTIVE"
+        && service.deployments.len() == 1
+        && tasks.len() as i64 == service.desired_count
+        && all_healthy;
+    let mut completed = false;
+    if settled {
+        let d = &mut service.deployments[0];
+        if d.rollout_state.as_deref() == Some("IN_PROGRESS") {
+            d.rollout_state = Some("COMPLETED".into());
+            d.rollout_state_reason = Some(format!("ECS deployment {} completed.", d.id));
+            d.failed_tasks = 0;
+            d.updated_at = now;
+            let done = events::deployment_completed(name, &d.id);
+            scheduling.last_completed = Some(d.clone());
+            add_event(service, now, done);
+            completed = true;
+        }
+    }
+    let steady = settled && service.deployments[0].rollout_state.as_deref() == Some("COMPLETED");
+    let mut retry_at = retry_at;
+    if steady {
+        // A completed deployment always ends in a steady state.
+        if !scheduling.steady || completed {
+            add_event(service, now, events::steady_state(name));
+        } else if service.events.first().is_some_and(|e| e.message == events::steady_state(name)) {
+            // Re-logged about every 6 hours while nothing else happens.
+            add_event(service, now, events::steady_state(name));
+        }
+        if let Some(newest) = service.events.first() {
+            let relog = Timestamp(newest.created_at.0 + events::EVENT_REPEAT_MILLIS);
+            retry_at = Some(retry_at.map_or(relog, |r| r.min(relog)));
+        }
+    }
+    scheduling.steady = steady;
+    scheduling.retry_at = retry_at;
+    if service.status == "DRAINING" && tasks.is_empty() {
+        service.status = "INACTIVE".into();
+    }
+}

@@ -1,0 +1,25 @@
+//! The living ECS: what happens between requests. The [`scheduler`] ticks and
+//! moves tasks through their lifecycle ([`lifecycle`], [`progress`],
+//! [`health`], [`fates`], [`load_balancers`]); each service converges
+//! ([`deployments`] for the rolling update, [`daemon`], both through a
+//! [`pass`]) under the [`circuit_breaker`] and deployment [`alarms`], writing
+//! its [`events`] and deployment [`history`]. [`spot`] and [`chaos`] are the
+//! accidents the admin endpoints cause. Nothing here parses a request.
+
+pub mod alarms;
+pub mod capacity;
+pub mod chaos;
+pub mod circuit_breaker;
+pub mod daemon;
+pub mod deployments;
+pub mod events;
+pub mod fates;
+pub mod health;
+pub mod history;
+pub mod instances;
+pub mod lifecycle;
+pub mod load_balancers;
+pub mod pass;
+pub mod progress;
+pub mod scheduler;
+pub mod spot;

@@ -1,0 +1,141 @@
+//! Writes as data: each write to the store describes itself as [`Change`]s,
+//! which the journal appends and startup replays onto a [`StateDump`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::emulator::state::cluster::{ClusterState, RunTaskToken, TaskDefinitions};
+use crate::emulator::state::records::*;
+
+/// A write, as the journal records it. Records are stored whole, so replay is
+/// "last write wins" per record and needs no clock or id generator.
+///
+/// Variants differ in size (a whole service or task against a name): changes
+/// are built only with a journal, live until the write is persisted, and
+/// most are the large kinds, so boxing them would add an allocation each.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "camelCase")]
+#[allow(clippy::large_enum_variant)]
+pub enum Change {
+    /// Everything dropped (admin reset).
+    Reset,
+    /// A cluster (re)created: replaces the cluster and all its contents.
+    NewCluster {
+        cluster: Cluster,
+    },
+    PutCluster {
+        cluster: Cluster,
+    },
+    PutService {
+        cluster: String,
+        entry: ServiceEntry,
+    },
+    PutTask {
+        cluster: String,
+        entry: TaskEntry,
+    },
+    PutContainerInstance {
+        cluster: String,
+        entry: ContainerInstanceEntry,
+    },
+    PutRunTaskToken {
+        cluster: String,
+        token: String,
+        record: RunTaskToken,
+    },
+    /// A STOPPED task past its retention, gone from every listing.
+    DeleteTask {
+        cluster: String,
+        id: String,
+    },
+    DeleteRunTaskToken {
+        cluster: String,
+        token: String,
+    },
+    PutTaskDefinition {
+        entry: TaskDefinitionEntry,
+    },
+}
+
+/// The whole state as plain data: the admin dump and the snapshot file.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StateDump {
+    pub clusters: Vec<ClusterState>,
+    pub task_definitions: TaskDefinitions,
+}
+
+/// Changes a write collects while it holds its locks; cloning records for the
+/// journal is skipped entirely when nothing is persisted.
+pub struct Changes {
+    enabled: bool,
+    pub list: Vec<Change>,
+}
+
+impl Changes {
+    /// Collects changes only when `enabled` (a journal is kept).
+    pub fn new(enabled: bool) -> Self {
+        Self { enabled, list: Vec::new() }
+    }
+
+    pub fn push(&mut self, make: impl FnOnce() -> Change) {
+        if self.enabled {
+            self.list.push(make());
+        }
+    }
+}
+
+impl StateDump {
+    /// Applies one journaled change (startup replay).
+    pub fn apply(&mut self, change: Change) {
+        let find = |clusters: &mut Vec<ClusterState>, name: &str| clusters.iter().position(|c| c.name() == name);
+        match change {
+            Change::Reset => *self = StateDump::default(),
+            Change::NewCluster { cluster } => {
+                let name = cluster.cluster_name.clone();
+                match find(&mut self.clusters, &name) {
+                    Some(i) => self.clusters[i] = ClusterState::new(cluster),
+                    None => self.clusters.push(ClusterState::new(cluster)),
+                }
+            }
+            Change::PutCluster { cluster } => {
+                let name = cluster.cluster_name.clone();
+                match find(&mut self.clusters, &name) {
+                    Some(i) => self.clusters[i].cluster = cluster,
+                    None => self.clusters.push(ClusterState::new(cluster)),
+                }
+            }
+            Change::PutService { cluster, entry } => {
+                if let Some(i) = find(&mut self.clusters, &cluster) {
+                    let name = entry.service.service_name.clone();
+                    self.clusters[i].services.insert(name, entry);
+                }
+            }
+            Change::PutTask { cluster, entry } => {
+                if let Some(i) = find(&mut self.clusters, &cluster) {
+                    self.clusters[i].tasks.insert(entry.id().to_owned(), entry);
+                }
+            }
+            Change::PutContainerInstance { cluster, entry } => {
+                if let Some(i) = find(&mut self.clusters, &cluster) {
+                    self.clusters[i].container_instances.insert(entry.id().to_owned(), entry);
+                }
+            }
+            Change::PutRunTaskToken { cluster, token, record } => {
+                if let Some(i) = find(&mut self.clusters, &cluster) {
+                    self.clusters[i].run_task_tokens.insert(token, record);
+                }
+            }
+            Change::DeleteTask { cluster, id } => {
+                if let Some(i) = find(&mut self.clusters, &cluster) {
+                    self.clusters[i].tasks.remove(&id);
+                }
+            }
+            Change::DeleteRunTaskToken { cluster, token } => {
+                if let Some(i) = find(&mut self.clusters, &cluster) {
+                    self.clusters[i].run_task_tokens.remove(&token);
+                }
+            }
+            Change::PutTaskDefinition { entry } => self.task_definitions.put(entry),
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! AWS JSON 1.1 bodies: decoding a request into an operation's typed input
+//! (naming the member that is wrong) and encoding its output.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::emulator::wire::error::{EcsError, EcsResult, ErrorKind};
+
+/// A serialized success body. Hot operations serialize their records
+/// straight into it; the others build a `Value` first.
+#[derive(Debug)]
+pub struct Reply(pub Vec<u8>);
+
+impl Reply {
+    pub fn of<T: serde::Serialize + ?Sized>(value: &T) -> EcsResult<Self> {
+        serde_json::to_vec(value)
+            .map(Reply)
+            .map_err(|e| EcsError::server(format!("could not encode the response: {e}")))
+    }
+}
+
+impl From<Value> for Reply {
+    fn from(value: Value) -> Self {
+        Reply(serde_json::to_vec(&value).unwrap_or_else(|_| b"{}".to_vec()))
+    }
+}
+
+/// Decodes a request body into an operation's input. An empty body is `{}`.
+/// Errors name the problem and, for a wrong member, its path.
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> EcsResult<T> {
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { body };
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = if inner.is_data() && path != "." {
+            format!("Invalid value for member '{path}': {inner}")
+        } else {
+            format!("Request body is not a valid request: {inner}")
+        };
+        EcsError::new(ErrorKind::SerializationException, message)
+    })?;
+    de.end().map_err(|e| {
+        EcsError::new(ErrorKind::SerializationException, format!("Trailing data after the JSON body: {e}"))
+    })?;
+    Ok(value)
+}
+
+/// Serializes an operation's output.
+pub fn to_value<T: serde::Serialize>(value: &T) -> EcsResult<Value> {
+    serde_json::to_value(value).map_err(|e| EcsError::server(format!("could not encode the response: {e}")))
+}
