@@ -6,9 +6,12 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 
-use super::{
-    BatchFailure, ClusterConfig, ClusterState, EcsApi, EcsError, Page, RegisterTaskDefinitionInput, RevisionFilter,
-    RevisionStatus, StrategyItem, Tags, TaskDefinitionRevision, parse_task_definition_ref,
+use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
+
+use super::error::EcsError;
+use super::operations::{
+    BatchFailure, ClusterConfig, ClusterState, EcsApi, Page, RevisionFilter, RevisionStatus, StrategyItem, Tags,
+    TaskDefinitionRevision, parse_task_definition_ref,
 };
 
 const ARN_PREFIX: &str = "arn:aws:ecs:us-east-1:123456789012";

@@ -13,15 +13,18 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
 use aws_sdk_ecs::types::{
     CapacityProviderStrategyItem, ClusterField, ClusterSetting, ClusterSettingName, SortOrder, Tag,
     TaskDefinitionField, TaskDefinitionStatus,
 };
 
+use super::error::EcsError;
 use super::mapping;
-use super::{
-    BatchFailure, ClusterConfig, ClusterState, EcsApi, EcsCallMetrics, EcsError, Page, RegisterTaskDefinitionInput,
-    RevisionFilter, StrategyItem, Tags, TaskDefinitionRevision,
+use super::metrics::EcsCallMetrics;
+use super::operations::{
+    BatchFailure, ClusterConfig, ClusterState, EcsApi, Page, RevisionFilter, StrategyItem, Tags,
+    TaskDefinitionRevision, parse_task_definition_ref,
 };
 
 /// How to reach ECS.
@@ -233,7 +236,7 @@ impl EcsApi for SdkEcs {
             .unwrap_or_default()
             .into_iter()
             // ECS matches a prefix: `web` also lists `web-worker`.
-            .filter(|arn| super::parse_task_definition_ref(arn).is_some_and(|(f, _)| f == family))
+            .filter(|arn| parse_task_definition_ref(arn).is_some_and(|(f, _)| f == family))
             .collect();
         Ok(Page { items, next_token: output.next_token })
     }
