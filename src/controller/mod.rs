@@ -184,31 +184,21 @@ impl ControllerArgs {
     }
 }
 
-/// Waits for SIGTERM or SIGINT.
-async fn termination() -> Result<(), ControllerError> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).map_err(ControllerError::Signals)?;
-    let mut int = signal(SignalKind::interrupt()).map_err(ControllerError::Signals)?;
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
-    }
-    Ok(())
-}
-
 /// Runs the controller until SIGTERM/SIGINT.
 pub async fn run(args: ControllerArgs) -> Result<(), ControllerError> {
     telemetry::init(args.log_format);
     let config = args.config()?;
     // rustls is linked with two crypto back-ends (kube's ring, the AWS SDK's
     // aws-lc-rs) and refuses to guess; pick one before the first TLS client.
-    crate::control_plane::kubeconfig::install_tls_provider();
+    crate::tls::install_tls_provider();
     let client = kube::Client::try_default().await.map_err(ControllerError::KubeClient)?;
     let metrics = Metrics::new();
     let ecs = SdkEcs::connect(&args.ecs_settings(), metrics.ecs().clone()).await;
     let handle = start(config, client, ecs, metrics).await?;
     tracing::info!(endpoints = %handle.metrics_addr(), "controller running");
-    termination().await?;
+    let mut signals = crate::shutdown::Signals::listen().map_err(ControllerError::Signals)?;
+    let signal = signals.received().await;
+    tracing::info!("{}: shutting down", signal.name());
     handle.shutdown().await;
     tracing::info!("controller stopped");
     Ok(())
