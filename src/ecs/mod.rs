@@ -24,7 +24,7 @@ pub use error::{EcsError, EcsErrorKind};
 pub use metrics::{EcsCallLabels, EcsCallMetrics};
 pub use operations::{
     BatchFailure, ClusterConfig, ClusterState, EcsApi, Page, RevisionFilter, RevisionStatus, StrategyItem, Tags,
-    TaskDefinitionRevision, parse_task_definition_ref,
+    TaskDefinitionRevision, WRITE_OPERATIONS, parse_task_definition_ref,
 };
-pub use sdk::{EcsSettings, SdkEcs};
+pub use sdk::{EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY, EcsSettings, SdkEcs, client_for_endpoint};
 pub use service::{EcsServiceApi, ServiceDescription};

@@ -1,6 +1,6 @@
 //! The ECS operations the task-definition and cluster reconcilers use ([`EcsApi`]), the
 //! values they pass and get back, and the two ECS naming rules every layer needs (tags,
-//! task definition references). The EcsService's operations are in [`super::service`].
+//! task definition references). The EcsService's operations are in the `service` module.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -100,6 +100,20 @@ pub struct ClusterState {
     pub pending_tasks: i32,
     pub registered_container_instances: i32,
 }
+
+/// The [`EcsApi`] operations that change ECS: what "no ECS write" counts. (The service's
+/// writes, CreateService, UpdateService and DeleteService, are the `service` module's.)
+pub const WRITE_OPERATIONS: [&str; 9] = [
+    "RegisterTaskDefinition",
+    "DeregisterTaskDefinition",
+    "DeleteTaskDefinitions",
+    "CreateCluster",
+    "UpdateClusterSettings",
+    "PutClusterCapacityProviders",
+    "TagResource",
+    "UntagResource",
+    "DeleteCluster",
+];
 
 /// The ECS operations the reconcilers use.
 ///

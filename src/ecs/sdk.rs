@@ -27,6 +27,29 @@ use super::operations::{
     TaskDefinitionRevision, parse_task_definition_ref,
 };
 
+/// Static credentials for an ECS emulator, which accepts any signature (dev mode prints
+/// them for the AWS CLI).
+pub const EMULATOR_ACCESS_KEY_ID: &str = "dev";
+pub const EMULATOR_SECRET_ACCESS_KEY: &str = "dev";
+
+/// An SDK client for an ECS emulator at `endpoint`, signing with the static
+/// [`EMULATOR_ACCESS_KEY_ID`] so that it never reads (or needs) anyone's real AWS
+/// credentials. `max_attempts` counts the first attempt (the SDK's standard retry mode):
+/// 1 means no retries, so an error shows up as itself.
+pub fn client_for_endpoint(endpoint: &str, region: &str, max_attempts: u32) -> aws_sdk_ecs::Client {
+    use aws_sdk_ecs::config::{Credentials, Region};
+    let credentials =
+        Credentials::new(EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY, None, None, "ecs-bridge-emulator");
+    let config = aws_sdk_ecs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(credentials)
+        .retry_config(RetryConfig::standard().with_max_attempts(max_attempts))
+        .build();
+    aws_sdk_ecs::Client::from_conf(config)
+}
+
 /// How to reach ECS.
 #[derive(Debug, Clone)]
 pub struct EcsSettings {
