@@ -14,6 +14,7 @@ use kube::runtime::events::Reporter;
 use sha2::{Digest, Sha256};
 
 use super::plan;
+use crate::controller::context::{NOTE_MAX, truncate};
 use crate::ecs::service::ServiceEventRecord;
 
 /// The Event name for one ECS event of the object `object`.
@@ -23,17 +24,6 @@ pub fn event_name(object: &str, ecs_event_id: &str) -> String {
     // 253 is the limit; leave room for ".ecs." and 20 hex digits.
     prefix.truncate(225);
     format!("{prefix}.ecs.{}", &digest[..20])
-}
-
-fn note(message: &str) -> String {
-    if message.len() <= 1024 {
-        return message.to_owned();
-    }
-    let mut end = 1021;
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &message[..end])
 }
 
 /// The Event for one ECS event.
@@ -48,7 +38,7 @@ pub fn event_for(reporter: &Reporter, reference: &ObjectReference, record: &Serv
         event_time: Some(MicroTime(record.created_at)),
         action: Some("EcsServiceEvent".to_owned()),
         reason: Some(reason.to_owned()),
-        note: Some(note(&record.message)),
+        note: Some(truncate(&record.message, NOTE_MAX)),
         regarding: Some(reference.clone()),
         reporting_controller: Some(reporter.controller.clone()),
         reporting_instance: Some(reporter.instance.clone().unwrap_or_else(|| reporter.controller.clone())),
@@ -111,6 +101,6 @@ mod tests {
         assert_eq!(event.reason.as_deref(), Some("DeploymentFailed"));
         assert_eq!(event.event_time.unwrap().0.as_second(), 1_800_000_000);
         assert_eq!(event.metadata.namespace.as_deref(), Some("prod"));
-        assert!(note(&"é".repeat(600)).len() <= 1024);
+        assert!(truncate(&"é".repeat(600), NOTE_MAX).len() <= 1024);
     }
 }
