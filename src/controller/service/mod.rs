@@ -41,7 +41,7 @@ use super::context::{Context, KindState};
 use super::error::ReconcileError;
 use super::outcome::conclude;
 use super::status::reason::INVALID_SPEC;
-use sync::{Subject, TaskDefinition, Timing};
+use plan::{Subject, TaskDefinition, Timing};
 
 /// The finalizer that holds an object until its service is deleted.
 pub const FINALIZER: &str = "ecs-bridge.dev/service";
@@ -245,7 +245,7 @@ async fn apply<E: EcsApi + EcsServiceApi>(
 
 /// Mirrors the new ECS events (moving the watermark only past published
 /// ones) and updates the fleet metrics, before the status is written.
-async fn finish<E>(obj: &EcsService, out: &mut sync::ServiceOutcome, ctx: &ServiceContext<E>) {
+async fn finish<E>(obj: &EcsService, out: &mut plan::ServiceOutcome, ctx: &ServiceContext<E>) {
     if !out.ecs_events.is_empty() {
         let reference = obj.object_ref(&());
         let published = events::mirror(&ctx.base.client, &ctx.base.reporter, &reference, &out.ecs_events).await;

@@ -7,8 +7,8 @@ use std::time::Duration;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
-use super::plan::{self, OWNER_UID_TAG, reason};
-use super::sync::{self, ServiceOutcome, Subject, TaskDefinition, Timing};
+use super::plan::{self, OWNER_UID_TAG, ServiceOutcome, Subject, TaskDefinition, Timing, reason};
+use super::sync;
 use crate::api::EcsService;
 use crate::api::conditions::{DEGRADED, PROGRESSING, READY, SYNCED, find_condition};
 use crate::controller::outcome::Next;
