@@ -1,5 +1,6 @@
 //! What every reconcile gets: the Kubernetes client, the ECS seam, a clock,
-//! metrics, per-object back-off and the caches other kinds are read from.
+//! metrics, per-object back-off and the caches other kinds are read from; and
+//! the [`Notice`]s it decides, published here as Kubernetes Events.
 
 use std::collections::HashSet;
 use std::sync::Arc;

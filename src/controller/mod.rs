@@ -1,11 +1,14 @@
-//! The operator: reconciles EcsTaskDefinition and EcsCluster objects into
-//! ECS (EcsService joins on the same runtime).
+//! The operator: reconciles EcsTaskDefinition, EcsCluster and EcsService objects
+//! into ECS.
 //!
-//! Layout: one module per kind ([`task_definition`], [`cluster`]), each split
-//! into pure decisions (`plan`), the ECS engine (`sync`) and the Kubernetes
-//! glue (`mod`); the shared runtime ([`runtime`]: leader election, endpoints,
-//! back-off, metrics) around them. [`run`] is `ecs-bridge controller`;
-//! [`start`] runs the same controller inside another process (tests, dev mode).
+//! Layout: one module per kind ([`task_definition`], [`cluster`], [`service`]), each
+//! split into pure decisions (`plan`), the ECS engine (`sync`) and the Kubernetes
+//! glue (`mod`); EcsService adds the fleet's batched resync and the mirroring of
+//! ECS's service events. Around them the shared runtime: [`runtime`] wires the HTTP
+//! endpoints, [`leader`] election and the reconcilers; [`context`] is what every
+//! reconcile gets, [`outcome`] writes what it decided, [`backoff`] and [`metrics`]
+//! serve all kinds. [`run`] is `ecs-bridge controller`; [`start`] runs the same
+//! controller inside another process (tests, dev mode).
 
 pub mod backoff;
 pub mod cache;

@@ -1,10 +1,13 @@
-//! The seam to Amazon ECS: the few operations the reconcilers need, as a trait.
+//! The seam to Amazon ECS: the few operations the reconcilers need, as two traits,
+//! [`EcsApi`] (task definitions and clusters) and [`EcsServiceApi`] (services).
 //!
-//! Reconcilers depend on [`EcsApi`], never on the SDK client, so their unit
-//! tests run against an in-memory fake and their integration tests against the
+//! Reconcilers depend on the traits, never on the SDK client, so their unit
+//! tests run against in-memory fakes and their integration tests against the
 //! real `aws-sdk-ecs` client talking HTTP to the emulator (or to real ECS).
-//! [`SdkEcs`] is that real client; [`mapping`] turns resource specs into SDK
-//! inputs; [`EcsError`] classifies failures once, here, at the edge.
+//! [`SdkEcs`] is that real client, and [`client_for_endpoint`] the SDK client for
+//! an emulator; [`mapping`] and [`service_mapping`] turn resource specs into SDK
+//! inputs; [`EcsError`] classifies failures once, here, at the edge. The files
+//! below this one import each other, never this one, which only re-exports.
 
 mod error;
 #[cfg(test)]

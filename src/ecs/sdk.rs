@@ -3,7 +3,8 @@
 //! Credentials and region come from aws-config's default chain (environment,
 //! profile, web identity/IRSA, IMDS), so the same binary drives real ECS or the
 //! emulator; `AWS_ENDPOINT_URL_ECS` is honoured by aws-config itself and
-//! `--ecs-endpoint` overrides it.
+//! `--ecs-endpoint` overrides it. [`client_for_endpoint`] is the other way in: static
+//! credentials for an emulator, for dev mode and the tests.
 
 use std::collections::BTreeMap;
 use std::future::Future;
