@@ -9,7 +9,9 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{CustomR
 use kube::CustomResourceExt;
 use serde_json::Value;
 
-use super::{EcsCluster, EcsService, EcsTaskDefinition};
+use super::cluster::EcsCluster;
+use super::service::EcsService;
+use super::task_definition::EcsTaskDefinition;
 
 /// All CRDs of the API, in install order (task definitions before the services that
 /// reference them).

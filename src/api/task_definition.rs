@@ -1,9 +1,10 @@
 //! `EcsTaskDefinition`: ECS's RegisterTaskDefinition input as a Kubernetes object.
 //!
 //! The spec is the request body in ECS's own field names; the operator registers a
-//! new revision whenever the spec's hash ([`super::spec_hash`]) changes and records
-//! what it registered in the status. Rules ECS would reject at registration time are
-//! checked here, at `kubectl apply`, as CEL rules and schema bounds.
+//! new revision whenever the spec's hash changes (computed by the `spec_hash` module,
+//! which builds on this one) and records what it registered in the status. Rules ECS
+//! would reject at registration time are checked here, at `kubectl apply`, as CEL
+//! rules and schema bounds.
 
 use std::collections::BTreeMap;
 

@@ -57,12 +57,5 @@ pub fn client_from(config: kube::Config) -> Result<kube::Client, ControlPlaneErr
     kube::Client::try_from(config).map_err(|source| ControlPlaneError::Client { server, source })
 }
 
-/// Selects rustls' crypto provider for the process (ring, which kube is built with).
-///
-/// The crate links rustls with both ring (kube) and aws-lc-rs (the AWS SDK), and rustls then
-/// refuses to guess: the first TLS client built without a process default panics. Any code
-/// that builds a `kube::Client` itself must call this first; it is idempotent.
-pub fn install_tls_provider() {
-    // Err means a provider is already installed, which is all we need.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+/// Still importable from here for the benchmarks, which call it by this path.
+pub use crate::tls::install_tls_provider;

@@ -1,5 +1,6 @@
 //! What every reconcile gets: the Kubernetes client, the ECS seam, a clock,
-//! metrics, per-object back-off and the caches other kinds are read from.
+//! metrics, per-object back-off and the caches other kinds are read from; and
+//! the [`Notice`]s it decides, published here as Kubernetes Events.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -134,7 +135,7 @@ impl<E> Context<E> {
         let event = Event {
             type_: if notice.warning { EventType::Warning } else { EventType::Normal },
             reason: notice.reason.to_owned(),
-            note: Some(truncate(&notice.message, 1024)),
+            note: Some(truncate(&notice.message, NOTE_MAX)),
             action: notice.action.to_owned(),
             secondary: None,
         };
@@ -174,7 +175,12 @@ pub fn revision_key(reference: &str) -> String {
     }
 }
 
-fn truncate(text: &str, max: usize) -> String {
+/// The longest note the API server accepts on an Event, in bytes.
+pub const NOTE_MAX: usize = 1024;
+
+/// `text` cut to at most `max` bytes, ending in `...` when cut. The cut falls on a
+/// character boundary: a byte offset inside a multi-byte character would panic.
+pub fn truncate(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_owned();
     }

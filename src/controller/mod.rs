@@ -1,11 +1,14 @@
-//! The operator: reconciles EcsTaskDefinition and EcsCluster objects into
-//! ECS (EcsService joins on the same runtime).
+//! The operator: reconciles EcsTaskDefinition, EcsCluster and EcsService objects
+//! into ECS.
 //!
-//! Layout: one module per kind ([`task_definition`], [`cluster`]), each split
-//! into pure decisions (`plan`), the ECS engine (`sync`) and the Kubernetes
-//! glue (`mod`); the shared runtime ([`runtime`]: leader election, endpoints,
-//! back-off, metrics) around them. [`run`] is `ecs-bridge controller`;
-//! [`start`] runs the same controller inside another process (tests, dev mode).
+//! Layout: one module per kind ([`task_definition`], [`cluster`], [`service`]), each
+//! split into pure decisions (`plan`), the ECS engine (`sync`) and the Kubernetes
+//! glue (`mod`); EcsService adds the fleet's batched resync and the mirroring of
+//! ECS's service events. Around them the shared runtime: [`runtime`] wires the HTTP
+//! endpoints, [`leader`] election and the reconcilers; [`context`] is what every
+//! reconcile gets, [`outcome`] writes what it decided, [`backoff`] and [`metrics`]
+//! serve all kinds. [`run`] is `ecs-bridge controller`; [`start`] runs the same
+//! controller inside another process (tests, dev mode).
 
 pub mod backoff;
 pub mod cache;
@@ -184,31 +187,21 @@ impl ControllerArgs {
     }
 }
 
-/// Waits for SIGTERM or SIGINT.
-async fn termination() -> Result<(), ControllerError> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).map_err(ControllerError::Signals)?;
-    let mut int = signal(SignalKind::interrupt()).map_err(ControllerError::Signals)?;
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
-    }
-    Ok(())
-}
-
 /// Runs the controller until SIGTERM/SIGINT.
 pub async fn run(args: ControllerArgs) -> Result<(), ControllerError> {
     telemetry::init(args.log_format);
     let config = args.config()?;
     // rustls is linked with two crypto back-ends (kube's ring, the AWS SDK's
     // aws-lc-rs) and refuses to guess; pick one before the first TLS client.
-    crate::control_plane::kubeconfig::install_tls_provider();
+    crate::tls::install_tls_provider();
     let client = kube::Client::try_default().await.map_err(ControllerError::KubeClient)?;
     let metrics = Metrics::new();
     let ecs = SdkEcs::connect(&args.ecs_settings(), metrics.ecs().clone()).await;
     let handle = start(config, client, ecs, metrics).await?;
     tracing::info!(endpoints = %handle.metrics_addr(), "controller running");
-    termination().await?;
+    let mut signals = crate::shutdown::Signals::listen().map_err(ControllerError::Signals)?;
+    let signal = signals.received().await;
+    tracing::info!("{}: shutting down", signal.name());
     handle.shutdown().await;
     tracing::info!("controller stopped");
     Ok(())

@@ -10,7 +10,6 @@ mod cluster;
 mod crds;
 mod emulator;
 mod install;
-mod signals;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -103,7 +102,7 @@ pub enum DevError {
 
 /// Runs dev mode until Ctrl-C or SIGTERM, then stops everything it started.
 pub async fn run(args: DevArgs) -> Result<(), DevError> {
-    crate::control_plane::kubeconfig::install_tls_provider();
+    crate::tls::install_tls_provider();
     if let Some(dir) = &args.crds_dir
         && !dir.is_dir()
     {
@@ -111,19 +110,19 @@ pub async fn run(args: DevArgs) -> Result<(), DevError> {
     }
     // Listen before starting anything, so a signal during start-up is not lost (or fatal:
     // the default action would leave a local control plane to its watchdog).
-    let mut signals = signals::Shutdown::listen().map_err(DevError::Signals)?;
+    let mut signals = crate::shutdown::Signals::listen().map_err(DevError::Signals)?;
     let started = tokio::select! {
         started = start(&args) => started?,
         signal = signals.received() => {
             // Dropping the unfinished start-up kills whatever it had started.
-            eprintln!("dev: {signal} during start-up; stopped");
+            eprintln!("dev: {} during start-up; stopped", signal.as_typed());
             return Ok(());
         }
     };
     access::print(&args, &started);
 
     let signal = signals.received().await;
-    eprintln!("dev: {signal}: stopping");
+    eprintln!("dev: {}: stopping", signal.as_typed());
     started.stop().await;
     Ok(())
 }
@@ -148,7 +147,7 @@ async fn start(args: &DevArgs) -> Result<Running, DevError> {
     emulator::create_default_cluster(&endpoint, &args.region).await?;
 
     let metrics = Metrics::new();
-    let ecs = SdkEcs::new(emulator::ecs_client(&endpoint, &args.region, 3), metrics.ecs().clone());
+    let ecs = SdkEcs::new(crate::ecs::client_for_endpoint(&endpoint, &args.region, 3), metrics.ecs().clone());
     let mut config = ControllerConfig::new(format!("ecs-bridge-dev-{}", std::process::id()));
     config.namespace = args.namespace.clone();
     config.metrics_addr = args.metrics_addr;

@@ -6,9 +6,12 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 
-use super::{
-    BatchFailure, ClusterConfig, ClusterState, EcsApi, EcsError, Page, RegisterTaskDefinitionInput, RevisionFilter,
-    RevisionStatus, StrategyItem, Tags, TaskDefinitionRevision, parse_task_definition_ref,
+use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
+
+use super::error::EcsError;
+use super::operations::{
+    BatchFailure, ClusterConfig, ClusterState, EcsApi, Page, RevisionFilter, RevisionStatus, StrategyItem, Tags,
+    TaskDefinitionRevision, WRITE_OPERATIONS, parse_task_definition_ref,
 };
 
 const ARN_PREFIX: &str = "arn:aws:ecs:us-east-1:123456789012";
@@ -41,19 +44,6 @@ impl Default for FakeEcs {
     }
 }
 
-/// ECS's write operations, to count "no ECS write" precisely.
-pub const WRITES: [&str; 9] = [
-    "RegisterTaskDefinition",
-    "DeregisterTaskDefinition",
-    "DeleteTaskDefinitions",
-    "CreateCluster",
-    "UpdateClusterSettings",
-    "PutClusterCapacityProviders",
-    "TagResource",
-    "UntagResource",
-    "DeleteCluster",
-];
-
 impl FakeEcs {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
@@ -74,7 +64,7 @@ impl FakeEcs {
     }
 
     pub fn writes(&self) -> usize {
-        self.lock().calls.iter().filter(|c| WRITES.contains(c)).count()
+        self.lock().calls.iter().filter(|c| WRITE_OPERATIONS.contains(c)).count()
     }
 
     pub fn forget_calls(&self) {

@@ -13,10 +13,10 @@ use aws_sdk_ecs::types as sdk;
 use aws_sdk_ecs::types::{Cluster, Tag, TaskDefinition};
 use serde::Serialize;
 
-use super::{
-    ClusterConfig, ClusterState, EcsError, RegisterTaskDefinitionInput, RevisionStatus, StrategyItem, Tags,
-    TaskDefinitionRevision,
-};
+use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
+
+use super::error::EcsError;
+use super::operations::{ClusterConfig, ClusterState, RevisionStatus, StrategyItem, Tags, TaskDefinitionRevision};
 use crate::api::cluster::EcsClusterSpec;
 use crate::api::task_definition as api;
 
@@ -319,7 +319,7 @@ pub fn revision_from_sdk(
     })?;
     let family = match definition.family() {
         Some(f) => f.to_owned(),
-        None => super::parse_task_definition_ref(arn).map(|(f, _)| f.to_owned()).unwrap_or_default(),
+        None => super::operations::parse_task_definition_ref(arn).map(|(f, _)| f.to_owned()).unwrap_or_default(),
     };
     Ok(TaskDefinitionRevision {
         arn: arn.to_owned(),

@@ -16,7 +16,7 @@ use prometheus_client::registry::Registry;
 pub struct EcsCallLabels {
     /// ECS's operation name, e.g. `RegisterTaskDefinition`.
     pub operation: &'static str,
-    /// `success` or an [`EcsErrorKind`](super::EcsErrorKind) label.
+    /// `success` or an [`EcsErrorKind`](super::error::EcsErrorKind) label.
     pub outcome: &'static str,
 }
 

@@ -3,7 +3,8 @@
 //! Credentials and region come from aws-config's default chain (environment,
 //! profile, web identity/IRSA, IMDS), so the same binary drives real ECS or the
 //! emulator; `AWS_ENDPOINT_URL_ECS` is honoured by aws-config itself and
-//! `--ecs-endpoint` overrides it.
+//! `--ecs-endpoint` overrides it. [`client_for_endpoint`] is the other way in: static
+//! credentials for an emulator, for dev mode and the tests.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -13,16 +14,42 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
 use aws_sdk_ecs::types::{
     CapacityProviderStrategyItem, ClusterField, ClusterSetting, ClusterSettingName, SortOrder, Tag,
     TaskDefinitionField, TaskDefinitionStatus,
 };
 
+use super::error::EcsError;
 use super::mapping;
-use super::{
-    BatchFailure, ClusterConfig, ClusterState, EcsApi, EcsCallMetrics, EcsError, Page, RegisterTaskDefinitionInput,
-    RevisionFilter, StrategyItem, Tags, TaskDefinitionRevision,
+use super::metrics::EcsCallMetrics;
+use super::operations::{
+    BatchFailure, ClusterConfig, ClusterState, EcsApi, Page, RevisionFilter, StrategyItem, Tags,
+    TaskDefinitionRevision, parse_task_definition_ref,
 };
+
+/// Static credentials for an ECS emulator, which accepts any signature (dev mode prints
+/// them for the AWS CLI).
+pub const EMULATOR_ACCESS_KEY_ID: &str = "dev";
+pub const EMULATOR_SECRET_ACCESS_KEY: &str = "dev";
+
+/// An SDK client for an ECS emulator at `endpoint`, signing with the static
+/// [`EMULATOR_ACCESS_KEY_ID`] so that it never reads (or needs) anyone's real AWS
+/// credentials. `max_attempts` counts the first attempt (the SDK's standard retry mode):
+/// 1 means no retries, so an error shows up as itself.
+pub fn client_for_endpoint(endpoint: &str, region: &str, max_attempts: u32) -> aws_sdk_ecs::Client {
+    use aws_sdk_ecs::config::{Credentials, Region};
+    let credentials =
+        Credentials::new(EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY, None, None, "ecs-bridge-emulator");
+    let config = aws_sdk_ecs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(credentials)
+        .retry_config(RetryConfig::standard().with_max_attempts(max_attempts))
+        .build();
+    aws_sdk_ecs::Client::from_conf(config)
+}
 
 /// How to reach ECS.
 #[derive(Debug, Clone)]
@@ -233,7 +260,7 @@ impl EcsApi for SdkEcs {
             .unwrap_or_default()
             .into_iter()
             // ECS matches a prefix: `web` also lists `web-worker`.
-            .filter(|arn| super::parse_task_definition_ref(arn).is_some_and(|(f, _)| f == family))
+            .filter(|arn| parse_task_definition_ref(arn).is_some_and(|(f, _)| f == family))
             .collect();
         Ok(Page { items, next_token: output.next_token })
     }

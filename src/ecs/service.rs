@@ -4,14 +4,15 @@
 //! comparison with the spec.
 //!
 //! A trait of its own ([`EcsServiceApi`]) rather than more methods on
-//! [`EcsApi`](super::EcsApi): the service reconciler's unit tests use a fake
+//! [`EcsApi`](super::operations::EcsApi): the service reconciler's unit tests use a fake
 //! that knows services only, and the two halves evolve independently.
 
 use std::future::Future;
 
 use k8s_openapi::jiff::Timestamp;
 
-use super::{EcsError, Tags};
+use super::error::EcsError;
+use super::operations::Tags;
 use crate::api::CapacityProviderStrategyItem;
 use crate::api::service::{
     Deployment, DeploymentConfiguration, EcsServiceSpec, LoadBalancer, NetworkConfiguration, PlacementConstraint,

@@ -10,11 +10,12 @@ use std::sync::Mutex;
 
 use k8s_openapi::jiff::Timestamp;
 
+use super::error::EcsError;
+use super::operations::Tags;
 use super::service::{
     ACTIVE, DESCRIBE_BATCH, DRAINING, DescribedServices, EcsServiceApi, INACTIVE, ServiceCreate, ServiceDescription,
     ServiceEventRecord, ServiceUpdate,
 };
-use super::{EcsError, Tags};
 use crate::api::service::{Deployment, DeploymentConfiguration, RolloutState};
 
 const ARN_PREFIX: &str = "arn:aws:ecs:us-east-1:123456789012";

@@ -10,7 +10,7 @@ use k8s_openapi::jiff::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::EcsError;
+use super::error::EcsError;
 use super::mapping::tags_from_sdk;
 use super::service::{ServiceDescription, ServiceEventRecord};
 use crate::api::CapacityProviderStrategyItem;

@@ -2,13 +2,14 @@
 
 use aws_sdk_ecs::types::{LaunchType, PropagateTags, SchedulingStrategy, ServiceField, Tag};
 
+use super::error::EcsError;
+use super::operations::{EcsApi, Tags};
 use super::sdk::{SdkEcs, keep};
 use super::service::{DescribedServices, EcsServiceApi, ServiceCreate, ServiceDescription, ServiceUpdate};
 use super::service_mapping::{
     constraints_to_sdk, deployment_configuration_to_sdk, load_balancers_to_sdk, network_to_sdk, registries_to_sdk,
     service_from_sdk, service_name_from_arn, strategies_to_sdk, strategy_to_sdk, wire,
 };
-use super::{EcsApi, EcsError, Tags};
 
 fn sdk_tags(tags: &Tags) -> Vec<Tag> {
     tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()

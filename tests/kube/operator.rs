@@ -9,7 +9,6 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
 use ecs_bridge::api::{EcsCluster, EcsTaskDefinition};
 use ecs_bridge::controller::{self, ControllerConfig, ControllerHandle, LeaseSettings, Metrics, RetryPolicy};
 use ecs_bridge::ecs::SdkEcs;
@@ -29,14 +28,7 @@ pub async fn emulator() -> RunningEmulator {
 /// The SDK client the tests use to look at ECS, with static credentials and
 /// no retries (an error shows up as itself).
 pub fn ecs_client(endpoint: &str) -> aws_sdk_ecs::Client {
-    let config = aws_sdk_ecs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new(REGION))
-        .credentials_provider(Credentials::new("AKIDTEST", "test-secret", None, None, "tests"))
-        .retry_config(aws_sdk_ecs::config::retry::RetryConfig::disabled())
-        .build();
-    aws_sdk_ecs::Client::from_conf(config)
+    ecs_bridge::ecs::client_for_endpoint(endpoint, REGION, 1)
 }
 
 /// The controller's configuration for a test: one namespace, fast back-off.
@@ -125,22 +117,9 @@ pub fn requests(emulator: &RunningEmulator) -> BTreeMap<String, u64> {
     emulator.stats().into_iter().filter_map(|(op, n)| Some((op, n.as_u64()?))).collect()
 }
 
-/// ECS operations that change state.
-pub const WRITE_OPERATIONS: [&str; 9] = [
-    "RegisterTaskDefinition",
-    "DeregisterTaskDefinition",
-    "DeleteTaskDefinitions",
-    "CreateCluster",
-    "UpdateClusterSettings",
-    "PutClusterCapacityProviders",
-    "TagResource",
-    "UntagResource",
-    "DeleteCluster",
-];
-
 /// How many write requests `after` has beyond `before`.
 pub fn writes_between(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
-    WRITE_OPERATIONS
+    ecs_bridge::ecs::WRITE_OPERATIONS
         .iter()
         .filter_map(|op| {
             let delta = after.get(*op).copied().unwrap_or(0) - before.get(*op).copied().unwrap_or(0);

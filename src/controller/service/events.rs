@@ -13,7 +13,7 @@ use kube::api::{Api, PostParams};
 use kube::runtime::events::Reporter;
 use sha2::{Digest, Sha256};
 
-use super::plan;
+use crate::controller::context::{NOTE_MAX, truncate};
 use crate::ecs::service::ServiceEventRecord;
 
 /// The Event name for one ECS event of the object `object`.
@@ -25,20 +25,35 @@ pub fn event_name(object: &str, ecs_event_id: &str) -> String {
     format!("{prefix}.ecs.{}", &digest[..20])
 }
 
-fn note(message: &str) -> String {
-    if message.len() <= 1024 {
-        return message.to_owned();
-    }
-    let mut end = 1021;
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &message[..end])
+/// A Kubernetes Event's reason for an ECS event message, and whether it is a warning.
+pub fn event_reason(message: &str) -> (&'static str, bool) {
+    const RULES: &[(&str, &str, bool)] = &[
+        ("deployment failed", "DeploymentFailed", true),
+        ("rolling back to deployment", "RollingBack", true),
+        ("deployment completed", "DeploymentCompleted", false),
+        ("has reached a steady state", "SteadyState", false),
+        ("unable to consistently start tasks", "TasksFailing", true),
+        ("was unable to place a task", "PlacementFailed", true),
+        ("was unable to stop or start tasks", "DeploymentBlocked", true),
+        ("failed container health checks", "Unhealthy", true),
+        ("is unhealthy in", "Unhealthy", true),
+        ("are being throttled", "Throttled", true),
+        ("has started", "TasksStarted", false),
+        ("has stopped", "TasksStopped", false),
+        ("stopped", "TasksStopped", false),
+        ("registered", "TargetsRegistered", false),
+        ("draining", "Draining", false),
+    ];
+    RULES
+        .iter()
+        .find(|(needle, _, _)| message.contains(needle))
+        .map(|(_, reason, warning)| (*reason, *warning))
+        .unwrap_or(("EcsServiceEvent", false))
 }
 
 /// The Event for one ECS event.
 pub fn event_for(reporter: &Reporter, reference: &ObjectReference, record: &ServiceEventRecord) -> Event {
-    let (reason, warning) = plan::event_reason(&record.message);
+    let (reason, warning) = event_reason(&record.message);
     Event {
         metadata: ObjectMeta {
             name: Some(event_name(reference.name.as_deref().unwrap_or_default(), &record.id)),
@@ -48,7 +63,7 @@ pub fn event_for(reporter: &Reporter, reference: &ObjectReference, record: &Serv
         event_time: Some(MicroTime(record.created_at)),
         action: Some("EcsServiceEvent".to_owned()),
         reason: Some(reason.to_owned()),
-        note: Some(note(&record.message)),
+        note: Some(truncate(&record.message, NOTE_MAX)),
         regarding: Some(reference.clone()),
         reporting_controller: Some(reporter.controller.clone()),
         reporting_instance: Some(reporter.instance.clone().unwrap_or_else(|| reporter.controller.clone())),
@@ -111,6 +126,18 @@ mod tests {
         assert_eq!(event.reason.as_deref(), Some("DeploymentFailed"));
         assert_eq!(event.event_time.unwrap().0.as_second(), 1_800_000_000);
         assert_eq!(event.metadata.namespace.as_deref(), Some("prod"));
-        assert!(note(&"é".repeat(600)).len() <= 1024);
+        assert!(truncate(&"é".repeat(600), NOTE_MAX).len() <= 1024);
+    }
+
+    #[test]
+    fn event_reasons_mark_failures_as_warnings() {
+        assert_eq!(
+            event_reason("(service web) (deployment ecs-svc/2) deployment failed: tasks failed to start."),
+            ("DeploymentFailed", true)
+        );
+        assert_eq!(event_reason("(service web) has reached a steady state."), ("SteadyState", false));
+        assert_eq!(event_reason("(service web) has started 2 tasks: (task a) (task b)."), ("TasksStarted", false));
+        assert_eq!(event_reason("(service web) rolling back to deployment ecs-svc/1."), ("RollingBack", true));
+        assert_eq!(event_reason("(service web) something new."), ("EcsServiceEvent", false));
     }
 }

@@ -13,8 +13,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use super::plan::RolloutCounts;
-
 const CONDITIONS: [&str; 3] = ["Ready", "Progressing", "Degraded"];
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -26,6 +24,15 @@ struct ConditionLabel {
 struct ResultLabel {
     /// `started`, `completed` or `failed`.
     result: &'static str,
+}
+
+/// Rollouts that started, completed and failed between two observations of
+/// a service's deployments (for the fleet metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RolloutCounts {
+    pub started: u64,
+    pub completed: u64,
+    pub failed: u64,
 }
 
 /// Cheap to clone; clones share the series.

@@ -41,7 +41,7 @@ use super::context::{Context, KindState};
 use super::error::ReconcileError;
 use super::outcome::conclude;
 use super::status::reason::INVALID_SPEC;
-use sync::{Subject, TaskDefinition, Timing};
+use plan::{Subject, TaskDefinition, Timing};
 
 /// The finalizer that holds an object until its service is deleted.
 pub const FINALIZER: &str = "ecs-bridge.dev/service";
@@ -245,7 +245,7 @@ async fn apply<E: EcsApi + EcsServiceApi>(
 
 /// Mirrors the new ECS events (moving the watermark only past published
 /// ones) and updates the fleet metrics, before the status is written.
-async fn finish<E>(obj: &EcsService, out: &mut sync::ServiceOutcome, ctx: &ServiceContext<E>) {
+async fn finish<E>(obj: &EcsService, out: &mut plan::ServiceOutcome, ctx: &ServiceContext<E>) {
     if !out.ecs_events.is_empty() {
         let reference = obj.object_ref(&());
         let published = events::mirror(&ctx.base.client, &ctx.base.reporter, &reference, &out.ecs_events).await;
@@ -465,3 +465,42 @@ pub async fn run<E: EcsApi + EcsServiceApi>(
 
 #[cfg(test)]
 mod tests;
+
+/// The Kubernetes glue's own rules; the engine's tests are in `tests.rs`.
+#[cfg(test)]
+mod glue_tests {
+    use super::*;
+
+    fn object(spec: serde_json::Value) -> EcsService {
+        EcsService::new("web", serde_json::from_value(spec).expect("valid spec"))
+    }
+
+    #[test]
+    fn the_cache_keeps_no_managed_fields_and_no_last_applied_copy() {
+        let mut obj = object(serde_json::json!({"taskDefinition": "web"}));
+        obj.metadata.annotations = Some(
+            [
+                (LAST_APPLIED.to_owned(), "{\"huge\": true}".to_owned()),
+                (plan::ADOPT_ANNOTATION.to_owned(), "true".to_owned()),
+            ]
+            .into(),
+        );
+        obj.metadata.managed_fields = Some(vec![Default::default()]);
+        strip_for_cache(&mut obj);
+        let annotations = obj.metadata.annotations.clone().unwrap_or_default();
+        assert!(!annotations.contains_key(LAST_APPLIED));
+        assert!(annotations.contains_key(plan::ADOPT_ANNOTATION), "the adoption annotation is read");
+        assert!(obj.metadata.managed_fields.unwrap_or_default().is_empty());
+    }
+
+    #[test]
+    fn a_record_only_a_newer_build_knows_is_dropped_before_it_is_written_back() {
+        use crate::api::service::SpecField;
+        let mut obj = object(serde_json::json!({"taskDefinition": "web"}));
+        obj.status = Some(
+            serde_json::from_value(serde_json::json!({"appliedFields": ["loadBalancers", "somethingNewer"]}))
+                .expect("an unknown record still reads"),
+        );
+        assert_eq!(readable_status(&obj).applied_fields, vec![SpecField::LoadBalancers]);
+    }
+}

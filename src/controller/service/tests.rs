@@ -7,8 +7,8 @@ use std::time::Duration;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
-use super::plan::{self, OWNER_UID_TAG, reason};
-use super::sync::{self, ServiceOutcome, Subject, TaskDefinition, Timing};
+use super::plan::{self, OWNER_UID_TAG, ServiceOutcome, Subject, TaskDefinition, Timing, reason};
+use super::sync;
 use crate::api::EcsService;
 use crate::api::conditions::{DEGRADED, PROGRESSING, READY, SYNCED, find_condition};
 use crate::controller::outcome::Next;
@@ -540,33 +540,4 @@ mod fleet_skip {
         fleet::keep_new_events(&mut observed, &obj);
         assert_eq!(observed.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), vec!["fresh"]);
     }
-}
-
-#[test]
-fn the_cache_keeps_no_managed_fields_and_no_last_applied_copy() {
-    let mut obj = object(serde_json::json!({"taskDefinition": "web"}));
-    obj.metadata.annotations = Some(
-        [
-            (super::LAST_APPLIED.to_owned(), "{\"huge\": true}".to_owned()),
-            (plan::ADOPT_ANNOTATION.to_owned(), "true".to_owned()),
-        ]
-        .into(),
-    );
-    obj.metadata.managed_fields = Some(vec![Default::default()]);
-    super::strip_for_cache(&mut obj);
-    let annotations = obj.metadata.annotations.clone().unwrap_or_default();
-    assert!(!annotations.contains_key(super::LAST_APPLIED));
-    assert!(annotations.contains_key(plan::ADOPT_ANNOTATION), "the adoption annotation is read");
-    assert!(obj.metadata.managed_fields.unwrap_or_default().is_empty());
-}
-
-#[test]
-fn a_record_only_a_newer_build_knows_is_dropped_before_it_is_written_back() {
-    use crate::api::service::SpecField;
-    let mut obj = object(serde_json::json!({"taskDefinition": "web"}));
-    obj.status = Some(
-        serde_json::from_value(serde_json::json!({"appliedFields": ["loadBalancers", "somethingNewer"]}))
-            .expect("an unknown record still reads"),
-    );
-    assert_eq!(super::readable_status(&obj).applied_fields, vec![SpecField::LoadBalancers]);
 }
