@@ -127,7 +127,7 @@ async fn count_ready(api: &Api<EcsService>) -> (usize, usize) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    ecs_bridge::control_plane::kubeconfig::install_tls_provider();
+    ecs_bridge::tls::install_tls_provider();
     let services = env_or("BENCH_SERVICES", 1000) as usize;
     let desired = env_or("BENCH_DESIRED", 1) as i32;
     let resync = env_or("BENCH_RESYNC_SECS", 20);

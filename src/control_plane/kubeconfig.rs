@@ -6,6 +6,7 @@ use std::path::Path;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use super::{ControlPlaneError, pki::Pki};
+use crate::tls::install_tls_provider;
 
 /// Name of the cluster, user and context in the kubeconfig.
 pub const CONTEXT: &str = "ecs-bridge-local";
@@ -56,6 +57,3 @@ pub fn client_from(config: kube::Config) -> Result<kube::Client, ControlPlaneErr
     let server = config.cluster_url.to_string();
     kube::Client::try_from(config).map_err(|source| ControlPlaneError::Client { server, source })
 }
-
-/// Still importable from here for the benchmarks, which call it by this path.
-pub use crate::tls::install_tls_provider;

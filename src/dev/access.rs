@@ -34,9 +34,13 @@ pub fn print(args: &DevArgs, running: &Running) {
         }
     };
     println!("  CRDs:       {}", describe_crds(running));
+    let runtime = match running.emulator.container_owner() {
+        Some(owner) => format!("tasks run as Docker containers labelled dev.ecs-bridge.emulator={owner}"),
+        None => "tasks simulated, no containers".to_owned(),
+    };
     println!(
         "  emulator:   {emulator} (ECS API, region {}, cluster \"default\" created; \
-         {} simulated EC2 instances per new cluster)",
+         {} simulated EC2 instances per new cluster; {runtime})",
         args.region, args.ec2_capacity
     );
     println!(

@@ -51,9 +51,24 @@ pub struct DevArgs {
     #[arg(long)]
     pub namespace: Option<String>,
 
+    /// What runs the tasks' containers: `docker` (real containers on the Docker Engine at
+    /// DOCKER_HOST or the local socket), `simulated` (no containers), or `auto`: Docker
+    /// when an engine answers, else simulated.
+    #[arg(long, value_enum, default_value_t = DevRuntime::Auto)]
+    pub runtime: DevRuntime,
+
     /// Address of the controller's `/metrics`, `/healthz` and `/readyz` (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub metrics_addr: SocketAddr,
+}
+
+/// Dev mode's choice of task runtime.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum DevRuntime {
+    #[default]
+    Auto,
+    Docker,
+    Simulated,
 }
 
 /// Why dev mode could not run.

@@ -11,16 +11,20 @@
 //! admin/    the /_emulator/ endpoints that tests and people steer it with
 //! server/   POST /: target header to handler, request faults, throttling, stats
 //! api/      one file per family of ECS operations; api/mod.rs names them all
+//! agent/    the Docker runtime: makes containers follow the tasks, reports what they do
 //! sim/      the living ECS: the tick, task lifecycle, deployments, breaker, events
 //! rules/    ECS's pure rules: validation, the query language, placement, zones
 //! state/    records, the store and its locks, the journal, ids
 //! wire/     the JSON 1.1 codec, ECS's error shapes, pagination
+//! docker/   the Docker Engine client the agent drives (knows nothing of ECS)
 //! clock.rs, timings.rs   time and how long each simulated phase takes
 //! ```
 
 mod admin;
+mod agent;
 mod api;
 pub mod clock;
+mod docker;
 mod rules;
 mod server;
 mod sim;
@@ -38,7 +42,9 @@ use axum::routing::post;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use agent::Agent;
 use clock::{Clock, SystemClock};
+use docker::{DockerError, Engine};
 use state::Store;
 use state::ids::Arns;
 use state::journal::{COMPACT_AFTER_BYTES, Journal, PersistenceError};
@@ -57,6 +63,18 @@ pub enum ClockMode {
     Real,
     /// Time stands still until `POST /_emulator/clock/advance`.
     Manual,
+}
+
+/// What runs the tasks' containers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimeMode {
+    /// No containers: each phase takes its simulated time (deterministic;
+    /// works with the manual clock).
+    #[default]
+    Simulated,
+    /// Real containers on the Docker Engine at `DOCKER_HOST` (or the local
+    /// socket), under the same scheduler.
+    Docker,
 }
 
 /// Command-line arguments of `ecs-bridge emulator`.
@@ -117,6 +135,17 @@ pub struct EmulatorArgs {
     /// to bound memory when something churns through many tasks.
     #[arg(long, default_value_t = 3600)]
     pub stopped_task_retention_secs: u64,
+    /// `simulated`: tasks run nowhere; `docker`: each task's containers run
+    /// on Docker (the real clock only).
+    #[arg(long, value_enum, default_value_t = RuntimeMode::Simulated, env = "ECS_BRIDGE_EMULATOR_RUNTIME")]
+    pub runtime: RuntimeMode,
+    /// With `--runtime docker`: leave the containers running on shutdown.
+    #[arg(long)]
+    pub keep_containers: bool,
+    /// With `--runtime docker`: the host address bridge-mode ports are
+    /// published on (ECS publishes on 0.0.0.0; loopback keeps tasks private).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub publish_ip: String,
 }
 
 /// How to start an emulator.
@@ -142,6 +171,12 @@ pub struct EmulatorConfig {
     pub ec2_capacity: u32,
     /// ECS's token-bucket throttling from the start.
     pub throttling: bool,
+    /// What runs the tasks' containers.
+    pub runtime: RuntimeMode,
+    /// Docker: leave containers running on shutdown.
+    pub keep_containers: bool,
+    /// Docker: where bridge-mode ports are published.
+    pub publish_ip: String,
 }
 
 impl Default for EmulatorConfig {
@@ -162,6 +197,9 @@ impl Default for EmulatorConfig {
             tick_interval: std::time::Duration::from_millis(100),
             ec2_capacity: 0,
             throttling: false,
+            runtime: RuntimeMode::Simulated,
+            keep_containers: false,
+            publish_ip: "127.0.0.1".into(),
         }
     }
 }
@@ -195,6 +233,9 @@ impl From<EmulatorArgs> for EmulatorConfig {
             seed: args.seed,
             ec2_capacity: args.ec2_capacity,
             throttling: args.throttling,
+            runtime: args.runtime,
+            keep_containers: args.keep_containers,
+            publish_ip: args.publish_ip,
             ..Self::default()
         }
     }
@@ -209,6 +250,12 @@ pub enum EmulatorError {
     State(#[from] PersistenceError),
     #[error("the HTTP server failed")]
     Serve(#[source] std::io::Error),
+    #[error("the Docker runtime needs the real clock (containers do not wait for a manual one)")]
+    DockerNeedsRealClock,
+    #[error(transparent)]
+    Docker(#[from] DockerError),
+    #[error("could not listen for SIGINT and SIGTERM")]
+    Signals(#[source] std::io::Error),
     #[error("the server task ended abnormally")]
     Join(#[from] tokio::task::JoinError),
 }
@@ -233,6 +280,10 @@ pub fn build_app(config: &EmulatorConfig) -> Result<Arc<App>, EmulatorError> {
     store.timings = config.timings.clone();
     store.rng = config.seed.map(state::ids::seeded);
     store.ec2_capacity = config.ec2_capacity;
+    store.runtime = match config.runtime {
+        RuntimeMode::Simulated => state::Runtime::Simulated,
+        RuntimeMode::Docker => state::Runtime::Docker,
+    };
     if let Some(dump) = dump {
         store.load(dump);
     }
@@ -249,6 +300,10 @@ pub struct RunningEmulator {
     app: Arc<App>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
+    /// The Docker runtime's agent, whose containers go with the emulator
+    /// unless `keep_containers`.
+    agent: Option<Arc<Agent>>,
+    keep_containers: bool,
 }
 
 impl RunningEmulator {
@@ -287,10 +342,22 @@ impl RunningEmulator {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        match self.server.take() {
+        let served = match self.server.take() {
             Some(server) => server.await?.map_err(EmulatorError::Serve),
             None => Ok(()),
+        };
+        if let Some(agent) = self.agent.take()
+            && !self.keep_containers
+        {
+            agent.remove_all().await;
         }
+        served
+    }
+
+    /// With the Docker runtime, the label on this emulator's containers
+    /// (`dev.ecs-bridge.emulator=<id>`).
+    pub fn container_owner(&self) -> Option<&str> {
+        self.agent.as_deref().map(Agent::owner)
     }
 }
 
@@ -298,6 +365,18 @@ impl Drop for RunningEmulator {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        // Dropped without `shutdown`: the containers still go, on a runtime
+        // of their own (this may run inside one that is ending).
+        if let Some(agent) = self.agent.take()
+            && !self.keep_containers
+        {
+            let owner = agent.owner().to_owned();
+            let cleanup = std::thread::spawn(move || {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                runtime.block_on(Agent::remove_owned(&owner));
+            });
+            let _ = cleanup.join();
         }
     }
 }
@@ -332,6 +411,11 @@ async fn compact_in_background(app: Weak<App>) {
 
 /// Starts an emulator in this process (by default on `127.0.0.1:0`).
 pub async fn spawn(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorError> {
+    let engine = match config.runtime {
+        RuntimeMode::Docker if config.clock.manual().is_some() => return Err(EmulatorError::DockerNeedsRealClock),
+        RuntimeMode::Docker => Some(Engine::connect().await?),
+        RuntimeMode::Simulated => None,
+    };
     let app = build_app(&config)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -345,6 +429,10 @@ pub async fn spawn(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
     if app.store.clock.manual().is_none() {
         tokio::spawn(run_ticker(Arc::downgrade(&app), config.tick_interval));
     }
+    let agent = engine.map(|engine| Agent::new(engine, state::ids::uuid(), config.publish_ip.clone()));
+    if let Some(agent) = &agent {
+        tokio::spawn(agent.clone().run(Arc::downgrade(&app)));
+    }
     let server = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {
@@ -352,7 +440,14 @@ pub async fn spawn(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
             })
             .await
     });
-    Ok(RunningEmulator { addr, app, shutdown: Some(tx), server: Some(server) })
+    Ok(RunningEmulator {
+        addr,
+        app,
+        shutdown: Some(tx),
+        server: Some(server),
+        agent,
+        keep_containers: config.keep_containers,
+    })
 }
 
 /// Serves until Ctrl-C or SIGTERM. Prints the endpoint on stdout once
@@ -365,33 +460,14 @@ pub async fn run(args: EmulatorArgs) -> Result<(), EmulatorError> {
         )
         .with_writer(std::io::stderr)
         .try_init();
+    // Listening before serving, so a signal that comes early is not lost.
+    let mut signals = crate::shutdown::Signals::listen().map_err(EmulatorError::Signals)?;
     let emulator = spawn(args.into()).await?;
     println!("ecs-bridge emulator listening on {}", emulator.endpoint());
     tracing::info!(endpoint = %emulator.endpoint(), "ECS emulator serving");
-    shutdown_signal().await;
-    tracing::info!("shutting down");
+    let signal = signals.received().await;
+    tracing::info!(signal = signal.name(), "shutting down");
     emulator.shutdown().await
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
 }
 
 #[cfg(test)]

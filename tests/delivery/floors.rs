@@ -3,7 +3,7 @@
 //! imports it back (directly or round a longer loop), no file imports from
 //! the `mod.rs` of a folder it sits in (that facade stands above it), and the
 //! emulator's folders import only downwards:
-//! `mod.rs → admin → server → api → sim → rules → state → wire, clock, timings`,
+//! `mod.rs → admin → server → api → agent → sim → rules → state → wire, docker, clock, timings`,
 //! with no `api/` file importing another (`api/mod.rs` alone names them all).
 //!
 //! Test code (`mod tests` blocks and `tests.rs` files) is left out: it sets
@@ -23,8 +23,18 @@ const ROOTS: [&str; 4] = ["emulator", "controller", "ecs", "api"];
 
 /// The emulator's floors, lowest first; a file's floor is its first folder
 /// under `src/emulator` (or the file itself for top-level files).
-const EMULATOR_FLOORS: [&[&str]; 9] =
-    [&["clock", "timings"], &["wire"], &["state"], &["rules"], &["sim"], &["api"], &["server"], &["admin"], &[""]];
+const EMULATOR_FLOORS: [&[&str]; 10] = [
+    &["clock", "timings"],
+    &["wire", "docker"],
+    &["state"],
+    &["rules"],
+    &["sim"],
+    &["agent"],
+    &["api"],
+    &["server"],
+    &["admin"],
+    &[""],
+];
 
 /// One module file: its module path (`["emulator", "sim", "pass"]`) and what
 /// it imports, each with the line that says so.
@@ -131,21 +141,7 @@ fn without_test_modules(code: &str) -> String {
             continue;
         }
         let open = start + out[start..].find('{').unwrap_or(0);
-        let mut depth = 0;
-        let mut end = out.len();
-        for (k, c) in out[open..].char_indices() {
-            match c {
-                '{' => depth += 1,
-                '}' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        end = open + k + 1;
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
+        let end = block_end(&out, open);
         let blanked: String = out[start..end].chars().map(|c| if c == '\n' { '\n' } else { ' ' }).collect();
         out.replace_range(start..end, &blanked);
         from = start + 1;
@@ -167,22 +163,28 @@ fn inline_modules(code: &str) -> Vec<std::ops::Range<usize>> {
             continue;
         }
         let open = start + 4 + name_len + rest[name_len..].find('{').unwrap_or(0);
-        let mut depth = 0;
-        for (n, c) in code[open..].char_indices() {
-            match c {
-                '{' => depth += 1,
-                '}' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        ranges.push(open..open + n + 1);
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
+        ranges.push(open..block_end(code, open));
     }
     ranges
+}
+
+/// Just past the `}` that closes the `{` at `open` (the end of the code when
+/// none does).
+fn block_end(code: &str, open: usize) -> usize {
+    let mut depth = 0;
+    for (n, c) in code[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return open + n + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    code.len()
 }
 
 /// Expands a `use` tree (`a::{b, c::{d, e}}`) into full paths.
@@ -332,8 +334,11 @@ fn display(module: &[String]) -> String {
     module.join("::")
 }
 
+/// Who imports whom: importing module → imported module → the line that says so.
+type Edges = BTreeMap<Vec<String>, BTreeMap<Vec<String>, usize>>;
+
 /// Every file of the checked roots, with imports resolved to module files.
-fn graph() -> (BTreeMap<Vec<String>, File>, BTreeMap<Vec<String>, BTreeMap<Vec<String>, usize>>) {
+fn graph() -> (BTreeMap<Vec<String>, File>, Edges) {
     let src = repo().join("src");
     let mut paths = Vec::new();
     for root in ROOTS {
@@ -355,7 +360,7 @@ fn graph() -> (BTreeMap<Vec<String>, File>, BTreeMap<Vec<String>, BTreeMap<Vec<S
     rust_files(&src, &mut all);
     let modules: BTreeSet<Vec<String>> =
         all.iter().map(|p| module_of(p.strip_prefix(&src).expect("under src"))).collect();
-    let mut edges: BTreeMap<Vec<String>, BTreeMap<Vec<String>, usize>> = BTreeMap::new();
+    let mut edges: Edges = BTreeMap::new();
     for file in files.values() {
         for import in &file.imports {
             if let Some(target) = resolve(file, import, &modules)

@@ -9,6 +9,7 @@ mod circuit_breaker;
 mod clusters;
 mod container_instances;
 mod deployments;
+mod docker;
 mod faults;
 mod fuzz;
 mod invariants;

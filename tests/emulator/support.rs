@@ -1,8 +1,6 @@
 //! Shared test plumbing: an emulator plus an SDK client pointed at it.
 
 use aws_sdk_ecs::Client;
-use aws_sdk_ecs::config::retry::RetryConfig;
-use aws_sdk_ecs::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::types::{ContainerDefinition, PortMapping};
 use ecs_bridge::emulator::{EmulatorConfig, RunningEmulator, spawn};
@@ -13,14 +11,7 @@ pub const REGION: &str = "us-east-1";
 /// An SDK client for an endpoint, with static test credentials and no
 /// retries (so an error shows up as itself, at once).
 pub fn client(endpoint: &str) -> Client {
-    let config = aws_sdk_ecs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new(REGION))
-        .credentials_provider(Credentials::new("AKIDTEST", "test-secret", None, None, "tests"))
-        .retry_config(RetryConfig::disabled())
-        .build();
-    Client::from_conf(config)
+    ecs_bridge::ecs::client_for_endpoint(endpoint, REGION, 1)
 }
 
 /// A fresh in-memory emulator on a manual clock (nothing moves until the

@@ -298,7 +298,15 @@ fn dev_mode_serves_kubectl_until_sigterm_then_stops_both_servers() {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ecs-bridge"));
     command
         // Any free port: 4566 may be taken by a person's own `ecs-bridge dev`.
-        .args(["dev", "--local-control-plane", "--emulator-listen", "127.0.0.1:0", "--crds-dir"])
+        .args([
+            "dev",
+            "--runtime",
+            "simulated",
+            "--local-control-plane",
+            "--emulator-listen",
+            "127.0.0.1:0",
+            "--crds-dir",
+        ])
         .arg(crds.path())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

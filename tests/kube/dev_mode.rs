@@ -45,6 +45,9 @@ impl DevProcess {
         let mut command = Command::new(env!("CARGO_BIN_EXE_ecs-bridge"));
         command
             .arg("dev")
+            // The examples' images are not pullable here: these tests are about dev mode,
+            // not containers (tests/emulator/docker.rs runs those).
+            .args(["--runtime", "simulated"])
             .args(args)
             .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", "info")

@@ -41,6 +41,12 @@ pub struct App {
     pub faults: Faults,
 }
 
+impl AsRef<Store> for App {
+    fn as_ref(&self) -> &Store {
+        &self.store
+    }
+}
+
 /// Resolves the target header to an operation index.
 fn operation(headers: &HeaderMap) -> Result<usize, EcsError> {
     let target = headers

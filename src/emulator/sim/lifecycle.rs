@@ -11,11 +11,11 @@ use serde_json::{Value, json};
 
 use crate::emulator::rules::awsvpc::{self, Eni, Spread};
 use crate::emulator::sim::fates::fates;
-use crate::emulator::state::Store;
 use crate::emulator::state::addresses::Addresses;
 use crate::emulator::state::failure_rules::TaskContext;
 use crate::emulator::state::ids::{hex32, uuid};
 use crate::emulator::state::records::*;
+use crate::emulator::state::{Runtime, Store};
 
 /// How a task is launched: a launch type or a capacity provider.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,6 +127,7 @@ pub fn new_task(
             cpu: c.cpu.to_string(),
             memory: c.memory.map(|m| m.to_string()),
             memory_reservation: c.memory_reservation.map(|m| m.to_string()),
+            runtime_id: None,
         })
         .collect();
     let overrides = launch.overrides.clone().unwrap_or_else(|| {
@@ -196,7 +197,8 @@ pub fn new_task(
         service_name: launch.service_name.clone(),
         container_instance_id: instance.map(|i| i.id().to_owned()),
         reservation,
-        due: Some(Timestamp(now.0 + first_change)),
+        // With Docker, a task without an ENI waits in PENDING for the agent.
+        due: (awsvpc || store.runtime == Runtime::Simulated).then_some(Timestamp(now.0 + first_change)),
         fates,
         healthy_at: None,
         spot_warning_until: None,

@@ -16,6 +16,7 @@
 use serde_json::{Value, json};
 
 use crate::emulator::sim::health::{self, HealthPlan};
+use crate::emulator::state::Runtime;
 use crate::emulator::state::records::*;
 use crate::emulator::timings::Timings;
 
@@ -81,20 +82,37 @@ fn is_essential(td: Option<&TaskDefinition>, container: &str) -> bool {
 
 /// Makes every change of `entry` due by `now`; `td` is its task definition
 /// (for health checks and essential containers; `None` if it is gone).
-pub fn advance(entry: &mut TaskEntry, td: Option<&TaskDefinition>, now: Timestamp, timings: &Timings) -> Vec<Outcome> {
+///
+/// With [`Runtime::Docker`] the image pull, the start and the stop are not
+/// timed: the task waits in PENDING and STOPPING until the agent reports what
+/// its containers did (and sets `due`); the rest is the same machine.
+pub fn advance(
+    entry: &mut TaskEntry,
+    td: Option<&TaskDefinition>,
+    now: Timestamp,
+    timings: &Timings,
+    runtime: Runtime,
+) -> Vec<Outcome> {
     let mut outcomes = Vec::new();
     // Every step moves the task on or pushes `due` later; the bound only
     // guards against a zero-length loop.
     for _ in 0..16 {
         match entry.due {
-            Some(due) if due <= now => step(entry, td, now, timings, &mut outcomes),
+            Some(due) if due <= now => step(entry, td, now, timings, runtime, &mut outcomes),
             _ => break,
         }
     }
     outcomes
 }
 
-fn step(entry: &mut TaskEntry, td: Option<&TaskDefinition>, now: Timestamp, t: &Timings, out: &mut Vec<Outcome>) {
+fn step(
+    entry: &mut TaskEntry,
+    td: Option<&TaskDefinition>,
+    now: Timestamp,
+    t: &Timings,
+    runtime: Runtime,
+    out: &mut Vec<Outcome>,
+) {
     let stopping = entry.task.desired_status == "STOPPED";
     // A Spot task keeps RUNNING through its interruption warning.
     if stopping
@@ -122,6 +140,12 @@ fn step(entry: &mut TaskEntry, td: Option<&TaskDefinition>, now: Timestamp, t: &
             entry.task.last_status = "STOPPING".into();
             entry.due = Some(Timestamp(now.0 + t.stop));
         }
+        ("STOPPING", _)
+            if runtime == Runtime::Docker && entry.task.containers.iter().any(|c| c.last_status != "STOPPED") =>
+        {
+            // The agent reports when the containers have stopped.
+            entry.due = None;
+        }
         ("STOPPING", _) => {
             entry.task.execution_stopped_at = Some(now);
             for c in &mut entry.task.containers {
@@ -143,7 +167,8 @@ fn step(entry: &mut TaskEntry, td: Option<&TaskDefinition>, now: Timestamp, t: &
             entry.task.last_status = "PENDING".into();
             set_attachment_status(&mut entry.task, "ATTACHED");
             entry.task.pull_started_at = Some(now);
-            entry.due = Some(Timestamp(now.0 + t.pull));
+            // With Docker, the agent reports the end of the pull.
+            entry.due = (runtime == Runtime::Simulated).then_some(Timestamp(now.0 + t.pull));
         }
         ("PENDING", false) => end_pull(entry, td, now, t, out),
         ("ACTIVATING", false) => start_running(entry, td, now, t, out),
@@ -267,7 +292,10 @@ fn start_running(
     for c in &mut task.containers {
         if c.last_status != "STOPPED" {
             c.last_status = "RUNNING".into();
-            c.network_bindings = network_bindings(td, &c.name);
+            // The agent reports the ports the engine really published.
+            if c.runtime_id.is_none() {
+                c.network_bindings = network_bindings(td, &c.name);
+            }
         }
     }
     out.push(Outcome::Started);
@@ -427,7 +455,7 @@ mod tests {
     fn run_with(entry: &mut TaskEntry, td: Option<&TaskDefinition>, t: &Timings, until: i64) -> Vec<(i64, Outcome)> {
         let mut seen = Vec::new();
         while let Some(due) = entry.due.filter(|d| d.0 <= until) {
-            for o in advance(entry, td, due, t) {
+            for o in advance(entry, td, due, t, Runtime::Simulated) {
                 seen.push((due.0, o));
             }
         }

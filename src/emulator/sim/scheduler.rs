@@ -75,7 +75,8 @@ fn tick_cluster(store: &Store, state: &mut ClusterState) -> TickReport {
         for id in state.tasks.due_by(now) {
             let Some(mut entry) = state.tasks.get_mut(&id) else { continue };
             let td = definitions.get(&entry.task.task_definition_arn);
-            let outcomes = advance_task(&mut entry, td.as_ref().map(|td| &td.task_definition), now, &store.timings);
+            let outcomes =
+                advance_task(&mut entry, td.as_ref().map(|td| &td.task_definition), now, &store.timings, store.runtime);
             report.tasks += 1;
             changes.push(|| Change::PutTask { cluster: cluster.clone(), entry: TaskEntry::clone(&entry) });
             let Some(service) = &entry.service_name else { continue };

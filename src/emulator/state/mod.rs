@@ -37,6 +37,18 @@ pub use change::{Change, Changes, StateDump};
 pub use cluster::{ClusterState, RunTaskToken, TaskDefinitions};
 pub use locks::{lock, read, write};
 
+/// What runs a task's containers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Runtime {
+    /// Nothing: each phase takes its simulated time (deterministic, works on
+    /// the manual clock).
+    #[default]
+    Simulated,
+    /// Docker containers: the phases that need containers (the image pull
+    /// and start, the stop) wait for the agent to report them.
+    Docker,
+}
+
 /// ECS keeps STOPPED tasks visible for at least an hour.
 pub const DEFAULT_STOPPED_TASK_RETENTION_MILLIS: i64 = 60 * 60 * 1000;
 
@@ -62,6 +74,8 @@ pub struct Store {
     pub rng: Option<SharedRng>,
     /// Simulated EC2 instances each new cluster starts with.
     pub ec2_capacity: u32,
+    /// What runs the tasks' containers.
+    pub runtime: Runtime,
 }
 
 impl Store {
@@ -78,6 +92,7 @@ impl Store {
             alarms: AlarmStates::default(),
             rng: None,
             ec2_capacity: 0,
+            runtime: Runtime::Simulated,
         }
     }
 

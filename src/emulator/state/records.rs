@@ -619,6 +619,10 @@ pub struct Container {
     pub memory: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_reservation: Option<String>,
+    /// The Docker container's id, with the Docker runtime (ECS shows the
+    /// agent's container id here too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_id: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 
 /// The exception shapes this emulator raises. Names are ECS's shape names, so
 /// the SDKs map them to their typed errors.
+// The shared `Exception` suffix is ECS's own naming, sent as `__type`.
+#[allow(clippy::enum_variant_names)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
     ClientException,

@@ -1,0 +1,292 @@
+//! The Docker runtime's agent: what the ECS container agent does on an
+//! instance, for every task of the emulator. The scheduler decides as it
+//! always does; the agent watches the tasks and makes the containers follow:
+//! a task waiting in PENDING gets its images pulled and its containers
+//! started ([`spec`]), a task in STOPPING has its containers sent SIGTERM and
+//! SIGKILL after `stopTimeout`, a STOPPED or forgotten task's containers are
+//! removed. What the containers do comes back as facts ([`report`]).
+//!
+//! It polls the store (every [`POLL`]) rather than hooking every write:
+//! the store stays free of async work, and a task the agent missed (a crash,
+//! a restart) is picked up on the next look.
+
+pub mod report;
+pub mod spec;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use crate::emulator::docker::{Engine, LABEL_OWNER, Network};
+use crate::emulator::state::{Store, lock, read};
+use report::{LaunchFailure, Started, Verdict};
+use spec::{Placement, TaskPlan};
+
+/// How often the agent looks at the tasks.
+pub const POLL: Duration = Duration::from_millis(200);
+
+/// Containers the agent started, by task ARN.
+#[derive(Clone, Debug)]
+struct Tracked {
+    cluster: String,
+    task_id: String,
+    /// `(container name, container id, stop timeout)`.
+    containers: Vec<(String, String, Duration)>,
+    stopping: bool,
+}
+
+/// The agent of one emulator.
+#[derive(Debug)]
+pub struct Agent {
+    engine: Engine,
+    /// This emulator's id, on every container it starts (`docker ps
+    /// --filter label=dev.ecs-bridge.emulator=<id>`).
+    owner: String,
+    /// Where bridge-mode ports are published.
+    publish_ip: String,
+    tracked: Mutex<HashMap<String, Tracked>>,
+    /// Tasks whose containers are being pulled and started.
+    launching: Mutex<HashSet<String>>,
+}
+
+impl Agent {
+    pub fn new(engine: Engine, owner: String, publish_ip: String) -> Arc<Self> {
+        Arc::new(Self {
+            engine,
+            owner,
+            publish_ip,
+            tracked: Mutex::new(HashMap::new()),
+            launching: Mutex::new(HashSet::new()),
+        })
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// Looks at the tasks until the emulator is dropped.
+    pub async fn run<S: AsRef<Store> + Send + Sync + 'static>(self: Arc<Self>, app: Weak<S>) {
+        let mut interval = tokio::time::interval(POLL);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            let Some(strong) = app.upgrade() else { return };
+            let work = self.look(store_of(&strong));
+            drop(strong);
+            for plan in work.launches {
+                tokio::spawn(self.clone().launch(app.clone(), plan));
+            }
+            for (arn, tracked) in work.stops {
+                tokio::spawn(self.clone().stop(app.clone(), arn, tracked));
+            }
+            for tracked in work.removals {
+                let agent = self.clone();
+                tokio::spawn(async move { agent.remove(&tracked).await });
+            }
+        }
+    }
+
+    /// What needs doing, from one pass over the tasks under their locks.
+    fn look(&self, store: &Store) -> Work {
+        let mut work = Work::default();
+        let mut seen = HashSet::new();
+        let registry = read(&store.task_definitions);
+        let placement = Placement { publish_ip: &self.publish_ip, owner: &self.owner };
+        let mut tracked = lock(&self.tracked);
+        let mut launching = lock(&self.launching);
+        for (cluster, cell) in store.all_clusters() {
+            let state = lock(&cell);
+            for (_, entry) in state.tasks.iter() {
+                let arn = &entry.task.task_arn;
+                seen.insert(arn.clone());
+                let status = entry.task.last_status.as_str();
+                let waiting = status == "PENDING"
+                    && entry.task.desired_status == "RUNNING"
+                    && entry.task.pull_stopped_at.is_none()
+                    && entry.task.containers.iter().all(|c| c.runtime_id.is_none());
+                if waiting && !launching.contains(arn) && !tracked.contains_key(arn) {
+                    if let Some(td) = registry.resolve(&entry.task.task_definition_arn) {
+                        launching.insert(arn.clone());
+                        work.launches.push(spec::plan(&cluster, entry, &td.task_definition, &placement));
+                    }
+                } else if status == "STOPPING"
+                    && let Some(t) = tracked.get_mut(arn).filter(|t| !t.stopping)
+                {
+                    t.stopping = true;
+                    work.stops.push((arn.clone(), t.clone()));
+                } else if status == "STOPPED"
+                    && let Some(t) = tracked.remove(arn)
+                {
+                    work.removals.push(t);
+                }
+            }
+        }
+        // Tasks purged, reset or in a deleted cluster.
+        let gone: Vec<String> = tracked.keys().filter(|arn| !seen.contains(*arn)).cloned().collect();
+        for arn in gone {
+            if let Some(t) = tracked.remove(&arn) {
+                work.removals.push(t);
+            }
+        }
+        work
+    }
+
+    /// Pulls the images and starts the containers of one task.
+    async fn launch<S: AsRef<Store> + Send + Sync + 'static>(self: Arc<Self>, app: Weak<S>, mut plan: TaskPlan) {
+        let now = |app: &Weak<S>| app.upgrade().map(|a| store_of(&a).now());
+        let Some(pull_started) = now(&app) else { return };
+        let result = self.start_all(&mut plan).await;
+        lock(&self.launching).remove(&plan.task_arn);
+        let Some(strong) = app.upgrade() else { return };
+        let store: &Store = store_of(&strong);
+        match result {
+            Ok(started) => {
+                let verdict = report::started(store, &plan.cluster, &plan.task_id, pull_started, &started);
+                let tracked = Tracked {
+                    cluster: plan.cluster.clone(),
+                    task_id: plan.task_id.clone(),
+                    containers: started
+                        .iter()
+                        .map(|s| {
+                            let timeout = plan
+                                .containers
+                                .iter()
+                                .find(|c| c.name == s.name)
+                                .map_or(spec::DEFAULT_STOP_TIMEOUT, |c| c.stop_timeout);
+                            (s.name.clone(), s.id.clone(), timeout)
+                        })
+                        .collect(),
+                    stopping: false,
+                };
+                drop(strong);
+                if verdict == Verdict::Discard {
+                    self.remove(&tracked).await;
+                    return;
+                }
+                lock(&self.tracked).insert(plan.task_arn.clone(), tracked.clone());
+                for (name, id, _) in tracked.containers {
+                    let (agent, app, cluster, task_id) =
+                        (self.clone(), app.clone(), plan.cluster.clone(), plan.task_id.clone());
+                    tokio::spawn(async move { agent.watch(app, cluster, task_id, name, id).await });
+                }
+            }
+            Err((failure, started)) => {
+                report::failed(store, &plan.cluster, &plan.task_id, pull_started, &failure);
+                drop(strong);
+                for s in started {
+                    let _ = self.engine.remove(&s.id).await;
+                }
+            }
+        }
+    }
+
+    /// Pulls every image, then starts the containers in definition order;
+    /// on failure, what failed and what had started.
+    async fn start_all(&self, plan: &mut TaskPlan) -> Result<Vec<Started>, (LaunchFailure, Vec<Started>)> {
+        for c in &plan.containers {
+            if let Err(message) = self.engine.ensure_image(&c.spec.image).await {
+                tracing::info!(image = %c.spec.image, %message, "image pull failed");
+                return Err((LaunchFailure::Pull { container: c.name.clone() }, Vec::new()));
+            }
+        }
+        let mut started: Vec<Started> = Vec::new();
+        for c in &mut plan.containers {
+            if let (Network::SharedWith(with), Some(first)) = (&mut c.spec.network, started.first()) {
+                with.clone_from(&first.id);
+            }
+            match self.engine.run(&c.spec).await {
+                Ok(id) => {
+                    let bindings = self.engine.bindings(&id).await.unwrap_or_default();
+                    started.push(Started { name: c.name.clone(), id, bindings });
+                }
+                Err(e) => {
+                    let failure = LaunchFailure::Start { container: c.name.clone(), message: e.to_string() };
+                    return Err((failure, started));
+                }
+            }
+        }
+        Ok(started)
+    }
+
+    /// Reports the container's exit when it comes.
+    async fn watch<S: AsRef<Store> + Send + Sync + 'static>(
+        self: Arc<Self>,
+        app: Weak<S>,
+        cluster: String,
+        task_id: String,
+        name: String,
+        id: String,
+    ) {
+        let code = match self.engine.wait(&id).await {
+            Ok(code) => code,
+            Err(e) => {
+                tracing::debug!(error = %e, container = %id, "wait ended without an exit code");
+                return;
+            }
+        };
+        let Some(strong) = app.upgrade() else { return };
+        let code = i32::try_from(code).unwrap_or(i32::MAX);
+        report::exited(store_of(&strong), &cluster, &task_id, &name, code);
+    }
+
+    /// SIGTERM to every container of a stopping task, SIGKILL after its
+    /// `stopTimeout`; their exits are reported by [`Self::watch`].
+    async fn stop<S: AsRef<Store> + Send + Sync + 'static>(
+        self: Arc<Self>,
+        app: Weak<S>,
+        arn: String,
+        tracked: Tracked,
+    ) {
+        let stops = tracked.containers.iter().map(|(_, id, timeout)| self.engine.stop(id, *timeout));
+        for (result, (name, id, _)) in futures::future::join_all(stops).await.into_iter().zip(&tracked.containers) {
+            if let Err(e) = result {
+                tracing::warn!(error = %e, task = %arn, container = %name, "could not stop the container");
+                // Report what the engine says, so the task does not wait forever.
+                let code = self.engine.exit_code(id).await.unwrap_or(137);
+                if let Some(strong) = app.upgrade() {
+                    let store = store_of(&strong);
+                    report::exited(store, &tracked.cluster, &tracked.task_id, name, i32::try_from(code).unwrap_or(137));
+                }
+            }
+        }
+    }
+
+    async fn remove(&self, tracked: &Tracked) {
+        for (name, id, _) in &tracked.containers {
+            if let Err(e) = self.engine.remove(id).await {
+                tracing::warn!(error = %e, container = %name, "could not remove the container");
+            }
+        }
+    }
+
+    /// Removes every container this emulator started (shutdown).
+    pub async fn remove_all(&self) {
+        remove_labelled(&self.engine, &self.owner).await;
+        lock(&self.tracked).clear();
+    }
+
+    /// [`Self::remove_all`] on a new connection (from a runtime of its own).
+    pub async fn remove_owned(owner: &str) {
+        match Engine::connect().await {
+            Ok(engine) => remove_labelled(&engine, owner).await,
+            Err(e) => tracing::warn!(error = %e, "could not remove the emulator's containers"),
+        }
+    }
+}
+
+async fn remove_labelled(engine: &Engine, owner: &str) {
+    let ids = engine.labelled(LABEL_OWNER, owner).await.unwrap_or_default();
+    futures::future::join_all(ids.iter().map(|id| engine.remove(id))).await;
+}
+
+fn store_of<S: AsRef<Store>>(app: &Arc<S>) -> &Store {
+    (**app).as_ref()
+}
+
+/// One pass's work.
+#[derive(Default)]
+struct Work {
+    launches: Vec<TaskPlan>,
+    stops: Vec<(String, Tracked)>,
+    removals: Vec<Tracked>,
+}

@@ -1,0 +1,144 @@
+//! A task's containers as the Docker engine gets them, as the ECS agent
+//! would make them: the container definition with the task's overrides
+//! (command, environment, cpu, memory), ECS's labels, and the task
+//! definition's network mode.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::emulator::docker::{ContainerSpec, LABEL_OWNER, Network, PortSpec};
+use crate::emulator::state::records::{ContainerDefinition, TaskDefinition, TaskEntry};
+
+/// ECS's default `stopTimeout`: SIGKILL this long after SIGTERM.
+pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One container of a task, ready to start.
+#[derive(Clone, Debug)]
+pub struct PlannedContainer {
+    pub name: String,
+    pub spec: ContainerSpec,
+    pub stop_timeout: Duration,
+}
+
+/// A task's containers, in definition order.
+#[derive(Clone, Debug)]
+pub struct TaskPlan {
+    pub cluster: String,
+    pub task_id: String,
+    pub task_arn: String,
+    /// In definition order; with awsvpc the ones after the first share its
+    /// network namespace.
+    pub containers: Vec<PlannedContainer>,
+}
+
+/// Where bridge-mode ports are published and whose containers they are.
+#[derive(Clone, Debug)]
+pub struct Placement<'a> {
+    pub publish_ip: &'a str,
+    /// This emulator's id, on every container it starts.
+    pub owner: &'a str,
+}
+
+fn strings(value: Option<&Value>) -> Option<Vec<String>> {
+    let list = value?.as_array()?;
+    Some(list.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+}
+
+fn text(def: &ContainerDefinition, member: &str) -> Option<String> {
+    def.other.get(member).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// `name=value` pairs of an `environment` list, later ones winning.
+fn merge_env(into: &mut Vec<(String, String)>, list: &[Value]) {
+    for kv in list {
+        let (Some(name), Some(value)) =
+            (kv.get("name").and_then(Value::as_str), kv.get("value").and_then(Value::as_str))
+        else {
+            continue;
+        };
+        into.retain(|(n, _)| n != name);
+        into.push((name.to_owned(), value.to_owned()));
+    }
+}
+
+/// A Docker container name from the agent's pattern
+/// (`ecs-<family>-<revision>-<container>-<task id>`), in Docker's alphabet.
+fn container_name(td: &TaskDefinition, container: &str, task_id: &str) -> String {
+    let raw = format!("ecs-{}-{}-{container}-{task_id}", td.family, td.revision);
+    raw.chars().map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '-' }).collect()
+}
+
+/// The containers of `entry` (of `td`) in `cluster`.
+pub fn plan(cluster: &str, entry: &TaskEntry, td: &TaskDefinition, at: &Placement) -> TaskPlan {
+    let task_id = entry.id().to_owned();
+    let overrides: &[Value] =
+        entry.task.overrides.get("containerOverrides").and_then(Value::as_array).map_or(&[], Vec::as_slice);
+    let mode = td.effective_network_mode();
+    let containers = td
+        .container_definitions
+        .iter()
+        .enumerate()
+        .map(|(i, def)| {
+            let name = def.name().to_owned();
+            let over = overrides.iter().find(|o| o.get("name").and_then(Value::as_str) == Some(&name));
+            let mut env = Vec::new();
+            merge_env(&mut env, &def.environment);
+            if let Some(list) = over.and_then(|o| o.get("environment")).and_then(Value::as_array) {
+                merge_env(&mut env, list);
+            }
+            let command = strings(over.and_then(|o| o.get("command"))).or_else(|| strings(def.other.get("command")));
+            let number = |member: &str| over.and_then(|o| o.get(member)).and_then(Value::as_i64);
+            let network = match mode {
+                "host" => Network::Host,
+                "none" => Network::None,
+                "awsvpc" if i == 0 => Network::Named(format!("ecs-bridge-{cluster}")),
+                // Filled with the first container's id when it runs.
+                "awsvpc" => Network::SharedWith(String::new()),
+                _ => Network::Bridge {
+                    ports: def
+                        .port_mappings
+                        .iter()
+                        .filter_map(|pm| {
+                            Some(PortSpec {
+                                container_port: u16::try_from(pm.container_port?).ok()?,
+                                host_port: pm.host_port.and_then(|h| u16::try_from(h).ok()).filter(|h| *h > 0),
+                                protocol: pm.protocol.clone().unwrap_or_else(|| "tcp".into()),
+                            })
+                        })
+                        .collect(),
+                    publish_ip: at.publish_ip.to_owned(),
+                },
+            };
+            let labels = HashMap::from([
+                ("com.amazonaws.ecs.cluster".to_owned(), cluster.to_owned()),
+                ("com.amazonaws.ecs.task-arn".to_owned(), entry.task.task_arn.clone()),
+                ("com.amazonaws.ecs.container-name".to_owned(), name.clone()),
+                ("com.amazonaws.ecs.task-definition-family".to_owned(), td.family.clone()),
+                ("com.amazonaws.ecs.task-definition-version".to_owned(), td.revision.to_string()),
+                (LABEL_OWNER.to_owned(), at.owner.to_owned()),
+            ]);
+            let cpu = number("cpu").unwrap_or(i64::from(def.cpu));
+            let stop_timeout =
+                def.other.get("stopTimeout").and_then(Value::as_u64).map_or(DEFAULT_STOP_TIMEOUT, Duration::from_secs);
+            let spec = ContainerSpec {
+                name: container_name(td, &name, &task_id),
+                image: def.image.clone().unwrap_or_default(),
+                command,
+                entry_point: strings(def.other.get("entryPoint")),
+                env: env.into_iter().map(|(n, v)| format!("{n}={v}")).collect(),
+                working_dir: text(def, "workingDirectory"),
+                user: text(def, "user"),
+                labels,
+                network,
+                memory_mib: number("memory").or(def.memory.map(i64::from)),
+                memory_reservation_mib: number("memoryReservation").or(def.memory_reservation.map(i64::from)),
+                // CPU units are Docker's relative shares (2 at least).
+                cpu_shares: (cpu > 0).then_some(cpu.max(2)),
+            };
+            PlannedContainer { name, spec, stop_timeout }
+        })
+        .collect();
+    TaskPlan { cluster: cluster.to_owned(), task_arn: entry.task.task_arn.clone(), task_id, containers }
+}

@@ -1,0 +1,248 @@
+//! The Docker Engine, as the emulator's task runtime uses it: a typed
+//! [`ContainerSpec`] in, container ids, exit codes and host ports out, over
+//! the Engine API (`DOCKER_HOST` honoured, else the local socket) through
+//! `bollard`, with the API version negotiated so Debian's older engines
+//! answer. This floor knows nothing of ECS: the agent above it turns task
+//! definitions into specs and container facts into task state.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use bollard::query_parameters::{
+    CreateContainerOptions, CreateImageOptions, ListContainersOptions, RemoveContainerOptions, StopContainerOptions,
+    WaitContainerOptions,
+};
+use futures::StreamExt;
+
+/// What went wrong talking to the engine, with its message.
+#[derive(Debug, thiserror::Error)]
+pub enum DockerError {
+    #[error("no Docker Engine answers at {host}: {source} (start one with `dockerd`, or set DOCKER_HOST)")]
+    Unreachable { host: String, source: bollard::errors::Error },
+    #[error("{0}")]
+    Engine(#[from] bollard::errors::Error),
+}
+
+/// A published port: the container's port, the host port asked for (`None`:
+/// one the engine picks from its ephemeral range), its protocol.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortSpec {
+    pub container_port: u16,
+    pub host_port: Option<u16>,
+    pub protocol: String,
+}
+
+/// How a container is networked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Network {
+    /// The default bridge, publishing `ports` on `publish_ip`.
+    Bridge { ports: Vec<PortSpec>, publish_ip: String },
+    /// The host's network stack.
+    Host,
+    /// No network.
+    None,
+    /// A user-defined network (created if missing), publishing nothing.
+    Named(String),
+    /// Another container's network namespace (`container:<id>`).
+    SharedWith(String),
+}
+
+/// One container to create and start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: String,
+    pub command: Option<Vec<String>>,
+    pub entry_point: Option<Vec<String>>,
+    /// `NAME=value` pairs.
+    pub env: Vec<String>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub labels: HashMap<String, String>,
+    pub network: Network,
+    pub memory_mib: Option<i64>,
+    pub memory_reservation_mib: Option<i64>,
+    pub cpu_shares: Option<i64>,
+}
+
+/// A port as the engine published it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binding {
+    pub container_port: u16,
+    pub host_ip: String,
+    pub host_port: u16,
+    pub protocol: String,
+}
+
+/// A connection to one engine.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    docker: Docker,
+}
+
+impl Engine {
+    /// Connects as `docker` would (`DOCKER_HOST`, else the local socket) and
+    /// checks that the engine answers.
+    pub async fn connect() -> Result<Self, DockerError> {
+        let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+        let unreachable = |source| DockerError::Unreachable { host: host.clone(), source };
+        let docker = Docker::connect_with_defaults().map_err(unreachable)?;
+        let docker = docker.negotiate_version().await.map_err(unreachable)?;
+        docker.ping().await.map_err(unreachable)?;
+        Ok(Self { docker })
+    }
+
+    /// Whether the image is here, pulling it when not. The error is the
+    /// engine's message.
+    pub async fn ensure_image(&self, image: &str) -> Result<(), String> {
+        if self.docker.inspect_image(image).await.is_ok() {
+            return Ok(());
+        }
+        let options = CreateImageOptions { from_image: Some(image.to_owned()), ..Default::default() };
+        let mut pull = self.docker.create_image(Some(options), None, None);
+        while let Some(progress) = pull.next().await {
+            progress.map_err(|e| e.to_string())?;
+        }
+        self.docker.inspect_image(image).await.map(|_| ()).map_err(|e| e.to_string())
+    }
+
+    /// Creates and starts a container; its id.
+    pub async fn run(&self, spec: &ContainerSpec) -> Result<String, DockerError> {
+        let mut port_bindings = HashMap::new();
+        let mut exposed = Vec::new();
+        let network_mode = match &spec.network {
+            Network::Bridge { ports, publish_ip } => {
+                for p in ports {
+                    let key = format!("{}/{}", p.container_port, p.protocol);
+                    exposed.push(key.clone());
+                    let binding = PortBinding {
+                        host_ip: Some(publish_ip.clone()),
+                        host_port: Some(p.host_port.map(|h| h.to_string()).unwrap_or_default()),
+                    };
+                    port_bindings.insert(key, Some(vec![binding]));
+                }
+                "bridge".to_owned()
+            }
+            Network::Host => "host".to_owned(),
+            Network::None => "none".to_owned(),
+            Network::Named(name) => {
+                self.ensure_network(name).await?;
+                name.clone()
+            }
+            Network::SharedWith(id) => format!("container:{id}"),
+        };
+        let mib = |m: Option<i64>| m.map(|m| m * 1024 * 1024);
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            cmd: spec.command.clone(),
+            entrypoint: spec.entry_point.clone(),
+            env: Some(spec.env.clone()),
+            working_dir: spec.working_dir.clone(),
+            user: spec.user.clone(),
+            labels: Some(spec.labels.clone()),
+            exposed_ports: (!exposed.is_empty()).then_some(exposed),
+            host_config: Some(HostConfig {
+                network_mode: Some(network_mode),
+                port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+                memory: mib(spec.memory_mib),
+                memory_reservation: mib(spec.memory_reservation_mib),
+                cpu_shares: spec.cpu_shares,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let options = CreateContainerOptions { name: Some(spec.name.clone()), ..Default::default() };
+        let created = self.docker.create_container(Some(options), body).await?;
+        if let Err(e) = self.docker.start_container(&created.id, None).await {
+            let _ = self.remove(&created.id).await;
+            return Err(e.into());
+        }
+        Ok(created.id)
+    }
+
+    async fn ensure_network(&self, name: &str) -> Result<(), DockerError> {
+        if self.docker.inspect_network(name, None).await.is_ok() {
+            return Ok(());
+        }
+        let request = bollard::models::NetworkCreateRequest {
+            name: name.to_owned(),
+            labels: Some(HashMap::from([(LABEL_OWNER.to_owned(), "true".to_owned())])),
+            ..Default::default()
+        };
+        match self.docker.create_network(request).await {
+            Ok(_) => Ok(()),
+            // Created meanwhile by another task.
+            Err(_) if self.docker.inspect_network(name, None).await.is_ok() => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The ports a running container published.
+    pub async fn bindings(&self, id: &str) -> Result<Vec<Binding>, DockerError> {
+        let inspect = self.docker.inspect_container(id, None).await?;
+        let ports = inspect.network_settings.and_then(|n| n.ports).unwrap_or_default();
+        let mut out = Vec::new();
+        for (key, bindings) in ports {
+            let (port, protocol) = key.split_once('/').unwrap_or((key.as_str(), "tcp"));
+            let Ok(container_port) = port.parse() else { continue };
+            for b in bindings.unwrap_or_default() {
+                let Some(host_port) = b.host_port.as_deref().and_then(|p| p.parse().ok()) else { continue };
+                let host_ip = b.host_ip.unwrap_or_default();
+                out.push(Binding { container_port, host_ip, host_port, protocol: protocol.to_owned() });
+            }
+        }
+        out.sort_by_key(|b| (b.container_port, b.host_port));
+        Ok(out)
+    }
+
+    /// Waits for the container to exit; its exit code.
+    pub async fn wait(&self, id: &str) -> Result<i64, DockerError> {
+        let options = WaitContainerOptions { condition: "not-running".into() };
+        let mut stream = self.docker.wait_container(id, Some(options));
+        match stream.next().await {
+            Some(Ok(response)) => Ok(response.status_code),
+            // A non-zero exit arrives as an error carrying the code.
+            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
+            Some(Err(e)) => Err(e.into()),
+            None => self.exit_code(id).await,
+        }
+    }
+
+    /// The exit code of a stopped container.
+    pub async fn exit_code(&self, id: &str) -> Result<i64, DockerError> {
+        let inspect = self.docker.inspect_container(id, None).await?;
+        Ok(inspect.state.and_then(|s| s.exit_code).unwrap_or(0))
+    }
+
+    /// SIGTERM, then SIGKILL after `grace` (what `docker stop -t` does).
+    pub async fn stop(&self, id: &str, grace: Duration) -> Result<(), DockerError> {
+        let t = i32::try_from(grace.as_secs()).unwrap_or(i32::MAX);
+        let options = StopContainerOptions { t: Some(t), signal: None };
+        match self.docker.stop_container(id, Some(options)).await {
+            Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 304 | 404, .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes a container, running or not; a missing one is not an error.
+    pub async fn remove(&self, id: &str) -> Result<(), DockerError> {
+        let options = RemoveContainerOptions { force: true, ..Default::default() };
+        match self.docker.remove_container(id, Some(options)).await {
+            Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The ids of every container (running or not) carrying `label=value`.
+    pub async fn labelled(&self, label: &str, value: &str) -> Result<Vec<String>, DockerError> {
+        let filters = HashMap::from([("label".to_owned(), vec![format!("{label}={value}")])]);
+        let options = ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
+        let found = self.docker.list_containers(Some(options)).await?;
+        Ok(found.into_iter().filter_map(|c| c.id).collect())
+    }
+}
+
+/// The label on every network the emulator creates.
+pub const LABEL_OWNER: &str = "dev.ecs-bridge.emulator";

@@ -1,0 +1,255 @@
+//! The Docker runtime against the real engine: tasks are containers, their
+//! lifecycle comes from what the containers do. Needs `dockerd` and the test
+//! image `tests/docker/image.sh` builds (`.ci/run` does both); without them
+//! these tests fail saying so, they never pass silently.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use aws_sdk_ecs::Client;
+use aws_sdk_ecs::types::{
+    ContainerDefinition, ContainerOverride, DesiredStatus, KeyValuePair, LaunchType, PortMapping, Task, TaskOverride,
+};
+use ecs_bridge::emulator::{EmulatorConfig, RunningEmulator, RuntimeMode};
+
+use crate::support::start_with;
+
+const IMAGE: &str = "ecs-bridge-test/busybox:1";
+
+/// Runs `docker` with `args`, returning stdout; panics with how to fix a
+/// missing engine or image.
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("the docker CLI is not installed ({e}): apt-get install docker.io"));
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {} (is dockerd running? start it with `dockerd &`; the test image comes from tests/docker/image.sh)",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// An emulator on the Docker runtime with simulated EC2 capacity, and a
+/// cluster `c`.
+async fn start() -> (RunningEmulator, Client) {
+    docker(&["image", "inspect", "--format", "{{.Id}}", IMAGE]);
+    let config = EmulatorConfig { runtime: RuntimeMode::Docker, ec2_capacity: 2, ..EmulatorConfig::default() };
+    let (emulator, client) = start_with(config).await;
+    client.create_cluster().cluster_name("c").send().await.expect("cluster");
+    (emulator, client)
+}
+
+fn container(name: &str) -> aws_sdk_ecs::types::builders::ContainerDefinitionBuilder {
+    ContainerDefinition::builder().name(name).image(IMAGE).memory(64).essential(true)
+}
+
+async fn register(client: &Client, family: &str, containers: Vec<ContainerDefinition>) -> String {
+    let mut request =
+        client.register_task_definition().family(family).network_mode(aws_sdk_ecs::types::NetworkMode::Bridge);
+    for c in containers {
+        request = request.container_definitions(c);
+    }
+    request.send().await.expect("register").task_definition.and_then(|t| t.task_definition_arn).expect("arn")
+}
+
+async fn describe(client: &Client, arn: &str) -> Task {
+    let out = client.describe_tasks().cluster("c").tasks(arn).send().await.expect("describe");
+    out.tasks().first().cloned().expect("the task")
+}
+
+/// Polls the task until `done` says so, or panics after `within`.
+async fn wait_for(client: &Client, arn: &str, within: Duration, done: impl Fn(&Task) -> bool) -> Task {
+    let start = Instant::now();
+    loop {
+        let task = describe(client, arn).await;
+        if done(&task) {
+            return task;
+        }
+        assert!(start.elapsed() < within, "task not there after {within:?}: {task:#?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn run(client: &Client, td: &str, overrides: Option<TaskOverride>) -> String {
+    let out = client
+        .run_task()
+        .cluster("c")
+        .task_definition(td)
+        .launch_type(LaunchType::Ec2)
+        .set_overrides(overrides)
+        .send()
+        .await
+        .expect("run task");
+    assert!(out.failures().is_empty(), "{:?}", out.failures());
+    out.tasks()[0].task_arn().expect("arn").to_owned()
+}
+
+fn is(status: &str) -> impl Fn(&Task) -> bool + '_ {
+    move |t| t.last_status() == Some(status)
+}
+
+fn owned_containers(emulator: &RunningEmulator) -> Vec<String> {
+    let owner = emulator.container_owner().expect("the Docker runtime has an owner label");
+    let filter = format!("label=dev.ecs-bridge.emulator={owner}");
+    docker(&["ps", "-aq", "--filter", &filter]).lines().map(str::to_owned).collect()
+}
+
+#[tokio::test]
+async fn a_bridge_service_answers_http_on_its_host_ports_and_its_containers_are_ecs() {
+    let (emulator, client) = start().await;
+    let web = container("web")
+        .command("httpd")
+        .command("-f")
+        .command("-p")
+        .command("8080")
+        .command("-h")
+        .command("/www")
+        .port_mappings(PortMapping::builder().container_port(8080).build())
+        .build();
+    let td = register(&client, "web", vec![web]).await;
+    client
+        .create_service()
+        .cluster("c")
+        .service_name("web")
+        .task_definition(&td)
+        .desired_count(2)
+        .launch_type(LaunchType::Ec2)
+        .send()
+        .await
+        .expect("service");
+    let listed = client.list_tasks().cluster("c").service_name("web").send().await.expect("list");
+    assert_eq!(listed.task_arns().len(), 2);
+    let mut ports = Vec::new();
+    for arn in listed.task_arns() {
+        let task = wait_for(&client, arn, Duration::from_secs(60), is("RUNNING")).await;
+        let c = &task.containers()[0];
+        let id = c.runtime_id().expect("runtimeId is the container's id");
+        let binding = &c.network_bindings()[0];
+        assert_eq!(binding.container_port(), Some(8080));
+        assert_eq!(binding.bind_ip(), Some("127.0.0.1"));
+        let port = binding.host_port().expect("a host port from the ephemeral range");
+        ports.push(port);
+        let body = reqwest::get(format!("http://127.0.0.1:{port}/")).await.expect("http").text().await.expect("body");
+        assert_eq!(body.trim(), "hello from ecs-bridge");
+        // Labelled as the ECS agent labels its containers.
+        let labels = docker(&["inspect", "--format", "{{json .Config.Labels}}", id]);
+        let labels: serde_json::Value = serde_json::from_str(&labels).expect("labels");
+        assert_eq!(labels["com.amazonaws.ecs.task-arn"], arn.as_str());
+        assert_eq!(labels["com.amazonaws.ecs.cluster"], "c");
+        assert_eq!(labels["com.amazonaws.ecs.container-name"], "web");
+        assert_eq!(labels["com.amazonaws.ecs.task-definition-family"], "web");
+        assert_eq!(labels["com.amazonaws.ecs.task-definition-version"], "1");
+    }
+    assert_ne!(ports[0], ports[1], "each task has its own host port");
+    assert_eq!(owned_containers(&emulator).len(), 2);
+    emulator.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn a_job_reports_its_real_exit_code_and_ecs_stop_reason() {
+    let (emulator, client) = start().await;
+    let job = container("job").command("sh").command("-c").command("echo working; sleep 1; exit 3").build();
+    let td = register(&client, "job", vec![job]).await;
+    let arn = run(&client, &td, None).await;
+    let task = wait_for(&client, &arn, Duration::from_secs(60), is("STOPPED")).await;
+    assert_eq!(task.containers()[0].exit_code(), Some(3));
+    assert_eq!(task.stop_code().map(|c| c.as_str()), Some("EssentialContainerExited"));
+    assert_eq!(task.stopped_reason(), Some("Essential container in task exited"));
+    assert!(task.started_at().is_some(), "it ran");
+    assert!(task.pull_started_at().is_some() && task.pull_stopped_at().is_some());
+
+    // Overrides reach the container: a command and an environment variable.
+    let overrides = TaskOverride::builder()
+        .container_overrides(
+            ContainerOverride::builder()
+                .name("job")
+                .command("sh")
+                .command("-c")
+                .command("exit $CODE")
+                .environment(KeyValuePair::builder().name("CODE").value("7").build())
+                .build(),
+        )
+        .build();
+    let arn = run(&client, &td, Some(overrides)).await;
+    let task = wait_for(&client, &arn, Duration::from_secs(60), is("STOPPED")).await;
+    assert_eq!(task.containers()[0].exit_code(), Some(7));
+    emulator.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn stop_task_sends_sigterm_then_sigkill_after_stop_timeout() {
+    let (emulator, client) = start().await;
+    // One container ends on SIGTERM (with a code of its own); the other
+    // ignores it and is killed.
+    let polite = container("polite")
+        .command("sh")
+        .command("-c")
+        .command("trap 'exit 5' TERM; while true; do sleep 1; done")
+        .essential(false)
+        .build();
+    let stubborn = container("stubborn")
+        .command("sh")
+        .command("-c")
+        .command("trap '' TERM; while true; do sleep 1; done")
+        .stop_timeout(2)
+        .build();
+    let td = register(&client, "stoppers", vec![polite, stubborn]).await;
+    let arn = run(&client, &td, None).await;
+    wait_for(&client, &arn, Duration::from_secs(60), is("RUNNING")).await;
+    let asked = Instant::now();
+    client.stop_task().cluster("c").task(&arn).reason("done here").send().await.expect("stop");
+    let task = wait_for(&client, &arn, Duration::from_secs(60), is("STOPPED")).await;
+    let took = asked.elapsed();
+    let code = |name: &str| task.containers().iter().find(|c| c.name() == Some(name)).and_then(|c| c.exit_code());
+    assert_eq!(code("polite"), Some(5), "SIGTERM came first, and the container handled it");
+    assert_eq!(code("stubborn"), Some(137), "SIGKILL after the stop timeout (128 + 9)");
+    assert!(took >= Duration::from_secs(2), "waited for the stop timeout: {took:?}");
+    assert_eq!(task.stop_code().map(|c| c.as_str()), Some("UserInitiated"));
+    assert_eq!(task.stopped_reason(), Some("done here"));
+    assert_eq!(task.desired_status(), Some(DesiredStatus::Stopped.as_str()));
+    emulator.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn an_image_that_cannot_be_pulled_fails_the_task_as_ecs_does() {
+    let (emulator, client) = start().await;
+    // A registry that refuses at once: nothing leaves the machine.
+    let bad = ContainerDefinition::builder().name("app").image("127.0.0.1:9/nowhere/app:1").memory(64).build();
+    let td = register(&client, "unpullable", vec![bad]).await;
+    let arn = run(&client, &td, None).await;
+    let task = wait_for(&client, &arn, Duration::from_secs(60), is("STOPPED")).await;
+    assert_eq!(task.stop_code().map(|c| c.as_str()), Some("TaskFailedToStart"));
+    let reason = task.stopped_reason().unwrap_or_default();
+    assert!(reason.starts_with("CannotPullContainerError"), "{reason}");
+    assert!(task.started_at().is_none(), "it never ran");
+    assert!(owned_containers(&emulator).is_empty(), "no container was made");
+    emulator.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn no_container_outlives_its_task_or_its_emulator() {
+    let (emulator, client) = start().await;
+    let sleeper = container("sleeper").command("sleep").command("600").build();
+    let td = register(&client, "sleepers", vec![sleeper]).await;
+    let first = run(&client, &td, None).await;
+    let second = run(&client, &td, None).await;
+    for arn in [&first, &second] {
+        wait_for(&client, arn, Duration::from_secs(60), is("RUNNING")).await;
+    }
+    assert_eq!(owned_containers(&emulator).len(), 2);
+    // A stopped task's container is removed.
+    client.stop_task().cluster("c").task(&first).send().await.expect("stop");
+    wait_for(&client, &first, Duration::from_secs(60), is("STOPPED")).await;
+    let start = Instant::now();
+    while owned_containers(&emulator).len() != 1 {
+        assert!(start.elapsed() < Duration::from_secs(20), "the stopped task's container stayed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Dropping the emulator (no shutdown) removes the rest.
+    let owner = emulator.container_owner().expect("owner").to_owned();
+    drop(emulator);
+    let left = docker(&["ps", "-aq", "--filter", &format!("label=dev.ecs-bridge.emulator={owner}")]);
+    assert!(left.trim().is_empty(), "containers left behind: {left}");
+}
