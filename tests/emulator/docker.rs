@@ -253,3 +253,57 @@ async fn no_container_outlives_its_task_or_its_emulator() {
     let left = docker(&["ps", "-aq", "--filter", &format!("label=dev.ecs-bridge.emulator={owner}")]);
     assert!(left.trim().is_empty(), "containers left behind: {left}");
 }
+
+#[tokio::test]
+async fn the_health_check_runs_in_the_container_and_a_failing_one_replaces_the_task() {
+    let (emulator, client) = start().await;
+    let check = |command: &str| {
+        aws_sdk_ecs::types::HealthCheck::builder()
+            .command("CMD-SHELL")
+            .command(command)
+            .interval(5)
+            .retries(2)
+            .build()
+            .expect("health check")
+    };
+    let web = |command: &str| {
+        container("web")
+            .command("httpd")
+            .command("-f")
+            .command("-p")
+            .command("8080")
+            .command("-h")
+            .command("/www")
+            .health_check(check(command))
+            .build()
+    };
+    // A check that asks the server inside the container: HEALTHY.
+    let good = register(&client, "checked", vec![web("wget -q -O /dev/null http://127.0.0.1:8080/")]).await;
+    let arn = run(&client, &good, None).await;
+    let task =
+        wait_for(&client, &arn, Duration::from_secs(60), |t| t.health_status().map(|h| h.as_str()) == Some("HEALTHY"))
+            .await;
+    assert_eq!(task.containers()[0].health_status().map(|h| h.as_str()), Some("HEALTHY"));
+
+    // A check that fails: the service's task turns UNHEALTHY and is replaced.
+    let bad = register(&client, "failing", vec![web("exit 1")]).await;
+    client
+        .create_service()
+        .cluster("c")
+        .service_name("failing")
+        .task_definition(&bad)
+        .desired_count(1)
+        .launch_type(LaunchType::Ec2)
+        .send()
+        .await
+        .expect("service");
+    let first =
+        client.list_tasks().cluster("c").service_name("failing").send().await.expect("list").task_arns()[0].clone();
+    let task = wait_for(&client, &first, Duration::from_secs(90), is("STOPPED")).await;
+    assert_eq!(task.health_status().map(|h| h.as_str()), Some("UNHEALTHY"));
+    assert_eq!(task.stopped_reason(), Some("Task failed container health checks"));
+    let service = client.describe_services().cluster("c").services("failing").send().await.expect("describe");
+    let events: Vec<&str> = service.services()[0].events().iter().filter_map(|e| e.message()).collect();
+    assert!(events.iter().any(|m| m.contains("failed container health checks")), "{events:#?}");
+    emulator.shutdown().await.expect("shutdown");
+}

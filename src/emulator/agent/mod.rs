@@ -91,7 +91,7 @@ impl Agent {
         let mut work = Work::default();
         let mut seen = HashSet::new();
         let registry = read(&store.task_definitions);
-        let placement = Placement { publish_ip: &self.publish_ip, owner: &self.owner };
+        let placement = Placement { publish_ip: &self.publish_ip, owner: &self.owner, timings: &store.timings };
         let mut tracked = lock(&self.tracked);
         let mut launching = lock(&self.launching);
         for (cluster, cell) in store.all_clusters() {
@@ -165,8 +165,15 @@ impl Agent {
                 }
                 lock(&self.tracked).insert(plan.task_arn.clone(), tracked.clone());
                 for (name, id, _) in tracked.containers {
-                    let (agent, app, cluster, task_id) =
-                        (self.clone(), app.clone(), plan.cluster.clone(), plan.task_id.clone());
+                    let checked = plan.containers.iter().any(|c| c.name == name && c.spec.health.is_some());
+                    let (cluster, task_id) = (plan.cluster.clone(), plan.task_id.clone());
+                    if checked {
+                        let agent = self.clone();
+                        let (app, cluster, task_id, name, id) =
+                            (app.clone(), cluster.clone(), task_id.clone(), name.clone(), id.clone());
+                        tokio::spawn(async move { agent.watch_health(app, cluster, task_id, name, id).await });
+                    }
+                    let (agent, app) = (self.clone(), app.clone());
                     tokio::spawn(async move { agent.watch(app, cluster, task_id, name, id).await });
                 }
             }
@@ -206,6 +213,28 @@ impl Agent {
             }
         }
         Ok(started)
+    }
+
+    /// Reports the engine's health verdicts on a container, as they change,
+    /// until it exits.
+    async fn watch_health<S: AsRef<Store> + Send + Sync + 'static>(
+        self: Arc<Self>,
+        app: Weak<S>,
+        cluster: String,
+        task_id: String,
+        name: String,
+        id: String,
+    ) {
+        let mut last = None;
+        loop {
+            tokio::time::sleep(POLL).await;
+            let Ok(Some(health)) = self.engine.health(&id).await else { return };
+            if last != Some(health) {
+                last = Some(health);
+                let Some(strong) = app.upgrade() else { return };
+                report::health(store_of(&strong), &cluster, &task_id, &name, health);
+            }
+        }
     }
 
     /// Reports the container's exit when it comes.

@@ -8,7 +8,7 @@
 
 use serde_json::json;
 
-use crate::emulator::docker::Binding;
+use crate::emulator::docker::{Binding, Health};
 use crate::emulator::state::records::{Fate, TaskEntry, Timestamp};
 use crate::emulator::state::{Change, Store, lock};
 
@@ -124,6 +124,24 @@ pub fn failed(store: &Store, cluster: &str, task_id: &str, pull_started: Timesta
 
 fn fate_for(container: &str) -> Fate {
     Fate { container: container.to_owned(), ..Fate::default() }
+}
+
+/// The engine judged a container's health check: the container's
+/// `healthStatus`, from which the lifecycle derives the task's.
+pub fn health(store: &Store, cluster: &str, task_id: &str, container: &str, health: Health) {
+    with_task(store, cluster, task_id, |entry, now| {
+        let status = match health {
+            Health::Starting => "UNKNOWN",
+            Health::Healthy => "HEALTHY",
+            Health::Unhealthy => "UNHEALTHY",
+        };
+        if let Some(c) = entry.task.containers.iter_mut().find(|c| c.name == container && c.last_status != "STOPPED") {
+            c.health_status = status.into();
+        }
+        if entry.task.last_status == "RUNNING" {
+            entry.due = Some(now);
+        }
+    });
 }
 
 /// A container exited with `code`. While the task is stopping that is the

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::emulator::docker::{ContainerSpec, LABEL_OWNER, Network, PortSpec};
+use crate::emulator::docker::{ContainerSpec, HealthSpec, LABEL_OWNER, Network, PortSpec};
 use crate::emulator::state::records::{ContainerDefinition, TaskDefinition, TaskEntry};
+use crate::emulator::timings::Timings;
 
 /// ECS's default `stopTimeout`: SIGKILL this long after SIGTERM.
 pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -39,6 +40,8 @@ pub struct Placement<'a> {
     pub publish_ip: &'a str,
     /// This emulator's id, on every container it starts.
     pub owner: &'a str,
+    /// For the health checks' interval (the emulator's `--health-check-interval-seconds`).
+    pub timings: &'a Timings,
 }
 
 fn strings(value: Option<&Value>) -> Option<Vec<String>> {
@@ -68,6 +71,21 @@ fn merge_env(into: &mut Vec<(String, String)>, list: &[Value]) {
 fn container_name(td: &TaskDefinition, container: &str, task_id: &str) -> String {
     let raw = format!("ecs-{}-{}-{container}-{task_id}", td.family, td.revision);
     raw.chars().map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '-' }).collect()
+}
+
+/// The container's `healthCheck` for the engine, with ECS's defaults
+/// (timeout 5 s, 3 retries, no start period) and the emulator's interval.
+fn health(def: &ContainerDefinition, timings: &Timings) -> Option<HealthSpec> {
+    let check = def.health_check.as_ref().filter(|c| !c.command.is_empty())?;
+    let seconds = |s: Option<i32>, default: i32| Duration::from_secs(u64::try_from(s.unwrap_or(default)).unwrap_or(0));
+    let interval = u64::try_from(timings.check_interval(check.interval)).unwrap_or(1000);
+    Some(HealthSpec {
+        test: check.command.clone(),
+        interval: Duration::from_millis(interval),
+        timeout: seconds(check.timeout, 5),
+        retries: i64::from(check.retries.unwrap_or(3).max(1)),
+        start_period: seconds(check.start_period, 0),
+    })
 }
 
 /// The containers of `entry` (of `td`) in `cluster`.
@@ -136,6 +154,7 @@ pub fn plan(cluster: &str, entry: &TaskEntry, td: &TaskDefinition, at: &Placemen
                 memory_reservation_mib: number("memoryReservation").or(def.memory_reservation.map(i64::from)),
                 // CPU units are Docker's relative shares (2 at least).
                 cpu_shares: (cpu > 0).then_some(cpu.max(2)),
+                health: health(def, at.timings),
             };
             PlannedContainer { name, spec, stop_timeout }
         })

@@ -49,6 +49,25 @@ pub enum Network {
     SharedWith(String),
 }
 
+/// A container's health check, run by the engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HealthSpec {
+    /// `["CMD-SHELL", "..."]` or `["CMD", ...]`, as Docker (and ECS) take it.
+    pub test: Vec<String>,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub retries: i64,
+    pub start_period: Duration,
+}
+
+/// A container's health as the engine judges it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Health {
+    Starting,
+    Healthy,
+    Unhealthy,
+}
+
 /// One container to create and start.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ContainerSpec {
@@ -65,6 +84,7 @@ pub struct ContainerSpec {
     pub memory_mib: Option<i64>,
     pub memory_reservation_mib: Option<i64>,
     pub cpu_shares: Option<i64>,
+    pub health: Option<HealthSpec>,
 }
 
 /// A port as the engine published it.
@@ -143,6 +163,17 @@ impl Engine {
             user: spec.user.clone(),
             labels: Some(spec.labels.clone()),
             exposed_ports: (!exposed.is_empty()).then_some(exposed),
+            healthcheck: spec.health.as_ref().map(|h| {
+                let nanos = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+                bollard::models::HealthConfig {
+                    test: Some(h.test.clone()),
+                    interval: Some(nanos(h.interval)),
+                    timeout: Some(nanos(h.timeout)),
+                    retries: Some(h.retries),
+                    start_period: Some(nanos(h.start_period)),
+                    start_interval: None,
+                }
+            }),
             host_config: Some(HostConfig {
                 network_mode: Some(network_mode),
                 port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
@@ -195,6 +226,19 @@ impl Engine {
         }
         out.sort_by_key(|b| (b.container_port, b.host_port));
         Ok(out)
+    }
+
+    /// The engine's verdict on a container's health check (`None`: it has none).
+    pub async fn health(&self, id: &str) -> Result<Option<Health>, DockerError> {
+        use bollard::models::HealthStatusEnum as S;
+        let inspect = self.docker.inspect_container(id, None).await?;
+        let status = inspect.state.and_then(|s| s.health).and_then(|h| h.status);
+        Ok(match status {
+            Some(S::HEALTHY) => Some(Health::Healthy),
+            Some(S::UNHEALTHY) => Some(Health::Unhealthy),
+            Some(S::STARTING) => Some(Health::Starting),
+            Some(S::NONE | S::EMPTY) | None => None,
+        })
     }
 
     /// Waits for the container to exit; its exit code.

@@ -355,16 +355,26 @@ fn running(entry: &mut TaskEntry, td: Option<&TaskDefinition>, now: Timestamp, t
     let plans = plans(entry, td, t);
     let mut essential_statuses = Vec::new();
     for (i, plan) in &plans {
-        let status = plan.status_at(elapsed);
         let c = &mut entry.task.containers[*i];
+        // A real container's health is the engine's verdict, as the agent
+        // reported it; a simulated one follows its plan.
+        let status = if c.runtime_id.is_some() {
+            match c.health_status.as_str() {
+                "HEALTHY" => "HEALTHY",
+                "UNHEALTHY" => "UNHEALTHY",
+                _ => "UNKNOWN",
+            }
+        } else {
+            if let Some(change) = plan.next_change(elapsed) {
+                soonest(change);
+            }
+            plan.status_at(elapsed)
+        };
         if c.last_status == "RUNNING" {
             c.health_status = status.into();
         }
         if is_essential(td, &c.name) {
             essential_statuses.push(status);
-        }
-        if let Some(change) = plan.next_change(elapsed) {
-            soonest(change);
         }
     }
     let checked = !essential_statuses.is_empty();
