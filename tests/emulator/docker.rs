@@ -307,3 +307,47 @@ async fn the_health_check_runs_in_the_container_and_a_failing_one_replaces_the_t
     assert!(events.iter().any(|m| m.contains("failed container health checks")), "{events:#?}");
     emulator.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test]
+async fn depends_on_starts_a_container_after_its_dependency_succeeds() {
+    let (emulator, client) = start().await;
+    let dependency = |name: &str, condition: aws_sdk_ecs::types::ContainerCondition| {
+        aws_sdk_ecs::types::ContainerDependency::builder().container_name(name).condition(condition).build().unwrap()
+    };
+    let init = |code: u8| {
+        container("init").essential(false).command("sh").command("-c").command(format!("sleep 1; exit {code}")).build()
+    };
+    let app = container("app")
+        .command("sleep")
+        .command("600")
+        .depends_on(dependency("init", aws_sdk_ecs::types::ContainerCondition::Success))
+        .build();
+    // The app is defined first but starts only once init has exited 0.
+    let td = register(&client, "ordered", vec![app.clone(), init(0)]).await;
+    let arn = run(&client, &td, None).await;
+    let task = wait_for(&client, &arn, Duration::from_secs(60), is("RUNNING")).await;
+    let id = |name: &str| {
+        let c = task.containers().iter().find(|c| c.name() == Some(name)).expect("container");
+        c.runtime_id().expect("runtime id").to_owned()
+    };
+    let init_finished = docker(&["inspect", "--format", "{{.State.FinishedAt}}", &id("init")]);
+    let app_started = docker(&["inspect", "--format", "{{.State.StartedAt}}", &id("app")]);
+    assert!(
+        app_started.trim() >= init_finished.trim(),
+        "app started {app_started} before init finished {init_finished}"
+    );
+    let task = wait_for(&client, &arn, Duration::from_secs(30), |t| {
+        t.containers().iter().any(|c| c.name() == Some("init") && c.exit_code() == Some(0))
+    })
+    .await;
+    assert_eq!(task.last_status(), Some("RUNNING"), "a non-essential init container that is done stops nothing");
+
+    // An init container that fails: the app never starts and the task stops.
+    let td = register(&client, "ordered-bad", vec![app, init(1)]).await;
+    let arn = run(&client, &td, None).await;
+    let task = wait_for(&client, &arn, Duration::from_secs(60), is("STOPPED")).await;
+    assert!(task.started_at().is_none(), "never RUNNING: {task:#?}");
+    let app = task.containers().iter().find(|c| c.name() == Some("app")).expect("app");
+    assert!(app.reason().unwrap_or_default().contains("dependency init exited with code 1"), "{app:?}");
+    emulator.shutdown().await.expect("shutdown");
+}

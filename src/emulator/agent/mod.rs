@@ -17,13 +17,16 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use crate::emulator::docker::{Engine, LABEL_OWNER, Network};
+use crate::emulator::docker::{Engine, Health, LABEL_OWNER, Network};
 use crate::emulator::state::{Store, lock, read};
 use report::{LaunchFailure, Started, Verdict};
-use spec::{Placement, TaskPlan};
+use spec::{Condition, Placement, PlannedContainer, TaskPlan};
 
 /// How often the agent looks at the tasks.
 pub const POLL: Duration = Duration::from_millis(200);
+/// How long a container waits for its `dependsOn` (ECS's default
+/// `startTimeout` is 3 minutes).
+const DEPENDENCY_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Containers the agent started, by task ARN.
 #[derive(Clone, Debug)]
@@ -197,9 +200,17 @@ impl Agent {
             }
         }
         let mut started: Vec<Started> = Vec::new();
-        for c in &mut plan.containers {
+        for i in start_order(&plan.containers) {
+            let c = &mut plan.containers[i];
             if let (Network::SharedWith(with), Some(first)) = (&mut c.spec.network, started.first()) {
                 with.clone_from(&first.id);
+            }
+            for (dependency, condition) in &c.depends_on {
+                let Some(on) = started.iter().find(|s| &s.name == dependency) else { continue };
+                if let Err(message) = self.meet(&on.id, *condition, dependency).await {
+                    let failure = LaunchFailure::Start { container: c.name.clone(), message };
+                    return Err((failure, started));
+                }
             }
             match self.engine.run(&c.spec).await {
                 Ok(id) => {
@@ -213,6 +224,36 @@ impl Agent {
             }
         }
         Ok(started)
+    }
+
+    /// Waits until the started container `id` meets `condition`; the
+    /// reason when it never will.
+    async fn meet(&self, id: &str, condition: Condition, name: &str) -> Result<(), String> {
+        let deadline = tokio::time::Instant::now() + DEPENDENCY_TIMEOUT;
+        loop {
+            let (running, exit) = self.engine.exit_status(id).await.map_err(|e| e.to_string())?;
+            let met = match condition {
+                Condition::Start => return Ok(()),
+                Condition::Complete => exit.is_some(),
+                Condition::Success if exit.is_some_and(|c| c != 0) => {
+                    return Err(format!("dependency {name} exited with code {}, not 0", exit.unwrap_or_default()));
+                }
+                Condition::Success => exit == Some(0),
+                Condition::Healthy => match self.engine.health(id).await.map_err(|e| e.to_string())? {
+                    Some(Health::Healthy) => true,
+                    Some(Health::Unhealthy) => return Err(format!("dependency {name} is unhealthy")),
+                    _ if !running => return Err(format!("dependency {name} exited before it was healthy")),
+                    _ => false,
+                },
+            };
+            if met {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!("dependency {name} did not meet its condition in {DEPENDENCY_TIMEOUT:?}"));
+            }
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     /// Reports the engine's health verdicts on a container, as they change,
@@ -301,6 +342,26 @@ impl Agent {
             Err(e) => tracing::warn!(error = %e, "could not remove the emulator's containers"),
         }
     }
+}
+
+/// The containers in an order that starts each after its `dependsOn`,
+/// otherwise in definition order (a dependency loop, refused by
+/// RegisterTaskDefinition, would start the rest in definition order).
+fn start_order(containers: &[PlannedContainer]) -> Vec<usize> {
+    let mut order: Vec<usize> = Vec::new();
+    while order.len() < containers.len() {
+        let ready = (0..containers.len()).find(|i| {
+            !order.contains(i)
+                && containers[*i].depends_on.iter().all(|(d, _)| {
+                    order.iter().any(|o| &containers[*o].name == d) || containers.iter().all(|c| &c.name != d)
+                })
+        });
+        match ready {
+            Some(i) => order.push(i),
+            None => order.extend((0..containers.len()).filter(|i| !order.contains(i)).collect::<Vec<_>>()),
+        }
+    }
+    order
 }
 
 async fn remove_labelled(engine: &Engine, owner: &str) {

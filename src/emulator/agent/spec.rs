@@ -21,6 +21,33 @@ pub struct PlannedContainer {
     pub name: String,
     pub spec: ContainerSpec,
     pub stop_timeout: Duration,
+    /// `dependsOn`: containers of the task and the condition each must meet
+    /// before this one starts.
+    pub depends_on: Vec<(String, Condition)>,
+}
+
+/// A `dependsOn` condition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Condition {
+    /// The dependency has started.
+    Start,
+    /// It has exited, with any code.
+    Complete,
+    /// It has exited with code 0.
+    Success,
+    /// Its health check passes.
+    Healthy,
+}
+
+impl Condition {
+    fn parse(text: &str) -> Self {
+        match text {
+            "COMPLETE" => Self::Complete,
+            "SUCCESS" => Self::Success,
+            "HEALTHY" => Self::Healthy,
+            _ => Self::Start,
+        }
+    }
 }
 
 /// A task's containers, in definition order.
@@ -156,7 +183,13 @@ pub fn plan(cluster: &str, entry: &TaskEntry, td: &TaskDefinition, at: &Placemen
                 cpu_shares: (cpu > 0).then_some(cpu.max(2)),
                 health: health(def, at.timings),
             };
-            PlannedContainer { name, spec, stop_timeout }
+            let depends_on = def
+                .depends_on
+                .iter()
+                .flatten()
+                .map(|d| (d.container_name.clone(), Condition::parse(&d.condition)))
+                .collect();
+            PlannedContainer { name, spec, stop_timeout, depends_on }
         })
         .collect();
     TaskPlan { cluster: cluster.to_owned(), task_arn: entry.task.task_arn.clone(), task_id, containers }

@@ -228,6 +228,13 @@ impl Engine {
         Ok(out)
     }
 
+    /// Whether a container runs, and its exit code once it has exited.
+    pub async fn exit_status(&self, id: &str) -> Result<(bool, Option<i64>), DockerError> {
+        let state = self.docker.inspect_container(id, None).await?.state.unwrap_or_default();
+        let running = state.running.unwrap_or(false);
+        Ok((running, if running { None } else { state.exit_code }))
+    }
+
     /// The engine's verdict on a container's health check (`None`: it has none).
     pub async fn health(&self, id: &str) -> Result<Option<Health>, DockerError> {
         use bollard::models::HealthStatusEnum as S;
