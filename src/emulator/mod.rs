@@ -254,6 +254,8 @@ pub enum EmulatorError {
     DockerNeedsRealClock,
     #[error(transparent)]
     Docker(#[from] DockerError),
+    #[error("could not keep the Docker runtime's owner id in the state directory")]
+    Owner(#[source] std::io::Error),
     #[error("could not listen for SIGINT and SIGTERM")]
     Signals(#[source] std::io::Error),
     #[error("the server task ended abnormally")]
@@ -409,6 +411,22 @@ async fn compact_in_background(app: Weak<App>) {
     }
 }
 
+/// The label value of this emulator's containers: kept in the state
+/// directory, so a restarted emulator knows its containers, else new.
+fn container_owner(state_dir: Option<&std::path::Path>) -> std::io::Result<String> {
+    let Some(dir) = state_dir else { return Ok(state::ids::uuid()) };
+    let path = dir.join("docker-owner");
+    match std::fs::read_to_string(&path) {
+        Ok(owner) if !owner.trim().is_empty() => Ok(owner.trim().to_owned()),
+        _ => {
+            let owner = state::ids::uuid();
+            std::fs::create_dir_all(dir)?;
+            std::fs::write(&path, &owner)?;
+            Ok(owner)
+        }
+    }
+}
+
 /// Starts an emulator in this process (by default on `127.0.0.1:0`).
 pub async fn spawn(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorError> {
     let engine = match config.runtime {
@@ -429,10 +447,16 @@ pub async fn spawn(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
     if app.store.clock.manual().is_none() {
         tokio::spawn(run_ticker(Arc::downgrade(&app), config.tick_interval));
     }
-    let agent = engine.map(|engine| Agent::new(engine, state::ids::uuid(), config.publish_ip.clone()));
-    if let Some(agent) = &agent {
-        tokio::spawn(agent.clone().run(Arc::downgrade(&app)));
-    }
+    let agent = match engine {
+        Some(engine) => {
+            let owner = container_owner(config.state_dir.as_deref()).map_err(EmulatorError::Owner)?;
+            let agent = Agent::new(engine, owner, config.publish_ip.clone());
+            agent.adopt(&app).await;
+            tokio::spawn(agent.clone().run(Arc::downgrade(&app)));
+            Some(agent)
+        }
+        None => None,
+    };
     let server = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {

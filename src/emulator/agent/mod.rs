@@ -67,6 +67,65 @@ impl Agent {
         &self.owner
     }
 
+    /// Takes over the containers of the tasks a previous run of this emulator
+    /// left (`--state-dir`): running ones are watched again, exited ones
+    /// report their exit, missing ones stop their task; containers no task
+    /// holds any more are removed.
+    pub async fn adopt<S: AsRef<Store> + Send + Sync + 'static>(self: &Arc<Self>, app: &Arc<S>) {
+        let store = store_of(app);
+        let mut found: Vec<(TaskPlan, Vec<(String, String)>)> = Vec::new();
+        {
+            let registry = read(&store.task_definitions);
+            let placement = Placement { publish_ip: &self.publish_ip, owner: &self.owner, timings: &store.timings };
+            for (cluster, cell) in store.all_clusters() {
+                let state = lock(&cell);
+                for (_, entry) in state.tasks.iter().filter(|(_, t)| !t.is_stopped()) {
+                    let ids: Vec<(String, String)> = entry
+                        .task
+                        .containers
+                        .iter()
+                        .filter_map(|c| Some((c.name.clone(), c.runtime_id.clone()?)))
+                        .collect();
+                    let Some(td) = registry.resolve(&entry.task.task_definition_arn) else { continue };
+                    if !ids.is_empty() {
+                        found.push((spec::plan(&cluster, entry, &td.task_definition, &placement), ids));
+                    }
+                }
+            }
+        }
+        let mut held = HashSet::new();
+        for (plan, ids) in found {
+            let mut containers = Vec::new();
+            for (name, id) in ids {
+                held.insert(id.clone());
+                let timeout = plan
+                    .containers
+                    .iter()
+                    .find(|c| c.name == name)
+                    .map_or(spec::DEFAULT_STOP_TIMEOUT, |c| c.stop_timeout);
+                containers.push((name.clone(), id.clone(), timeout));
+                match self.engine.exit_status(&id).await {
+                    Ok((true, _)) => self.follow(&Arc::downgrade(app), &plan, name, id),
+                    Ok((false, code)) => {
+                        let code = code.and_then(|c| i32::try_from(c).ok()).unwrap_or(0);
+                        report::exited(store, &plan.cluster, &plan.task_id, &name, code);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, container = %id, task = %plan.task_arn, "a task's container is gone");
+                        report::gone(store, &plan.cluster, &plan.task_id, &name);
+                    }
+                }
+            }
+            let tracked =
+                Tracked { cluster: plan.cluster.clone(), task_id: plan.task_id.clone(), containers, stopping: false };
+            lock(&self.tracked).insert(plan.task_arn.clone(), tracked);
+        }
+        let ours = self.engine.labelled(LABEL_OWNER, &self.owner).await.unwrap_or_default();
+        for id in ours.iter().filter(|id| !held.contains(*id)) {
+            let _ = self.engine.remove(id).await;
+        }
+    }
+
     /// Looks at the tasks until the emulator is dropped.
     pub async fn run<S: AsRef<Store> + Send + Sync + 'static>(self: Arc<Self>, app: Weak<S>) {
         let mut interval = tokio::time::interval(POLL);
@@ -168,16 +227,7 @@ impl Agent {
                 }
                 lock(&self.tracked).insert(plan.task_arn.clone(), tracked.clone());
                 for (name, id, _) in tracked.containers {
-                    let checked = plan.containers.iter().any(|c| c.name == name && c.spec.health.is_some());
-                    let (cluster, task_id) = (plan.cluster.clone(), plan.task_id.clone());
-                    if checked {
-                        let agent = self.clone();
-                        let (app, cluster, task_id, name, id) =
-                            (app.clone(), cluster.clone(), task_id.clone(), name.clone(), id.clone());
-                        tokio::spawn(async move { agent.watch_health(app, cluster, task_id, name, id).await });
-                    }
-                    let (agent, app) = (self.clone(), app.clone());
-                    tokio::spawn(async move { agent.watch(app, cluster, task_id, name, id).await });
+                    self.follow(&app, &plan, name, id);
                 }
             }
             Err((failure, started)) => {
@@ -224,6 +274,26 @@ impl Agent {
             }
         }
         Ok(started)
+    }
+
+    /// Watches a running container of `plan`: its exit, and its health when
+    /// it has a check.
+    fn follow<S: AsRef<Store> + Send + Sync + 'static>(
+        self: &Arc<Self>,
+        app: &Weak<S>,
+        plan: &TaskPlan,
+        name: String,
+        id: String,
+    ) {
+        let checked = plan.containers.iter().any(|c| c.name == name && c.spec.health.is_some());
+        let (cluster, task_id) = (plan.cluster.clone(), plan.task_id.clone());
+        if checked {
+            let (agent, app) = (self.clone(), app.clone());
+            let (cluster, task_id, name, id) = (cluster.clone(), task_id.clone(), name.clone(), id.clone());
+            tokio::spawn(async move { agent.watch_health(app, cluster, task_id, name, id).await });
+        }
+        let (agent, app) = (self.clone(), app.clone());
+        tokio::spawn(async move { agent.watch(app, cluster, task_id, name, id).await });
     }
 
     /// Waits until the started container `id` meets `condition`; the

@@ -144,6 +144,17 @@ pub fn health(store: &Store, cluster: &str, task_id: &str, container: &str, heal
     });
 }
 
+/// A container of the task is gone (removed while the emulator was down):
+/// it counts as killed, with the reason.
+pub fn gone(store: &Store, cluster: &str, task_id: &str, container: &str) {
+    with_task(store, cluster, task_id, |entry, _| {
+        if let Some(c) = entry.task.containers.iter_mut().find(|c| c.name == container) {
+            c.reason = Some("The container is gone: it was removed while the emulator was not running.".into());
+        }
+    });
+    exited(store, cluster, task_id, container, 137);
+}
+
 /// A container exited with `code`. While the task is stopping that is the
 /// stop going through; otherwise the container died, and the task's
 /// lifecycle decides what that means (an essential container stops it).
