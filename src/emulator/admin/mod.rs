@@ -96,6 +96,7 @@ pub async fn health(State(app): State<Arc<App>>) -> Response {
 /// [`reset_stats`].
 pub async fn reset(State(app): State<Arc<App>>) -> Response {
     write(&app.store.failure_rules).clear();
+    write(&app.store.logs).groups.clear();
     app.store.alarms.clear();
     app.faults.remove(None);
     match app.store.reset() {
@@ -346,7 +347,7 @@ pub async fn add_fault(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
     }
     if let Some(op) = rule.operation.as_deref()
         && op != "*"
-        && !crate::emulator::api::OPERATIONS.iter().any(|(name, _)| *name == op)
+        && !crate::emulator::api::all_operations().any(|(name, _)| *name == op)
     {
         return bad_request(format!("unknown operation {op:?}"));
     }

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use crate::emulator::docker::{Engine, Health, LABEL_OWNER, Network};
-use crate::emulator::state::{Store, lock, read};
+use crate::emulator::state::{Store, lock, read, write};
 use report::{LaunchFailure, Started, Verdict};
 use spec::{Condition, Placement, PlannedContainer, TaskPlan};
 
@@ -197,7 +197,10 @@ impl Agent {
     async fn launch<S: AsRef<Store> + Send + Sync + 'static>(self: Arc<Self>, app: Weak<S>, mut plan: TaskPlan) {
         let now = |app: &Weak<S>| app.upgrade().map(|a| store_of(&a).now());
         let Some(pull_started) = now(&app) else { return };
-        let result = self.start_all(&mut plan).await;
+        let result = match app.upgrade().map(|a| log_groups(store_of(&a), &plan)) {
+            Some(Err(failure)) => Err((failure, Vec::new())),
+            _ => self.start_all(&mut plan).await,
+        };
         lock(&self.launching).remove(&plan.task_arn);
         let Some(strong) = app.upgrade() else { return };
         let store: &Store = store_of(&strong);
@@ -276,8 +279,8 @@ impl Agent {
         Ok(started)
     }
 
-    /// Watches a running container of `plan`: its exit, and its health when
-    /// it has a check.
+    /// Watches a running container of `plan`: its exit, its health when it
+    /// has a check, its output when it logs to CloudWatch.
     fn follow<S: AsRef<Store> + Send + Sync + 'static>(
         self: &Arc<Self>,
         app: &Weak<S>,
@@ -285,7 +288,24 @@ impl Agent {
         name: String,
         id: String,
     ) {
-        let checked = plan.containers.iter().any(|c| c.name == name && c.spec.health.is_some());
+        let planned = plan.containers.iter().find(|c| c.name == name);
+        if let Some(logs) = planned.and_then(|c| c.awslogs.clone()) {
+            let (agent, app, id) = (self.clone(), app.clone(), id.clone());
+            tokio::spawn(async move {
+                agent
+                    .engine
+                    .follow_output(&id, |lines| {
+                        let Some(strong) = app.upgrade() else { return };
+                        let store = store_of(&strong);
+                        let now = store.now();
+                        let lines = lines.into_iter().map(|l| (now.0, l));
+                        // The group was checked at launch; one deleted since loses the lines.
+                        let _ = write(&store.logs).append(&logs.group, &logs.stream, logs.create_group, lines, now);
+                    })
+                    .await;
+            });
+        }
+        let checked = planned.is_some_and(|c| c.spec.health.is_some());
         let (cluster, task_id) = (plan.cluster.clone(), plan.task_id.clone());
         if checked {
             let (agent, app) = (self.clone(), app.clone());
@@ -412,6 +432,24 @@ impl Agent {
             Err(e) => tracing::warn!(error = %e, "could not remove the emulator's containers"),
         }
     }
+}
+
+/// Checks (or, with `awslogs-create-group`, creates) the log groups of the
+/// task's awslogs containers, as the ECS agent does before it starts them.
+fn log_groups(store: &Store, plan: &TaskPlan) -> Result<(), LaunchFailure> {
+    let mut logs = write(&store.logs);
+    for c in &plan.containers {
+        let Some(awslogs) = &c.awslogs else { continue };
+        if awslogs.create_group || logs.groups.contains_key(&awslogs.group) {
+            if let Err(e) = logs.append(&awslogs.group, &awslogs.stream, awslogs.create_group, [], store.now()) {
+                tracing::warn!(?e, group = %awslogs.group, "could not create the log stream");
+            }
+            continue;
+        }
+        let reason = "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist. : exit status 1".to_owned();
+        return Err(LaunchFailure::Init { container: c.name.clone(), reason });
+    }
+    Ok(())
 }
 
 /// The containers in an order that starts each after its `dependsOn`,

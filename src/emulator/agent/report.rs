@@ -33,6 +33,9 @@ pub enum LaunchFailure {
     Pull { container: String },
     /// The engine refused to create or start the container.
     Start { container: String, message: String },
+    /// What the container needs is missing (its log group): ECS's
+    /// `ResourceInitializationError`.
+    Init { container: String, reason: String },
 }
 
 /// Applies `f` to a task of `cluster` and journals it; `None` when the task
@@ -109,11 +112,14 @@ pub fn failed(store: &Store, cluster: &str, task_id: &str, pull_started: Timesta
         let (container, fate) = match failure {
             LaunchFailure::Pull { container } => (container, Fate { cannot_pull: true, ..fate_for(container) }),
             LaunchFailure::Start { container, message } => {
+                let reason = format!("CannotStartContainerError: {message}");
                 if let Some(c) = entry.task.containers.iter_mut().find(|c| &c.name == container) {
-                    c.reason = Some(format!("CannotStartContainerError: {message}"));
+                    c.reason = Some(reason.clone());
                 }
-                // What a shell answers for a command it cannot run.
-                (container, Fate { exit_code: Some(127), ..fate_for(container) })
+                (container, Fate { start_failure: Some(reason), ..fate_for(container) })
+            }
+            LaunchFailure::Init { container, reason } => {
+                (container, Fate { start_failure: Some(reason.clone()), ..fate_for(container) })
             }
         };
         entry.fates.retain(|f| &f.container != container);

@@ -24,6 +24,36 @@ pub struct PlannedContainer {
     /// `dependsOn`: containers of the task and the condition each must meet
     /// before this one starts.
     pub depends_on: Vec<(String, Condition)>,
+    /// `logConfiguration` with the `awslogs` driver.
+    pub awslogs: Option<AwsLogs>,
+}
+
+/// Where the awslogs driver sends a container's output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AwsLogs {
+    pub group: String,
+    /// `<awslogs-stream-prefix>/<container>/<task id>` (without a prefix,
+    /// the task id and container name).
+    pub stream: String,
+    /// `awslogs-create-group: "true"`.
+    pub create_group: bool,
+}
+
+fn awslogs(def: &ContainerDefinition, name: &str, task_id: &str) -> Option<AwsLogs> {
+    let config = def.other.get("logConfiguration")?;
+    if config.get("logDriver").and_then(Value::as_str) != Some("awslogs") {
+        return None;
+    }
+    let option = |key: &str| config.get("options").and_then(|o| o.get(key)).and_then(Value::as_str);
+    let stream = match option("awslogs-stream-prefix") {
+        Some(prefix) => format!("{prefix}/{name}/{task_id}"),
+        None => format!("{task_id}/{name}"),
+    };
+    Some(AwsLogs {
+        group: option("awslogs-group")?.to_owned(),
+        stream,
+        create_group: option("awslogs-create-group").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+    })
 }
 
 /// A `dependsOn` condition.
@@ -189,7 +219,8 @@ pub fn plan(cluster: &str, entry: &TaskEntry, td: &TaskDefinition, at: &Placemen
                 .flatten()
                 .map(|d| (d.container_name.clone(), Condition::parse(&d.condition)))
                 .collect();
-            PlannedContainer { name, spec, stop_timeout, depends_on }
+            let awslogs = awslogs(def, &name, &task_id);
+            PlannedContainer { name, spec, stop_timeout, depends_on, awslogs }
         })
         .collect();
     TaskPlan { cluster: cluster.to_owned(), task_arn: entry.task.task_arn.clone(), task_id, containers }

@@ -7,6 +7,7 @@
 mod attributes;
 mod clusters;
 mod container_instances;
+mod logs;
 mod service_deployments;
 mod services;
 mod tags;
@@ -66,6 +67,32 @@ pub const OPERATIONS: &[(&str, Handler)] = &[
     ("UntagResource", value_op!(tags::untag_resource)),
     ("ListTagsForResource", value_op!(tags::list_tags_for_resource)),
 ];
+
+/// The `X-Amz-Target` prefix of CloudWatch Logs (API 2014-03-28).
+pub const LOGS_TARGET_PREFIX: &str = "Logs_20140328.";
+
+/// The CloudWatch Logs operations served on the same port.
+pub const LOGS_OPERATIONS: &[(&str, Handler)] = &[
+    ("CreateLogGroup", value_op!(logs::create_log_group)),
+    ("DeleteLogGroup", value_op!(logs::delete_log_group)),
+    ("DescribeLogGroups", value_op!(logs::describe_log_groups)),
+    ("CreateLogStream", value_op!(logs::create_log_stream)),
+    ("DescribeLogStreams", value_op!(logs::describe_log_streams)),
+    ("PutLogEvents", value_op!(logs::put_log_events)),
+    ("GetLogEvents", value_op!(logs::get_log_events)),
+    ("FilterLogEvents", value_op!(logs::filter_log_events)),
+];
+
+/// Operation `index` of [`OPERATIONS`] followed by [`LOGS_OPERATIONS`] (the
+/// numbering the request counters use).
+pub fn operation_at(index: usize) -> (&'static str, Handler) {
+    OPERATIONS.get(index).copied().unwrap_or_else(|| LOGS_OPERATIONS[index - OPERATIONS.len()])
+}
+
+/// Every operation served, ECS's then CloudWatch Logs'.
+pub fn all_operations() -> impl Iterator<Item = &'static (&'static str, Handler)> {
+    OPERATIONS.iter().chain(LOGS_OPERATIONS)
+}
 
 /// ECS operations that exist in the model but that this emulator does not
 /// implement: they get `UnsupportedFeatureException`, never a silent success.

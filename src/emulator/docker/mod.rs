@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bollard::Docker;
+use bollard::container::LogOutput;
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use bollard::query_parameters::LogsOptions;
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, ListContainersOptions, RemoveContainerOptions, StopContainerOptions,
     WaitContainerOptions,
@@ -226,6 +228,36 @@ impl Engine {
         }
         out.sort_by_key(|b| (b.container_port, b.host_port));
         Ok(out)
+    }
+
+    /// The container's stdout and stderr, line by line as they come, until
+    /// it exits: `on_lines` gets each batch of complete lines.
+    pub async fn follow_output(&self, id: &str, mut on_lines: impl FnMut(Vec<String>)) {
+        let options =
+            LogsOptions { follow: true, stdout: true, stderr: true, tail: "all".into(), ..Default::default() };
+        let mut stream = self.docker.logs(id, Some(options));
+        // Per stream, the end of a line that has not come yet.
+        let (mut out, mut err) = (String::new(), String::new());
+        while let Some(Ok(chunk)) = stream.next().await {
+            let (pending, bytes) = match chunk {
+                LogOutput::StdErr { message } => (&mut err, message),
+                LogOutput::StdOut { message } | LogOutput::Console { message } => (&mut out, message),
+                LogOutput::StdIn { .. } => continue,
+            };
+            pending.push_str(&String::from_utf8_lossy(&bytes));
+            let mut lines = Vec::new();
+            while let Some(end) = pending.find('\n') {
+                lines.push(pending[..end].trim_end_matches('\r').to_owned());
+                pending.drain(..=end);
+            }
+            if !lines.is_empty() {
+                on_lines(lines);
+            }
+        }
+        let rest: Vec<String> = [out, err].into_iter().filter(|s| !s.is_empty()).collect();
+        if !rest.is_empty() {
+            on_lines(rest);
+        }
     }
 
     /// Whether a container runs, and its exit code once it has exited.

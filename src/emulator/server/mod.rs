@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
 
-use crate::emulator::api::{OPERATIONS, UNSUPPORTED_OPERATIONS};
+use crate::emulator::api::{LOGS_OPERATIONS, LOGS_TARGET_PREFIX, OPERATIONS, UNSUPPORTED_OPERATIONS, operation_at};
 use crate::emulator::state::Store;
 use crate::emulator::state::ids::{uuid, with_rng};
 use crate::emulator::wire::codec::Reply;
@@ -54,10 +54,17 @@ fn operation(headers: &HeaderMap) -> Result<usize, EcsError> {
         .ok_or_else(|| EcsError::new(ErrorKind::UnknownOperationException, "Missing X-Amz-Target header."))?
         .to_str()
         .map_err(|_| EcsError::new(ErrorKind::UnknownOperationException, "X-Amz-Target is not valid text."))?;
+    if let Some(name) = target.strip_prefix(LOGS_TARGET_PREFIX) {
+        return LOGS_OPERATIONS.iter().position(|(n, _)| *n == name).map(|i| OPERATIONS.len() + i).ok_or_else(|| {
+            EcsError::new(ErrorKind::UnknownOperationException, format!("Unknown operation '{name}'."))
+        });
+    }
     let name = target.strip_prefix(TARGET_PREFIX).ok_or_else(|| {
         EcsError::new(
             ErrorKind::UnknownOperationException,
-            format!("Unknown target '{target}': expected '{TARGET_PREFIX}<Operation>'."),
+            format!(
+                "Unknown target '{target}': expected '{TARGET_PREFIX}<Operation>' or '{LOGS_TARGET_PREFIX}<Operation>'."
+            ),
         )
     })?;
     if let Some(index) = OPERATIONS.iter().position(|(n, _)| *n == name) {
@@ -78,7 +85,7 @@ pub fn serve(app: &App, headers: &HeaderMap, body: &[u8]) -> (u16, Vec<u8>) {
     let result = with_rng(app.store.rng.as_ref(), || {
         operation(headers).and_then(|index| {
             app.stats.count(index);
-            let (name, handler) = OPERATIONS[index];
+            let (name, handler) = operation_at(index);
             if let Some(fault) = app.faults.check(name, app.store.now().0) {
                 return Err(fault);
             }

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
-use crate::emulator::api::OPERATIONS;
+use crate::emulator::api::all_operations;
 
 /// Requests served per operation (successes and ECS errors alike).
 #[derive(Debug)]
@@ -14,7 +14,7 @@ pub struct Stats {
 
 impl Default for Stats {
     fn default() -> Self {
-        Self { counts: OPERATIONS.iter().map(|_| AtomicU64::new(0)).collect() }
+        Self { counts: all_operations().map(|_| AtomicU64::new(0)).collect() }
     }
 }
 
@@ -25,8 +25,7 @@ impl Stats {
 
     /// `{operation: count}` for every operation called at least once.
     pub fn snapshot(&self) -> serde_json::Map<String, Value> {
-        OPERATIONS
-            .iter()
+        all_operations()
             .zip(&self.counts)
             .filter_map(|((name, _), n)| {
                 let n = n.load(Ordering::Relaxed);

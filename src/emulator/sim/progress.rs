@@ -228,6 +228,11 @@ fn end_pull(entry: &mut TaskEntry, td: Option<&TaskDefinition>, now: Timestamp, 
         fail_start(entry, now, "TaskFailedToStart", &reason, out);
         return;
     }
+    // Containers that cannot start (the Docker runtime's report).
+    if let Some(reason) = entry.fates.iter().find_map(|f| f.start_failure.clone()) {
+        fail_start(entry, now, "TaskFailedToStart", &reason, out);
+        return;
+    }
     // Containers set to exit while starting.
     let mut essential_exited = false;
     let fates: Vec<Fate> = entry.fates.clone();

@@ -18,6 +18,7 @@ pub mod failure_rules;
 pub mod ids;
 pub mod journal;
 pub mod locks;
+pub mod logs;
 pub mod records;
 pub mod task_table;
 
@@ -76,6 +77,8 @@ pub struct Store {
     pub ec2_capacity: u32,
     /// What runs the tasks' containers.
     pub runtime: Runtime,
+    /// CloudWatch Logs' groups, streams and events (in memory only).
+    pub logs: RwLock<logs::Logs>,
 }
 
 impl Store {
@@ -93,6 +96,7 @@ impl Store {
             rng: None,
             ec2_capacity: 0,
             runtime: Runtime::Simulated,
+            logs: RwLock::new(logs::Logs::default()),
         }
     }
 

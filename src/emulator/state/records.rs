@@ -791,6 +791,11 @@ pub struct Fate {
     /// ...with this HTTP status code (default 500).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_status_code: Option<u16>,
+    /// It cannot start, for this reason (the task stops from PENDING with
+    /// `TaskFailedToStart`): what the Docker runtime reports when the engine
+    /// refuses a container or its log group is missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_failure: Option<String>,
 }
 
 impl TaskEntry {

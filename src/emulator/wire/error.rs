@@ -25,6 +25,8 @@ pub enum ErrorKind {
     LimitExceededException,
     AttributeLimitExceededException,
     ResourceNotFoundException,
+    /// CloudWatch Logs: the log group or stream exists already.
+    ResourceAlreadyExistsException,
     TargetNotFoundException,
     UnsupportedFeatureException,
     /// Not modeled by ECS; what AWS JSON services answer for an unknown target.
@@ -52,6 +54,7 @@ impl ErrorKind {
             Self::LimitExceededException => "LimitExceededException",
             Self::AttributeLimitExceededException => "AttributeLimitExceededException",
             Self::ResourceNotFoundException => "ResourceNotFoundException",
+            Self::ResourceAlreadyExistsException => "ResourceAlreadyExistsException",
             Self::TargetNotFoundException => "TargetNotFoundException",
             Self::UnsupportedFeatureException => "UnsupportedFeatureException",
             Self::UnknownOperationException => "UnknownOperationException",
