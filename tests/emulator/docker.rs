@@ -45,6 +45,11 @@ fn container(name: &str) -> aws_sdk_ecs::types::builders::ContainerDefinitionBui
     ContainerDefinition::builder().name(name).image(IMAGE).memory(64).essential(true)
 }
 
+/// busybox's httpd serving the image's /www on port 8080.
+fn web_server() -> aws_sdk_ecs::types::builders::ContainerDefinitionBuilder {
+    container("web").command("httpd").command("-f").command("-p").command("8080").command("-h").command("/www")
+}
+
 async fn register(client: &Client, family: &str, containers: Vec<ContainerDefinition>) -> String {
     let mut request =
         client.register_task_definition().family(family).network_mode(aws_sdk_ecs::types::NetworkMode::Bridge);
@@ -99,15 +104,7 @@ fn owned_containers(emulator: &RunningEmulator) -> Vec<String> {
 #[tokio::test]
 async fn a_bridge_service_answers_http_on_its_host_ports_and_its_containers_are_ecs() {
     let (emulator, client) = start().await;
-    let web = container("web")
-        .command("httpd")
-        .command("-f")
-        .command("-p")
-        .command("8080")
-        .command("-h")
-        .command("/www")
-        .port_mappings(PortMapping::builder().container_port(8080).build())
-        .build();
+    let web = web_server().port_mappings(PortMapping::builder().container_port(8080).build()).build();
     let td = register(&client, "web", vec![web]).await;
     client
         .create_service()
@@ -266,17 +263,7 @@ async fn the_health_check_runs_in_the_container_and_a_failing_one_replaces_the_t
             .build()
             .expect("health check")
     };
-    let web = |command: &str| {
-        container("web")
-            .command("httpd")
-            .command("-f")
-            .command("-p")
-            .command("8080")
-            .command("-h")
-            .command("/www")
-            .health_check(check(command))
-            .build()
-    };
+    let web = |command: &str| web_server().health_check(check(command)).build();
     // A check that asks the server inside the container: HEALTHY.
     let good = register(&client, "checked", vec![web("wget -q -O /dev/null http://127.0.0.1:8080/")]).await;
     let arn = run(&client, &good, None).await;
@@ -375,15 +362,7 @@ async fn after_kill_9_a_restarted_emulator_adopts_its_running_containers() {
     let (mut child, endpoint) = start_child(dir.path());
     let client = crate::support::client(&endpoint);
     client.create_cluster().cluster_name("c").send().await.expect("cluster");
-    let web = container("web")
-        .command("httpd")
-        .command("-f")
-        .command("-p")
-        .command("8080")
-        .command("-h")
-        .command("/www")
-        .port_mappings(PortMapping::builder().container_port(8080).build())
-        .build();
+    let web = web_server().port_mappings(PortMapping::builder().container_port(8080).build()).build();
     let td = register(&client, "web", vec![web]).await;
     let kept = run(&client, &td, None).await;
     let lost = run(&client, &td, None).await;

@@ -28,6 +28,15 @@ pub const POLL: Duration = Duration::from_millis(200);
 /// `startTimeout` is 3 minutes).
 const DEPENDENCY_TIMEOUT: Duration = Duration::from_secs(180);
 
+/// A running container the agent watches, and whose task it is.
+#[derive(Clone, Debug)]
+struct Running {
+    cluster: String,
+    task_id: String,
+    name: String,
+    id: String,
+}
+
 /// Containers the agent started, by task ARN.
 #[derive(Clone, Debug)]
 struct Tracked {
@@ -195,11 +204,13 @@ impl Agent {
 
     /// Pulls the images and starts the containers of one task.
     async fn launch<S: AsRef<Store> + Send + Sync + 'static>(self: Arc<Self>, app: Weak<S>, mut plan: TaskPlan) {
-        let now = |app: &Weak<S>| app.upgrade().map(|a| store_of(&a).now());
-        let Some(pull_started) = now(&app) else { return };
-        let result = match app.upgrade().map(|a| log_groups(store_of(&a), &plan)) {
-            Some(Err(failure)) => Err((failure, Vec::new())),
-            _ => self.start_all(&mut plan).await,
+        let Some(strong) = app.upgrade() else { return };
+        let pull_started = store_of(&strong).now();
+        let groups = log_groups(store_of(&strong), &plan);
+        drop(strong);
+        let result = match groups {
+            Err(failure) => Err((failure, Vec::new())),
+            Ok(()) => self.start_all(&mut plan).await,
         };
         lock(&self.launching).remove(&plan.task_arn);
         let Some(strong) = app.upgrade() else { return };
@@ -305,15 +316,11 @@ impl Agent {
                     .await;
             });
         }
-        let checked = planned.is_some_and(|c| c.spec.health.is_some());
-        let (cluster, task_id) = (plan.cluster.clone(), plan.task_id.clone());
-        if checked {
-            let (agent, app) = (self.clone(), app.clone());
-            let (cluster, task_id, name, id) = (cluster.clone(), task_id.clone(), name.clone(), id.clone());
-            tokio::spawn(async move { agent.watch_health(app, cluster, task_id, name, id).await });
+        let running = Running { cluster: plan.cluster.clone(), task_id: plan.task_id.clone(), name, id };
+        if planned.is_some_and(|c| c.spec.health.is_some()) {
+            tokio::spawn(self.clone().watch_health(app.clone(), running.clone()));
         }
-        let (agent, app) = (self.clone(), app.clone());
-        tokio::spawn(async move { agent.watch(app, cluster, task_id, name, id).await });
+        tokio::spawn(self.clone().watch(app.clone(), running));
     }
 
     /// Waits until the started container `id` meets `condition`; the
@@ -348,45 +355,31 @@ impl Agent {
 
     /// Reports the engine's health verdicts on a container, as they change,
     /// until it exits.
-    async fn watch_health<S: AsRef<Store> + Send + Sync + 'static>(
-        self: Arc<Self>,
-        app: Weak<S>,
-        cluster: String,
-        task_id: String,
-        name: String,
-        id: String,
-    ) {
+    async fn watch_health<S: AsRef<Store> + Send + Sync + 'static>(self: Arc<Self>, app: Weak<S>, c: Running) {
         let mut last = None;
         loop {
             tokio::time::sleep(POLL).await;
-            let Ok(Some(health)) = self.engine.health(&id).await else { return };
+            let Ok(Some(health)) = self.engine.health(&c.id).await else { return };
             if last != Some(health) {
                 last = Some(health);
                 let Some(strong) = app.upgrade() else { return };
-                report::health(store_of(&strong), &cluster, &task_id, &name, health);
+                report::health(store_of(&strong), &c.cluster, &c.task_id, &c.name, health);
             }
         }
     }
 
     /// Reports the container's exit when it comes.
-    async fn watch<S: AsRef<Store> + Send + Sync + 'static>(
-        self: Arc<Self>,
-        app: Weak<S>,
-        cluster: String,
-        task_id: String,
-        name: String,
-        id: String,
-    ) {
-        let code = match self.engine.wait(&id).await {
+    async fn watch<S: AsRef<Store> + Send + Sync + 'static>(self: Arc<Self>, app: Weak<S>, c: Running) {
+        let code = match self.engine.wait(&c.id).await {
             Ok(code) => code,
             Err(e) => {
-                tracing::debug!(error = %e, container = %id, "wait ended without an exit code");
+                tracing::debug!(error = %e, container = %c.id, "wait ended without an exit code");
                 return;
             }
         };
         let Some(strong) = app.upgrade() else { return };
         let code = i32::try_from(code).unwrap_or(i32::MAX);
-        report::exited(store_of(&strong), &cluster, &task_id, &name, code);
+        report::exited(store_of(&strong), &c.cluster, &c.task_id, &c.name, code);
     }
 
     /// SIGTERM to every container of a stopping task, SIGKILL after its
@@ -402,7 +395,7 @@ impl Agent {
             if let Err(e) = result {
                 tracing::warn!(error = %e, task = %arn, container = %name, "could not stop the container");
                 // Report what the engine says, so the task does not wait forever.
-                let code = self.engine.exit_code(id).await.unwrap_or(137);
+                let code = self.engine.exit_status(id).await.ok().and_then(|(_, code)| code).unwrap_or(137);
                 if let Some(strong) = app.upgrade() {
                     let store = store_of(&strong);
                     report::exited(store, &tracked.cluster, &tracked.task_id, name, i32::try_from(code).unwrap_or(137));

@@ -9,7 +9,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::emulator::state::logs::{LogGroup, LogStream};
+use crate::emulator::state::logs::{LogEvent, LogGroup, LogStream};
 use crate::emulator::state::{Store, read, write};
 use crate::emulator::wire::codec::parse;
 use crate::emulator::wire::error::{EcsError, EcsResult, ErrorKind, required};
@@ -252,19 +252,11 @@ pub fn put_log_events(store: &Store, body: &[u8]) -> EcsResult<Value> {
     if events.windows(2).any(|w| w[1].timestamp < w[0].timestamp) {
         return Err(EcsError::invalid("Log events in a single PutLogEvents request must be in chronological order."));
     }
-    let now = store.now().0;
+    let now = store.now();
     let mut logs = write(&store.logs);
     let group = logs.groups.get_mut(&group).ok_or_else(no_group)?;
     let stream = group.streams.get_mut(&stream).ok_or_else(no_stream)?;
-    for e in events {
-        stream.events.push(crate::emulator::state::logs::LogEvent {
-            timestamp: e.timestamp,
-            message: e.message,
-            ingestion_time: now,
-        });
-    }
-    stream.sequence += 1;
-    stream.last_ingestion = Some(now);
+    stream.push(events.into_iter().map(|e| (e.timestamp, e.message)), now);
     Ok(json!({ "nextSequenceToken": stream.sequence.to_string() }))
 }
 
@@ -289,7 +281,7 @@ pub fn get_log_events(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let limit = limit(input.limit, 10_000, 10_000)?;
     let logs = read(&store.logs);
     let stream = logs.groups.get(&group).ok_or_else(no_group)?.streams.get(&stream).ok_or_else(no_stream)?;
-    let in_range: Vec<&crate::emulator::state::logs::LogEvent> = stream
+    let in_range: Vec<&LogEvent> = stream
         .events
         .iter()
         .filter(|e| input.start_time.is_none_or(|t| e.timestamp >= t) && input.end_time.is_none_or(|t| e.timestamp < t))
@@ -360,7 +352,7 @@ pub fn filter_log_events(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let logs = read(&store.logs);
     let group = logs.groups.get(&group).ok_or_else(no_group)?;
     let pattern = input.filter_pattern.unwrap_or_default();
-    let mut found: Vec<(i64, usize, &String, &crate::emulator::state::logs::LogEvent)> = Vec::new();
+    let mut found: Vec<(i64, usize, &String, &LogEvent)> = Vec::new();
     let mut searched = Vec::new();
     for (name, stream) in &group.streams {
         let wanted = match (&input.log_stream_names, &input.log_stream_name_prefix) {

@@ -289,14 +289,8 @@ impl Engine {
             // A non-zero exit arrives as an error carrying the code.
             Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => Ok(code),
             Some(Err(e)) => Err(e.into()),
-            None => self.exit_code(id).await,
+            None => Ok(self.exit_status(id).await?.1.unwrap_or(0)),
         }
-    }
-
-    /// The exit code of a stopped container.
-    pub async fn exit_code(&self, id: &str) -> Result<i64, DockerError> {
-        let inspect = self.docker.inspect_container(id, None).await?;
-        Ok(inspect.state.and_then(|s| s.exit_code).unwrap_or(0))
     }
 
     /// SIGTERM, then SIGKILL after `grace` (what `docker stop -t` does).

@@ -25,6 +25,20 @@ pub struct LogStream {
 }
 
 impl LogStream {
+    /// Appends `(timestamp, message)` events ingested at `now`.
+    pub fn push(&mut self, events: impl IntoIterator<Item = (i64, String)>, now: Timestamp) {
+        let before = self.events.len();
+        self.events.extend(events.into_iter().map(|(timestamp, message)| LogEvent {
+            timestamp,
+            message,
+            ingestion_time: now.0,
+        }));
+        if self.events.len() > before {
+            self.sequence += 1;
+            self.last_ingestion = Some(now.0);
+        }
+    }
+
     pub fn stored_bytes(&self) -> usize {
         self.events.iter().map(|e| e.message.len() + 26).sum()
     }
@@ -48,7 +62,6 @@ pub struct Logs {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogsRefusal {
     NoGroup,
-    NoStream,
 }
 
 impl Logs {
@@ -70,16 +83,7 @@ impl Logs {
             .streams
             .entry(stream.to_owned())
             .or_insert_with(|| LogStream { created: now.0, ..LogStream::default() });
-        let before = stream.events.len();
-        stream.events.extend(lines.into_iter().map(|(timestamp, message)| LogEvent {
-            timestamp,
-            message,
-            ingestion_time: now.0,
-        }));
-        if stream.events.len() > before {
-            stream.sequence += 1;
-            stream.last_ingestion = Some(now.0);
-        }
+        stream.push(lines, now);
         Ok(())
     }
 }
