@@ -179,10 +179,12 @@ pub fn exited(store: &Store, cluster: &str, task_id: &str, container: &str, code
             }
             return;
         }
-        let elapsed = entry.task.started_at.map_or(0, |at| (now.0 - at.0).max(0));
+        // Before the task ran, an exit is a failed start (no `exit_after`);
+        // after, it is an exit at this moment of the task's run.
+        let exit_after = entry.task.started_at.map(|at| (now.0 - at.0).max(0));
         entry.fates.retain(|f| f.container != container);
-        entry.fates.push(Fate { exit_code: Some(code), exit_after: Some(elapsed), ..fate_for(container) });
-        if entry.task.last_status == "RUNNING" {
+        entry.fates.push(Fate { exit_code: Some(code), exit_after, ..fate_for(container) });
+        if matches!(entry.task.last_status.as_str(), "ACTIVATING" | "RUNNING") {
             entry.due = Some(now);
         }
     });

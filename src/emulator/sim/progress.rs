@@ -171,7 +171,13 @@ fn step(
             entry.due = (runtime == Runtime::Simulated).then_some(Timestamp(now.0 + t.pull));
         }
         ("PENDING", false) => end_pull(entry, td, now, t, out),
-        ("ACTIVATING", false) => start_running(entry, td, now, t, out),
+        ("ACTIVATING", false) => {
+            if exited_while_starting(entry, td) {
+                fail_start(entry, now, "EssentialContainerExited", ESSENTIAL_EXITED, out);
+            } else {
+                start_running(entry, td, now, t, out);
+            }
+        }
         ("RUNNING", false) => running(entry, td, now, t, out),
         _ => entry.due = None,
     }
@@ -233,7 +239,23 @@ fn end_pull(entry: &mut TaskEntry, td: Option<&TaskDefinition>, now: Timestamp, 
         fail_start(entry, now, "TaskFailedToStart", &reason, out);
         return;
     }
-    // Containers set to exit while starting.
+    if exited_while_starting(entry, td) {
+        fail_start(entry, now, "EssentialContainerExited", ESSENTIAL_EXITED, out);
+        return;
+    }
+    entry.task.last_status = "ACTIVATING".into();
+    entry.due = Some(Timestamp(now.0 + t.activate));
+    if move_targets(entry, &[TargetState::NotRegistered], TargetState::Initial) {
+        out.push(Outcome::TargetsRegistered);
+    }
+}
+
+/// Stops the containers set to exit while the task starts (a fate without
+/// `exit_after`: a simulated rule, or a real container that exited before its
+/// task ran); whether an essential one did, which fails the start (and so
+/// counts for the circuit breaker, as ECS counts tasks that never reach
+/// RUNNING).
+fn exited_while_starting(entry: &mut TaskEntry, td: Option<&TaskDefinition>) -> bool {
     let mut essential_exited = false;
     let fates: Vec<Fate> = entry.fates.clone();
     for fate in fates.iter().filter(|f| f.exit_after.is_none()) {
@@ -244,15 +266,7 @@ fn end_pull(entry: &mut TaskEntry, td: Option<&TaskDefinition>, now: Timestamp, 
         }
         essential_exited |= is_essential(td, &fate.container);
     }
-    if essential_exited {
-        fail_start(entry, now, "EssentialContainerExited", ESSENTIAL_EXITED, out);
-        return;
-    }
-    entry.task.last_status = "ACTIVATING".into();
-    entry.due = Some(Timestamp(now.0 + t.activate));
-    if move_targets(entry, &[TargetState::NotRegistered], TargetState::Initial) {
-        out.push(Outcome::TargetsRegistered);
-    }
+    essential_exited
 }
 
 fn network_bindings(td: Option<&TaskDefinition>, container: &str) -> Vec<Value> {
@@ -613,5 +627,20 @@ mod tests {
         assert!(seen.contains(&(started + 5_000, Outcome::Exited)), "{seen:?}");
         assert_eq!(e.task.last_status, "STOPPED");
         assert_eq!(e.task.containers[0].exit_code, Some(137));
+    }
+
+    #[test]
+    fn a_container_that_exits_while_activating_fails_the_start() {
+        let t = Timings::short();
+        let mut e = task(false);
+        assert_eq!(run(&mut e, t.pull), vec![]);
+        assert_eq!(e.task.last_status, "ACTIVATING");
+        // The agent reports an exit before the task ran.
+        e.fates = vec![Fate { container: "app".into(), exit_code: Some(1), ..Fate::default() }];
+        let seen = run(&mut e, 60_000);
+        assert_eq!(seen, vec![(t.pull + t.activate, Outcome::FailedToStart), (t.pull + t.activate, Outcome::Stopped)]);
+        assert_eq!(e.task.stop_code.as_deref(), Some("EssentialContainerExited"));
+        assert_eq!(e.task.containers[0].exit_code, Some(1));
+        assert_eq!(e.task.started_at, None, "it never ran");
     }
 }
