@@ -188,3 +188,52 @@ async fn compaction_under_concurrent_writes_keeps_every_acknowledged_write() {
         assert_eq!(tags.tags().len(), 1, "{name}");
     }
 }
+
+#[tokio::test]
+async fn logs_and_secrets_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, endpoint) = start_child(dir.path());
+    let logs = crate::support::logs_client(&endpoint);
+    logs.create_log_group().log_group_name("/app").send().await.unwrap();
+    logs.create_log_stream().log_group_name("/app").log_stream_name("s").send().await.unwrap();
+    let event = |t: i64, m: &str| {
+        aws_sdk_cloudwatchlogs::types::InputLogEvent::builder().timestamp(t).message(m).build().unwrap()
+    };
+    logs.put_log_events()
+        .log_group_name("/app")
+        .log_stream_name("s")
+        .log_events(event(1_000, "first"))
+        .log_events(event(2_000, "second"))
+        .send()
+        .await
+        .unwrap();
+    let (status, _) = crate::support::admin(
+        &endpoint,
+        reqwest::Method::POST,
+        "secrets",
+        serde_json::json!({"valueFrom": "/prod/key", "value": "s3cret"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let (mut child, endpoint) = start_child(dir.path());
+    let logs = crate::support::logs_client(&endpoint);
+    let got =
+        logs.get_log_events().log_group_name("/app").log_stream_name("s").start_from_head(true).send().await.unwrap();
+    let messages: Vec<&str> = got.events().iter().filter_map(|e| e.message()).collect();
+    assert_eq!(messages, ["first", "second"]);
+    // A deleted group stays deleted.
+    logs.delete_log_group().log_group_name("/app").send().await.unwrap();
+    let (_, listed) = crate::support::admin(&endpoint, reqwest::Method::GET, "secrets", serde_json::json!({})).await;
+    assert_eq!(listed["secrets"], serde_json::json!([{"valueFrom": "/prod/key"}]), "values are never shown");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (mut child, endpoint) = start_child(dir.path());
+    let logs = crate::support::logs_client(&endpoint);
+    let err = logs.describe_log_streams().log_group_name("/app").send().await.unwrap_err();
+    assert!(err.into_service_error().is_resource_not_found_exception());
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -273,3 +273,15 @@ pub async fn register_fargate_container(client: &Client, family: &str, container
         .and_then(|td| td.task_definition_arn)
         .expect("arn")
 }
+
+/// An `aws-sdk-cloudwatchlogs` client for the emulator at `endpoint`.
+pub fn logs_client(endpoint: &str) -> aws_sdk_cloudwatchlogs::Client {
+    use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_cloudwatchlogs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new("dev", "dev", None, None, "tests"))
+        .build();
+    aws_sdk_cloudwatchlogs::Client::from_conf(config)
+}

@@ -22,6 +22,8 @@
 //! | `POST /_emulator/spot/interrupt` | `{"cluster"?, "task"? \| "count"?, "warningSeconds"?}`: a Fargate Spot interruption of that task, or of the `count` oldest (default 1) RUNNING `FARGATE_SPOT` tasks of the cluster: each is told to stop at once (desiredStatus STOPPED, stopCode `SpotInterruption`, stoppedReason `Your Spot Task was interrupted.`) and its service starts a replacement by its capacity provider strategy, but the task keeps RUNNING through the warning (default 120 s, ECS's) before it stops; a task not on `FARGATE_SPOT` or not RUNNING is a 400; answers `{tasks, stopsAt}` |
 //! | `GET /_emulator/alarms` | `{alarms: [{alarmName, state}]}`: the CloudWatch alarm states set so far (an alarm never set is not in ALARM) |
 //! | `POST /_emulator/alarms` | `{"alarmName": "high-5xx", "state": "ALARM"\|"OK"\|"INSUFFICIENT_DATA"}`: stands in for CloudWatch for deployment alarms (`deploymentConfiguration.alarms`): while a service's deployment is IN_PROGRESS with its alarms enabled, a named alarm in ALARM fails it (`deployment failed: alarm detected.`) and, with `rollback`, rolls back as the circuit breaker does; services watching the alarm look at once; in memory only, cleared by reset; answers `{alarmName, state, servicesChecked}` |
+//! | `GET /_emulator/secrets` | `{secrets: [{valueFrom}]}`: the references a value was put under (never the values) |
+//! | `POST /_emulator/secrets` | `{"valueFrom": "arn:aws:secretsmanager:…:secret:db-AbCdEf" \| "arn:aws:ssm:…:parameter/name" \| "/name", "value": "…"}`: stands in for Secrets Manager and SSM Parameter Store: the Docker runtime resolves a container's `secrets[].valueFrom` from these (a Secrets Manager reference with `:json-key::` picks one key of a JSON value; an SSM parameter by name or ARN); an unknown reference fails the task with ECS's `ResourceInitializationError`; durable with `--state-dir`, cleared by reset |
 //! | `GET /_emulator/faults` | `{rules, throttling}` |
 //! | `POST /_emulator/faults` | adds a fault rule (see `faults::FaultRule`): `{"operation"?: "DescribeServices" (absent or "*": all), "kind": "throttle"\|"serverError"\|"latency", "rate"?: 0.2, "count"?: 3, "latencyMillis"?: 500}`; answers the rule with its `id` |
 //! | `DELETE /_emulator/faults` | removes every fault rule (`?id=<id>` removes one) |
@@ -62,6 +64,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/_emulator/container-instances/kill", post(kill_instance))
         .route("/_emulator/spot/interrupt", post(interrupt_spot))
         .route("/_emulator/alarms", get(alarms).post(set_alarm))
+        .route("/_emulator/secrets", get(secrets).post(put_secret))
         .route("/_emulator/faults", get(faults).post(add_fault).delete(delete_faults))
         .route("/_emulator/throttling", post(set_throttling))
         .route("/_emulator/subnets", get(subnets))
@@ -327,6 +330,39 @@ pub async fn set_alarm(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
             200,
             &json!({ "alarmName": input.alarm_name, "state": input.state, "servicesChecked": checked }),
         ),
+        Err(err) => json_response(err.kind.http_status(), &err.body()),
+    }
+}
+
+/// `GET /_emulator/secrets`
+pub async fn secrets(State(app): State<Arc<App>>) -> Response {
+    let list: Vec<Value> =
+        read(&app.store.secrets).values.keys().map(|value_from| json!({ "valueFrom": value_from })).collect();
+    json_response(200, &json!({ "secrets": list }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct SecretInput {
+    value_from: String,
+    value: String,
+}
+
+/// `POST /_emulator/secrets`
+pub async fn put_secret(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
+    let input: SecretInput = match body(&bytes) {
+        Ok(input) => input,
+        Err(response) => return response,
+    };
+    if input.value_from.is_empty() || input.value_from.len() > 2048 {
+        return bad_request("valueFrom must have 1 to 2048 characters");
+    }
+    // Secrets Manager's limit on a secret's value.
+    if input.value.len() > 65_536 {
+        return bad_request("value must have at most 65536 bytes");
+    }
+    match app.store.put_secret(&input.value_from, &input.value) {
+        Ok(()) => json_response(200, &json!({ "valueFrom": input.value_from })),
         Err(err) => json_response(err.kind.http_status(), &err.body()),
     }
 }

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use crate::emulator::docker::{Engine, Health, LABEL_OWNER, Network};
-use crate::emulator::state::{Store, lock, read, write};
+use crate::emulator::state::{Store, lock, read};
 use report::{LaunchFailure, Started, Verdict};
 use spec::{Condition, Placement, PlannedContainer, TaskPlan};
 
@@ -44,6 +44,8 @@ struct Tracked {
     task_id: String,
     /// `(container name, container id, stop timeout)`.
     containers: Vec<(String, String, Duration)>,
+    /// Docker volumes made for this task alone, removed with it.
+    volumes: Vec<String>,
     stopping: bool,
 }
 
@@ -85,7 +87,13 @@ impl Agent {
         let mut found: Vec<(TaskPlan, Vec<(String, String)>)> = Vec::new();
         {
             let registry = read(&store.task_definitions);
-            let placement = Placement { publish_ip: &self.publish_ip, owner: &self.owner, timings: &store.timings };
+            let secrets = read(&store.secrets);
+            let placement = Placement {
+                publish_ip: &self.publish_ip,
+                owner: &self.owner,
+                timings: &store.timings,
+                secrets: &secrets,
+            };
             for (cluster, cell) in store.all_clusters() {
                 let state = lock(&cell);
                 for (_, entry) in state.tasks.iter().filter(|(_, t)| !t.is_stopped()) {
@@ -125,8 +133,13 @@ impl Agent {
                     }
                 }
             }
-            let tracked =
-                Tracked { cluster: plan.cluster.clone(), task_id: plan.task_id.clone(), containers, stopping: false };
+            let tracked = Tracked {
+                cluster: plan.cluster.clone(),
+                task_id: plan.task_id.clone(),
+                containers,
+                volumes: task_volumes(&plan),
+                stopping: false,
+            };
             lock(&self.tracked).insert(plan.task_arn.clone(), tracked);
         }
         let ours = self.engine.labelled(LABEL_OWNER, &self.owner).await.unwrap_or_default();
@@ -162,7 +175,9 @@ impl Agent {
         let mut work = Work::default();
         let mut seen = HashSet::new();
         let registry = read(&store.task_definitions);
-        let placement = Placement { publish_ip: &self.publish_ip, owner: &self.owner, timings: &store.timings };
+        let secrets = read(&store.secrets);
+        let placement =
+            Placement { publish_ip: &self.publish_ip, owner: &self.owner, timings: &store.timings, secrets: &secrets };
         let mut tracked = lock(&self.tracked);
         let mut launching = lock(&self.launching);
         for (cluster, cell) in store.all_clusters() {
@@ -232,6 +247,7 @@ impl Agent {
                             (s.name.clone(), s.id.clone(), timeout)
                         })
                         .collect(),
+                    volumes: task_volumes(&plan),
                     stopping: false,
                 };
                 drop(strong);
@@ -250,6 +266,9 @@ impl Agent {
                 for s in started {
                     let _ = self.engine.remove(&s.id).await;
                 }
+                for volume in task_volumes(&plan) {
+                    let _ = self.engine.remove_volume(&volume).await;
+                }
             }
         }
     }
@@ -257,10 +276,20 @@ impl Agent {
     /// Pulls every image, then starts the containers in definition order;
     /// on failure, what failed and what had started.
     async fn start_all(&self, plan: &mut TaskPlan) -> Result<Vec<Started>, (LaunchFailure, Vec<Started>)> {
+        if let Some((container, reason)) = plan.unmet.clone() {
+            return Err((LaunchFailure::Init { container, reason }, Vec::new()));
+        }
         for c in &plan.containers {
             if let Err(message) = self.engine.ensure_image(&c.spec.image).await {
                 tracing::info!(image = %c.spec.image, %message, "image pull failed");
                 return Err((LaunchFailure::Pull { container: c.name.clone() }, Vec::new()));
+            }
+        }
+        for v in &plan.volumes {
+            if let Err(e) = self.engine.ensure_volume(&v.name, v.labels.clone()).await {
+                let container = plan.containers.first().map(|c| c.name.clone()).unwrap_or_default();
+                let reason = format!("CannotCreateVolumeError: {e}");
+                return Err((LaunchFailure::Init { container, reason }, Vec::new()));
             }
         }
         let mut started: Vec<Started> = Vec::new();
@@ -302,16 +331,26 @@ impl Agent {
         let planned = plan.containers.iter().find(|c| c.name == name);
         if let Some(logs) = planned.and_then(|c| c.awslogs.clone()) {
             let (agent, app, id) = (self.clone(), app.clone(), id.clone());
+            // A re-adopted container's output starts from its beginning:
+            // the lines already in the stream are not written twice.
+            let skip =
+                app.upgrade().map_or(0, |strong| read(&store_of(&strong).logs).event_count(&logs.group, &logs.stream));
             tokio::spawn(async move {
                 agent
                     .engine
-                    .follow_output(&id, |lines| {
+                    .follow_output(&id, skip, |lines| {
                         let Some(strong) = app.upgrade() else { return };
                         let store = store_of(&strong);
                         let now = store.now();
-                        let lines = lines.into_iter().map(|l| (now.0, l));
+                        let lines = lines.into_iter().map(|l| (now.0, l)).collect();
                         // The group was checked at launch; one deleted since loses the lines.
-                        let _ = write(&store.logs).append(&logs.group, &logs.stream, logs.create_group, lines, now);
+                        let written = store.change_logs(|all| {
+                            let changes = all.append(&logs.group, &logs.stream, logs.create_group, lines, now);
+                            Ok(((), changes.unwrap_or_default()))
+                        });
+                        if let Err(e) = written {
+                            tracing::warn!(error = %e, group = %logs.group, "could not keep a container's log lines");
+                        }
                     })
                     .await;
             });
@@ -410,6 +449,11 @@ impl Agent {
                 tracing::warn!(error = %e, container = %name, "could not remove the container");
             }
         }
+        for volume in &tracked.volumes {
+            if let Err(e) = self.engine.remove_volume(volume).await {
+                tracing::warn!(error = %e, %volume, "could not remove the task's volume");
+            }
+        }
     }
 
     /// Removes every container this emulator started (shutdown).
@@ -430,14 +474,19 @@ impl Agent {
 /// Checks (or, with `awslogs-create-group`, creates) the log groups of the
 /// task's awslogs containers, as the ECS agent does before it starts them.
 fn log_groups(store: &Store, plan: &TaskPlan) -> Result<(), LaunchFailure> {
-    let mut logs = write(&store.logs);
     for c in &plan.containers {
         let Some(awslogs) = &c.awslogs else { continue };
-        if awslogs.create_group || logs.groups.contains_key(&awslogs.group) {
-            if let Err(e) = logs.append(&awslogs.group, &awslogs.stream, awslogs.create_group, [], store.now()) {
-                tracing::warn!(?e, group = %awslogs.group, "could not create the log stream");
+        let made = store.change_logs(|logs| {
+            let changes = logs.append(&awslogs.group, &awslogs.stream, awslogs.create_group, Vec::new(), store.now());
+            Ok((changes.is_ok(), changes.unwrap_or_default()))
+        });
+        match made {
+            Ok(true) => continue,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, group = %awslogs.group, "could not create the log stream");
+                continue;
             }
-            continue;
         }
         let reason = "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist. : exit status 1".to_owned();
         return Err(LaunchFailure::Init { container: c.name.clone(), reason });
@@ -465,9 +514,17 @@ fn start_order(containers: &[PlannedContainer]) -> Vec<usize> {
     order
 }
 
+/// Removes the containers, then the task-scoped volumes, of emulator `owner`.
 async fn remove_labelled(engine: &Engine, owner: &str) {
     let ids = engine.labelled(LABEL_OWNER, owner).await.unwrap_or_default();
     futures::future::join_all(ids.iter().map(|id| engine.remove(id))).await;
+    let volumes = engine.labelled_volumes(LABEL_OWNER, owner).await.unwrap_or_default();
+    futures::future::join_all(volumes.iter().map(|v| engine.remove_volume(v))).await;
+}
+
+/// The volumes made for `plan`'s task alone.
+fn task_volumes(plan: &TaskPlan) -> Vec<String> {
+    plan.volumes.iter().filter(|v| v.task_scoped).map(|v| v.name.clone()).collect()
 }
 
 fn store_of<S: AsRef<Store>>(app: &Arc<S>) -> &Store {

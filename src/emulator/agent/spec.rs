@@ -1,15 +1,19 @@
 //! A task's containers as the Docker engine gets them, as the ECS agent
 //! would make them: the container definition with the task's overrides
-//! (command, environment, cpu, memory), ECS's labels, and the task
-//! definition's network mode.
+//! (command, environment, cpu, memory), its secrets resolved into the
+//! environment, its mount points on host paths or Docker volumes, ulimits,
+//! ECS's labels, and the task definition's network mode.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::emulator::docker::{ContainerSpec, HealthSpec, LABEL_OWNER, Network, PortSpec};
+use crate::emulator::docker::{
+    ContainerSpec, HealthSpec, LABEL_OWNER, MountSource, MountSpec, Network, PortSpec, Ulimit,
+};
 use crate::emulator::state::records::{ContainerDefinition, TaskDefinition, TaskEntry};
+use crate::emulator::state::secrets::Secrets;
 use crate::emulator::timings::Timings;
 
 /// ECS's default `stopTimeout`: SIGKILL this long after SIGTERM.
@@ -89,6 +93,82 @@ pub struct TaskPlan {
     /// In definition order; with awsvpc the ones after the first share its
     /// network namespace.
     pub containers: Vec<PlannedContainer>,
+    /// The Docker volumes the containers mount, made before they start.
+    pub volumes: Vec<PlannedVolume>,
+    /// What the task needs and cannot have (a secret that resolves to
+    /// nothing, a volume type no engine here provides): the container and
+    /// ECS's reason. The task fails to start with it.
+    pub unmet: Option<(String, String)>,
+}
+
+/// A Docker volume a task mounts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedVolume {
+    pub name: String,
+    pub labels: HashMap<String, String>,
+    /// Scope `task` (and volumes with no host path): made for this task and
+    /// removed with it. Otherwise `shared`: made once, kept, as ECS keeps it.
+    pub task_scoped: bool,
+}
+
+/// How a task definition volume is mounted, or why it cannot be.
+fn volume_source(
+    td: &TaskDefinition,
+    name: &str,
+    task_id: &str,
+    labels: &HashMap<String, String>,
+    volumes: &mut Vec<PlannedVolume>,
+) -> Result<MountSource, String> {
+    let volume = td.volumes.iter().find(|v| v.get("name").and_then(Value::as_str) == Some(name));
+    let Some(volume) = volume else { return Err(format!("CannotCreateContainerError: volume {name} is not defined")) };
+    for (member, kind) in [("efsVolumeConfiguration", "EFS"), ("fsxWindowsFileServerVolumeConfiguration", "FSx")] {
+        if volume.get(member).is_some() {
+            return Err(format!(
+                "ResourceInitializationError: failed to invoke {kind} utils commands to set up {kind} volumes: {kind} volumes are not available on the emulator's Docker runtime"
+            ));
+        }
+    }
+    if let Some(path) = volume.pointer("/host/sourcePath").and_then(Value::as_str).filter(|p| !p.is_empty()) {
+        return Ok(MountSource::Host(path.to_owned()));
+    }
+    let config = volume.get("dockerVolumeConfiguration");
+    let shared = config.and_then(|c| c.get("scope")).and_then(Value::as_str) == Some("shared");
+    let docker_name = if shared { name.to_owned() } else { format!("ecs-{task_id}-{name}") };
+    if !volumes.iter().any(|v| v.name == docker_name) {
+        let mut volume_labels: HashMap<String, String> = config
+            .and_then(|c| c.get("labels"))
+            .and_then(Value::as_object)
+            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+            .unwrap_or_default();
+        if !shared {
+            volume_labels.extend(labels.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        volumes.push(PlannedVolume { name: docker_name.clone(), labels: volume_labels, task_scoped: !shared });
+    }
+    Ok(MountSource::Volume(docker_name))
+}
+
+/// `ulimits` as Docker takes them.
+fn ulimits(def: &ContainerDefinition) -> Vec<Ulimit> {
+    let list = def.other.get("ulimits").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    list.iter()
+        .filter_map(|u| {
+            Some(Ulimit {
+                name: u.get("name")?.as_str()?.to_owned(),
+                soft: u.get("softLimit")?.as_i64()?,
+                hard: u.get("hardLimit")?.as_i64()?,
+            })
+        })
+        .collect()
+}
+
+/// `secrets` resolved into `NAME=value` pairs, or the first one that does not resolve.
+fn secrets(def: &ContainerDefinition, store: &Secrets) -> Result<Vec<(String, String)>, String> {
+    let list = def.other.get("secrets").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    list.iter()
+        .filter_map(|s| Some((s.get("name")?.as_str()?, s.get("valueFrom")?.as_str()?)))
+        .map(|(name, from)| store.resolve(from).map(|v| (name.to_owned(), v)).map_err(|e| e.0))
+        .collect()
 }
 
 /// Where bridge-mode ports are published and whose containers they are.
@@ -99,6 +179,8 @@ pub struct Placement<'a> {
     pub owner: &'a str,
     /// For the health checks' interval (the emulator's `--health-check-interval-seconds`).
     pub timings: &'a Timings,
+    /// What `secrets[].valueFrom` resolves to.
+    pub secrets: &'a Secrets,
 }
 
 fn strings(value: Option<&Value>) -> Option<Vec<String>> {
@@ -151,6 +233,12 @@ pub fn plan(cluster: &str, entry: &TaskEntry, td: &TaskDefinition, at: &Placemen
     let overrides: &[Value] =
         entry.task.overrides.get("containerOverrides").and_then(Value::as_array).map_or(&[], Vec::as_slice);
     let mode = td.effective_network_mode();
+    let mut volumes = Vec::new();
+    let mut unmet = None;
+    let task_labels = HashMap::from([
+        ("com.amazonaws.ecs.task-arn".to_owned(), entry.task.task_arn.clone()),
+        (LABEL_OWNER.to_owned(), at.owner.to_owned()),
+    ]);
     let containers = td
         .container_definitions
         .iter()
@@ -163,6 +251,40 @@ pub fn plan(cluster: &str, entry: &TaskEntry, td: &TaskDefinition, at: &Placemen
             if let Some(list) = over.and_then(|o| o.get("environment")).and_then(Value::as_array) {
                 merge_env(&mut env, list);
             }
+            match secrets(def, at.secrets) {
+                Ok(values) => {
+                    for (n, v) in values {
+                        env.retain(|(e, _)| e != &n);
+                        env.push((n, v));
+                    }
+                }
+                Err(reason) => {
+                    unmet.get_or_insert((name.clone(), reason));
+                }
+            }
+            let mut mounts = Vec::new();
+            for mp in &def.mount_points {
+                let (Some(volume), Some(target)) = (&mp.source_volume, &mp.container_path) else { continue };
+                match volume_source(td, volume, &task_id, &task_labels, &mut volumes) {
+                    Ok(source) => mounts.push(MountSpec {
+                        source,
+                        target: target.clone(),
+                        read_only: mp.read_only.unwrap_or(false),
+                    }),
+                    Err(reason) => {
+                        unmet.get_or_insert((name.clone(), reason));
+                    }
+                }
+            }
+            let volumes_from = def
+                .volumes_from
+                .iter()
+                .filter_map(|v| {
+                    let source = v.get("sourceContainer")?.as_str()?;
+                    let read_only = v.get("readOnly").and_then(Value::as_bool).unwrap_or(false);
+                    Some((container_name(td, source, &task_id), read_only))
+                })
+                .collect();
             let command = strings(over.and_then(|o| o.get("command"))).or_else(|| strings(def.other.get("command")));
             let number = |member: &str| over.and_then(|o| o.get(member)).and_then(Value::as_i64);
             let network = match mode {
@@ -186,7 +308,14 @@ pub fn plan(cluster: &str, entry: &TaskEntry, td: &TaskDefinition, at: &Placemen
                     publish_ip: at.publish_ip.to_owned(),
                 },
             };
-            let labels = HashMap::from([
+            // The definition's dockerLabels, under ECS's own (which win).
+            let mut labels: HashMap<String, String> = def
+                .other
+                .get("dockerLabels")
+                .and_then(Value::as_object)
+                .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+                .unwrap_or_default();
+            labels.extend([
                 ("com.amazonaws.ecs.cluster".to_owned(), cluster.to_owned()),
                 ("com.amazonaws.ecs.task-arn".to_owned(), entry.task.task_arn.clone()),
                 ("com.amazonaws.ecs.container-name".to_owned(), name.clone()),
@@ -212,6 +341,10 @@ pub fn plan(cluster: &str, entry: &TaskEntry, td: &TaskDefinition, at: &Placemen
                 // CPU units are Docker's relative shares (2 at least).
                 cpu_shares: (cpu > 0).then_some(cpu.max(2)),
                 health: health(def, at.timings),
+                mounts,
+                volumes_from,
+                ulimits: ulimits(def),
+                read_only_root: def.other.get("readonlyRootFilesystem").and_then(Value::as_bool).unwrap_or(false),
             };
             let depends_on = def
                 .depends_on
@@ -223,5 +356,5 @@ pub fn plan(cluster: &str, entry: &TaskEntry, td: &TaskDefinition, at: &Placemen
             PlannedContainer { name, spec, stop_timeout, depends_on, awslogs }
         })
         .collect();
-    TaskPlan { cluster: cluster.to_owned(), task_arn: entry.task.task_arn.clone(), task_id, containers }
+    TaskPlan { cluster: cluster.to_owned(), task_arn: entry.task.task_arn.clone(), task_id, containers, volumes, unmet }
 }

@@ -9,8 +9,8 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::emulator::state::logs::{LogEvent, LogGroup, LogStream};
-use crate::emulator::state::{Store, read, write};
+use crate::emulator::state::logs::{LogChange, LogEvent, LogGroup, LogStream};
+use crate::emulator::state::{Store, read};
 use crate::emulator::wire::codec::parse;
 use crate::emulator::wire::error::{EcsError, EcsResult, ErrorKind, required};
 
@@ -77,19 +77,26 @@ pub fn create_log_group(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let input: GroupInput = parse(body)?;
     let name = required(input.log_group_name, "logGroupName")?;
     check_group_name(&name)?;
-    let mut logs = write(&store.logs);
-    if logs.groups.contains_key(&name) {
-        return Err(EcsError::new(ErrorKind::ResourceAlreadyExistsException, "The specified log group already exists"));
-    }
-    let group = LogGroup { created: store.now().0, retention_in_days: input.retention_in_days, ..LogGroup::default() };
-    logs.groups.insert(name, group);
+    let created = store.now().0;
+    store.change_logs(|logs| {
+        if logs.groups.contains_key(&name) {
+            return Err(EcsError::new(
+                ErrorKind::ResourceAlreadyExistsException,
+                "The specified log group already exists",
+            ));
+        }
+        Ok(((), vec![LogChange::PutGroup { name, created, retention_in_days: input.retention_in_days }]))
+    })?;
     Ok(json!({}))
 }
 
 pub fn delete_log_group(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let input: GroupInput = parse(body)?;
     let name = required(input.log_group_name, "logGroupName")?;
-    write(&store.logs).groups.remove(&name).ok_or_else(no_group)?;
+    store.change_logs(|logs| {
+        logs.groups.get(&name).ok_or_else(no_group)?;
+        Ok(((), vec![LogChange::DeleteGroup { name }]))
+    })?;
     Ok(json!({}))
 }
 
@@ -148,16 +155,17 @@ pub fn create_log_stream(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let group = required(input.log_group_name, "logGroupName")?;
     let stream = required(input.log_stream_name, "logStreamName")?;
     check_stream_name(&stream)?;
-    let now = store.now().0;
-    let mut logs = write(&store.logs);
-    let group = logs.groups.get_mut(&group).ok_or_else(no_group)?;
-    if group.streams.contains_key(&stream) {
-        return Err(EcsError::new(
-            ErrorKind::ResourceAlreadyExistsException,
-            "The specified log stream already exists",
-        ));
-    }
-    group.streams.insert(stream, LogStream { created: now, ..LogStream::default() });
+    let created = store.now().0;
+    store.change_logs(|logs| {
+        let g = logs.groups.get(&group).ok_or_else(no_group)?;
+        if g.streams.contains_key(&stream) {
+            return Err(EcsError::new(
+                ErrorKind::ResourceAlreadyExistsException,
+                "The specified log stream already exists",
+            ));
+        }
+        Ok(((), vec![LogChange::PutStream { group, name: stream, created }]))
+    })?;
     Ok(json!({}))
 }
 
@@ -253,11 +261,12 @@ pub fn put_log_events(store: &Store, body: &[u8]) -> EcsResult<Value> {
         return Err(EcsError::invalid("Log events in a single PutLogEvents request must be in chronological order."));
     }
     let now = store.now();
-    let mut logs = write(&store.logs);
-    let group = logs.groups.get_mut(&group).ok_or_else(no_group)?;
-    let stream = group.streams.get_mut(&stream).ok_or_else(no_stream)?;
-    stream.push(events.into_iter().map(|e| (e.timestamp, e.message)), now);
-    Ok(json!({ "nextSequenceToken": stream.sequence.to_string() }))
+    let sequence = store.change_logs(|logs| {
+        let found = logs.groups.get(&group).ok_or_else(no_group)?.streams.get(&stream).ok_or_else(no_stream)?;
+        let events = events.into_iter().map(|e| (e.timestamp, e.message)).collect();
+        Ok((found.sequence + 1, vec![LogChange::Append { group, stream, events, ingested: now.0 }]))
+    })?;
+    Ok(json!({ "nextSequenceToken": sequence.to_string() }))
 }
 
 #[derive(Deserialize)]

@@ -70,6 +70,31 @@ pub enum Health {
     Unhealthy,
 }
 
+/// What a mount attaches at `target` in the container.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MountSource {
+    /// A host path (bind mount).
+    Host(String),
+    /// A Docker volume by name (made by [`Engine::ensure_volume`]).
+    Volume(String),
+}
+
+/// One mount of a container.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MountSpec {
+    pub source: MountSource,
+    pub target: String,
+    pub read_only: bool,
+}
+
+/// A resource limit (`ulimit`): its name (`nofile`, `nproc`, …) and limits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ulimit {
+    pub name: String,
+    pub soft: i64,
+    pub hard: i64,
+}
+
 /// One container to create and start.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ContainerSpec {
@@ -87,6 +112,11 @@ pub struct ContainerSpec {
     pub memory_reservation_mib: Option<i64>,
     pub cpu_shares: Option<i64>,
     pub health: Option<HealthSpec>,
+    pub mounts: Vec<MountSpec>,
+    /// Containers (by name) whose volumes this one mounts, and whether read-only.
+    pub volumes_from: Vec<(String, bool)>,
+    pub ulimits: Vec<Ulimit>,
+    pub read_only_root: bool,
 }
 
 /// A port as the engine published it.
@@ -182,6 +212,24 @@ impl Engine {
                 memory: mib(spec.memory_mib),
                 memory_reservation: mib(spec.memory_reservation_mib),
                 cpu_shares: spec.cpu_shares,
+                mounts: (!spec.mounts.is_empty()).then(|| spec.mounts.iter().map(mount).collect()),
+                volumes_from: (!spec.volumes_from.is_empty()).then(|| {
+                    spec.volumes_from
+                        .iter()
+                        .map(|(from, ro)| format!("{from}:{}", if *ro { "ro" } else { "rw" }))
+                        .collect()
+                }),
+                ulimits: (!spec.ulimits.is_empty()).then(|| {
+                    spec.ulimits
+                        .iter()
+                        .map(|u| bollard::models::ResourcesUlimits {
+                            name: Some(u.name.clone()),
+                            soft: Some(u.soft),
+                            hard: Some(u.hard),
+                        })
+                        .collect()
+                }),
+                readonly_rootfs: spec.read_only_root.then_some(true),
                 ..Default::default()
             }),
             ..Default::default()
@@ -193,6 +241,37 @@ impl Engine {
             return Err(e.into());
         }
         Ok(created.id)
+    }
+
+    /// Makes the Docker volume `name` (with `labels`) unless it exists.
+    pub async fn ensure_volume(&self, name: &str, labels: HashMap<String, String>) -> Result<(), DockerError> {
+        if self.docker.inspect_volume(name).await.is_ok() {
+            return Ok(());
+        }
+        let request = bollard::models::VolumeCreateRequest {
+            name: Some(name.to_owned()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        self.docker.create_volume(request).await?;
+        Ok(())
+    }
+
+    /// Removes a volume; a missing one is not an error.
+    pub async fn remove_volume(&self, name: &str) -> Result<(), DockerError> {
+        let options = bollard::query_parameters::RemoveVolumeOptions { force: true };
+        match self.docker.remove_volume(name, Some(options)).await {
+            Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The names of the volumes carrying `label=value`.
+    pub async fn labelled_volumes(&self, label: &str, value: &str) -> Result<Vec<String>, DockerError> {
+        let filters = HashMap::from([("label".to_owned(), vec![format!("{label}={value}")])]);
+        let options = bollard::query_parameters::ListVolumesOptions { filters: Some(filters) };
+        let found = self.docker.list_volumes(Some(options)).await?;
+        Ok(found.volumes.unwrap_or_default().into_iter().map(|v| v.name).collect())
     }
 
     async fn ensure_network(&self, name: &str) -> Result<(), DockerError> {
@@ -231,8 +310,9 @@ impl Engine {
     }
 
     /// The container's stdout and stderr, line by line as they come, until
-    /// it exits: `on_lines` gets each batch of complete lines.
-    pub async fn follow_output(&self, id: &str, mut on_lines: impl FnMut(Vec<String>)) {
+    /// it exits: `on_lines` gets each batch of complete lines, after the
+    /// first `skip` lines (already seen by an earlier follower).
+    pub async fn follow_output(&self, id: &str, mut skip: usize, mut on_lines: impl FnMut(Vec<String>)) {
         let options =
             LogsOptions { follow: true, stdout: true, stderr: true, tail: "all".into(), ..Default::default() };
         let mut stream = self.docker.logs(id, Some(options));
@@ -250,13 +330,16 @@ impl Engine {
                 lines.push(pending[..end].trim_end_matches('\r').to_owned());
                 pending.drain(..=end);
             }
-            if !lines.is_empty() {
-                on_lines(lines);
+            let skipped = skip.min(lines.len());
+            skip -= skipped;
+            if lines.len() > skipped {
+                on_lines(lines.split_off(skipped));
             }
         }
-        let rest: Vec<String> = [out, err].into_iter().filter(|s| !s.is_empty()).collect();
-        if !rest.is_empty() {
-            on_lines(rest);
+        let mut rest: Vec<String> = [out, err].into_iter().filter(|s| !s.is_empty()).collect();
+        let skipped = skip.min(rest.len());
+        if rest.len() > skipped {
+            on_lines(rest.split_off(skipped));
         }
     }
 
@@ -318,6 +401,20 @@ impl Engine {
         let options = ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
         let found = self.docker.list_containers(Some(options)).await?;
         Ok(found.into_iter().filter_map(|c| c.id).collect())
+    }
+}
+
+fn mount(m: &MountSpec) -> bollard::models::Mount {
+    let (typ, source) = match &m.source {
+        MountSource::Host(path) => (bollard::models::MountType::BIND, path),
+        MountSource::Volume(name) => (bollard::models::MountType::VOLUME, name),
+    };
+    bollard::models::Mount {
+        target: Some(m.target.clone()),
+        source: Some(source.clone()),
+        typ: Some(typ),
+        read_only: Some(m.read_only),
+        ..Default::default()
     }
 }
 

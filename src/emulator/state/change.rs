@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::emulator::state::cluster::{ClusterState, RunTaskToken, TaskDefinitions};
+use crate::emulator::state::logs::{LogChange, Logs};
 use crate::emulator::state::records::*;
+use crate::emulator::state::secrets::Secrets;
 
 /// A write, as the journal records it. Records are stored whole, so replay is
 /// "last write wins" per record and needs no clock or id generator.
@@ -54,6 +56,16 @@ pub enum Change {
     PutTaskDefinition {
         entry: TaskDefinitionEntry,
     },
+    /// Writes to CloudWatch Logs.
+    Logs {
+        changes: Vec<LogChange>,
+    },
+    /// A secret value put in through the admin endpoint.
+    #[serde(rename_all = "camelCase")]
+    PutSecret {
+        value_from: String,
+        value: String,
+    },
 }
 
 /// The whole state as plain data: the admin dump and the snapshot file.
@@ -62,6 +74,11 @@ pub enum Change {
 pub struct StateDump {
     pub clusters: Vec<ClusterState>,
     pub task_definitions: TaskDefinitions,
+    /// Absent in snapshots written before logs were kept.
+    #[serde(default)]
+    pub logs: Logs,
+    #[serde(default)]
+    pub secrets: Secrets,
 }
 
 /// Changes a write collects while it holds its locks; cloning records for the
@@ -136,6 +153,8 @@ impl StateDump {
                 }
             }
             Change::PutTaskDefinition { entry } => self.task_definitions.put(entry),
+            Change::Logs { changes } => changes.into_iter().for_each(|c| self.logs.apply(c)),
+            Change::PutSecret { value_from, value } => self.secrets.put(&value_from, &value),
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod journal;
 pub mod locks;
 pub mod logs;
 pub mod records;
+pub mod secrets;
 pub mod task_table;
 
 use std::collections::HashMap;
@@ -77,8 +78,12 @@ pub struct Store {
     pub ec2_capacity: u32,
     /// What runs the tasks' containers.
     pub runtime: Runtime,
-    /// CloudWatch Logs' groups, streams and events (in memory only).
+    /// CloudWatch Logs' groups, streams and events; written through
+    /// [`Store::change_logs`].
     pub logs: RwLock<logs::Logs>,
+    /// The values `secrets[].valueFrom` resolves to; written through
+    /// [`Store::put_secret`].
+    pub secrets: RwLock<secrets::Secrets>,
 }
 
 impl Store {
@@ -97,7 +102,38 @@ impl Store {
             ec2_capacity: 0,
             runtime: Runtime::Simulated,
             logs: RwLock::new(logs::Logs::default()),
+            secrets: RwLock::new(secrets::Secrets::default()),
         }
+    }
+
+    /// A write to the logs: `plan` looks at them (under their write lock)
+    /// and says what to change or why not; the changes are applied and
+    /// journaled before the lock is let go.
+    pub fn change_logs<R>(
+        &self,
+        plan: impl FnOnce(&logs::Logs) -> EcsResult<(R, Vec<logs::LogChange>)>,
+    ) -> EcsResult<R> {
+        let mut logs = write(&self.logs);
+        let (result, list) = plan(&logs)?;
+        let mut changes = self.changes();
+        if !list.is_empty() {
+            let journaled = list.clone();
+            changes.push(|| Change::Logs { changes: journaled });
+        }
+        for change in list {
+            logs.apply(change);
+        }
+        self.persist(changes)?;
+        Ok(result)
+    }
+
+    /// Puts a secret value in, durably.
+    pub fn put_secret(&self, value_from: &str, value: &str) -> EcsResult<()> {
+        let mut secrets = write(&self.secrets);
+        secrets.put(value_from, value);
+        let mut changes = self.changes();
+        changes.push(|| Change::PutSecret { value_from: value_from.to_owned(), value: value.to_owned() });
+        self.persist(changes)
     }
 
     pub fn now(&self) -> Timestamp {
@@ -146,7 +182,12 @@ impl Store {
 
     pub fn dump(&self) -> StateDump {
         let clusters = self.all_clusters().into_iter().map(|(_, c)| lock(&c).clone()).collect();
-        StateDump { clusters, task_definitions: read(&self.task_definitions).clone() }
+        StateDump {
+            clusters,
+            task_definitions: read(&self.task_definitions).clone(),
+            logs: read(&self.logs).clone(),
+            secrets: read(&self.secrets).clone(),
+        }
     }
 
     /// Replaces the whole state (startup load, reset).
@@ -154,6 +195,8 @@ impl Store {
         let map = dump.clusters.into_iter().map(|c| (c.name().to_owned(), Arc::new(Mutex::new(c)))).collect();
         *write(&self.clusters) = map;
         *write(&self.task_definitions) = dump.task_definitions;
+        *write(&self.logs) = dump.logs;
+        *write(&self.secrets) = dump.secrets;
     }
 
     /// Drops everything, durably.
@@ -162,6 +205,8 @@ impl Store {
         let mut tds = write(&self.task_definitions);
         map.clear();
         *tds = TaskDefinitions::default();
+        *write(&self.logs) = logs::Logs::default();
+        *write(&self.secrets) = secrets::Secrets::default();
         let mut changes = self.changes();
         changes.push(|| Change::Reset);
         self.persist(changes)

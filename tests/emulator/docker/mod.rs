@@ -5,8 +5,10 @@
 //!
 //! This file holds the helpers; each neighbour one subject: single tasks
 //! ([`tasks`]), services and rollouts ([`rollouts`]), restarts
-//! ([`restarts`]), CloudWatch Logs ([`logs`]).
+//! ([`restarts`]), CloudWatch Logs ([`logs`]), the task definition's
+//! secrets, volumes and limits ([`definitions`]).
 
+mod definitions;
 mod logs;
 mod restarts;
 mod rollouts;
