@@ -2,10 +2,12 @@
 //! ephemeral loopback port and drives it over real HTTP with the real
 //! `aws-sdk-ecs` client (or raw requests, the AWS CLI, a child process).
 
+mod account_settings;
 mod alarms;
 mod availability_zones;
 mod aws_cli;
 mod circuit_breaker;
+mod cli;
 mod clusters;
 mod container_instances;
 mod deployments;

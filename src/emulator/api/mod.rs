@@ -4,6 +4,7 @@
 //! ([`crate::emulator::sim`]) and renders ECS's answer. Handlers never call one
 //! another: this file is the only one that names them all.
 
+mod account_settings;
 mod attributes;
 mod clusters;
 mod container_instances;
@@ -66,6 +67,10 @@ pub const OPERATIONS: &[(&str, Handler)] = &[
     ("TagResource", value_op!(tags::tag_resource)),
     ("UntagResource", value_op!(tags::untag_resource)),
     ("ListTagsForResource", value_op!(tags::list_tags_for_resource)),
+    ("PutAccountSetting", value_op!(account_settings::put_account_setting)),
+    ("PutAccountSettingDefault", value_op!(account_settings::put_account_setting_default)),
+    ("ListAccountSettings", account_settings::list_account_settings),
+    ("DeleteAccountSetting", value_op!(account_settings::delete_account_setting)),
 ];
 
 /// The `X-Amz-Target` prefix of CloudWatch Logs (API 2014-03-28).
@@ -104,7 +109,6 @@ pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
     "CreateExpressGatewayService",
     "CreateGateway",
     "CreateTaskSet",
-    "DeleteAccountSetting",
     "DeleteCapacityProvider",
     "DeleteDaemon",
     "DeleteDaemonTaskDefinition",
@@ -125,7 +129,6 @@ pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
     "DiscoverPollEndpoint",
     "ExecuteCommand",
     "GetTaskProtection",
-    "ListAccountSettings",
     "ListDaemonDeployments",
     "ListDaemonTaskDefinitions",
     "ListDaemons",
@@ -133,8 +136,6 @@ pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
     "ListGatewayRoutes",
     "ListGateways",
     "ListServicesByNamespace",
-    "PutAccountSetting",
-    "PutAccountSettingDefault",
     "PutClusterCapacityProviders",
     "RegisterDaemonTaskDefinition",
     "StopServiceDeployment",

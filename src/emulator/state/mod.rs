@@ -10,6 +10,7 @@
 //! appends while the cluster lock is still held, so the journal's order per
 //! cluster is the order in which the writes happened.
 
+pub mod account_settings;
 pub mod addresses;
 pub mod alarms;
 pub mod change;
@@ -28,6 +29,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use crate::emulator::clock::Clock;
 use crate::emulator::timings::Timings;
 use crate::emulator::wire::error::{EcsError, EcsResult};
+use account_settings::AccountSettings;
 use alarms::AlarmStates;
 use failure_rules::FailureRule;
 use ids::{Arns, SharedRng, cluster_name_of};
@@ -60,6 +62,8 @@ pub struct Store {
     pub clock: Arc<dyn Clock>,
     clusters: RwLock<HashMap<String, Arc<Mutex<ClusterState>>>>,
     pub task_definitions: RwLock<TaskDefinitions>,
+    /// Account settings (account-wide, like task definitions).
+    pub account_settings: RwLock<AccountSettings>,
     journal: Option<Journal>,
     /// How long STOPPED tasks (and RunTask tokens) stay visible; ECS keeps
     /// stopped tasks for at least an hour.
@@ -88,6 +92,7 @@ impl Store {
             clock,
             clusters: RwLock::new(HashMap::new()),
             task_definitions: RwLock::new(TaskDefinitions::default()),
+            account_settings: RwLock::new(AccountSettings::default()),
             journal,
             stopped_task_retention_millis: DEFAULT_STOPPED_TASK_RETENTION_MILLIS,
             timings: Timings::default(),
@@ -146,7 +151,11 @@ impl Store {
 
     pub fn dump(&self) -> StateDump {
         let clusters = self.all_clusters().into_iter().map(|(_, c)| lock(&c).clone()).collect();
-        StateDump { clusters, task_definitions: read(&self.task_definitions).clone() }
+        StateDump {
+            clusters,
+            task_definitions: read(&self.task_definitions).clone(),
+            account_settings: read(&self.account_settings).clone(),
+        }
     }
 
     /// Replaces the whole state (startup load, reset).
@@ -154,14 +163,17 @@ impl Store {
         let map = dump.clusters.into_iter().map(|c| (c.name().to_owned(), Arc::new(Mutex::new(c)))).collect();
         *write(&self.clusters) = map;
         *write(&self.task_definitions) = dump.task_definitions;
+        *write(&self.account_settings) = dump.account_settings;
     }
 
     /// Drops everything, durably.
     pub fn reset(&self) -> EcsResult<()> {
         let mut map = write(&self.clusters);
         let mut tds = write(&self.task_definitions);
+        let mut settings = write(&self.account_settings);
         map.clear();
         *tds = TaskDefinitions::default();
+        *settings = AccountSettings::default();
         let mut changes = self.changes();
         changes.push(|| Change::Reset);
         self.persist(changes)
