@@ -25,4 +25,5 @@ mod spot;
 mod support;
 mod tags;
 mod task_definitions;
+mod task_protection;
 mod tasks;

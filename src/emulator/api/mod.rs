@@ -13,6 +13,7 @@ mod service_deployments;
 mod services;
 mod tags;
 mod task_definitions;
+mod task_protection;
 mod tasks;
 
 use crate::emulator::state::Store;
@@ -71,6 +72,8 @@ pub const OPERATIONS: &[(&str, Handler)] = &[
     ("PutAccountSettingDefault", value_op!(account_settings::put_account_setting_default)),
     ("ListAccountSettings", account_settings::list_account_settings),
     ("DeleteAccountSetting", value_op!(account_settings::delete_account_setting)),
+    ("UpdateTaskProtection", value_op!(task_protection::update_task_protection)),
+    ("GetTaskProtection", value_op!(task_protection::get_task_protection)),
 ];
 
 /// The `X-Amz-Target` prefix of CloudWatch Logs (API 2014-03-28).
@@ -128,7 +131,6 @@ pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
     "DisassociateGatewayFromCluster",
     "DiscoverPollEndpoint",
     "ExecuteCommand",
-    "GetTaskProtection",
     "ListDaemonDeployments",
     "ListDaemonTaskDefinitions",
     "ListDaemons",
@@ -148,6 +150,5 @@ pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
     "UpdateExpressGatewayService",
     "UpdateGateway",
     "UpdateServicePrimaryTaskSet",
-    "UpdateTaskProtection",
     "UpdateTaskSet",
 ];
