@@ -3,6 +3,7 @@
 //! `aws-sdk-ecs` client (or raw requests, the AWS CLI, a child process).
 
 mod account_settings;
+mod agent_calls;
 mod alarms;
 mod availability_zones;
 mod aws_cli;
@@ -16,6 +17,7 @@ mod faults;
 mod fuzz;
 mod invariants;
 mod load_balancers;
+mod namespaces;
 mod persistence;
 mod placement_strategies;
 mod protocol;

@@ -5,10 +5,12 @@
 //! another: this file is the only one that names them all.
 
 mod account_settings;
+mod agent_calls;
 mod attributes;
 mod clusters;
 mod container_instances;
 mod logs;
+mod namespaces;
 mod service_deployments;
 mod services;
 mod tags;
@@ -74,6 +76,12 @@ pub const OPERATIONS: &[(&str, Handler)] = &[
     ("DeleteAccountSetting", value_op!(account_settings::delete_account_setting)),
     ("UpdateTaskProtection", value_op!(task_protection::update_task_protection)),
     ("GetTaskProtection", value_op!(task_protection::get_task_protection)),
+    ("ListServicesByNamespace", namespaces::list_services_by_namespace),
+    ("DiscoverPollEndpoint", value_op!(agent_calls::discover_poll_endpoint)),
+    ("SubmitTaskStateChange", value_op!(agent_calls::submit_task_state_change)),
+    ("SubmitContainerStateChange", value_op!(agent_calls::submit_container_state_change)),
+    ("SubmitAttachmentStateChanges", value_op!(agent_calls::submit_attachment_state_changes)),
+    ("UpdateContainerAgent", value_op!(agent_calls::update_container_agent)),
 ];
 
 /// The `X-Amz-Target` prefix of CloudWatch Logs (API 2014-03-28).
@@ -129,7 +137,6 @@ pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
     "DescribeGatewayRoute",
     "DescribeTaskSets",
     "DisassociateGatewayFromCluster",
-    "DiscoverPollEndpoint",
     "ExecuteCommand",
     "ListDaemonDeployments",
     "ListDaemonTaskDefinitions",
@@ -137,15 +144,10 @@ pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
     "ListGatewayClusterAssociations",
     "ListGatewayRoutes",
     "ListGateways",
-    "ListServicesByNamespace",
     "PutClusterCapacityProviders",
     "RegisterDaemonTaskDefinition",
     "StopServiceDeployment",
-    "SubmitAttachmentStateChanges",
-    "SubmitContainerStateChange",
-    "SubmitTaskStateChange",
     "UpdateCapacityProvider",
-    "UpdateContainerAgent",
     "UpdateDaemon",
     "UpdateExpressGatewayService",
     "UpdateGateway",
