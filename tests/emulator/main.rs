@@ -13,6 +13,7 @@ mod clusters;
 mod container_instances;
 mod deployments;
 mod docker;
+mod error_shapes;
 mod faults;
 mod fuzz;
 mod invariants;
