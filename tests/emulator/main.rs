@@ -2,18 +2,23 @@
 //! ephemeral loopback port and drives it over real HTTP with the real
 //! `aws-sdk-ecs` client (or raw requests, the AWS CLI, a child process).
 
+mod account_settings;
+mod agent_calls;
 mod alarms;
 mod availability_zones;
 mod aws_cli;
 mod circuit_breaker;
+mod cli;
 mod clusters;
 mod container_instances;
 mod deployments;
 mod docker;
+mod error_shapes;
 mod faults;
 mod fuzz;
 mod invariants;
 mod load_balancers;
+mod namespaces;
 mod persistence;
 mod placement_strategies;
 mod protocol;
@@ -23,4 +28,5 @@ mod spot;
 mod support;
 mod tags;
 mod task_definitions;
+mod task_protection;
 mod tasks;

@@ -4,10 +4,11 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::emulator::rules::account_settings::{effective, root_principal, setting};
 use crate::emulator::rules::validation::{BUILTIN_CAPACITY_PROVIDERS, check_capacity_provider_strategy, check_tags};
 use crate::emulator::state::ids::is_valid_name;
 use crate::emulator::state::records::*;
-use crate::emulator::state::{Change, ClusterState, Store, lock};
+use crate::emulator::state::{Change, ClusterState, Store, lock, read};
 use crate::emulator::wire::codec::Reply;
 use crate::emulator::wire::codec::{parse, to_value};
 use crate::emulator::wire::error::{EcsError, EcsResult, required};
@@ -78,7 +79,13 @@ pub fn create_cluster(store: &Store, body: &[u8]) -> EcsResult<Value> {
     }
     let tags = input.tags.unwrap_or_default();
     check_tags(&tags)?;
-    let mut settings = vec![ClusterSetting { name: Some("containerInsights".into()), value: Some("disabled".into()) }];
+    // A cluster that names no containerInsights value gets the account's
+    // (PutAccountSetting / PutAccountSettingDefault), as in ECS.
+    let insights = {
+        let account = &store.arns.account_id;
+        effective(&read(&store.account_settings), setting("containerInsights")?, &root_principal(account), account)
+    };
+    let mut settings = vec![ClusterSetting { name: Some("containerInsights".into()), value: Some(insights) }];
     let given_settings = input.settings.unwrap_or_default();
     check_settings(&given_settings)?;
     merge_settings(&mut settings, given_settings);

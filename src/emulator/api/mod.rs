@@ -4,14 +4,18 @@
 //! ([`crate::emulator::sim`]) and renders ECS's answer. Handlers never call one
 //! another: this file is the only one that names them all.
 
+mod account_settings;
+mod agent_calls;
 mod attributes;
 mod clusters;
 mod container_instances;
 mod logs;
+mod namespaces;
 mod service_deployments;
 mod services;
 mod tags;
 mod task_definitions;
+mod task_protection;
 mod tasks;
 
 use crate::emulator::state::Store;
@@ -66,6 +70,18 @@ pub const OPERATIONS: &[(&str, Handler)] = &[
     ("TagResource", value_op!(tags::tag_resource)),
     ("UntagResource", value_op!(tags::untag_resource)),
     ("ListTagsForResource", value_op!(tags::list_tags_for_resource)),
+    ("PutAccountSetting", value_op!(account_settings::put_account_setting)),
+    ("PutAccountSettingDefault", value_op!(account_settings::put_account_setting_default)),
+    ("ListAccountSettings", account_settings::list_account_settings),
+    ("DeleteAccountSetting", value_op!(account_settings::delete_account_setting)),
+    ("UpdateTaskProtection", value_op!(task_protection::update_task_protection)),
+    ("GetTaskProtection", value_op!(task_protection::get_task_protection)),
+    ("ListServicesByNamespace", namespaces::list_services_by_namespace),
+    ("DiscoverPollEndpoint", value_op!(agent_calls::discover_poll_endpoint)),
+    ("SubmitTaskStateChange", value_op!(agent_calls::submit_task_state_change)),
+    ("SubmitContainerStateChange", value_op!(agent_calls::submit_container_state_change)),
+    ("SubmitAttachmentStateChanges", value_op!(agent_calls::submit_attachment_state_changes)),
+    ("UpdateContainerAgent", value_op!(agent_calls::update_container_agent)),
 ];
 
 /// The `X-Amz-Target` prefix of CloudWatch Logs (API 2014-03-28).
@@ -104,7 +120,6 @@ pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
     "CreateExpressGatewayService",
     "CreateGateway",
     "CreateTaskSet",
-    "DeleteAccountSetting",
     "DeleteCapacityProvider",
     "DeleteDaemon",
     "DeleteDaemonTaskDefinition",
@@ -122,31 +137,20 @@ pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
     "DescribeGatewayRoute",
     "DescribeTaskSets",
     "DisassociateGatewayFromCluster",
-    "DiscoverPollEndpoint",
     "ExecuteCommand",
-    "GetTaskProtection",
-    "ListAccountSettings",
     "ListDaemonDeployments",
     "ListDaemonTaskDefinitions",
     "ListDaemons",
     "ListGatewayClusterAssociations",
     "ListGatewayRoutes",
     "ListGateways",
-    "ListServicesByNamespace",
-    "PutAccountSetting",
-    "PutAccountSettingDefault",
     "PutClusterCapacityProviders",
     "RegisterDaemonTaskDefinition",
     "StopServiceDeployment",
-    "SubmitAttachmentStateChanges",
-    "SubmitContainerStateChange",
-    "SubmitTaskStateChange",
     "UpdateCapacityProvider",
-    "UpdateContainerAgent",
     "UpdateDaemon",
     "UpdateExpressGatewayService",
     "UpdateGateway",
     "UpdateServicePrimaryTaskSet",
-    "UpdateTaskProtection",
     "UpdateTaskSet",
 ];

@@ -417,12 +417,13 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     if let Some(s) = &input.placement_strategy {
         check_placement_strategy(s)?;
     }
-    // Resolve a new task definition before taking the cluster lock.
+    // An unknown cluster is reported before an unknown task definition; a
+    // new task definition is resolved before taking the cluster lock.
+    let cell = store.find_cluster(input.cluster.as_deref())?;
     let new_td = match &input.task_definition {
         Some(r) => Some(read(&store.task_definitions).resolve_active(r, ErrorKind::ClientException)?),
         None => None,
     };
-    let cell = store.find_cluster(input.cluster.as_deref())?;
     let mut state = lock(&cell);
     state.ensure_active()?;
     let entry = state.services.get(&name).ok_or_else(EcsError::service_not_found)?;

@@ -82,7 +82,13 @@ fn with_tags(store: &Store, arn: &str, edit: Option<TagEdit<'_>>) -> EcsResult<V
             return Ok(tags);
         }
     };
-    let cell = store.cluster(&cluster_name).ok_or_else(EcsError::cluster_not_found)?;
+    // A service ARN is looked up as a whole: when its cluster is unknown the
+    // service is, which ECS reports as ServiceNotFoundException.
+    let cell = match store.cluster(&cluster_name) {
+        Some(cell) => cell,
+        None if matches!(target, Target::Service(..)) => return Err(EcsError::service_not_found()),
+        None => return Err(EcsError::cluster_not_found()),
+    };
     let mut state = lock(&cell);
     state.ensure_active()?;
     let cluster = state.name().to_owned();

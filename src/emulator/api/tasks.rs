@@ -281,9 +281,11 @@ pub fn start_task(store: &Store, body: &[u8]) -> EcsResult<Value> {
         input.propagate_tags.as_deref(),
         &tags,
     )?;
+    // An unknown cluster is reported before anything about the task
+    // definition, as ECS does.
+    let cell = store.find_cluster(input.cluster.as_deref())?;
     let td = read(&store.task_definitions).resolve_active(&td_ref, ErrorKind::InvalidParameterException)?;
     check_network(&td.task_definition, input.network_configuration.as_ref())?;
-    let cell = store.find_cluster(input.cluster.as_deref())?;
     let mut state = lock(&cell);
     state.ensure_active()?;
     let cluster = state.name().to_owned();

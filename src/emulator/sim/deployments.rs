@@ -322,10 +322,20 @@ impl Pass<'_> {
                 order.extend(scale_in_order(state, &running, strategies));
                 order
             };
+            // Protected tasks (UpdateTaskProtection) are never chosen while
+            // their protection lasts: the surplus waits, and the service
+            // looks again when the first protection ends.
+            let (order, protected): (Vec<String>, Vec<String>) =
+                order.into_iter().partition(|id| state.protected_until(id, now).is_none());
+            if order.len() < surplus
+                && let Some(ends) = protected.iter().filter_map(|id| state.protected_until(id, now)).min()
+            {
+                *self.retry_at = Some(self.retry_at.map_or(ends, |r| r.min(ends)));
+            }
             for id in order.iter().take(surplus) {
                 self.stops.stop(state, id, now, self.reason);
             }
-            keep = order.into_iter().skip(surplus).collect();
+            keep = order.into_iter().skip(surplus).chain(protected).collect();
         }
 
         // Start PRIMARY tasks within maximumPercent.

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::emulator::state::account_settings::AccountSettings;
 use crate::emulator::state::cluster::{ClusterState, RunTaskToken, TaskDefinitions};
 use crate::emulator::state::logs::{LogChange, Logs};
 use crate::emulator::state::records::*;
@@ -66,6 +67,22 @@ pub enum Change {
         value_from: String,
         value: String,
     },
+    /// A principal's account setting set (the root user's: the default).
+    PutAccountSetting {
+        principal: String,
+        name: String,
+        value: String,
+    },
+    DeleteAccountSetting {
+        principal: String,
+        name: String,
+    },
+    /// A task's scale-in protection set (until `expires_at`) or cleared.
+    PutTaskProtection {
+        cluster: String,
+        id: String,
+        expires_at: Option<Timestamp>,
+    },
 }
 
 /// The whole state as plain data: the admin dump and the snapshot file.
@@ -79,6 +96,8 @@ pub struct StateDump {
     pub logs: Logs,
     #[serde(default)]
     pub secrets: Secrets,
+    #[serde(default)]
+    pub account_settings: AccountSettings,
 }
 
 /// Changes a write collects while it holds its locks; cloning records for the
@@ -145,6 +164,7 @@ impl StateDump {
             Change::DeleteTask { cluster, id } => {
                 if let Some(i) = find(&mut self.clusters, &cluster) {
                     self.clusters[i].tasks.remove(&id);
+                    self.clusters[i].task_protection.remove(&id);
                 }
             }
             Change::DeleteRunTaskToken { cluster, token } => {
@@ -155,6 +175,20 @@ impl StateDump {
             Change::PutTaskDefinition { entry } => self.task_definitions.put(entry),
             Change::Logs { changes } => changes.into_iter().for_each(|c| self.logs.apply(c)),
             Change::PutSecret { value_from, value } => self.secrets.put(&value_from, &value),
+            Change::PutAccountSetting { principal, name, value } => {
+                self.account_settings.put(&principal, &name, &value);
+            }
+            Change::DeleteAccountSetting { principal, name } => {
+                self.account_settings.delete(&principal, &name);
+            }
+            Change::PutTaskProtection { cluster, id, expires_at } => {
+                if let Some(i) = find(&mut self.clusters, &cluster) {
+                    match expires_at {
+                        Some(at) => self.clusters[i].task_protection.insert(id, at),
+                        None => self.clusters[i].task_protection.remove(&id),
+                    };
+                }
+            }
         }
     }
 }

@@ -42,6 +42,12 @@ pub struct ClusterState {
     pub container_instances: BTreeMap<String, ContainerInstanceEntry>,
     #[serde(default)]
     pub run_task_tokens: HashMap<String, RunTaskToken>,
+    /// Service tasks protected from scale-in (UpdateTaskProtection), by task
+    /// id, until when. Kept beside the tasks rather than on them because
+    /// ECS's task shape has no such member; an expired or stale entry
+    /// protects nothing (see [`ClusterState::protected_until`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub task_protection: BTreeMap<String, Timestamp>,
     /// No STOPPED task or RunTask token expires before this instant, so
     /// purging can skip the scan until then (not persisted: `None` scans).
     #[serde(skip)]
@@ -60,6 +66,7 @@ impl ClusterState {
             tasks: TaskTable::default(),
             container_instances: BTreeMap::new(),
             run_task_tokens: HashMap::new(),
+            task_protection: BTreeMap::new(),
             purge_due: None,
             addresses: None,
         }
@@ -76,6 +83,15 @@ impl ClusterState {
     /// Every operation but Describe on an INACTIVE cluster gets this.
     pub fn ensure_active(&self) -> EcsResult<()> {
         if self.is_active() { Ok(()) } else { Err(EcsError::cluster_inactive()) }
+    }
+
+    /// Until when task `id` is protected from scale-in, if it is at `now`
+    /// (protection ends on the emulator's clock, and only a live task can
+    /// hold it).
+    pub fn protected_until(&self, id: &str, now: Timestamp) -> Option<Timestamp> {
+        let until = *self.task_protection.get(id)?;
+        let live = self.tasks.get(id).is_some_and(|t| t.task.desired_status == "RUNNING");
+        (until > now && live).then_some(until)
     }
 
     /// The cluster with its live counters filled in.

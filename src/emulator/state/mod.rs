@@ -10,6 +10,7 @@
 //! appends while the cluster lock is still held, so the journal's order per
 //! cluster is the order in which the writes happened.
 
+pub mod account_settings;
 pub mod addresses;
 pub mod alarms;
 pub mod change;
@@ -29,6 +30,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use crate::emulator::clock::Clock;
 use crate::emulator::timings::Timings;
 use crate::emulator::wire::error::{EcsError, EcsResult};
+use account_settings::AccountSettings;
 use alarms::AlarmStates;
 use failure_rules::FailureRule;
 use ids::{Arns, SharedRng, cluster_name_of};
@@ -61,6 +63,8 @@ pub struct Store {
     pub clock: Arc<dyn Clock>,
     clusters: RwLock<HashMap<String, Arc<Mutex<ClusterState>>>>,
     pub task_definitions: RwLock<TaskDefinitions>,
+    /// Account settings (account-wide, like task definitions).
+    pub account_settings: RwLock<AccountSettings>,
     journal: Option<Journal>,
     /// How long STOPPED tasks (and RunTask tokens) stay visible; ECS keeps
     /// stopped tasks for at least an hour.
@@ -93,6 +97,7 @@ impl Store {
             clock,
             clusters: RwLock::new(HashMap::new()),
             task_definitions: RwLock::new(TaskDefinitions::default()),
+            account_settings: RwLock::new(AccountSettings::default()),
             journal,
             stopped_task_retention_millis: DEFAULT_STOPPED_TASK_RETENTION_MILLIS,
             timings: Timings::default(),
@@ -187,6 +192,7 @@ impl Store {
             task_definitions: read(&self.task_definitions).clone(),
             logs: read(&self.logs).clone(),
             secrets: read(&self.secrets).clone(),
+            account_settings: read(&self.account_settings).clone(),
         }
     }
 
@@ -197,16 +203,19 @@ impl Store {
         *write(&self.task_definitions) = dump.task_definitions;
         *write(&self.logs) = dump.logs;
         *write(&self.secrets) = dump.secrets;
+        *write(&self.account_settings) = dump.account_settings;
     }
 
     /// Drops everything, durably.
     pub fn reset(&self) -> EcsResult<()> {
         let mut map = write(&self.clusters);
         let mut tds = write(&self.task_definitions);
+        let mut settings = write(&self.account_settings);
         map.clear();
         *tds = TaskDefinitions::default();
         *write(&self.logs) = logs::Logs::default();
         *write(&self.secrets) = secrets::Secrets::default();
+        *settings = AccountSettings::default();
         let mut changes = self.changes();
         changes.push(|| Change::Reset);
         self.persist(changes)

@@ -150,7 +150,9 @@ pub struct Cluster {
     pub active_services_count: i64,
     #[serde(default)]
     pub statistics: Vec<KeyValuePair>,
-    #[serde(default)]
+    /// ECS omits `tags` from a cluster that has none (and from
+    /// DescribeClusters unless `include: ["TAGS"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
     #[serde(default)]
     pub settings: Vec<ClusterSetting>,

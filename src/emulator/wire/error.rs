@@ -29,6 +29,10 @@ pub enum ErrorKind {
     ResourceAlreadyExistsException,
     TargetNotFoundException,
     UnsupportedFeatureException,
+    /// UpdateContainerAgent: the agent already runs the latest version.
+    NoUpdateAvailableException,
+    /// UpdateContainerAgent: the agent reported no version to update from.
+    MissingVersionException,
     /// Not modeled by ECS; what AWS JSON services answer for an unknown target.
     UnknownOperationException,
     /// Not modeled by ECS; what AWS JSON services answer for a body that is not
@@ -57,6 +61,8 @@ impl ErrorKind {
             Self::ResourceAlreadyExistsException => "ResourceAlreadyExistsException",
             Self::TargetNotFoundException => "TargetNotFoundException",
             Self::UnsupportedFeatureException => "UnsupportedFeatureException",
+            Self::NoUpdateAvailableException => "NoUpdateAvailableException",
+            Self::MissingVersionException => "MissingVersionException",
             Self::UnknownOperationException => "UnknownOperationException",
             Self::SerializationException => "SerializationException",
             Self::ThrottlingException => "ThrottlingException",
