@@ -3,12 +3,12 @@
 
 use std::process::Command;
 
-/// Runs `aws ecs <args>` against `endpoint`; the parsed JSON output (Null
-/// when there is none) or the CLI's stderr. Blocking: call it from a
-/// multi-threaded test, so the in-process emulator keeps answering.
-pub fn aws_ecs(endpoint: &str, args: &[&str]) -> Result<serde_json::Value, String> {
-    let out = Command::new("aws")
-        .arg("ecs")
+/// Runs `aws <service> <args>` against `endpoint` with the test credentials,
+/// JSON output and no pager. Blocking: call it from a multi-threaded test,
+/// so the in-process emulator keeps answering.
+pub fn aws(service: &str, endpoint: &str, args: &[&str]) -> std::process::Output {
+    Command::new("aws")
+        .arg(service)
         .args(args)
         .args(["--endpoint-url", endpoint, "--region", "us-east-1", "--output", "json"])
         .env("AWS_ACCESS_KEY_ID", "dev")
@@ -19,7 +19,13 @@ pub fn aws_ecs(endpoint: &str, args: &[&str]) -> Result<serde_json::Value, Strin
             panic!(
                 "the AWS CLI (`aws`) is not on PATH ({e}): install it, e.g. `python3 -m venv ~/.cache/ecs-bridge/venv-awscli && ~/.cache/ecs-bridge/venv-awscli/bin/pip install awscli`, and put its bin directory on PATH (.ci/run does this)"
             )
-        });
+        })
+}
+
+/// Runs `aws ecs <args>` against `endpoint`; the parsed JSON output (Null
+/// when there is none) or the CLI's stderr.
+pub fn aws_ecs(endpoint: &str, args: &[&str]) -> Result<serde_json::Value, String> {
+    let out = aws("ecs", endpoint, args);
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());

@@ -128,15 +128,7 @@ pub fn start_child(state_dir: &std::path::Path) -> (std::process::Child, String)
 
 /// Runs `aws logs <args>` against the emulator; (success, stdout, stderr).
 pub fn aws_logs(endpoint: &str, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new("aws")
-        .arg("logs")
-        .args(args)
-        .args(["--endpoint-url", endpoint, "--region", "us-east-1", "--output", "json"])
-        .env("AWS_ACCESS_KEY_ID", "dev")
-        .env("AWS_SECRET_ACCESS_KEY", "dev")
-        .env("AWS_PAGER", "")
-        .output()
-        .expect("the AWS CLI (`aws`) is on PATH (.ci/run installs it)");
+    let out = crate::cli::aws("logs", endpoint, args);
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     (out.status.success(), text(&out.stdout), text(&out.stderr))
 }
