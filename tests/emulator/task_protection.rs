@@ -194,3 +194,34 @@ async fn task_protection_with_the_aws_cli() {
     assert_eq!(out["protectedTasks"][0]["protectionEnabled"], false);
     assert!(out["protectedTasks"][0].get("expirationDate").is_none(), "{out}");
 }
+
+#[tokio::test]
+async fn protection_survives_a_restart_with_a_state_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ecs_bridge::emulator::EmulatorConfig {
+        state_dir: Some(dir.path().to_owned()),
+        ..ecs_bridge::emulator::EmulatorConfig::manual()
+    };
+    let emulator = ecs_bridge::emulator::spawn(config.clone()).await.unwrap();
+    let client = crate::support::client(&emulator.endpoint());
+    let tasks = running_service(&emulator, &client, 2).await;
+    client
+        .update_task_protection()
+        .cluster("c")
+        .tasks(&tasks[0])
+        .protection_enabled(true)
+        .expires_in_minutes(60)
+        .send()
+        .await
+        .unwrap();
+    emulator.shutdown().await.unwrap();
+
+    let emulator = ecs_bridge::emulator::spawn(config).await.unwrap();
+    let client = crate::support::client(&emulator.endpoint());
+    let shown = protection(&client, &tasks).await;
+    assert!(enabled(&shown, &tasks[0]) && !enabled(&shown, &tasks[1]), "{shown:?}");
+    // And it still holds off a scale-in.
+    client.update_service().cluster("c").service("svc").desired_count(0).send().await.unwrap();
+    advance(&emulator, 5.0).await;
+    assert_eq!(running_arns(&client).await, vec![tasks[0].clone()]);
+}

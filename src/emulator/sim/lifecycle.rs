@@ -436,6 +436,8 @@ pub fn purge_expired(
     let cluster = state.name().to_owned();
     for id in state.tasks.stopped_before(Timestamp(horizon)) {
         state.tasks.remove(&id);
+        // Its protection goes with it (replaying DeleteTask drops it too).
+        state.task_protection.remove(&id);
         changes.push(|| crate::emulator::state::Change::DeleteTask { cluster: cluster.clone(), id });
     }
     if let Some(at) = state.tasks.earliest_stop() {
