@@ -13,7 +13,7 @@ use aws_sdk_ecs::Client;
 use aws_sdk_ecs::types::{ContainerDefinition, LaunchType, NetworkMode};
 use ecs_bridge::emulator::{EmulatorConfig, RuntimeMode, spawn};
 
-const IMAGE: &str = "ecs-bridge-test/busybox:1";
+const IMAGE: &str = "ecs-bridge-test/busybox:2";
 
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();

@@ -373,6 +373,7 @@ impl Drop for RunningEmulator {
         if let Some(agent) = self.agent.take()
             && !self.keep_containers
         {
+            agent.close();
             let owner = agent.owner().to_owned();
             let cleanup = std::thread::spawn(move || {
                 let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
@@ -440,7 +441,6 @@ pub async fn spawn(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
         .map_err(|source| EmulatorError::Bind { addr: config.listen, source })?;
     let addr = listener.local_addr().map_err(|source| EmulatorError::Bind { addr: config.listen, source })?;
     let (tx, rx) = oneshot::channel::<()>();
-    let router = router(app.clone());
     if app.store.journal().is_some() {
         tokio::spawn(compact_in_background(Arc::downgrade(&app)));
     }
@@ -450,13 +450,19 @@ pub async fn spawn(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
     let agent = match engine {
         Some(engine) => {
             let owner = container_owner(config.state_dir.as_deref()).map_err(EmulatorError::Owner)?;
-            let agent = Agent::new(engine, owner, config.publish_ip.clone());
+            let agent = Agent::new(engine, owner, config.publish_ip.clone(), addr);
             agent.adopt(&app).await;
             tokio::spawn(agent.clone().run(Arc::downgrade(&app)));
             Some(agent)
         }
         None => None,
     };
+    let mut router = router(app.clone());
+    // Listening on every address, this listener is the gateways' too, and
+    // so serves the task metadata endpoint.
+    if let Some(agent) = agent.as_ref().filter(|_| addr.ip().is_unspecified()) {
+        router = router.merge(agent.metadata_routes(Arc::downgrade(&app)));
+    }
     let server = tokio::spawn(async move {
         axum::serve(listener, router)
             .with_graceful_shutdown(async move {

@@ -29,7 +29,7 @@ async fn an_ecs_service_applied_to_kubernetes_answers_http_from_a_real_container
             "requiresCompatibilities": ["EC2"],
             "containerDefinitions": [{
                 "name": "web",
-                "image": "ecs-bridge-test/busybox:1",
+                "image": "ecs-bridge-test/busybox:2",
                 "memory": 64,
                 "essential": true,
                 "command": ["httpd", "-f", "-p", "8080", "-h", "/www"],

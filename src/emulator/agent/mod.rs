@@ -4,26 +4,34 @@
 //! a task waiting in PENDING gets its images pulled and its containers
 //! started ([`spec`]), a task in STOPPING has its containers sent SIGTERM and
 //! SIGKILL after `stopTimeout`, a STOPPED or forgotten task's containers are
-//! removed. What the containers do comes back as facts ([`report`]).
+//! removed. What the containers do comes back as facts ([`report`]). Every
+//! container can read its task's metadata ([`metadata`]).
 //!
 //! It polls the store (every [`POLL`]) rather than hooking every write:
 //! the store stays free of async work, and a task the agent missed (a crash,
 //! a restart) is picked up on the next look.
 
+pub mod metadata;
 pub mod report;
 pub mod spec;
 
 use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use crate::emulator::docker::{Engine, Health, LABEL_OWNER, Network};
 use crate::emulator::state::{Store, lock, read};
+use metadata::Metadata;
 use report::{LaunchFailure, Started, Verdict};
 use spec::{Condition, Placement, PlannedContainer, TaskPlan};
 
 /// How often the agent looks at the tasks.
 pub const POLL: Duration = Duration::from_millis(200);
+/// How long a shutdown waits for the launches under way to give up (one
+/// Engine call each, at most).
+const LAUNCH_WIND_DOWN: Duration = Duration::from_secs(10);
 /// How long a container waits for its `dependsOn` (ECS's default
 /// `startTimeout` is 3 minutes).
 const DEPENDENCY_TIMEOUT: Duration = Duration::from_secs(180);
@@ -61,17 +69,43 @@ pub struct Agent {
     tracked: Mutex<HashMap<String, Tracked>>,
     /// Tasks whose containers are being pulled and started.
     launching: Mutex<HashSet<String>>,
+    /// The task metadata endpoint the containers are told of.
+    metadata: Metadata,
+    /// Set at shutdown: no container starts after it.
+    closed: AtomicBool,
+}
+
+/// A task's launch under way, in [`Agent::launching`] until it is dropped.
+struct Launching<'a> {
+    agent: &'a Agent,
+    arn: String,
+}
+
+impl Drop for Launching<'_> {
+    fn drop(&mut self) {
+        lock(&self.agent.launching).remove(&self.arn);
+    }
 }
 
 impl Agent {
-    pub fn new(engine: Engine, owner: String, publish_ip: String) -> Arc<Self> {
+    /// `main` is the emulator's own address: the metadata endpoint takes its
+    /// port on the Docker gateways.
+    pub fn new(engine: Engine, owner: String, publish_ip: String, main: SocketAddr) -> Arc<Self> {
         Arc::new(Self {
+            metadata: Metadata::new(engine.clone(), main),
             engine,
             owner,
             publish_ip,
             tracked: Mutex::new(HashMap::new()),
             launching: Mutex::new(HashSet::new()),
+            closed: AtomicBool::new(false),
         })
+    }
+
+    /// The task metadata endpoint's routes, for the emulator's own listener
+    /// (which answers for the gateways when it listens on every address).
+    pub fn metadata_routes<S: AsRef<Store> + Send + Sync + 'static>(&self, app: Weak<S>) -> axum::Router {
+        metadata::routes(app, self.engine.clone())
     }
 
     pub fn owner(&self) -> &str {
@@ -111,7 +145,12 @@ impl Agent {
             }
         }
         let mut held = HashSet::new();
+        let weak = Arc::downgrade(app);
         for (plan, ids) in found {
+            // The endpoint the adopted containers were told of listens again.
+            if let Some(network) = plan.containers.first().and_then(|c| metadata_network(&c.spec.network)) {
+                self.metadata.endpoint(&weak, &network).await;
+            }
             let mut containers = Vec::new();
             for (name, id) in ids {
                 held.insert(id.clone());
@@ -217,21 +256,23 @@ impl Agent {
         work
     }
 
-    /// Pulls the images and starts the containers of one task.
+    /// Pulls the images and starts the containers of one task. Whatever it
+    /// started goes again when the task, the emulator or the agent is gone
+    /// by the time it is done, so no container outlives a shutdown.
     async fn launch<S: AsRef<Store> + Send + Sync + 'static>(self: Arc<Self>, app: Weak<S>, mut plan: TaskPlan) {
+        let _launching = Launching { agent: &self, arn: plan.task_arn.clone() };
         let Some(strong) = app.upgrade() else { return };
         let pull_started = store_of(&strong).now();
         let groups = log_groups(store_of(&strong), &plan);
         drop(strong);
         let result = match groups {
             Err(failure) => Err((failure, Vec::new())),
-            Ok(()) => self.start_all(&mut plan).await,
+            Ok(()) => self.start_all(&app, &mut plan).await,
         };
-        lock(&self.launching).remove(&plan.task_arn);
-        let Some(strong) = app.upgrade() else { return };
-        let store: &Store = store_of(&strong);
-        match result {
-            Ok(started) => {
+        let strong = app.upgrade().filter(|_| !self.closed.load(Ordering::SeqCst));
+        match (result, strong) {
+            (Ok(started), Some(strong)) => {
+                let store: &Store = store_of(&strong);
                 let verdict = report::started(store, &plan.cluster, &plan.task_id, pull_started, &started);
                 let tracked = Tracked {
                     cluster: plan.cluster.clone(),
@@ -260,8 +301,16 @@ impl Agent {
                     self.follow(&app, &plan, name, id);
                 }
             }
-            Err((failure, started)) => {
-                report::failed(store, &plan.cluster, &plan.task_id, pull_started, &failure);
+            (result, strong) => {
+                let started = match result {
+                    Ok(started) => started,
+                    Err((failure, started)) => {
+                        if let Some(strong) = &strong {
+                            report::failed(store_of(strong), &plan.cluster, &plan.task_id, pull_started, &failure);
+                        }
+                        started
+                    }
+                };
                 drop(strong);
                 for s in started {
                     let _ = self.engine.remove(&s.id).await;
@@ -275,7 +324,11 @@ impl Agent {
 
     /// Pulls every image, then starts the containers in definition order;
     /// on failure, what failed and what had started.
-    async fn start_all(&self, plan: &mut TaskPlan) -> Result<Vec<Started>, (LaunchFailure, Vec<Started>)> {
+    async fn start_all<S: AsRef<Store> + Send + Sync + 'static>(
+        &self,
+        app: &Weak<S>,
+        plan: &mut TaskPlan,
+    ) -> Result<Vec<Started>, (LaunchFailure, Vec<Started>)> {
         if let Some((container, reason)) = plan.unmet.clone() {
             return Err((LaunchFailure::Init { container, reason }, Vec::new()));
         }
@@ -292,11 +345,35 @@ impl Agent {
                 return Err((LaunchFailure::Init { container, reason }, Vec::new()));
             }
         }
+        // Every container of the task is on the first one's network
+        // (awsvpc shares its namespace), so one endpoint serves them all.
+        let network = plan.containers.first().and_then(|c| metadata_network(&c.spec.network));
+        if let Some(Network::Named(name)) = plan.containers.first().map(|c| &c.spec.network)
+            && let Err(e) = self.engine.network(name).await
+        {
+            let container = plan.containers.first().map(|c| c.name.clone()).unwrap_or_default();
+            let failure = LaunchFailure::Start { container, message: e.to_string() };
+            return Err((failure, Vec::new()));
+        }
+        let endpoint = match &network {
+            Some(network) => self.metadata.endpoint(app, network).await,
+            None => None,
+        };
         let mut started: Vec<Started> = Vec::new();
         for i in start_order(&plan.containers) {
             let c = &mut plan.containers[i];
+            if self.closed.load(Ordering::SeqCst) {
+                let failure =
+                    LaunchFailure::Start { container: c.name.clone(), message: "the emulator stopped".into() };
+                return Err((failure, started));
+            }
             if let (Network::SharedWith(with), Some(first)) = (&mut c.spec.network, started.first()) {
                 with.clone_from(&first.id);
+            }
+            if let Some(base) = &endpoint {
+                let path = format!("{}/{}", plan.task_id, c.name);
+                c.spec.env.push(format!("ECS_CONTAINER_METADATA_URI_V4={base}/v4/{path}"));
+                c.spec.env.push(format!("ECS_CONTAINER_METADATA_URI={base}/v3/{path}"));
             }
             for (dependency, condition) in &c.depends_on {
                 let Some(on) = started.iter().find(|s| &s.name == dependency) else { continue };
@@ -308,7 +385,13 @@ impl Agent {
             match self.engine.run(&c.spec).await {
                 Ok(id) => {
                     let bindings = self.engine.bindings(&id).await.unwrap_or_default();
-                    started.push(Started { name: c.name.clone(), id, bindings });
+                    // Under awsvpc the first container holds the task's
+                    // namespace, and its address is the task's.
+                    let address = match &c.spec.network {
+                        Network::Named(name) => self.engine.address(&id, name).await.ok().flatten(),
+                        _ => None,
+                    };
+                    started.push(Started { name: c.name.clone(), id, bindings, address });
                 }
                 Err(e) => {
                     let failure = LaunchFailure::Start { container: c.name.clone(), message: e.to_string() };
@@ -456,10 +539,22 @@ impl Agent {
         }
     }
 
-    /// Removes every container this emulator started (shutdown).
+    /// Removes every container this emulator started (shutdown), once the
+    /// launches under way have given up (they remove what they started).
     pub async fn remove_all(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let deadline = tokio::time::Instant::now() + LAUNCH_WIND_DOWN;
+        while !lock(&self.launching).is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         remove_labelled(&self.engine, &self.owner).await;
         lock(&self.tracked).clear();
+    }
+
+    /// Stops launching: what launches later finish removes itself (an
+    /// emulator dropped without `shutdown`).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
     }
 
     /// [`Self::remove_all`] on a new connection (from a runtime of its own).
@@ -512,6 +607,17 @@ fn start_order(containers: &[PlannedContainer]) -> Vec<usize> {
         }
     }
     order
+}
+
+/// The Docker network whose gateway a container reaches the metadata
+/// endpoint on: its own, or docker0's for host-network containers (whose
+/// stack holds that address too); none without a network.
+fn metadata_network(network: &Network) -> Option<String> {
+    match network {
+        Network::Bridge { .. } | Network::Host => Some("bridge".to_owned()),
+        Network::Named(name) => Some(name.clone()),
+        Network::None | Network::SharedWith(_) => None,
+    }
 }
 
 /// Removes the containers, then the task-scoped volumes, of emulator `owner`.

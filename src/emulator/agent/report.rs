@@ -6,9 +6,13 @@
 //! as they judge the simulated failure rules. Each report sets `due` to now,
 //! so the next tick acts on it.
 
-use serde_json::json;
+use std::net::Ipv4Addr;
+
+use serde_json::{Value, json};
 
 use crate::emulator::docker::{Binding, Health};
+use crate::emulator::rules::awsvpc::private_dns_name;
+use crate::emulator::state::addresses::ENI;
 use crate::emulator::state::records::{Fate, TaskEntry, Timestamp};
 use crate::emulator::state::{Change, Store, lock};
 
@@ -20,11 +24,13 @@ pub enum Verdict {
     Discard,
 }
 
-/// A container the agent started: its name in the task, its id, its ports.
+/// A container the agent started: its name in the task, its id, its ports,
+/// and under awsvpc its address (the task's, for the first container).
 pub struct Started {
     pub name: String,
     pub id: String,
     pub bindings: Vec<Binding>,
+    pub address: Option<Ipv4Addr>,
 }
 
 /// Why a task's containers could not start.
@@ -96,10 +102,38 @@ pub fn started(
                 })
                 .collect();
         }
+        if let Some(ip) = containers.iter().find_map(|s| s.address) {
+            real_address(entry, ip, &store.arns.region);
+        }
         entry.due = Some(now);
         Verdict::Keep
     })
     .unwrap_or(Verdict::Discard)
+}
+
+/// An awsvpc task's ENI takes the address its containers really have on
+/// the cluster's Docker network, where the simulation gave one from the
+/// subnet: the attachment's `privateIPv4Address` and `privateDnsName`, and
+/// each container's `networkInterfaces`.
+fn real_address(entry: &mut TaskEntry, ip: Ipv4Addr, region: &str) {
+    let Some(eni) = entry.task.attachments.iter_mut().find(|a| a.get("type").and_then(Value::as_str) == Some(ENI))
+    else {
+        return;
+    };
+    let details = eni.get_mut("details").and_then(Value::as_array_mut);
+    for d in details.into_iter().flatten() {
+        let value = match d.get("name").and_then(Value::as_str) {
+            Some("privateIPv4Address") => ip.to_string(),
+            Some("privateDnsName") => private_dns_name(region, ip),
+            _ => continue,
+        };
+        d["value"] = Value::String(value);
+    }
+    for c in &mut entry.task.containers {
+        for interface in &mut c.network_interfaces {
+            interface["privateIpv4Address"] = Value::String(ip.to_string());
+        }
+    }
 }
 
 /// The task could not start: it stops from PENDING as ECS stops it.

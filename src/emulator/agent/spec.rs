@@ -207,7 +207,7 @@ fn merge_env(into: &mut Vec<(String, String)>, list: &[Value]) {
 
 /// A Docker container name from the agent's pattern
 /// (`ecs-<family>-<revision>-<container>-<task id>`), in Docker's alphabet.
-fn container_name(td: &TaskDefinition, container: &str, task_id: &str) -> String {
+pub fn container_name(td: &TaskDefinition, container: &str, task_id: &str) -> String {
     let raw = format!("ecs-{}-{}-{container}-{task_id}", td.family, td.revision);
     raw.chars().map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '-' }).collect()
 }

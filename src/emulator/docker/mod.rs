@@ -6,16 +6,18 @@
 //! definitions into specs and container facts into task state.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
-use bollard::query_parameters::LogsOptions;
 use bollard::query_parameters::{
     CreateContainerOptions, CreateImageOptions, ListContainersOptions, RemoveContainerOptions, StopContainerOptions,
     WaitContainerOptions,
 };
+use bollard::query_parameters::{LogsOptions, StatsOptions};
 use futures::StreamExt;
 
 /// What went wrong talking to the engine, with its message.
@@ -128,10 +130,26 @@ pub struct Binding {
     pub protocol: String,
 }
 
+/// A container as the engine describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inspected {
+    pub running: bool,
+    /// The image's id (`sha256:…`).
+    pub image_id: String,
+    /// RFC 3339 times, as the engine gives them.
+    pub created: String,
+    pub started: Option<String>,
+    pub finished: Option<String>,
+    /// Its IPv4 address on each network it is attached to, by network name.
+    pub addresses: HashMap<String, Ipv4Addr>,
+}
+
 /// A connection to one engine.
 #[derive(Clone, Debug)]
 pub struct Engine {
     docker: Docker,
+    /// User-defined networks by name: their ids, once made or found.
+    networks: Arc<tokio::sync::Mutex<HashMap<String, String>>>,
 }
 
 impl Engine {
@@ -143,7 +161,7 @@ impl Engine {
         let docker = Docker::connect_with_defaults().map_err(unreachable)?;
         let docker = docker.negotiate_version().await.map_err(unreachable)?;
         docker.ping().await.map_err(unreachable)?;
-        Ok(Self { docker })
+        Ok(Self { docker, networks: Arc::default() })
     }
 
     /// Whether the image is here, pulling it when not. The error is the
@@ -179,10 +197,7 @@ impl Engine {
             }
             Network::Host => "host".to_owned(),
             Network::None => "none".to_owned(),
-            Network::Named(name) => {
-                self.ensure_network(name).await?;
-                name.clone()
-            }
+            Network::Named(name) => self.network(name).await?,
             Network::SharedWith(id) => format!("container:{id}"),
         };
         let mib = |m: Option<i64>| m.map(|m| m * 1024 * 1024);
@@ -274,20 +289,85 @@ impl Engine {
         Ok(found.volumes.unwrap_or_default().into_iter().map(|v| v.name).collect())
     }
 
-    async fn ensure_network(&self, name: &str) -> Result<(), DockerError> {
-        if self.docker.inspect_network(name, None).await.is_ok() {
-            return Ok(());
+    /// The id of the user-defined bridge network `name`, made if missing.
+    /// Docker lets two networks share a name (and then refuses the name as
+    /// ambiguous), so makes are serialised here and an existing network of
+    /// that name, the oldest of several, is used by id.
+    pub async fn network(&self, name: &str) -> Result<String, DockerError> {
+        let mut known = self.networks.lock().await;
+        if let Some(id) = known.get(name) {
+            return Ok(id.clone());
         }
-        let request = bollard::models::NetworkCreateRequest {
-            name: name.to_owned(),
-            labels: Some(HashMap::from([(LABEL_OWNER.to_owned(), "true".to_owned())])),
-            ..Default::default()
+        let filters = HashMap::from([("name".to_owned(), vec![name.to_owned()])]);
+        let options = bollard::query_parameters::ListNetworksOptions { filters: Some(filters) };
+        let mut found: Vec<_> = self
+            .docker
+            .list_networks(Some(options))
+            .await?
+            .into_iter()
+            .filter(|n| n.name.as_deref() == Some(name))
+            .filter_map(|n| Some((n.created.map(|c| c.to_string()).unwrap_or_default(), n.id?)))
+            .collect();
+        found.sort();
+        let id = match found.into_iter().next() {
+            Some((_, id)) => id,
+            None => {
+                let request = bollard::models::NetworkCreateRequest {
+                    name: name.to_owned(),
+                    labels: Some(HashMap::from([(LABEL_OWNER.to_owned(), "true".to_owned())])),
+                    ..Default::default()
+                };
+                self.docker.create_network(request).await?.id
+            }
         };
-        match self.docker.create_network(request).await {
-            Ok(_) => Ok(()),
-            // Created meanwhile by another task.
-            Err(_) if self.docker.inspect_network(name, None).await.is_ok() => Ok(()),
-            Err(e) => Err(e.into()),
+        known.insert(name.to_owned(), id.clone());
+        Ok(id)
+    }
+
+    /// The network's gateway: the host's address on it, which its
+    /// containers reach (and host-network containers too, as it is one of
+    /// the host's own).
+    pub async fn gateway(&self, network: &str) -> Result<Option<IpAddr>, DockerError> {
+        let id = if network == "bridge" { network.to_owned() } else { self.network(network).await? };
+        let inspect = self.docker.inspect_network(&id, None).await?;
+        let configs = inspect.ipam.and_then(|i| i.config).unwrap_or_default();
+        Ok(configs.into_iter().filter_map(|c| c.gateway?.parse().ok()).find(IpAddr::is_ipv4))
+    }
+
+    /// A container's IPv4 address on `network`.
+    pub async fn address(&self, id: &str, network: &str) -> Result<Option<Ipv4Addr>, DockerError> {
+        Ok(self.inspect(id).await?.addresses.get(network).copied())
+    }
+
+    /// What the engine knows of a container that its metadata shows.
+    pub async fn inspect(&self, id: &str) -> Result<Inspected, DockerError> {
+        let inspect = self.docker.inspect_container(id, None).await?;
+        let networks = inspect.network_settings.and_then(|n| n.networks).unwrap_or_default();
+        let addresses =
+            networks.into_iter().filter_map(|(name, n)| Some((name, n.ip_address.as_deref()?.parse().ok()?))).collect();
+        let state = inspect.state.unwrap_or_default();
+        // The engine's zero time means "not yet".
+        let time = |t: Option<String>| t.filter(|t| !t.starts_with("0001-"));
+        Ok(Inspected {
+            running: state.running.unwrap_or(false),
+            image_id: inspect.image.unwrap_or_default(),
+            created: inspect.created.map(|d| d.to_string()).unwrap_or_default(),
+            started: time(state.started_at),
+            finished: time(state.finished_at),
+            addresses,
+        })
+    }
+
+    /// One sample of a container's resource use, in the Engine API's own
+    /// shape (`GET /containers/{id}/stats`), with the previous CPU sample
+    /// filled so utilisation can be computed from it.
+    pub async fn stats(&self, id: &str) -> Result<serde_json::Value, DockerError> {
+        let options = StatsOptions { stream: false, one_shot: false };
+        let mut stream = self.docker.stats(id, Some(options));
+        match stream.next().await {
+            Some(Ok(stats)) => Ok(serde_json::to_value(stats).unwrap_or_default()),
+            Some(Err(e)) => Err(e.into()),
+            None => Ok(serde_json::Value::Null),
         }
     }
 
@@ -393,6 +473,27 @@ impl Engine {
             Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The containers carrying `label=value`, by their value of `key` (their
+    /// id when they have none).
+    pub async fn labelled_by(
+        &self,
+        label: &str,
+        value: &str,
+        key: &str,
+    ) -> Result<HashMap<String, String>, DockerError> {
+        let filters = HashMap::from([("label".to_owned(), vec![format!("{label}={value}")])]);
+        let options = ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
+        let found = self.docker.list_containers(Some(options)).await?;
+        Ok(found
+            .into_iter()
+            .filter_map(|c| {
+                let id = c.id?;
+                let name = c.labels.and_then(|mut l| l.remove(key)).unwrap_or_else(|| id.clone());
+                Some((name, id))
+            })
+            .collect())
     }
 
     /// The ids of every container (running or not) carrying `label=value`.

@@ -6,10 +6,12 @@
 //! This file holds the helpers; each neighbour one subject: single tasks
 //! ([`tasks`]), services and rollouts ([`rollouts`]), restarts
 //! ([`restarts`]), CloudWatch Logs ([`logs`]), the task definition's
-//! secrets, volumes and limits ([`definitions`]).
+//! secrets, volumes and limits ([`definitions`]), network modes and the
+//! task metadata endpoint ([`networks`]).
 
 mod definitions;
 mod logs;
+mod networks;
 mod restarts;
 mod rollouts;
 mod tasks;
@@ -23,7 +25,7 @@ use ecs_bridge::emulator::{EmulatorConfig, RunningEmulator, RuntimeMode};
 
 use crate::support::start_with;
 
-pub const IMAGE: &str = "ecs-bridge-test/busybox:1";
+pub const IMAGE: &str = "ecs-bridge-test/busybox:2";
 
 /// Runs `docker` with `args`, returning stdout; panics with how to fix a
 /// missing engine or image.
