@@ -44,7 +44,6 @@ pub use telemetry::LogFormat;
 
 use crate::ecs::{EcsSettings, SdkEcs};
 
-
 /// `ecs-bridge controller`: run the operator.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ControllerArgs {

@@ -312,14 +312,8 @@ async fn run_reconcilers<E: EcsApi + EcsServiceApi + EcsTaskApi>(
         config.retry,
         graceful_svc,
     );
-    let tasks = task::run(
-        ctx.clone(),
-        config.namespace.clone(),
-        config.concurrency,
-        config.retry,
-        config.task,
-        graceful_task,
-    );
+    let tasks =
+        task::run(ctx.clone(), config.namespace.clone(), config.concurrency, config.retry, config.task, graceful_task);
     futures::future::join4(task_definitions, clusters, services, tasks).await;
 }
 

@@ -53,8 +53,10 @@ impl FakeTasks {
     /// Registers a revision: `family` (and `family:revision`) resolve to it.
     pub fn register(&self, family: &str, revision: i32, essential: &[&str]) {
         let arn = format!("{ARN_PREFIX}:task-definition/{family}:{revision}");
-        let containers =
-            TaskDefinitionContainers { arn: arn.clone(), essential: essential.iter().map(|s| (*s).to_owned()).collect() };
+        let containers = TaskDefinitionContainers {
+            arn: arn.clone(),
+            essential: essential.iter().map(|s| (*s).to_owned()).collect(),
+        };
         let mut state = self.lock();
         for key in [family.to_owned(), format!("{family}:{revision}"), arn] {
             state.definitions.insert(key, containers.clone());
@@ -148,7 +150,8 @@ impl EcsTaskApi for FakeTasks {
             ));
         };
         if let Some(reason) = state.unplaceable.take() {
-            let failures = (0..input.spec.count).map(|_| BatchFailure { arn: None, reason: reason.clone(), detail: None });
+            let failures =
+                (0..input.spec.count).map(|_| BatchFailure { arn: None, reason: reason.clone(), detail: None });
             return Ok(Launched { tasks: Vec::new(), failures: failures.collect() });
         }
         let mut launched = Vec::new();
@@ -193,7 +196,12 @@ impl EcsTaskApi for FakeTasks {
     async fn stop_task(&self, _cluster: &str, arn: &str, reason: &str) -> Result<(), EcsError> {
         let mut state = self.enter("StopTask")?;
         let task = state.tasks.get_mut(arn).ok_or_else(|| {
-            EcsError::from_code("StopTask", "InvalidParameterException", "The referenced task was not found.".into(), None)
+            EcsError::from_code(
+                "StopTask",
+                "InvalidParameterException",
+                "The referenced task was not found.".into(),
+                None,
+            )
         })?;
         if task.desired_status.as_deref() != Some("STOPPED") {
             task.desired_status = Some("STOPPED".into());

@@ -11,7 +11,11 @@ use crate::api::task::{ContainerOverride, TaskOverride};
 
 fn env_to_sdk(container: &ContainerOverride) -> Option<Vec<sdk::KeyValuePair>> {
     (!container.environment.is_empty()).then(|| {
-        container.environment.iter().map(|kv| sdk::KeyValuePair::builder().name(&kv.name).value(&kv.value).build()).collect()
+        container
+            .environment
+            .iter()
+            .map(|kv| sdk::KeyValuePair::builder().name(&kv.name).value(&kv.value).build())
+            .collect()
     })
 }
 

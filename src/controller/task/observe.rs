@@ -48,7 +48,11 @@ fn transitions(before: Option<&TaskRecord>, after: &TaskRecord, attempt: i32, es
     let id = task_id(&after.task_arn);
     let mut notices = Vec::new();
     if after.started_at.is_some() && before.is_none_or(|b| b.started_at.is_none()) {
-        notices.push(Notice::normal("TaskRunning", "DescribeTasks", format!("Task {id} (attempt {attempt}) is RUNNING")));
+        notices.push(Notice::normal(
+            "TaskRunning",
+            "DescribeTasks",
+            format!("Task {id} (attempt {attempt}) is RUNNING"),
+        ));
     }
     if after.is_stopped() && before.is_none_or(|b| !b.is_stopped()) {
         let text = format!("Task {id} (attempt {attempt}) stopped: {}", describe_stop(after, essential));

@@ -246,15 +246,19 @@ mod tests {
     #[test]
     fn the_task_definition_is_pinned_before_anything_runs() {
         assert_eq!(next(&spec(serde_json::json!({})), &EcsTaskStatus::default(), at(0), &Policy::default()), Step::Pin);
-        assert_eq!(next(&spec(serde_json::json!({})), &pinned(Vec::new()), at(0), &Policy::default()), Step::Launch {
-            attempt: 1
-        });
+        assert_eq!(
+            next(&spec(serde_json::json!({})), &pinned(Vec::new()), at(0), &Policy::default()),
+            Step::Launch { attempt: 1 }
+        );
     }
 
     #[test]
     fn running_tasks_are_polled_not_hot_looped() {
         let status = pinned(vec![attempt(1, None, None, vec![task("RUNNING", "RUNNING")])]);
-        assert_eq!(next(&spec(serde_json::json!({})), &status, at(5), &Policy::default()), Step::Wait(Duration::from_secs(3)));
+        assert_eq!(
+            next(&spec(serde_json::json!({})), &status, at(5), &Policy::default()),
+            Step::Wait(Duration::from_secs(3))
+        );
         // A deadline 1 s away shortens the wait.
         let short = spec(serde_json::json!({"activeDeadlineSeconds": 6}));
         assert_eq!(next(&short, &status, at(5), &Policy::default()), Step::Wait(Duration::from_millis(1100)));
@@ -292,7 +296,8 @@ mod tests {
 
     #[test]
     fn a_finished_task_with_a_ttl_deletes_itself_when_it_runs_out() {
-        let mut status = pinned(vec![attempt(1, Some(AttemptResult::Succeeded), Some(100), vec![task("STOPPED", "STOPPED")])]);
+        let mut status =
+            pinned(vec![attempt(1, Some(AttemptResult::Succeeded), Some(100), vec![task("STOPPED", "STOPPED")])]);
         finished(&mut status, COMPLETE, 100);
         let ttl = spec(serde_json::json!({"ttlSecondsAfterFinished": 30}));
         assert_eq!(next(&ttl, &status, at(110), &Policy::default()), Step::Wait(Duration::from_secs(20)));

@@ -143,7 +143,11 @@ pub async fn apply<E: EcsTaskApi>(
                 return ecs_failed(status, notices, err, &at);
             }
             let ids: Vec<&str> = arns.iter().map(|a| task_id(a)).collect();
-            notices.push(Notice::warning("Stopping", "StopTask", format!("Stopping task {}: {reason}", ids.join(", "))));
+            notices.push(Notice::warning(
+                "Stopping",
+                "StopTask",
+                format!("Stopping task {}: {reason}", ids.join(", ")),
+            ));
             Next::After(policy.poll)
         }
         Step::Wait(delay) => Next::After(delay),

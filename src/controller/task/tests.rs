@@ -33,7 +33,8 @@ fn fake() -> FakeTasks {
 }
 
 async fn step(ecs: &FakeTasks, spec: &EcsTaskSpec, status: &EcsTaskStatus, now: Timestamp) -> TaskOutcome {
-    let subject = Subject { namespace: "ns", name: "migrate", uid: UID, generation: Some(1), spec, status: status.clone() };
+    let subject =
+        Subject { namespace: "ns", name: "migrate", uid: UID, generation: Some(1), spec, status: status.clone() };
     sync::apply(ecs, now, subject, Resolution::Resolved("job".into()), &Policy::default()).await
 }
 
@@ -170,7 +171,12 @@ async fn a_run_task_ecs_refuses_fails_the_task_for_good() {
     advance(&ecs, &spec, &mut status, at(0)).await;
     ecs.fail_next(
         "RunTask",
-        EcsError::from_code("RunTask", "InvalidParameterException", "Network Configuration must be provided".into(), None),
+        EcsError::from_code(
+            "RunTask",
+            "InvalidParameterException",
+            "Network Configuration must be provided".into(),
+            None,
+        ),
     );
     let out = advance(&ecs, &spec, &mut status, at(1)).await;
     let failed = find_condition(&status.conditions, FAILED).unwrap();
@@ -237,8 +243,7 @@ async fn deleting_stops_running_tasks_unless_retained() {
         let mut status = EcsTaskStatus::default();
         advance(&ecs, &spec, &mut status, at(0)).await;
         advance(&ecs, &spec, &mut status, at(1)).await;
-        let subject =
-            Subject { namespace: "ns", name: "migrate", uid: UID, generation: Some(2), spec: &spec, status };
+        let subject = Subject { namespace: "ns", name: "migrate", uid: UID, generation: Some(2), spec: &spec, status };
         let out = sync::delete(&ecs, at(2), subject).await;
         assert_eq!(ecs.count("StopTask"), stops, "{policy}");
         assert!(matches!(out.next, Next::AwaitChange));

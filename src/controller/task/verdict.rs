@@ -197,7 +197,8 @@ pub fn judge(spec: &EcsTaskSpec, status: &mut EcsTaskStatus, policy: &Policy, at
             ));
         } else {
             let delay = retry_delay(policy, failed);
-            let text = format!("Attempt {number} failed: {message}; attempt {} starts in {}s", number + 1, delay.as_secs());
+            let text =
+                format!("Attempt {number} failed: {message}; attempt {} starts in {}s", number + 1, delay.as_secs());
             notices.push(Notice::warning("AttemptFailed", "DescribeTasks", text.clone()));
             in_progress(status, TaskPhase::BackingOff, text, at);
         }
@@ -209,7 +210,9 @@ pub fn judge(spec: &EcsTaskSpec, status: &mut EcsTaskStatus, policy: &Policy, at
                 status,
                 false,
                 reason::DEADLINE_EXCEEDED,
-                format!("The EcsTask ran longer than activeDeadlineSeconds ({seconds}s); its running tasks are stopped"),
+                format!(
+                    "The EcsTask ran longer than activeDeadlineSeconds ({seconds}s); its running tasks are stopped"
+                ),
                 at,
             ));
         }
