@@ -260,7 +260,7 @@ mod tests {
             "self.spec.serviceName",
             "self.spec.family",
             "self.spec.clusterName",
-            "EcsTask.spec: self == oldSelf",
+            "EcsTask: self.spec == oldSelf.spec",
         ] {
             assert!(
                 transition_rules.iter().any(|r| r.contains(field)),

@@ -51,33 +51,18 @@ fn default_count() -> i32 {
     shortname = "ecstask",
     category = "ecs",
     doc = "A one-off Amazon ECS task (RunTask) run to completion: retried up to backoffLimit times, stopped at activeDeadlineSeconds, like a Kubernetes Job.",
-    printcolumn(
-        name = "Status",
-        type_ = "string",
-        json_path = ".status.phase",
-        description = "Pending, Running, BackingOff, Succeeded or Failed"
-    ),
-    printcolumn(
-        name = "Exit Code",
-        type_ = "integer",
-        json_path = ".status.exitCode",
-        description = "The essential containers' exit code of the last finished attempt (the first non-zero one)"
-    ),
-    printcolumn(
-        name = "Attempts",
-        type_ = "integer",
-        json_path = ".status.attemptCount",
-        description = "RunTask attempts so far"
-    ),
+    printcolumn(name = "Status", type_ = "string", json_path = ".status.phase", description = "Pending, Running, BackingOff, Succeeded or Failed"),
+    printcolumn(name = "Exit Code", type_ = "integer", json_path = ".status.exitCode", description = "The last finished attempt's exit code (its first non-zero one)"),
+    printcolumn(name = "Attempts", type_ = "integer", json_path = ".status.attemptCount", description = "RunTask attempts so far"),
     printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
-    printcolumn(name = "Task Definition", type_ = "string", json_path = ".status.taskDefinitionArn", priority = 1)
+    printcolumn(name = "Task Definition", type_ = "string", json_path = ".status.taskDefinitionArn", priority = 1),
+    validation = (
+        "self.spec == oldSelf.spec",
+        "an EcsTask's spec is immutable once created, like a Job's template: delete the EcsTask and create a new one to run something else"
+    ),
 )]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
-    {
-        "rule": "self == oldSelf",
-        "message": "an EcsTask's spec is immutable once created, like a Job's template: delete the EcsTask and create a new one to run something else"
-    },
     {
         "rule": "has(self.taskDefinitionRef) != has(self.taskDefinition)",
         "message": "set exactly one of taskDefinitionRef (an EcsTaskDefinition in this namespace) and taskDefinition (family, family:revision or ARN)"

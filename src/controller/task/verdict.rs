@@ -203,19 +203,17 @@ pub fn judge(spec: &EcsTaskSpec, status: &mut EcsTaskStatus, policy: &Policy, at
             in_progress(status, TaskPhase::BackingOff, text, at);
         }
     }
-    if let (false, Some(deadline)) = (is_finished(status), deadline(spec, status)) {
-        if at.now >= deadline {
-            let seconds = spec.active_deadline_seconds.unwrap_or_default();
-            notices.push(finish(
-                status,
-                false,
-                reason::DEADLINE_EXCEEDED,
-                format!(
-                    "The EcsTask ran longer than activeDeadlineSeconds ({seconds}s); its running tasks are stopped"
-                ),
-                at,
-            ));
-        }
+    if let (false, Some(deadline)) = (is_finished(status), deadline(spec, status))
+        && at.now >= deadline
+    {
+        let seconds = spec.active_deadline_seconds.unwrap_or_default();
+        notices.push(finish(
+            status,
+            false,
+            reason::DEADLINE_EXCEEDED,
+            format!("The EcsTask ran longer than activeDeadlineSeconds ({seconds}s); its running tasks are stopped"),
+            at,
+        ));
     }
     notices
 }
