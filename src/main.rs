@@ -11,7 +11,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the operator: reconcile EcsTaskDefinition, EcsService and EcsCluster objects into ECS.
+    /// Run the operator: reconcile EcsTaskDefinition, EcsService, EcsCluster and EcsTask objects into ECS.
     Controller(ecs_bridge::controller::ControllerArgs),
     /// Serve the ECS emulator (the ECS JSON 1.1 wire protocol) over HTTP.
     Emulator(ecs_bridge::emulator::EmulatorArgs),

@@ -11,12 +11,13 @@ use serde_json::Value;
 
 use super::cluster::EcsCluster;
 use super::service::EcsService;
+use super::task::EcsTask;
 use super::task_definition::EcsTaskDefinition;
 
-/// All CRDs of the API, in install order (task definitions before the services that
-/// reference them).
+/// All CRDs of the API, in install order (task definitions before the services and
+/// tasks that reference them).
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    let mut crds = vec![EcsTaskDefinition::crd(), EcsService::crd(), EcsCluster::crd()];
+    let mut crds = vec![EcsTaskDefinition::crd(), EcsService::crd(), EcsCluster::crd(), EcsTask::crd()];
     for crd in &mut crds {
         for version in &mut crd.spec.versions {
             if let Some(schema) = version.schema.as_mut().and_then(|s| s.open_api_v3_schema.as_mut()) {
@@ -259,6 +260,7 @@ mod tests {
             "self.spec.serviceName",
             "self.spec.family",
             "self.spec.clusterName",
+            "EcsTask: self.spec == oldSelf.spec",
         ] {
             assert!(
                 transition_rules.iter().any(|r| r.contains(field)),
@@ -291,8 +293,8 @@ mod tests {
     #[test]
     fn the_yaml_stream_holds_every_crd() {
         let yaml = crds_yaml();
-        assert_eq!(yaml.matches("---\n").count(), 3);
-        for kind in ["EcsTaskDefinition", "EcsService", "EcsCluster"] {
+        assert_eq!(yaml.matches("---\n").count(), 4);
+        for kind in ["EcsTaskDefinition", "EcsService", "EcsCluster", "EcsTask"] {
             assert!(yaml.contains(&format!("kind: {kind}\n")), "{kind} missing");
         }
     }

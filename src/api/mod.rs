@@ -11,6 +11,7 @@ pub mod conditions;
 pub mod crds;
 pub mod service;
 pub mod spec_hash;
+pub mod task;
 pub mod task_definition;
 
 pub use cluster::{EcsCluster, EcsClusterSpec, EcsClusterStatus};
@@ -18,4 +19,5 @@ pub use common::{CapacityProviderStrategyItem, DeletionPolicy, GROUP, Tag, VERSI
 pub use crds::{crds, crds_yaml};
 pub use service::{EcsService, EcsServiceSpec, EcsServiceStatus};
 pub use spec_hash::spec_hash;
+pub use task::{EcsTask, EcsTaskSpec, EcsTaskStatus};
 pub use task_definition::{EcsTaskDefinition, EcsTaskDefinitionSpec, EcsTaskDefinitionStatus};

@@ -1,7 +1,8 @@
-//! The operator: reconciles EcsTaskDefinition, EcsCluster and EcsService objects
-//! into ECS.
+//! The operator: reconciles EcsTaskDefinition, EcsCluster, EcsService and EcsTask
+//! objects into ECS.
 //!
-//! Layout: one module per kind ([`task_definition`], [`cluster`], [`service`]), each
+//! Layout: one module per kind ([`task_definition`], [`cluster`], [`service`],
+//! [`task`]), each
 //! split into pure decisions (`plan`), the ECS engine (`sync`) and the Kubernetes
 //! glue (`mod`); EcsService adds the fleet's batched resync and the mirroring of
 //! ECS's service events. Around them the shared runtime: [`runtime`] wires the HTTP
@@ -26,6 +27,7 @@ pub mod service;
 pub mod startup;
 pub mod status;
 pub mod tags;
+pub mod task;
 pub mod task_definition;
 pub mod telemetry;
 
@@ -69,6 +71,10 @@ pub struct ControllerArgs {
     /// Seconds between polls of an ECS service while its rollout is in progress.
     #[arg(long, default_value_t = 5)]
     pub rollout_poll_seconds: u64,
+
+    /// Seconds between looks at an EcsTask's tasks while they run.
+    #[arg(long, default_value_t = 3)]
+    pub task_poll_seconds: u64,
 
     /// Attempts per ECS call, the first included (the SDK's standard retries).
     #[arg(long, default_value_t = 3)]
@@ -173,6 +179,10 @@ impl ControllerArgs {
             retry: RetryPolicy::default(),
             shutdown_grace: Duration::from_secs(20),
             rollout_poll: Duration::from_secs(self.rollout_poll_seconds.max(1)),
+            task: task::plan::Policy {
+                poll: Duration::from_secs(self.task_poll_seconds.max(1)),
+                ..task::plan::Policy::default()
+            },
         })
     }
 

@@ -29,9 +29,9 @@ use super::error::ReconcileError;
 use super::leader::{LeaderElection, LeaseSettings};
 use super::metrics::Metrics;
 use super::startup::{self, StartupError};
-use super::{cluster, http, service, task_definition};
+use super::{cluster, http, service, task, task_definition};
 use crate::api::{EcsCluster, EcsService, EcsTaskDefinition};
-use crate::ecs::{EcsApi, EcsServiceApi};
+use crate::ecs::{EcsApi, EcsServiceApi, EcsTaskApi};
 
 /// Everything `start` needs besides the clients.
 #[derive(Debug, Clone)]
@@ -54,6 +54,8 @@ pub struct ControllerConfig {
     pub shutdown_grace: Duration,
     /// How often an ECS service is polled while its rollout is in progress.
     pub rollout_poll: Duration,
+    /// How an EcsTask's running tasks are polled, and its back-off between attempts.
+    pub task: task::plan::Policy,
 }
 
 impl ControllerConfig {
@@ -69,6 +71,7 @@ impl ControllerConfig {
             retry: RetryPolicy::default(),
             shutdown_grace: Duration::from_secs(20),
             rollout_poll: Duration::from_secs(5),
+            task: task::plan::Policy::default(),
         }
     }
 }
@@ -145,7 +148,7 @@ impl ControllerHandle {
 
 /// Checks the environment, then starts the endpoints, the leader election
 /// and the reconcilers. Returns once everything is running.
-pub async fn start<E: EcsApi + EcsServiceApi + Clone>(
+pub async fn start<E: EcsApi + EcsServiceApi + EcsTaskApi + Clone>(
     config: ControllerConfig,
     client: kube::Client,
     ecs: E,
@@ -181,7 +184,7 @@ pub async fn start<E: EcsApi + EcsServiceApi + Clone>(
 }
 
 /// Runs the reconcilers during each leadership term.
-async fn supervise<E: EcsApi + EcsServiceApi + Clone>(
+async fn supervise<E: EcsApi + EcsServiceApi + EcsTaskApi + Clone>(
     config: ControllerConfig,
     client: kube::Client,
     ecs: E,
@@ -251,8 +254,8 @@ where
     }
 }
 
-/// One leadership term: the EcsService cache and the two controllers.
-async fn run_reconcilers<E: EcsApi + EcsServiceApi>(
+/// One leadership term: the EcsService cache and the four controllers.
+async fn run_reconcilers<E: EcsApi + EcsServiceApi + EcsTaskApi>(
     config: ControllerConfig,
     client: kube::Client,
     ecs: E,
@@ -277,7 +280,8 @@ async fn run_reconcilers<E: EcsApi + EcsServiceApi>(
     });
 
     let (graceful_td, graceful_rest) = split_signal(graceful);
-    let (graceful_cl, graceful_svc) = split_signal(graceful_rest);
+    let (graceful_cl, graceful_rest) = split_signal(graceful_rest);
+    let (graceful_svc, graceful_task) = split_signal(graceful_rest);
     let controller_config = ControllerConfigKube::default().concurrency(config.concurrency);
 
     let task_definitions = drive(
@@ -308,7 +312,9 @@ async fn run_reconcilers<E: EcsApi + EcsServiceApi>(
         config.retry,
         graceful_svc,
     );
-    futures::future::join3(task_definitions, clusters, services).await;
+    let tasks =
+        task::run(ctx.clone(), config.namespace.clone(), config.concurrency, config.retry, config.task, graceful_task);
+    futures::future::join4(task_definitions, clusters, services, tasks).await;
 }
 
 /// One controller: watch `api`, reconcile on spec (generation) and finalizer

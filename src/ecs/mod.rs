@@ -1,11 +1,12 @@
-//! The seam to Amazon ECS: the few operations the reconcilers need, as two traits,
-//! [`EcsApi`] (task definitions and clusters) and [`EcsServiceApi`] (services).
+//! The seam to Amazon ECS: the few operations the reconcilers need, as three traits,
+//! [`EcsApi`] (task definitions and clusters), [`EcsServiceApi`] (services) and
+//! [`EcsTaskApi`] (one-off tasks).
 //!
 //! Reconcilers depend on the traits, never on the SDK client, so their unit
 //! tests run against in-memory fakes and their integration tests against the
 //! real `aws-sdk-ecs` client talking HTTP to the emulator (or to real ECS).
 //! [`SdkEcs`] is that real client, and [`client_for_endpoint`] the SDK client for
-//! an emulator; [`mapping`] and [`service_mapping`] turn resource specs into SDK
+//! an emulator; [`mapping`], [`service_mapping`] and [`task_mapping`] turn resource specs into SDK
 //! inputs; [`EcsError`] classifies failures once, here, at the edge. The files
 //! below this one import each other, never this one, which only re-exports.
 
@@ -21,6 +22,11 @@ pub mod service;
 pub mod service_fake;
 pub mod service_mapping;
 mod service_sdk;
+pub mod task;
+#[cfg(test)]
+pub mod task_fake;
+pub mod task_mapping;
+mod task_sdk;
 
 pub use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
 pub use error::{EcsError, EcsErrorKind};
@@ -31,3 +37,4 @@ pub use operations::{
 };
 pub use sdk::{EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY, EcsSettings, SdkEcs, client_for_endpoint};
 pub use service::{EcsServiceApi, ServiceDescription};
+pub use task::{EcsTaskApi, TaskDescription};

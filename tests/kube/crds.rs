@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ecs_bridge::api::{EcsCluster, EcsService, EcsTaskDefinition};
+use ecs_bridge::api::{EcsCluster, EcsService, EcsTask, EcsTaskDefinition};
 use kube::CustomResourceExt;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::ApiResource;
@@ -27,6 +27,7 @@ fn resource_of(object: &Value) -> ApiResource {
         Some("EcsTaskDefinition") => EcsTaskDefinition::api_resource(),
         Some("EcsService") => EcsService::api_resource(),
         Some("EcsCluster") => EcsCluster::api_resource(),
+        Some("EcsTask") => EcsTask::api_resource(),
         other => panic!("not one of our kinds: {other:?}"),
     }
 }
@@ -120,6 +121,22 @@ fn cluster(name: &str) -> Value {
         "spec": {
             "capacityProviders": ["FARGATE", "FARGATE_SPOT"],
             "defaultCapacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}]
+        }
+    })
+}
+
+fn ecs_task(name: &str) -> Value {
+    json!({
+        "apiVersion": "ecs-bridge.dev/v1alpha1",
+        "kind": "EcsTask",
+        "metadata": {"name": name},
+        "spec": {
+            "cluster": "demo",
+            "taskDefinitionRef": {"name": "web"},
+            "launchType": "FARGATE",
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-1"]}},
+            "overrides": {"containerOverrides": [{"name": "web", "command": ["./migrate"]}]},
+            "backoffLimit": 2
         }
     })
 }
@@ -523,6 +540,59 @@ fn invalid_cases() -> Vec<Case> {
             "Unsupported value: \"on\"",
         ),
         case("cluster tag count", cluster("cluster-tags"), |s| s["tags"] = tags(51), "must have at most 50 items"),
+        // EcsTask
+        case(
+            "task: both task definitions",
+            ecs_task("task-both"),
+            |s| s["taskDefinition"] = json!("web:3"),
+            "set exactly one of taskDefinitionRef (an EcsTaskDefinition in this namespace) and taskDefinition",
+        ),
+        case(
+            "task: no task definition",
+            ecs_task("task-neither"),
+            |s| {
+                s.as_object_mut().unwrap().remove("taskDefinitionRef");
+            },
+            "set exactly one of taskDefinitionRef",
+        ),
+        case(
+            "task: launch type and strategy",
+            ecs_task("task-launch"),
+            |s| s["capacityProviderStrategy"] = json!([{"capacityProvider": "FARGATE_SPOT"}]),
+            "launchType and capacityProviderStrategy are mutually exclusive",
+        ),
+        case(
+            "task: fargate needs a network",
+            ecs_task("task-network"),
+            |s| {
+                s.as_object_mut().unwrap().remove("networkConfiguration");
+            },
+            "Fargate tasks use awsvpc networking",
+        ),
+        case(
+            "task: count above ECS's 10",
+            ecs_task("task-count"),
+            |s| s["count"] = json!(11),
+            "should be less than or equal to 10",
+        ),
+        case(
+            "task: count of 0",
+            ecs_task("task-zero"),
+            |s| s["count"] = json!(0),
+            "should be greater than or equal to 1",
+        ),
+        case(
+            "task: negative backoffLimit",
+            ecs_task("task-backoff"),
+            |s| s["backoffLimit"] = json!(-1),
+            "should be greater than or equal to 0",
+        ),
+        case(
+            "task: SERVICE tags are for services",
+            ecs_task("task-propagate"),
+            |s| s["propagateTags"] = json!("SERVICE"),
+            "Unsupported value: \"SERVICE\"",
+        ),
     ]
 }
 
@@ -553,6 +623,7 @@ async fn the_valid_bases_are_accepted() {
         fargate_service("web"),
         ec2_service("web-ec2"),
         cluster("demo"),
+        ecs_task("migrate"),
     ] {
         apply(&ns.client, &ns.name, &object)
             .await
@@ -595,6 +666,8 @@ async fn every_example_applies_server_side() {
         "ecstaskdefinition.ecs-bridge.dev/web-bridge",
         "ecsservice.ecs-bridge.dev/web-bridge",
         "ecsservice.ecs-bridge.dev/api",
+        "ecstaskdefinition.ecs-bridge.dev/migrate",
+        "ecstask.ecs-bridge.dev/migrate",
     ] {
         assert!(listed.lines().any(|l| l == expected), "{expected} missing from `kubectl get ecs`:\n{listed}");
     }
@@ -665,6 +738,21 @@ async fn immutable_fields_reject_changes() {
         update_error(client, &ns.name, &ecs_cluster, &renamed_cluster).await,
         "spec.clusterName is immutable",
     );
+
+    // An EcsTask's whole spec is immutable, like a Job's template.
+    let task = ecs_task("task-immutable");
+    for (field, value) in [("backoffLimit", json!(5)), ("cluster", json!("elsewhere")), ("count", json!(2))] {
+        let mut changed = task.clone();
+        changed["spec"][field] = value;
+        expect(
+            &format!("EcsTask {field}"),
+            update_error(client, &ns.name, &task, &changed).await,
+            "an EcsTask's spec is immutable once created",
+        );
+    }
+    let mut same = task.clone();
+    same["metadata"]["labels"] = json!({"team": "data"});
+    assert!(apply(client, &ns.name, &same).await.is_ok(), "metadata stays editable");
 
     assert!(failures.is_empty(), "immutable fields misbehaved:\n{}", failures.join("\n"));
 }
@@ -746,9 +834,26 @@ async fn kubectl_get_shows_the_printer_columns() {
     let header: Vec<&str> = table.lines().next().expect("header").split_whitespace().collect();
     assert_eq!(header, ["NAME", "CLUSTER", "STATUS", "SERVICES", "RUNNING", "READY", "AGE"], "{table}");
 
+    apply(&ns.client, &ns.name, &ecs_task("migrate")).await.expect("task");
+    let tasks: Api<EcsTask> = Api::namespaced(ns.client.clone(), &ns.name);
+    let status = json!({
+        "apiVersion": "ecs-bridge.dev/v1alpha1",
+        "kind": "EcsTask",
+        "status": {"phase": "Failed", "exitCode": 3, "attemptCount": 3}
+    });
+    tasks
+        .patch_status("migrate", &PatchParams::apply("crds-test-status").force(), &Patch::Apply(&status))
+        .await
+        .expect("status patch");
+    let table = run_ok(kubectl(&ns.name).args(["get", "ecstasks"]));
+    let header: Vec<&str> = table.lines().next().expect("header").split_whitespace().collect();
+    assert_eq!(header, ["NAME", "STATUS", "EXIT", "CODE", "ATTEMPTS", "AGE"], "{table}");
+    let row: Vec<&str> = table.lines().nth(1).expect("a row").split_whitespace().collect();
+    assert_eq!(&row[..4], ["migrate", "Failed", "3", "3"], "{table}");
+
     // Short names and the `ecs` category reach the same objects.
-    let by_short_name = run_ok(kubectl(&ns.name).args(["get", "ecssvc,ecstd,ecscl", "-o", "name"]));
-    assert_eq!(by_short_name.lines().count(), 3, "{by_short_name}");
+    let by_short_name = run_ok(kubectl(&ns.name).args(["get", "ecssvc,ecstd,ecscl,ecstask", "-o", "name"]));
+    assert_eq!(by_short_name.lines().count(), 4, "{by_short_name}");
 }
 
 #[tokio::test]

@@ -202,6 +202,14 @@ async fn dev_mode_on_its_own_control_plane_runs_the_examples_then_stops_everythi
         "--timeout=120s",
     ]));
 
+    // The one-off example runs to Complete, as its comment says to wait for it.
+    support::run_ok(kubectl(&kubeconfig).args([
+        "wait",
+        "--for=condition=Complete",
+        "ecstask/migrate",
+        "--timeout=120s",
+    ]));
+
     // What Ready claims is what ECS holds.
     let client =
         control_plane::kubeconfig::client(&kubeconfig).await.unwrap_or_else(|e| panic!("{}", support::error_chain(&e)));

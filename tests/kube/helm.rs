@@ -2,7 +2,7 @@
 //! runs, so its images never start: the objects are what is checked), and its RBAC proven by
 //! use: the controller runs in this process as the chart's ServiceAccount (impersonated),
 //! with the flags of the chart's Deployment, through a full create → Ready → delete cycle of
-//! all three kinds; what the chart does not grant is refused.
+//! all three kinds (the EcsTask rules are checked by name); what the chart does not grant is refused.
 
 use std::path::Path;
 use std::time::Duration;
@@ -242,6 +242,8 @@ async fn helm_install_creates_the_controller_emulator_rbac_and_services() {
     let rules = role.rules.unwrap_or_default();
     assert!(has_rule(&rules, "ecs-bridge.dev", "ecsservices/status", "patch"));
     assert!(!has_rule(&rules, "ecs-bridge.dev", "ecsservices", "delete"));
+    assert!(has_rule(&rules, "ecs-bridge.dev", "ecstasks", "delete"), "an EcsTask's TTL deletes it");
+    assert!(has_rule(&rules, "ecs-bridge.dev", "ecstasks/status", "patch"));
     let binding = Api::<ClusterRoleBinding>::all(client.clone()).get(&full).await.expect("the ClusterRoleBinding");
     let subject = &binding.subjects.expect("subjects")[0];
     assert_eq!((subject.name.as_str(), subject.namespace.as_deref()), (full.as_str(), Some(ns.as_str())));

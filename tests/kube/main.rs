@@ -17,4 +17,5 @@ mod operator_service;
 mod operator_service_chaos;
 mod operator_service_removal;
 mod operator_service_rollout;
+mod operator_task;
 mod operator_task_definition;
