@@ -316,6 +316,28 @@ async fn fargate_rules() {
         "ClientException",
         Some("No Fargate configuration exists for given values."),
     );
+    // awslogs on Fargate writes with the execution role.
+    let logged = || {
+        let logs = aws_sdk_ecs::types::LogConfiguration::builder()
+            .log_driver(aws_sdk_ecs::types::LogDriver::Awslogs)
+            .options("awslogs-group", "/ecs/fg")
+            .build()
+            .expect("log configuration");
+        client
+            .register_task_definition()
+            .family("fg")
+            .requires_compatibilities(Compatibility::Fargate)
+            .network_mode(NetworkMode::Awsvpc)
+            .cpu("256")
+            .memory("512")
+            .container_definitions(container("a").log_configuration(logs).build())
+    };
+    assert_error(
+        logged().send().await,
+        "ClientException",
+        Some("Fargate requires task definition to have execution role ARN to support log driver awslogs."),
+    );
+    assert!(logged().execution_role_arn("arn:aws:iam::000000000000:role/exec").send().await.is_ok());
     for (cpu, memory) in [("256", "2048"), ("512", "4096"), ("4096", "30720"), ("8192", "61440"), ("16384", "122880")] {
         assert!(
             base().network_mode(NetworkMode::Awsvpc).cpu(cpu).memory(memory).send().await.is_ok(),

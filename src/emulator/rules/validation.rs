@@ -179,6 +179,14 @@ fn fargate_problem(
     if !td.placement_constraints.is_empty() {
         return Some("Fargate does not support placement constraints.".to_owned());
     }
+    // Fargate's awslogs driver writes with the execution role's credentials.
+    let awslogs = td.container_definitions.iter().any(|c| {
+        c.other.get("logConfiguration").and_then(|l| l.get("logDriver")).and_then(serde_json::Value::as_str)
+            == Some("awslogs")
+    });
+    if awslogs && td.execution_role_arn.as_deref().is_none_or(str::is_empty) {
+        return Some("Fargate requires task definition to have execution role ARN to support log driver awslogs.".to_owned());
+    }
     None
 }
 
