@@ -848,6 +848,8 @@ pub fn describe_scaling_activities(store: &Store, body: &[u8]) -> EcsResult<Valu
         .filter(|(rid, _)| input.resource_id.as_deref().is_none_or(|r| r == rid.as_str()))
         .flat_map(|(_, list)| list.iter())
         .collect();
+    // Newest first; of two at the same instant, the one recorded later.
+    all.reverse();
     all.sort_by(|a, b| b.start_time.0.cmp(&a.start_time.0));
     let activities: Vec<Value> = all.iter().skip(start).take(max).map(|a| json!(a)).collect();
     let next = (start + max < all.len()).then(|| (start + max).to_string());

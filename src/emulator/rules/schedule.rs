@@ -117,9 +117,14 @@ pub fn next_run(
             (at > after).then_some(at)?
         }
         Schedule::Rate(every) => {
-            let from = start.unwrap_or(origin);
-            let periods = if after < from { 0 } else { (after - from) / every + 1 };
-            from.checked_add(periods.checked_mul(*every)?)?
+            // From a start time the first run is at it; without one, a
+            // period after the action was made.
+            let first = match start {
+                Some(s) => s,
+                None => origin.checked_add(*every)?,
+            };
+            let periods = if after < first { 0 } else { (after - first) / every + 1 };
+            first.checked_add(periods.checked_mul(*every)?)?
         }
         Schedule::Cron(cron) => {
             let now = jiff::Timestamp::from_millisecond(after).ok()?.to_zoned(zone.clone());
@@ -156,6 +161,7 @@ mod tests {
         let rate = parse("rate(5 minutes)").unwrap();
         let utc = TimeZone::UTC;
         assert_eq!(next_run(&rate, &utc, None, None, 1_000, 1_000), Some(301_000));
+        assert_eq!(next_run(&rate, &utc, None, None, 1_000, 999), Some(301_000), "not at once");
         assert_eq!(next_run(&rate, &utc, None, None, 1_000, 301_000), Some(601_000));
         assert_eq!(next_run(&rate, &utc, Some(10_000_000), None, 1_000, 1_000), Some(10_000_000));
         assert_eq!(next_run(&rate, &utc, None, Some(500_000), 1_000, 301_000), None, "past its end time");

@@ -255,6 +255,11 @@ impl Scaling {
             }
             ScalingChange::Activity { activity } => {
                 let list = self.activities.entry(activity.resource_id.clone()).or_default();
+                // Replay may see an activity the snapshot already holds
+                // (the journal's compaction overlaps): keep it once.
+                if list.iter().rev().any(|a| a.activity_id == activity.activity_id) {
+                    return;
+                }
                 list.push(activity);
                 if list.len() > MAX_ACTIVITIES {
                     let extra = list.len() - MAX_ACTIVITIES;
@@ -273,6 +278,26 @@ impl Scaling {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replaying_an_activity_keeps_it_once() {
+        let activity = Activity {
+            activity_id: "a".into(),
+            service_namespace: NAMESPACE.into(),
+            resource_id: "service/c/s".into(),
+            scalable_dimension: DIMENSION.into(),
+            description: "Setting desired count to 2.".into(),
+            cause: "test".into(),
+            start_time: Timestamp(1),
+            end_time: None,
+            status_code: "Successful".into(),
+            status_message: None,
+        };
+        let mut scaling = Scaling::default();
+        scaling.apply(ScalingChange::Activity { activity: activity.clone() });
+        scaling.apply(ScalingChange::Activity { activity });
+        assert_eq!(scaling.activities["service/c/s"].len(), 1);
+    }
 
     #[test]
     fn resource_ids_name_a_cluster_and_a_service() {
