@@ -850,7 +850,7 @@ pub fn describe_scaling_activities(store: &Store, body: &[u8]) -> EcsResult<Valu
         .collect();
     // Newest first; of two at the same instant, the one recorded later.
     all.reverse();
-    all.sort_by(|a, b| b.start_time.0.cmp(&a.start_time.0));
+    all.sort_by_key(|a| std::cmp::Reverse(a.start_time.0));
     let activities: Vec<Value> = all.iter().skip(start).take(max).map(|a| json!(a)).collect();
     let next = (start + max < all.len()).then(|| (start + max).to_string());
     Ok(with_next(json!({ "ScalingActivities": activities }), next))

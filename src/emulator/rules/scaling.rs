@@ -10,7 +10,7 @@ use crate::emulator::state::scaling::StepScaling;
 /// `ceil(current × metric / target)`. With no tasks there is no metric to
 /// be proportional to, so nothing changes.
 pub fn tracking_capacity(current: i64, metric: f64, target: f64) -> i64 {
-    if current <= 0 || !(target > 0.0) || !metric.is_finite() {
+    if current <= 0 || target.is_nan() || target <= 0.0 || !metric.is_finite() {
         return current;
     }
     let wanted = (current as f64 * metric / target).ceil();
