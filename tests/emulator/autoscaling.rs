@@ -563,6 +563,10 @@ async fn bad_input_gets_the_services_error_shapes() {
     // names clash with ECS's TagResource and the like).
     let stats = emulator.stats();
     assert!(stats.contains_key("AnyScaleFrontendService.RegisterScalableTarget"), "{stats:?}");
+    let arn = "arn:aws:application-autoscaling:us-east-1:000000000000:scalable-target/0ecffff";
+    let (status, body) =
+        raw(&endpoint, Some(&target("ListTagsForResource")), &json!({ "ResourceARN": arn }).to_string()).await;
+    assert_eq!((status, body["__type"].as_str()), (404, Some("ResourceNotFoundException")), "as the model says");
     assert!(!stats.contains_key("RegisterScalableTarget"));
 }
 

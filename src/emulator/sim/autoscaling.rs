@@ -147,6 +147,10 @@ pub fn clamp_to_capacity(store: &Store, target: &ScalableTarget, changes: &mut C
 /// activities were recorded.
 pub fn tick(store: &Store) -> usize {
     let now = store.now();
+    // Most ticks have nothing due: look before taking the write lock.
+    if next_due(store).is_none_or(|at| at > now) {
+        return 0;
+    }
     let result = store.change_scaling(|records, changes| {
         let mut out = Vec::new();
         for target in records.targets.values() {
@@ -258,6 +262,14 @@ fn track(
     for name in &due {
         let Some(policy) = target.policies.get_mut(name) else { continue };
         let Some(config) = policy.target_tracking.clone() else { continue };
+        // Far behind (the real clock after a restart): the datapoints
+        // missed are not made up; evaluation resumes now.
+        if let Some(at) = policy.watch.next_evaluation
+            && now.0 - at.0 > i64::from(LOW_DATAPOINTS) * PERIOD_MILLIS
+        {
+            policy.watch.next_evaluation = Some(now);
+            (policy.watch.above, policy.watch.below) = (0, 0);
+        }
         while let Some(at) = policy.watch.next_evaluation.filter(|at| *at <= now) {
             let value = match (&service, counts, metric_of(&config)) {
                 (Some((cluster, svc)), Some((_, running)), Some(metric)) if running > 0 => {

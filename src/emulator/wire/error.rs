@@ -174,14 +174,18 @@ impl EcsError {
 pub struct Dialect {
     pub message_member: &'static str,
     pub internal: ErrorKind,
+    /// The status of `ResourceNotFoundException` (Application Auto
+    /// Scaling's model says 404; ECS and Logs send 400).
+    pub not_found_status: u16,
 }
 
 impl Dialect {
     /// ECS's (and CloudWatch Logs') way.
-    pub const ECS: Dialect = Dialect { message_member: "message", internal: ErrorKind::ServerException };
+    pub const ECS: Dialect =
+        Dialect { message_member: "message", internal: ErrorKind::ServerException, not_found_status: 400 };
     /// Application Auto Scaling's way.
     pub const AUTOSCALING: Dialect =
-        Dialect { message_member: "Message", internal: ErrorKind::InternalServiceException };
+        Dialect { message_member: "Message", internal: ErrorKind::InternalServiceException, not_found_status: 404 };
 
     /// The status and body of `err` as this service sends it. A failure
     /// raised as ECS's `ServerException` (a panic, an injected fault, a
@@ -194,7 +198,9 @@ impl Dialect {
         let mut body = serde_json::Map::new();
         body.insert("__type".into(), Value::from(kind.shape_name()));
         body.insert(self.message_member.into(), Value::from(err.message.as_str()));
-        (kind.http_status(), Value::Object(body))
+        let status =
+            if kind == ErrorKind::ResourceNotFoundException { self.not_found_status } else { kind.http_status() };
+        (status, Value::Object(body))
     }
 }
 
