@@ -9,13 +9,13 @@
 //! ```text
 //! mod.rs    this facade: configuration, spawn/run, the router, the ticker
 //! admin/    the /_emulator/ endpoints that tests and people steer it with
-//! server/   POST /: target header to handler, request faults, throttling, stats
-//! api/      one file per family of ECS operations; api/mod.rs names them all
+//! server/   POST /: target header to a served service's handler (api::SERVICES), faults, throttling, stats
+//! api/      one file per family of operations (ECS, Logs, Auto Scaling); api/mod.rs names them all
 //! agent/    the Docker runtime: makes containers follow the tasks, reports what they do
 //! sim/      the living ECS: the tick, task lifecycle, deployments, breaker, events
 //! rules/    ECS's pure rules: validation, the query language, placement, zones
 //! state/    records, the store and its locks, the journal, ids
-//! wire/     the JSON 1.1 codec, ECS's error shapes, pagination
+//! wire/     the JSON 1.1 codec, the services' error shapes and dialects, pagination
 //! docker/   the Docker Engine client the agent drives (knows nothing of ECS)
 //! clock.rs, timings.rs   time and how long each simulated phase takes
 //! ```

@@ -5,6 +5,7 @@
 mod account_settings;
 mod agent_calls;
 mod alarms;
+mod autoscaling;
 mod availability_zones;
 mod aws_cli;
 mod circuit_breaker;

@@ -285,3 +285,15 @@ pub fn logs_client(endpoint: &str) -> aws_sdk_cloudwatchlogs::Client {
         .build();
     aws_sdk_cloudwatchlogs::Client::from_conf(config)
 }
+
+/// An `aws-sdk-applicationautoscaling` client for the emulator at `endpoint`.
+pub fn autoscaling_client(endpoint: &str) -> aws_sdk_applicationautoscaling::Client {
+    use aws_sdk_applicationautoscaling::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_applicationautoscaling::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new("dev", "dev", None, None, "tests"))
+        .build();
+    aws_sdk_applicationautoscaling::Client::from_conf(config)
+}

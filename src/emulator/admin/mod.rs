@@ -28,6 +28,9 @@
 //! | `POST /_emulator/faults` | adds a fault rule (see `faults::FaultRule`): `{"operation"?: "DescribeServices" (absent or "*": all), "kind": "throttle"\|"serverError"\|"latency", "rate"?: 0.2, "count"?: 3, "latencyMillis"?: 500}`; answers the rule with its `id` |
 //! | `DELETE /_emulator/faults` | removes every fault rule (`?id=<id>` removes one) |
 //! | `GET /_emulator/subnets?ids=subnet-a,subnet-b` | `{subnets: [{subnetId, availabilityZone, cidrBlock}]}`: where the emulator puts awsvpc tasks' ENIs, with no setup: a subnet id ending in `-az-<letter>` is in `<region><letter>`, any other in zone a, b or c by a stable hash of the id (see `awsvpc`) |
+//! | `POST /_emulator/metrics` | `{"cluster"?: "demo" (default "default"), "service": "web", "cpu"?: 90, "memory"?: 40, "requestCountPerTarget"?: 1200, "curve"?: [{"at": 0, "cpu": 30}, {"at": 300, "cpu": 85}]}`: the load on a service's simulated tasks, as CloudWatch's service averages (percent; requests per target per minute): a value from now on, or a step curve of points `at` seconds from now (each holds until the next, the last one forever); each metric given replaces that metric's load. Application Auto Scaling's target tracking reads it once a minute. In memory only, cleared by reset; answers the service's loads |
+//! | `GET /_emulator/metrics` | `{loads: [{cluster, service, metric: "cpu"\|"memory"\|"requestCountPerTarget", sinceMillis, points: [{at, value}], value}]}`: every load set, with its `value` now (absent before the first point) |
+//! | `POST /_emulator/autoscaling/alarm` | `{"resourceId": "service/demo/web", "policyName": "step-out", "breach"?: 12.5, "alarmName"?: "cpu-high"}`: stands in for the CloudWatch alarm that invokes a step scaling policy: the alarm is in ALARM with the metric `breach` past its threshold (metric − threshold; default 0), so the step holding it is applied, within min/max, the policy's `Cooldown` and `SuspendedState`; answers `{desiredCount, activity, reason}` |
 //! | `POST /_emulator/throttling` | `{"enabled": true}`: ECS's token buckets per API category (as `--throttling`) |
 
 use std::sync::Arc;
@@ -45,6 +48,7 @@ use crate::emulator::server::{App, json_response};
 use crate::emulator::sim::scheduler::{ClockError, advance, tick as run_tick};
 use crate::emulator::state::failure_rules::FailureRule;
 use crate::emulator::state::ids::{id_of, uuid, with_rng};
+use crate::emulator::state::loads::{Load, Metric};
 use crate::emulator::state::{read, write};
 
 /// The admin routes, each next to its handler below.
@@ -67,6 +71,8 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/_emulator/secrets", get(secrets).post(put_secret))
         .route("/_emulator/faults", get(faults).post(add_fault).delete(delete_faults))
         .route("/_emulator/throttling", post(set_throttling))
+        .route("/_emulator/metrics", get(loads).post(set_load))
+        .route("/_emulator/autoscaling/alarm", post(step_alarm))
         .route("/_emulator/subnets", get(subnets))
 }
 
@@ -383,7 +389,7 @@ pub async fn add_fault(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
     }
     if let Some(op) = rule.operation.as_deref()
         && op != "*"
-        && !crate::emulator::api::all_operations().any(|(name, _)| *name == op)
+        && !crate::emulator::api::counter_names().iter().any(|name| name == op)
     {
         return bad_request(format!("unknown operation {op:?}"));
     }
@@ -442,4 +448,135 @@ pub async fn subnets(State(app): State<Arc<App>>, Query(query): Query<SubnetQuer
         })
         .collect();
     json_response(200, &json!({ "subnets": subnets }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LoadPoint {
+    at: f64,
+    cpu: Option<f64>,
+    memory: Option<f64>,
+    request_count_per_target: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LoadInput {
+    cluster: Option<String>,
+    service: String,
+    cpu: Option<f64>,
+    memory: Option<f64>,
+    request_count_per_target: Option<f64>,
+    #[serde(default)]
+    curve: Vec<LoadPoint>,
+}
+
+fn render_loads(app: &App, only: Option<(&str, &str)>) -> Value {
+    let now = app.store.now();
+    let list: Vec<Value> = app
+        .store
+        .loads
+        .all()
+        .into_iter()
+        .filter(|((c, s), _)| only.is_none_or(|(oc, os)| oc == c && os == s))
+        .flat_map(|((cluster, service), metrics)| {
+            metrics.into_iter().map(move |(metric, load)| {
+                let points: Vec<Value> =
+                    load.points.iter().map(|(at, v)| json!({ "at": *at as f64 / 1000.0, "value": v })).collect();
+                let mut out = json!({
+                    "cluster": cluster, "service": service, "metric": metric,
+                    "sinceMillis": load.since.0, "points": points,
+                });
+                if let Some(v) = load.at(now) {
+                    out["value"] = json!(v);
+                }
+                out
+            })
+        })
+        .collect();
+    json!({ "loads": list })
+}
+
+/// `GET /_emulator/metrics`
+pub async fn loads(State(app): State<Arc<App>>) -> Response {
+    json_response(200, &render_loads(&app, None))
+}
+
+/// `POST /_emulator/metrics`
+pub async fn set_load(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
+    let input: LoadInput = match body(&bytes) {
+        Ok(input) => input,
+        Err(response) => return response,
+    };
+    let cluster = input.cluster.unwrap_or_else(|| "default".into());
+    if input.service.is_empty() {
+        return bad_request("service must name a service");
+    }
+    let now = app.store.now();
+    let mut by_metric: std::collections::BTreeMap<Metric, Vec<(i64, f64)>> = Default::default();
+    for (metric, value) in [
+        (Metric::Cpu, input.cpu),
+        (Metric::Memory, input.memory),
+        (Metric::RequestCountPerTarget, input.request_count_per_target),
+    ] {
+        if let Some(v) = value {
+            by_metric.entry(metric).or_default().push((0, v));
+        }
+    }
+    for point in &input.curve {
+        if !point.at.is_finite() || point.at < 0.0 {
+            return bad_request("a curve point's \"at\" must be a number of seconds, 0 or more");
+        }
+        let at = (point.at * 1000.0).round() as i64;
+        for (metric, value) in [
+            (Metric::Cpu, point.cpu),
+            (Metric::Memory, point.memory),
+            (Metric::RequestCountPerTarget, point.request_count_per_target),
+        ] {
+            if let Some(v) = value {
+                by_metric.entry(metric).or_default().push((at, v));
+            }
+        }
+    }
+    if by_metric.is_empty() {
+        return bad_request("give a load: cpu, memory, requestCountPerTarget or a curve of them");
+    }
+    for (metric, mut points) in by_metric {
+        if points.iter().any(|(_, v)| !v.is_finite() || *v < 0.0) {
+            return bad_request("loads must be numbers, 0 or more");
+        }
+        points.sort_by_key(|(at, _)| *at);
+        app.store.loads.set(&cluster, &input.service, metric, Load { since: now, points });
+    }
+    json_response(200, &render_loads(&app, Some((&cluster, &input.service))))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StepAlarmInput {
+    resource_id: String,
+    policy_name: String,
+    breach: Option<f64>,
+    alarm_name: Option<String>,
+}
+
+/// `POST /_emulator/autoscaling/alarm`
+pub async fn step_alarm(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
+    let input: StepAlarmInput = match body(&bytes) {
+        Ok(input) => input,
+        Err(response) => return response,
+    };
+    let breach = input.breach.unwrap_or(0.0);
+    if !breach.is_finite() {
+        return bad_request("breach must be a number");
+    }
+    let alarm = input.alarm_name.unwrap_or_else(|| format!("{}-alarm", input.policy_name));
+    let store = &app.store;
+    let result = with_rng(store.rng.as_ref(), || {
+        crate::emulator::sim::autoscaling::trigger_step(store, &input.resource_id, &input.policy_name, breach, &alarm)
+    });
+    match result {
+        Ok(outcome) => json_response(200, &serde_json::to_value(outcome).unwrap_or(Value::Null)),
+        Err(err) => json_response(err.kind.http_status(), &err.body()),
+    }
 }

@@ -1,12 +1,16 @@
-//! ECS's operations, one file per family. Each handler parses its input
+//! The operations of every AWS service served on the emulator's port, one
+//! file per family. Each handler parses its input
 //! ([`crate::emulator::wire`]), takes the locks it needs ([`crate::emulator::state`]),
-//! checks ECS's rules ([`crate::emulator::rules`]), lets the simulation act
-//! ([`crate::emulator::sim`]) and renders ECS's answer. Handlers never call one
-//! another: this file is the only one that names them all.
+//! checks the service's rules ([`crate::emulator::rules`]), lets the simulation act
+//! ([`crate::emulator::sim`]) and renders the answer. Handlers never call one
+//! another: this file is the only one that names them all, in [`SERVICES`]:
+//! one entry per service (its `X-Amz-Target` prefix, its operations, its
+//! error dialect), so serving another service is a table entry.
 
 mod account_settings;
 mod agent_calls;
 mod attributes;
+mod autoscaling;
 mod clusters;
 mod container_instances;
 mod logs;
@@ -20,7 +24,7 @@ mod tasks;
 
 use crate::emulator::state::Store;
 use crate::emulator::wire::codec::Reply;
-use crate::emulator::wire::error::EcsResult;
+use crate::emulator::wire::error::{Dialect, EcsResult};
 
 /// One operation: the store and the raw body in, ECS's answer out.
 pub type Handler = fn(&Store, &[u8]) -> EcsResult<Reply>;
@@ -84,6 +88,9 @@ pub const OPERATIONS: &[(&str, Handler)] = &[
     ("UpdateContainerAgent", value_op!(agent_calls::update_container_agent)),
 ];
 
+/// The `X-Amz-Target` prefix of ECS's API version 2014-11-13.
+pub const ECS_TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113.";
+
 /// The `X-Amz-Target` prefix of CloudWatch Logs (API 2014-03-28).
 pub const LOGS_TARGET_PREFIX: &str = "Logs_20140328.";
 
@@ -99,15 +106,124 @@ pub const LOGS_OPERATIONS: &[(&str, Handler)] = &[
     ("FilterLogEvents", value_op!(logs::filter_log_events)),
 ];
 
-/// Operation `index` of [`OPERATIONS`] followed by [`LOGS_OPERATIONS`] (the
-/// numbering the request counters use).
-pub fn operation_at(index: usize) -> (&'static str, Handler) {
-    OPERATIONS.get(index).copied().unwrap_or_else(|| LOGS_OPERATIONS[index - OPERATIONS.len()])
+/// The `X-Amz-Target` prefix of Application Auto Scaling (API 2016-02-06).
+pub const AUTOSCALING_TARGET_PREFIX: &str = "AnyScaleFrontendService.";
+
+/// The Application Auto Scaling operations served on the same port (for
+/// the `ecs` namespace).
+pub const AUTOSCALING_OPERATIONS: &[(&str, Handler)] = &[
+    ("RegisterScalableTarget", value_op!(autoscaling::register_scalable_target)),
+    ("DescribeScalableTargets", value_op!(autoscaling::describe_scalable_targets)),
+    ("DeregisterScalableTarget", value_op!(autoscaling::deregister_scalable_target)),
+    ("PutScalingPolicy", value_op!(autoscaling::put_scaling_policy)),
+    ("DescribeScalingPolicies", value_op!(autoscaling::describe_scaling_policies)),
+    ("DeleteScalingPolicy", value_op!(autoscaling::delete_scaling_policy)),
+    ("PutScheduledAction", value_op!(autoscaling::put_scheduled_action)),
+    ("DescribeScheduledActions", value_op!(autoscaling::describe_scheduled_actions)),
+    ("DeleteScheduledAction", value_op!(autoscaling::delete_scheduled_action)),
+    ("DescribeScalingActivities", value_op!(autoscaling::describe_scaling_activities)),
+    ("TagResource", value_op!(autoscaling::tag_resource)),
+    ("UntagResource", value_op!(autoscaling::untag_resource)),
+    ("ListTagsForResource", value_op!(autoscaling::list_tags_for_resource)),
+];
+
+/// One AWS service on the emulator's port.
+#[derive(Debug)]
+pub struct Service {
+    /// What `X-Amz-Target` starts with (`<Prefix>.<Operation>`).
+    pub target_prefix: &'static str,
+    pub operations: &'static [(&'static str, Handler)],
+    /// Operations of the service's model that are not served: they answer
+    /// `UnsupportedFeatureException`, never a silent success.
+    pub unsupported: &'static [&'static str],
+    /// How the service writes its errors.
+    pub dialect: Dialect,
+    /// Whether request counters and fault rules name an operation by its
+    /// full target (`AnyScaleFrontendService.TagResource`) rather than its
+    /// bare name. ECS's and Logs' names are disjoint and have always been
+    /// bare; later services are qualified, as their names clash with ECS's.
+    pub qualified_names: bool,
 }
 
-/// Every operation served, ECS's then CloudWatch Logs'.
-pub fn all_operations() -> impl Iterator<Item = &'static (&'static str, Handler)> {
-    OPERATIONS.iter().chain(LOGS_OPERATIONS)
+impl Service {
+    /// The name counters and fault rules use for operation `name`.
+    pub fn counter_name(&self, name: &str) -> String {
+        if self.qualified_names { format!("{}{name}", self.target_prefix) } else { name.to_owned() }
+    }
+}
+
+/// Every service served, ECS first. Operations are numbered across the
+/// table in this order (the numbering the request counters use).
+pub const SERVICES: &[Service] = &[
+    Service {
+        target_prefix: ECS_TARGET_PREFIX,
+        operations: OPERATIONS,
+        unsupported: UNSUPPORTED_OPERATIONS,
+        dialect: Dialect::ECS,
+        qualified_names: false,
+    },
+    Service {
+        target_prefix: LOGS_TARGET_PREFIX,
+        operations: LOGS_OPERATIONS,
+        unsupported: &[],
+        dialect: Dialect::ECS,
+        qualified_names: false,
+    },
+    Service {
+        target_prefix: AUTOSCALING_TARGET_PREFIX,
+        operations: AUTOSCALING_OPERATIONS,
+        unsupported: &["GetPredictiveScalingForecast"],
+        dialect: Dialect::AUTOSCALING,
+        qualified_names: true,
+    },
+];
+
+/// One operation resolved from the table.
+#[derive(Clone, Copy, Debug)]
+pub struct Operation {
+    pub service: &'static Service,
+    pub name: &'static str,
+    pub handler: Handler,
+    /// Its number across [`SERVICES`].
+    pub index: usize,
+}
+
+/// Every operation served, numbered across [`SERVICES`].
+pub fn all_operations() -> impl Iterator<Item = Operation> {
+    SERVICES
+        .iter()
+        .flat_map(|service| service.operations.iter().map(move |(name, handler)| (service, *name, *handler)))
+        .enumerate()
+        .map(|(index, (service, name, handler))| Operation { service, name, handler, index })
+}
+
+/// The names counters and fault rules use, in operation order.
+pub fn counter_names() -> Vec<String> {
+    all_operations().map(|op| op.service.counter_name(op.name)).collect()
+}
+
+/// Why a target names no operation that is served.
+#[derive(Debug, Clone, Copy)]
+pub enum Unresolved {
+    /// No service has this prefix.
+    UnknownTarget,
+    /// The service is known; the operation is not in its model.
+    UnknownOperation(&'static Service),
+    /// The operation is in the service's model but not served.
+    Unsupported(&'static Service),
+}
+
+/// The operation an `X-Amz-Target` names.
+pub fn resolve(target: &str) -> Result<Operation, Unresolved> {
+    let service = SERVICES.iter().find(|s| target.starts_with(s.target_prefix)).ok_or(Unresolved::UnknownTarget)?;
+    let name = &target[service.target_prefix.len()..];
+    if let Some(op) = all_operations().find(|op| std::ptr::eq(op.service, service) && op.name == name) {
+        return Ok(op);
+    }
+    if service.unsupported.contains(&name) {
+        return Err(Unresolved::Unsupported(service));
+    }
+    Err(Unresolved::UnknownOperation(service))
 }
 
 /// ECS operations that exist in the model but that this emulator does not

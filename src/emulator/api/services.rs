@@ -8,7 +8,7 @@ use crate::emulator::rules::validation::{
     check_enum, check_launch, check_load_balancers, check_network, check_placement_constraints,
     check_placement_strategy, check_tags,
 };
-use crate::emulator::sim::deployments::{new_deployment, reconcile, start_deployment};
+use crate::emulator::sim::deployments::{follow_desired_count, new_deployment, reconcile, start_deployment};
 use crate::emulator::state::ids::{is_valid_name, service_name_of};
 use crate::emulator::state::records::with_tags_shown;
 use crate::emulator::state::records::*;
@@ -574,14 +574,12 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
         deployment.volume_configurations = vol;
         deployment.vpc_lattice_configurations = lattice;
         start_deployment(&mut service, deployment);
-    } else if let Some(d) = service.deployments.iter_mut().find(|d| d.status == "PRIMARY") {
-        // Scaling is not a deployment: the rollout state stays as it is.
-        if d.desired_count != service.desired_count {
-            d.desired_count = service.desired_count;
-            d.updated_at = now;
+    } else {
+        follow_desired_count(&mut service, now);
+        if let Some(d) = service.deployments.iter_mut().find(|d| d.status == "PRIMARY") {
+            d.capacity_provider_strategy = service.capacity_provider_strategy.clone();
+            d.launch_type = service.launch_type.clone();
         }
-        d.capacity_provider_strategy = service.capacity_provider_strategy.clone();
-        d.launch_type = service.launch_type.clone();
     }
     if let Some(entry) = state.services.get_mut(&name) {
         entry.service = service;

@@ -2,10 +2,14 @@
 //! ([`validation`]), the cluster query language ([`query`]), where a task may
 //! and should go ([`placement`]), and which subnet and zone an awsvpc task
 //! gets ([`awsvpc`]), and the account settings' names, values and defaults
-//! ([`account_settings`]). Nothing here changes the store.
+//! ([`account_settings`]); for Application Auto Scaling, the capacity
+//! arithmetic ([`scaling`]) and schedule expressions ([`schedule`]).
+//! Nothing here changes the store.
 
 pub mod account_settings;
 pub mod awsvpc;
 pub mod placement;
 pub mod query;
+pub mod scaling;
+pub mod schedule;
 pub mod validation;

@@ -1,8 +1,9 @@
 //! The HTTP front of the emulator: `POST /` with the operation in
-//! `X-Amz-Target` (AWS JSON 1.1), resolved to a handler of
-//! [`crate::emulator::api`], with request faults and ECS's throttling
-//! ([`faults`]) checked first, per-operation counters ([`stats`]), and every
-//! outcome, a panic included, turned into a well-formed ECS response.
+//! `X-Amz-Target` (AWS JSON 1.1), resolved through the table of services
+//! ([`crate::emulator::api::SERVICES`]) to a handler, with request faults
+//! and ECS's throttling ([`faults`]) checked first, per-operation counters
+//! ([`stats`]), and every outcome, a panic included, turned into a
+//! well-formed response in the called service's error dialect.
 
 pub mod faults;
 pub mod stats;
@@ -16,17 +17,15 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
 
-use crate::emulator::api::{LOGS_OPERATIONS, LOGS_TARGET_PREFIX, OPERATIONS, UNSUPPORTED_OPERATIONS, operation_at};
+use crate::emulator::api::{Operation, SERVICES, Unresolved, resolve};
 use crate::emulator::state::Store;
 use crate::emulator::state::ids::{uuid, with_rng};
 use crate::emulator::wire::codec::Reply;
-use crate::emulator::wire::error::{EcsError, ErrorKind};
+use crate::emulator::wire::error::{Dialect, EcsError, ErrorKind};
 use faults::Faults;
 use stats::Stats;
 
-/// The `X-Amz-Target` prefix of ECS's API version 2014-11-13.
-pub const TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113.";
-/// ECS's JSON content type.
+/// The JSON 1.1 content type every served service answers with.
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 /// Request bodies above this are refused unread: ECS's largest inputs (a
 /// 64 KiB task definition) fit many times over, and it bounds memory per request.
@@ -47,55 +46,60 @@ impl AsRef<Store> for App {
     }
 }
 
-/// Resolves the target header to an operation index.
-fn operation(headers: &HeaderMap) -> Result<usize, EcsError> {
+/// Resolves the target header to an operation; an error comes with the
+/// dialect to write it in (the named service's, else ECS's).
+fn operation(headers: &HeaderMap) -> Result<Operation, (Dialect, EcsError)> {
+    let unknown = |message: String| (Dialect::ECS, EcsError::new(ErrorKind::UnknownOperationException, message));
     let target = headers
         .get("x-amz-target")
-        .ok_or_else(|| EcsError::new(ErrorKind::UnknownOperationException, "Missing X-Amz-Target header."))?
+        .ok_or_else(|| unknown("Missing X-Amz-Target header.".into()))?
         .to_str()
-        .map_err(|_| EcsError::new(ErrorKind::UnknownOperationException, "X-Amz-Target is not valid text."))?;
-    if let Some(name) = target.strip_prefix(LOGS_TARGET_PREFIX) {
-        return LOGS_OPERATIONS.iter().position(|(n, _)| *n == name).map(|i| OPERATIONS.len() + i).ok_or_else(|| {
-            EcsError::new(ErrorKind::UnknownOperationException, format!("Unknown operation '{name}'."))
-        });
-    }
-    let name = target.strip_prefix(TARGET_PREFIX).ok_or_else(|| {
-        EcsError::new(
-            ErrorKind::UnknownOperationException,
-            format!(
-                "Unknown target '{target}': expected '{TARGET_PREFIX}<Operation>' or '{LOGS_TARGET_PREFIX}<Operation>'."
-            ),
-        )
-    })?;
-    if let Some(index) = OPERATIONS.iter().position(|(n, _)| *n == name) {
-        return Ok(index);
-    }
-    if UNSUPPORTED_OPERATIONS.contains(&name) {
-        return Err(EcsError::new(
-            ErrorKind::UnsupportedFeatureException,
-            format!("The operation {name} is not supported by this emulator."),
-        ));
-    }
-    Err(EcsError::new(ErrorKind::UnknownOperationException, format!("Unknown operation '{name}'.")))
+        .map_err(|_| unknown("X-Amz-Target is not valid text.".into()))?;
+    resolve(target).map_err(|why| match why {
+        Unresolved::UnknownTarget => {
+            let expected: Vec<String> = SERVICES.iter().map(|s| format!("'{}<Operation>'", s.target_prefix)).collect();
+            unknown(format!("Unknown target '{target}': expected one of {}.", expected.join(", ")))
+        }
+        Unresolved::UnknownOperation(service) => {
+            let name = &target[service.target_prefix.len()..];
+            (
+                service.dialect,
+                EcsError::new(ErrorKind::UnknownOperationException, format!("Unknown operation '{name}'.")),
+            )
+        }
+        Unresolved::Unsupported(service) => {
+            let name = &target[service.target_prefix.len()..];
+            (
+                service.dialect,
+                EcsError::new(
+                    ErrorKind::UnsupportedFeatureException,
+                    format!("The operation {name} is not supported by this emulator."),
+                ),
+            )
+        }
+    })
 }
 
-/// Serves one ECS request body into a status and JSON body bytes; never
-/// panics (a panic becomes ServerException).
+/// Serves one request body into a status and JSON body bytes; never
+/// panics (a panic becomes the service's internal error).
 pub fn serve(app: &App, headers: &HeaderMap, body: &[u8]) -> (u16, Vec<u8>) {
     let result = with_rng(app.store.rng.as_ref(), || {
-        operation(headers).and_then(|index| {
-            app.stats.count(index);
-            let (name, handler) = operation_at(index);
-            if let Some(fault) = app.faults.check(name, app.store.now().0) {
-                return Err(fault);
-            }
-            catch_unwind(AssertUnwindSafe(|| handler(&app.store, body)))
-                .unwrap_or_else(|_| Err(EcsError::server("Internal error while serving the request.")))
-        })
+        let op = operation(headers)?;
+        let fail = |err| (op.service.dialect, err);
+        app.stats.count(op.index);
+        if let Some(fault) = app.faults.check(app.stats.name(op.index), app.store.now().0) {
+            return Err(fail(fault));
+        }
+        catch_unwind(AssertUnwindSafe(|| (op.handler)(&app.store, body)))
+            .unwrap_or_else(|_| Err(EcsError::server("Internal error while serving the request.")))
+            .map_err(fail)
     });
     match result {
         Ok(reply) => (200, reply.0),
-        Err(err) => (err.kind.http_status(), Reply::from(err.body()).0),
+        Err((dialect, err)) => {
+            let (status, body) = dialect.render(&err);
+            (status, Reply::from(body).0)
+        }
     }
 }
 
@@ -124,9 +128,9 @@ pub async fn serve_ecs(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let operation =
-        headers.get("x-amz-target").and_then(|t| t.to_str().ok()).and_then(|t| t.strip_prefix(TARGET_PREFIX));
-    let delay = operation.and_then(|op| with_rng(app.store.rng.as_ref(), || app.faults.latency(op)));
+    let operation = headers.get("x-amz-target").and_then(|t| t.to_str().ok()).and_then(|t| resolve(t).ok());
+    let delay =
+        operation.and_then(|op| with_rng(app.store.rng.as_ref(), || app.faults.latency(app.stats.name(op.index))));
     if let Some(delay) = delay {
         tokio::time::sleep(delay).await;
     }

@@ -4,32 +4,41 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
 
-use crate::emulator::api::all_operations;
+use crate::emulator::api::counter_names;
 
 /// Requests served per operation (successes and ECS errors alike).
 #[derive(Debug)]
 pub struct Stats {
     counts: Vec<AtomicU64>,
+    /// Each operation's counter name (see `api::Service::counter_name`).
+    names: Vec<String>,
 }
 
 impl Default for Stats {
     fn default() -> Self {
-        Self { counts: all_operations().map(|_| AtomicU64::new(0)).collect() }
+        let names = counter_names();
+        Self { counts: names.iter().map(|_| AtomicU64::new(0)).collect(), names }
     }
 }
 
 impl Stats {
+    /// The counter name of operation `index`.
+    pub fn name(&self, index: usize) -> &str {
+        self.names.get(index).map_or("", String::as_str)
+    }
+
     pub fn count(&self, index: usize) {
         self.counts[index].fetch_add(1, Ordering::Relaxed);
     }
 
     /// `{operation: count}` for every operation called at least once.
     pub fn snapshot(&self) -> serde_json::Map<String, Value> {
-        all_operations()
+        self.names
+            .iter()
             .zip(&self.counts)
-            .filter_map(|((name, _), n)| {
+            .filter_map(|(name, n)| {
                 let n = n.load(Ordering::Relaxed);
-                (n > 0).then(|| ((*name).to_owned(), Value::from(n)))
+                (n > 0).then(|| (name.clone(), Value::from(n)))
             })
             .collect()
     }

@@ -83,6 +83,39 @@ pub struct TaskFacts {
 }
 
 /// The ids of a service's tasks that are not STOPPED.
+/// Scaling is not a deployment: the PRIMARY deployment's desired count
+/// follows the service's, and the rollout state stays as it is.
+pub fn follow_desired_count(service: &mut Service, now: Timestamp) {
+    if let Some(d) = service.deployments.iter_mut().find(|d| d.status == "PRIMARY")
+        && d.desired_count != service.desired_count
+    {
+        d.desired_count = service.desired_count;
+        d.updated_at = now;
+    }
+}
+
+/// Sets an ACTIVE REPLICA service's desired count the way UpdateService
+/// does when it is given only `desiredCount` (what Application Auto
+/// Scaling calls), then lets the service converge. Returns the count it
+/// had, or `None` when the service is missing, not ACTIVE or a DAEMON.
+pub fn set_desired_count(
+    store: &Store,
+    state: &mut ClusterState,
+    name: &str,
+    desired: i64,
+    changes: &mut Changes,
+) -> Option<i64> {
+    let entry = state.services.get_mut(name)?;
+    if entry.service.status != "ACTIVE" || entry.service.scheduling_strategy == "DAEMON" {
+        return None;
+    }
+    let before = entry.service.desired_count;
+    entry.service.desired_count = desired;
+    follow_desired_count(&mut entry.service, store.now());
+    reconcile(store, state, name, changes);
+    Some(before)
+}
+
 pub fn live_tasks(state: &ClusterState, name: &str) -> Vec<String> {
     state.tasks.live_of(name)
 }

@@ -4,9 +4,12 @@
 //! ([`deployments`] for the rolling update, [`daemon`], both through a
 //! [`pass`]) under the [`circuit_breaker`] and deployment [`alarms`], writing
 //! its [`events`] and deployment [`history`]. [`spot`] and [`chaos`] are the
-//! accidents the admin endpoints cause. Nothing here parses a request.
+//! accidents the admin endpoints cause. Application Auto Scaling acts on
+//! services' desired counts in [`autoscaling`], reading their load through
+//! [`utilisation`]. Nothing here parses a request.
 
 pub mod alarms;
+pub mod autoscaling;
 pub mod capacity;
 pub mod chaos;
 pub mod circuit_breaker;
@@ -23,3 +26,4 @@ pub mod pass;
 pub mod progress;
 pub mod scheduler;
 pub mod spot;
+pub mod utilisation;

@@ -46,6 +46,9 @@ pub fn tick(store: &Store) -> TickReport {
                 report += tick_cluster(store, &mut state);
             }
         }
+        // After the tasks moved: the autoscaler reads the services as they
+        // now are, and a count it sets is acted on in this same tick.
+        super::autoscaling::tick(store);
         report
     })
 }
@@ -124,7 +127,8 @@ fn tick_cluster(store: &Store, state: &mut ClusterState) -> TickReport {
 }
 
 /// The earliest time at which something is due in any cluster: a task's
-/// next change, a service's retry, a STOPPED task's expiry.
+/// next change, a service's retry, a STOPPED task's expiry, or the
+/// autoscaler's next datapoint or scheduled action.
 pub fn next_due(store: &Store) -> Option<Timestamp> {
     let retention = store.stopped_task_retention_millis;
     let mut next: Option<Timestamp> = None;
@@ -147,6 +151,9 @@ pub fn next_due(store: &Store) -> Option<Timestamp> {
                 consider(at);
             }
         }
+    }
+    if let Some(at) = super::autoscaling::next_due(store) {
+        consider(at);
     }
     next
 }

@@ -7,6 +7,7 @@ use crate::emulator::state::account_settings::AccountSettings;
 use crate::emulator::state::cluster::{ClusterState, RunTaskToken, TaskDefinitions};
 use crate::emulator::state::logs::{LogChange, Logs};
 use crate::emulator::state::records::*;
+use crate::emulator::state::scaling::{Scaling, ScalingChange};
 use crate::emulator::state::secrets::Secrets;
 
 /// A write, as the journal records it. Records are stored whole, so replay is
@@ -83,6 +84,10 @@ pub enum Change {
         id: String,
         expires_at: Option<Timestamp>,
     },
+    /// Writes to Application Auto Scaling's records.
+    Scaling {
+        changes: Vec<ScalingChange>,
+    },
 }
 
 /// The whole state as plain data: the admin dump and the snapshot file.
@@ -98,6 +103,9 @@ pub struct StateDump {
     pub secrets: Secrets,
     #[serde(default)]
     pub account_settings: AccountSettings,
+    /// Absent in snapshots written before Application Auto Scaling was served.
+    #[serde(default)]
+    pub scaling: Scaling,
 }
 
 /// Changes a write collects while it holds its locks; cloning records for the
@@ -181,6 +189,7 @@ impl StateDump {
             Change::DeleteAccountSetting { principal, name } => {
                 self.account_settings.delete(&principal, &name);
             }
+            Change::Scaling { changes } => changes.into_iter().for_each(|c| self.scaling.apply(c)),
             Change::PutTaskProtection { cluster, id, expires_at } => {
                 if let Some(i) = find(&mut self.clusters, &cluster) {
                     match expires_at {

@@ -18,9 +18,11 @@ pub mod cluster;
 pub mod failure_rules;
 pub mod ids;
 pub mod journal;
+pub mod loads;
 pub mod locks;
 pub mod logs;
 pub mod records;
+pub mod scaling;
 pub mod secrets;
 pub mod task_table;
 
@@ -88,6 +90,12 @@ pub struct Store {
     /// The values `secrets[].valueFrom` resolves to; written through
     /// [`Store::put_secret`].
     pub secrets: RwLock<secrets::Secrets>,
+    /// Application Auto Scaling's targets, policies, scheduled actions and
+    /// activities; written through [`Store::change_scaling`]. Lock order:
+    /// this lock before any cluster's.
+    pub scaling: RwLock<scaling::Scaling>,
+    /// The load tests put on services' simulated tasks.
+    pub loads: loads::Loads,
 }
 
 impl Store {
@@ -108,7 +116,32 @@ impl Store {
             runtime: Runtime::Simulated,
             logs: RwLock::new(logs::Logs::default()),
             secrets: RwLock::new(secrets::Secrets::default()),
+            scaling: RwLock::new(scaling::Scaling::default()),
+            loads: loads::Loads::default(),
         }
+    }
+
+    /// A write to the scaling records: `plan` looks at them (under their
+    /// write lock, which it may use to take cluster locks after it) and
+    /// says what to change or why not; the changes, and any other
+    /// `changes` it collected (a service's new desired count), are applied
+    /// and journaled before the lock is let go.
+    pub fn change_scaling<R>(
+        &self,
+        plan: impl FnOnce(&scaling::Scaling, &mut Changes) -> EcsResult<(R, Vec<scaling::ScalingChange>)>,
+    ) -> EcsResult<R> {
+        let mut records = write(&self.scaling);
+        let mut changes = self.changes();
+        let (result, list) = plan(&records, &mut changes)?;
+        if !list.is_empty() {
+            let journaled = list.clone();
+            changes.push(|| Change::Scaling { changes: journaled });
+        }
+        for change in list {
+            records.apply(change);
+        }
+        self.persist(changes)?;
+        Ok(result)
     }
 
     /// A write to the logs: `plan` looks at them (under their write lock)
@@ -193,6 +226,7 @@ impl Store {
             logs: read(&self.logs).clone(),
             secrets: read(&self.secrets).clone(),
             account_settings: read(&self.account_settings).clone(),
+            scaling: read(&self.scaling).clone(),
         }
     }
 
@@ -204,10 +238,12 @@ impl Store {
         *write(&self.logs) = dump.logs;
         *write(&self.secrets) = dump.secrets;
         *write(&self.account_settings) = dump.account_settings;
+        *write(&self.scaling) = dump.scaling;
     }
 
     /// Drops everything, durably.
     pub fn reset(&self) -> EcsResult<()> {
+        let mut scaling = write(&self.scaling);
         let mut map = write(&self.clusters);
         let mut tds = write(&self.task_definitions);
         let mut settings = write(&self.account_settings);
@@ -216,6 +252,8 @@ impl Store {
         *write(&self.logs) = logs::Logs::default();
         *write(&self.secrets) = secrets::Secrets::default();
         *settings = AccountSettings::default();
+        *scaling = scaling::Scaling::default();
+        self.loads.clear();
         let mut changes = self.changes();
         changes.push(|| Change::Reset);
         self.persist(changes)

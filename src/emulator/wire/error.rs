@@ -39,6 +39,22 @@ pub enum ErrorKind {
     /// valid JSON or has a member of the wrong type.
     SerializationException,
     ThrottlingException,
+    /// Application Auto Scaling: the request breaks a rule of the API.
+    ValidationException,
+    /// Application Auto Scaling: the scalable target, policy or scheduled
+    /// action named does not exist.
+    ObjectNotFoundException,
+    /// Application Auto Scaling: another update of the same target is in
+    /// progress (a fault, HTTP 500).
+    ConcurrentUpdateException,
+    /// Application Auto Scaling's internal error (a fault, HTTP 500).
+    InternalServiceException,
+    /// Application Auto Scaling could not reach the resource or its alarms.
+    FailedResourceAccessException,
+    /// Application Auto Scaling: a NextToken it did not hand out.
+    InvalidNextTokenException,
+    /// Application Auto Scaling: more than 50 tags on a resource.
+    TooManyTagsException,
 }
 
 impl ErrorKind {
@@ -66,14 +82,24 @@ impl ErrorKind {
             Self::UnknownOperationException => "UnknownOperationException",
             Self::SerializationException => "SerializationException",
             Self::ThrottlingException => "ThrottlingException",
+            Self::ValidationException => "ValidationException",
+            Self::ObjectNotFoundException => "ObjectNotFoundException",
+            Self::ConcurrentUpdateException => "ConcurrentUpdateException",
+            Self::InternalServiceException => "InternalServiceException",
+            Self::FailedResourceAccessException => "FailedResourceAccessException",
+            Self::InvalidNextTokenException => "InvalidNextTokenException",
+            Self::TooManyTagsException => "TooManyTagsException",
         }
     }
 
     /// ECS sends 400 for every exception except `ServerException` (its only
-    /// `fault` shape); SDKs retry 500s, so nothing else may use it.
+    /// `fault` shape); SDKs retry 500s, so nothing else may use it. The
+    /// other services' faults (Application Auto Scaling's
+    /// `InternalServiceException` and `ConcurrentUpdateException`) are 500
+    /// as their models say.
     pub fn http_status(self) -> u16 {
         match self {
-            Self::ServerException => 500,
+            Self::ServerException | Self::InternalServiceException | Self::ConcurrentUpdateException => 500,
             _ => 400,
         }
     }
@@ -134,6 +160,47 @@ impl EcsError {
             body["resourceIds"] = json!(self.resource_ids);
         }
         body
+    }
+}
+
+/// How one AWS service writes its errors: which member carries the text
+/// and what its internal failure is called. ECS and CloudWatch Logs write
+/// `{"__type", "message"}` and call a failure `ServerException`;
+/// Application Auto Scaling writes `{"__type", "Message"}` (its model's
+/// member name) and calls it `InternalServiceException`. Handlers raise
+/// [`EcsError`] whatever the service; the server renders it in the dialect
+/// of the service that was called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dialect {
+    pub message_member: &'static str,
+    pub internal: ErrorKind,
+    /// The status of `ResourceNotFoundException` (Application Auto
+    /// Scaling's model says 404; ECS and Logs send 400).
+    pub not_found_status: u16,
+}
+
+impl Dialect {
+    /// ECS's (and CloudWatch Logs') way.
+    pub const ECS: Dialect =
+        Dialect { message_member: "message", internal: ErrorKind::ServerException, not_found_status: 400 };
+    /// Application Auto Scaling's way.
+    pub const AUTOSCALING: Dialect =
+        Dialect { message_member: "Message", internal: ErrorKind::InternalServiceException, not_found_status: 404 };
+
+    /// The status and body of `err` as this service sends it. A failure
+    /// raised as ECS's `ServerException` (a panic, an injected fault, a
+    /// journal that could not be written) takes this service's name for it.
+    pub fn render(&self, err: &EcsError) -> (u16, Value) {
+        if *self == Self::ECS {
+            return (err.kind.http_status(), err.body());
+        }
+        let kind = if err.kind == ErrorKind::ServerException { self.internal } else { err.kind };
+        let mut body = serde_json::Map::new();
+        body.insert("__type".into(), Value::from(kind.shape_name()));
+        body.insert(self.message_member.into(), Value::from(err.message.as_str()));
+        let status =
+            if kind == ErrorKind::ResourceNotFoundException { self.not_found_status } else { kind.http_status() };
+        (status, Value::Object(body))
     }
 }
 
