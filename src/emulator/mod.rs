@@ -50,6 +50,7 @@ use state::ids::Arns;
 use state::journal::{COMPACT_AFTER_BYTES, Journal, PersistenceError};
 
 pub use api::{OPERATIONS, UNSUPPORTED_OPERATIONS};
+pub use server::auth::Credentials;
 pub use server::{App, handle, handle_target};
 pub use sim::chaos::kill_task;
 pub use sim::scheduler::{AdvanceReport, ClockError, TickReport, advance, next_due, tick};
@@ -146,6 +147,13 @@ pub struct EmulatorArgs {
     /// published on (ECS publishes on 0.0.0.0; loopback keeps tasks private).
     #[arg(long, default_value = "127.0.0.1")]
     pub publish_ip: String,
+    /// Require every request to be signed (SigV4) with this access key, and
+    /// the admin endpoints to carry it too (or HTTP Basic key:secret).
+    #[arg(long, env = "ECS_BRIDGE_EMULATOR_ACCESS_KEY_ID", requires = "secret_access_key")]
+    pub access_key_id: Option<String>,
+    /// The secret of `--access-key-id`.
+    #[arg(long, env = "ECS_BRIDGE_EMULATOR_SECRET_ACCESS_KEY", requires = "access_key_id", hide_env_values = true)]
+    pub secret_access_key: Option<String>,
 }
 
 /// How to start an emulator.
@@ -177,6 +185,9 @@ pub struct EmulatorConfig {
     pub keep_containers: bool,
     /// Docker: where bridge-mode ports are published.
     pub publish_ip: String,
+    /// The access key every request must be signed with; `None` accepts
+    /// anyone (loopback development).
+    pub credentials: Option<Credentials>,
 }
 
 impl Default for EmulatorConfig {
@@ -200,6 +211,7 @@ impl Default for EmulatorConfig {
             runtime: RuntimeMode::Simulated,
             keep_containers: false,
             publish_ip: "127.0.0.1".into(),
+            credentials: None,
         }
     }
 }
@@ -236,6 +248,10 @@ impl From<EmulatorArgs> for EmulatorConfig {
             runtime: args.runtime,
             keep_containers: args.keep_containers,
             publish_ip: args.publish_ip,
+            credentials: args
+                .access_key_id
+                .zip(args.secret_access_key)
+                .map(|(access_key_id, secret_access_key)| Credentials { access_key_id, secret_access_key }),
             ..Self::default()
         }
     }
@@ -262,9 +278,19 @@ pub enum EmulatorError {
     Join(#[from] tokio::task::JoinError),
 }
 
-/// The HTTP routes: ECS at `POST /`, admin under `/_emulator/`.
+/// The HTTP routes: ECS at `POST /`, admin under `/_emulator/`, all behind
+/// the signature check when credentials are configured.
 pub fn router(app: Arc<App>) -> Router {
-    Router::new().route("/", post(server::serve_ecs)).merge(admin::routes()).fallback(server::fallback).with_state(app)
+    let guard = app.guard.clone();
+    let router = Router::new()
+        .route("/", post(server::serve_ecs))
+        .merge(admin::routes())
+        .fallback(server::fallback)
+        .with_state(app);
+    match guard {
+        Some(guard) => router.layer(axum::middleware::from_fn_with_state(guard, server::auth::check)),
+        None => router,
+    }
 }
 
 /// Builds the shared state, loading `state_dir` when given.
@@ -291,7 +317,11 @@ pub fn build_app(config: &EmulatorConfig) -> Result<Arc<App>, EmulatorError> {
     }
     let faults = server::faults::Faults::default();
     faults.set_throttling(config.throttling);
-    Ok(Arc::new(App { store, stats: server::stats::Stats::default(), faults }))
+    let guard = config
+        .credentials
+        .clone()
+        .map(|credentials| Arc::new(server::auth::Guard { credentials, max_body_bytes: server::MAX_BODY_BYTES }));
+    Ok(Arc::new(App { store, stats: server::stats::Stats::default(), faults, guard }))
 }
 
 /// An emulator serving in the background of this process. Dropping it stops

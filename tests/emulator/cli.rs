@@ -7,12 +7,17 @@ use std::process::Command;
 /// JSON output and no pager. Blocking: call it from a multi-threaded test,
 /// so the in-process emulator keeps answering.
 pub fn aws(service: &str, endpoint: &str, args: &[&str]) -> std::process::Output {
+    aws_as(("dev", "dev"), service, endpoint, args)
+}
+
+/// [`aws`] signing with `(access key id, secret)`.
+pub fn aws_as(key: (&str, &str), service: &str, endpoint: &str, args: &[&str]) -> std::process::Output {
     Command::new("aws")
         .arg(service)
         .args(args)
         .args(["--endpoint-url", endpoint, "--region", "us-east-1", "--output", "json"])
-        .env("AWS_ACCESS_KEY_ID", "dev")
-        .env("AWS_SECRET_ACCESS_KEY", "dev")
+        .env("AWS_ACCESS_KEY_ID", key.0)
+        .env("AWS_SECRET_ACCESS_KEY", key.1)
         .env("AWS_PAGER", "")
         .output()
         .unwrap_or_else(|e| {

@@ -12,6 +12,7 @@ mod circuit_breaker;
 mod cli;
 mod clusters;
 mod container_instances;
+mod credentials;
 mod deployments;
 mod docker;
 mod error_shapes;

@@ -228,6 +228,32 @@ async fn helm_install_creates_the_controller_emulator_rbac_and_services() {
         .unwrap_or_else(|e| panic!("the chart's emulator flags {emulator_args:?} do not parse: {e}"))
         .args;
     assert_eq!(emulator_flags.listen.port(), 4566);
+    // The emulator and the controller share a generated key from one Secret.
+    let secret_name = format!("{full}-emulator-credentials");
+    let secret = Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), &ns)
+        .get(&secret_name)
+        .await
+        .expect("the emulator's credentials Secret");
+    let data = secret.data.expect("data");
+    let key = String::from_utf8(data["access-key-id"].0.clone()).expect("text");
+    assert!(key.starts_with("AKIA") && key.len() == 20, "an access key id: {key}");
+    assert_eq!(data["secret-access-key"].0.len(), 40);
+    let from_secret = |container: &k8s_openapi::api::core::v1::Container, var: &str| {
+        container.env.iter().flatten().find(|e| e.name == var).and_then(|e| {
+            let r = e.value_from.as_ref()?.secret_key_ref.as_ref()?;
+            Some((r.name.clone(), r.key.clone()))
+        })
+    };
+    let emulator_container = &emulator_deployment.spec.template.spec.as_ref().expect("pod").containers[0];
+    let controller_pod = controller.spec.template.spec.as_ref().expect("pod");
+    for (container, var, key) in [
+        (emulator_container, "ECS_BRIDGE_EMULATOR_ACCESS_KEY_ID", "access-key-id"),
+        (emulator_container, "ECS_BRIDGE_EMULATOR_SECRET_ACCESS_KEY", "secret-access-key"),
+        (&controller_pod.containers[0], "AWS_ACCESS_KEY_ID", "access-key-id"),
+        (&controller_pod.containers[0], "AWS_SECRET_ACCESS_KEY", "secret-access-key"),
+    ] {
+        assert_eq!(from_secret(container, var), Some((secret_name.clone(), key.to_owned())), "{var}");
+    }
     assert_eq!(emulator_flags.ec2_capacity, 3, "EC2 examples get simulated instances on kind");
 
     let services: Api<Service> = Api::namespaced(client.clone(), &ns);

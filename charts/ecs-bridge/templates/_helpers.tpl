@@ -26,3 +26,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "ecs-bridge.ecsEndpoint" -}}
 {{- if .Values.aws.ecsEndpoint -}}{{ .Values.aws.ecsEndpoint }}{{- else if .Values.emulator.enabled -}}http://{{ include "ecs-bridge.fullname" . }}-emulator.{{ .Release.Namespace }}.svc:{{ .Values.emulator.port }}{{- end -}}
 {{- end -}}
+
+{{/* The Secret holding the emulator's access key. */}}
+{{- define "ecs-bridge.emulatorCredentials" -}}
+{{- .Values.emulator.credentials.existingSecret | default (printf "%s-emulator-credentials" (include "ecs-bridge.fullname" .)) -}}
+{{- end }}

@@ -5,6 +5,7 @@
 //! ([`stats`]), and every outcome, a panic included, turned into a
 //! well-formed response in the called service's error dialect.
 
+pub mod auth;
 pub mod faults;
 pub mod stats;
 pub mod throttling;
@@ -38,6 +39,8 @@ pub struct App {
     pub stats: Stats,
     /// Injected faults and ECS's throttling, checked before each operation.
     pub faults: Faults,
+    /// With credentials configured, the signature every request must carry.
+    pub guard: Option<Arc<auth::Guard>>,
 }
 
 impl AsRef<Store> for App {
