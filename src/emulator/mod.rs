@@ -47,6 +47,7 @@ use clock::{Clock, SystemClock};
 use docker::{DockerError, Engine};
 use state::Store;
 use state::ids::Arns;
+pub use state::journal::Fsync;
 use state::journal::{COMPACT_AFTER_BYTES, Journal, PersistenceError};
 
 pub use api::{OPERATIONS, UNSUPPORTED_OPERATIONS};
@@ -151,6 +152,11 @@ pub struct EmulatorArgs {
     /// the admin endpoints to carry it too (or HTTP Basic key:secret).
     #[arg(long, env = "ECS_BRIDGE_EMULATOR_ACCESS_KEY_ID", requires = "secret_access_key")]
     pub access_key_id: Option<String>,
+    /// With `--state-dir`: `never` (the page cache: `kill -9` loses nothing,
+    /// a power loss may), `batch` (to disk within 50 ms), `always` (to disk
+    /// before each write is acknowledged).
+    #[arg(long, value_enum, default_value_t = Fsync::Never, env = "ECS_BRIDGE_EMULATOR_FSYNC")]
+    pub fsync: Fsync,
     /// The secret of `--access-key-id`.
     #[arg(long, env = "ECS_BRIDGE_EMULATOR_SECRET_ACCESS_KEY", requires = "access_key_id", hide_env_values = true)]
     pub secret_access_key: Option<String>,
@@ -188,6 +194,8 @@ pub struct EmulatorConfig {
     /// The access key every request must be signed with; `None` accepts
     /// anyone (loopback development).
     pub credentials: Option<Credentials>,
+    /// With `state_dir`: when the journal is flushed to disk.
+    pub fsync: Fsync,
 }
 
 impl Default for EmulatorConfig {
@@ -212,6 +220,7 @@ impl Default for EmulatorConfig {
             keep_containers: false,
             publish_ip: "127.0.0.1".into(),
             credentials: None,
+            fsync: Fsync::Never,
         }
     }
 }
@@ -298,7 +307,7 @@ pub fn build_app(config: &EmulatorConfig) -> Result<Arc<App>, EmulatorError> {
     let arns = Arns::new(&config.region, &config.account_id);
     let (dump, journal) = match &config.state_dir {
         Some(dir) => {
-            let (dump, journal) = Journal::open(dir)?;
+            let (dump, journal) = Journal::open(dir, config.fsync)?;
             (Some(dump), Some(journal))
         }
         None => (None, None),
@@ -442,6 +451,22 @@ async fn compact_in_background(app: Weak<App>) {
     }
 }
 
+/// `--fsync batch`: flushes the journal every [`state::journal::BATCH_INTERVAL`]
+/// while the emulator lives (on a blocking thread: `fdatasync` can take long).
+async fn flush_in_background(app: Weak<App>) {
+    let mut interval = tokio::time::interval(state::journal::BATCH_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let Some(app) = app.upgrade() else { return };
+        let result =
+            tokio::task::spawn_blocking(move || app.store.journal().map_or(Ok(()), Journal::flush_batch)).await;
+        if let Ok(Err(e)) | Err(e) = result.map_err(std::io::Error::other) {
+            tracing::warn!(error = %e, "journal flush failed; will retry");
+        }
+    }
+}
+
 /// The label value of this emulator's containers: kept in the state
 /// directory, so a restarted emulator knows its containers, else new.
 fn container_owner(state_dir: Option<&std::path::Path>) -> std::io::Result<String> {
@@ -471,7 +496,10 @@ pub async fn spawn(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
         .map_err(|source| EmulatorError::Bind { addr: config.listen, source })?;
     let addr = listener.local_addr().map_err(|source| EmulatorError::Bind { addr: config.listen, source })?;
     let (tx, rx) = oneshot::channel::<()>();
-    if app.store.journal().is_some() {
+    if let Some(journal) = app.store.journal() {
+        if journal.fsync() == Fsync::Batch {
+            tokio::spawn(flush_in_background(Arc::downgrade(&app)));
+        }
         tokio::spawn(compact_in_background(Arc::downgrade(&app)));
     }
     if app.store.clock.manual().is_none() {

@@ -9,8 +9,13 @@ use crate::support::{client, fargate_task, register_bridge, register_fargate, re
 
 /// Starts the built binary as a child process; returns it and its endpoint.
 fn start_child(state_dir: &std::path::Path) -> (Child, String) {
+    start_child_with(state_dir, "never")
+}
+
+/// [`start_child`] with the journal's `--fsync` mode.
+fn start_child_with(state_dir: &std::path::Path, fsync: &str) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ecs-bridge"))
-        .args(["emulator", "--listen", "127.0.0.1:0", "--state-dir"])
+        .args(["emulator", "--listen", "127.0.0.1:0", "--fsync", fsync, "--state-dir"])
         .arg(state_dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -60,7 +65,22 @@ async fn state_survives_a_clean_restart() {
 
 #[tokio::test]
 async fn every_acknowledged_write_survives_kill_9() {
+    acknowledged_writes_survive_kill_9("never").await;
+}
+
+#[tokio::test]
+async fn every_acknowledged_write_survives_kill_9_with_fsync_batch() {
+    acknowledged_writes_survive_kill_9("batch").await;
+}
+
+#[tokio::test]
+async fn every_acknowledged_write_survives_kill_9_with_fsync_always() {
+    acknowledged_writes_survive_kill_9("always").await;
+}
+
+async fn acknowledged_writes_survive_kill_9(fsync: &str) {
     let dir = tempfile::tempdir().unwrap();
+    let start_child = |dir: &std::path::Path| start_child_with(dir, fsync);
     let (mut child, endpoint) = start_child(dir.path());
     let c = client(&endpoint);
     c.create_cluster().cluster_name("prod").send().await.unwrap();

@@ -7,7 +7,11 @@
 //! kernel's page cache, which outlives the process, so `kill -9` cannot lose an
 //! acknowledged write; no `fsync` per request is needed for that guarantee
 //! (power loss is out of scope for an emulator, which keeps request latency in
-//! microseconds). Whole-record lines make replay trivially idempotent (last
+//! microseconds). Power loss, or an OS crash, is another matter: what the page
+//! cache held goes. [`Fsync`] is the choice: `never` (the default, above),
+//! `batch` (the journal is `fdatasync`ed within [`BATCH_INTERVAL`] of a write:
+//! a power loss costs at most that window), `always` (each write is
+//! `fdatasync`ed before it is acknowledged). Whole-record lines make replay trivially idempotent (last
 //! write wins) and independent of the clock and id generator. Atomic snapshots
 //! alone would have to rewrite the whole state on every write.
 //!
@@ -27,6 +31,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -57,10 +63,28 @@ struct Current {
     bytes: u64,
 }
 
+/// When the journal reaches the disk, not just the page cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fsync {
+    /// Never: `kill -9` loses nothing, a power loss what the cache held.
+    #[default]
+    Never,
+    /// Within [`BATCH_INTERVAL`] of a write, for all writes since.
+    Batch,
+    /// Before every write is acknowledged.
+    Always,
+}
+
+/// How often `--fsync batch` flushes the journal.
+pub const BATCH_INTERVAL: Duration = Duration::from_millis(50);
+
 /// The append-only journal of one state directory.
 #[derive(Debug)]
 pub struct Journal {
     current: Mutex<Current>,
+    fsync: Fsync,
+    /// Written since the last flush (`--fsync batch`).
+    dirty: AtomicBool,
     /// Serialises compactions.
     compacting: Mutex<()>,
     dir: PathBuf,
@@ -98,7 +122,7 @@ fn generations(dir: &Path) -> Result<Vec<u64>, PersistenceError> {
 impl Journal {
     /// Loads the state kept in `dir` (creating it if needed), compacts it into
     /// a fresh snapshot and opens a new journal generation for new writes.
-    pub fn open(dir: &Path) -> Result<(StateDump, Journal), PersistenceError> {
+    pub fn open(dir: &Path, fsync: Fsync) -> Result<(StateDump, Journal), PersistenceError> {
         fs::create_dir_all(dir).map_err(io_err(dir))?;
         let snapshot_path = dir.join(SNAPSHOT);
         let Snapshot { generation, mut state } = match fs::read(&snapshot_path) {
@@ -116,6 +140,9 @@ impl Journal {
         write_snapshot(dir, &Snapshot { generation: next, state })?;
         let path = dir.join(journal_name(next));
         let file = OpenOptions::new().create(true).append(true).open(&path).map_err(io_err(&path))?;
+        if fsync != Fsync::Never {
+            sync_dir(dir).map_err(io_err(dir))?;
+        }
         for g in journals {
             let _ = fs::remove_file(dir.join(journal_name(g)));
         }
@@ -127,6 +154,8 @@ impl Journal {
         tracing::info!(dir = %dir.display(), replayed, generation = next, "state loaded");
         let journal = Journal {
             current: Mutex::new(Current { file, generation: next, bytes: 0 }),
+            fsync,
+            dirty: AtomicBool::new(false),
             compacting: Mutex::new(()),
             dir: dir.to_owned(),
         };
@@ -144,7 +173,27 @@ impl Journal {
         let mut current = lock(&self.current);
         current.file.write_all(&buf)?;
         current.bytes += buf.len() as u64;
+        match self.fsync {
+            Fsync::Never => {}
+            Fsync::Batch => self.dirty.store(true, Ordering::Release),
+            Fsync::Always => current.file.sync_data()?,
+        }
         Ok(())
+    }
+
+    /// The durability this journal was opened with.
+    pub fn fsync(&self) -> Fsync {
+        self.fsync
+    }
+
+    /// `--fsync batch`: flushes what was written since the last flush.
+    pub fn flush_batch(&self) -> io::Result<()> {
+        if !self.dirty.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
+        // A clone of the descriptor, so writers are not held up by the flush.
+        let file = lock(&self.current).file.try_clone()?;
+        file.sync_data()
     }
 
     /// Bytes appended to the current generation.
@@ -170,6 +219,11 @@ impl Journal {
             let next = current.generation + 1;
             let path = self.dir.join(journal_name(next));
             let file = OpenOptions::new().create(true).append(true).open(path)?;
+            // What the old generation holds reaches the disk before writes move on.
+            if self.fsync != Fsync::Never {
+                current.file.sync_data()?;
+                sync_dir(&self.dir)?;
+            }
             *current = Current { file, generation: next, bytes: 0 };
             next
         };
@@ -213,6 +267,10 @@ fn replay(path: &Path, state: &mut StateDump) -> Result<usize, PersistenceError>
         }
     }
     Ok(applied)
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir).and_then(|d| d.sync_all())
 }
 
 fn write_snapshot(dir: &Path, snapshot: &Snapshot) -> Result<(), PersistenceError> {
