@@ -222,6 +222,14 @@ fn create_namespace(store: &Store, body: &[u8], kind: &str) -> EcsResult<Value> 
     store.change_discovery(|records| {
         if let Some(existing) = records.namespace_named(&name) {
             if input.creator_request_id.is_some() && existing.creator_request_id == input.creator_request_id {
+                // A retry: the operation that created it.
+                let previous = records
+                    .operations
+                    .values()
+                    .find(|op| op.kind == "CREATE_NAMESPACE" && op.targets.get("NAMESPACE") == Some(&existing.id));
+                if let Some(op) = previous {
+                    return Ok((operation_reply(op), Vec::new()));
+                }
                 let op = operation(store, "CREATE_NAMESPACE", &[("NAMESPACE", &existing.id)]);
                 return Ok((operation_reply(&op), vec![DiscoveryChange::PutOperation { operation: op }]));
             }

@@ -20,7 +20,7 @@ use std::net::Ipv4Addr;
 use serde_json::Value;
 
 use crate::emulator::state::addresses::{held_address, stable_hash};
-use crate::emulator::state::discovery::{CloudMapService, Discovery, DiscoveryChange, EcsOwner, Instance};
+use crate::emulator::state::discovery::{CloudMapService, Discovery, DiscoveryChange, EcsOwner, Instance, Registry};
 use crate::emulator::state::ids::TaskDefinitionRef;
 use crate::emulator::state::records::{ServiceEntry, TaskEntry};
 use crate::emulator::state::{ClusterState, Store};
@@ -46,26 +46,6 @@ pub fn revision(records: &Discovery, service_id: &str) -> i64 {
         .map(|i| format!("{}|{:?}|{};", i.id, i.attributes, health_of(service, i)))
         .collect();
     (stable_hash(&text) >> 1) as i64
-}
-
-/// One `serviceRegistries` entry.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Registry {
-    pub registry_arn: String,
-    pub port: Option<i64>,
-    pub container_name: Option<String>,
-    pub container_port: Option<i64>,
-}
-
-impl Registry {
-    pub fn from_value(value: &Value) -> Option<Self> {
-        Some(Self {
-            registry_arn: value.get("registryArn")?.as_str()?.to_owned(),
-            port: value.get("port").and_then(Value::as_i64),
-            container_name: value.get("containerName").and_then(Value::as_str).map(str::to_owned),
-            container_port: value.get("containerPort").and_then(Value::as_i64),
-        })
-    }
 }
 
 /// The address a bridge- or host-mode task is reached at: its container

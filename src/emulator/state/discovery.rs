@@ -253,6 +253,26 @@ impl Discovery {
     }
 }
 
+/// One `serviceRegistries` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registry {
+    pub registry_arn: String,
+    pub port: Option<i64>,
+    pub container_name: Option<String>,
+    pub container_port: Option<i64>,
+}
+
+impl Registry {
+    pub fn from_value(value: &Value) -> Option<Self> {
+        Some(Self {
+            registry_arn: value.get("registryArn")?.as_str()?.to_owned(),
+            port: value.get("port").and_then(Value::as_i64),
+            container_name: value.get("containerName").and_then(Value::as_str).map(str::to_owned),
+            container_port: value.get("containerPort").and_then(Value::as_i64),
+        })
+    }
+}
+
 fn last_segment(s: &str) -> &str {
     s.rsplit('/').next().unwrap_or(s)
 }
