@@ -25,6 +25,7 @@ mod persistence;
 mod placement_strategies;
 mod protocol;
 mod scheduler;
+mod service_discovery;
 mod services;
 mod spot;
 mod support;

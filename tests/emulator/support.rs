@@ -297,3 +297,41 @@ pub fn autoscaling_client(endpoint: &str) -> aws_sdk_applicationautoscaling::Cli
         .build();
     aws_sdk_applicationautoscaling::Client::from_conf(config)
 }
+
+/// Sends Cloud Map's DiscoverInstances to the endpoint itself: its model
+/// asks for the host prefix `data-`, and `data-127.0.0.1` resolves
+/// nowhere (the AWS CLI is told the same with
+/// `AWS_DISABLE_HOST_PREFIX_INJECTION=true`; the Rust SDK has no setting).
+#[derive(Debug)]
+struct NoHostPrefix;
+
+impl aws_sdk_servicediscovery::config::Intercept for NoHostPrefix {
+    fn name(&self) -> &'static str {
+        "NoHostPrefix"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut aws_sdk_servicediscovery::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        _components: &aws_sdk_servicediscovery::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_servicediscovery::config::ConfigBag,
+    ) -> Result<(), aws_sdk_servicediscovery::error::BoxError> {
+        let request = context.request_mut();
+        let uri = request.uri().replacen("://data-", "://", 1);
+        request.set_uri(uri)?;
+        Ok(())
+    }
+}
+
+/// An `aws-sdk-servicediscovery` (Cloud Map) client for the emulator at `endpoint`.
+pub fn discovery_client(endpoint: &str) -> aws_sdk_servicediscovery::Client {
+    use aws_sdk_servicediscovery::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_servicediscovery::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .interceptor(NoHostPrefix)
+        .endpoint_url(endpoint)
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new("dev", "dev", None, None, "tests"))
+        .build();
+    aws_sdk_servicediscovery::Client::from_conf(config)
+}

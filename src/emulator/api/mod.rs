@@ -16,6 +16,7 @@ mod container_instances;
 mod logs;
 mod namespaces;
 mod service_deployments;
+mod service_discovery;
 mod services;
 mod tags;
 mod task_definitions;
@@ -127,6 +128,37 @@ pub const AUTOSCALING_OPERATIONS: &[(&str, Handler)] = &[
     ("ListTagsForResource", value_op!(autoscaling::list_tags_for_resource)),
 ];
 
+/// The `X-Amz-Target` prefix of AWS Cloud Map (API 2017-03-14).
+pub const CLOUD_MAP_TARGET_PREFIX: &str = "Route53AutoNaming_v20170314.";
+
+/// The Cloud Map operations served on the same port.
+pub const CLOUD_MAP_OPERATIONS: &[(&str, Handler)] = &[
+    ("CreatePrivateDnsNamespace", value_op!(service_discovery::create_private_dns_namespace)),
+    ("CreatePublicDnsNamespace", value_op!(service_discovery::create_public_dns_namespace)),
+    ("CreateHttpNamespace", value_op!(service_discovery::create_http_namespace)),
+    ("GetNamespace", value_op!(service_discovery::get_namespace)),
+    ("ListNamespaces", value_op!(service_discovery::list_namespaces)),
+    ("DeleteNamespace", value_op!(service_discovery::delete_namespace)),
+    ("GetOperation", value_op!(service_discovery::get_operation)),
+    ("ListOperations", value_op!(service_discovery::list_operations)),
+    ("CreateService", value_op!(service_discovery::create_service)),
+    ("GetService", value_op!(service_discovery::get_service)),
+    ("ListServices", value_op!(service_discovery::list_services)),
+    ("UpdateService", value_op!(service_discovery::update_service)),
+    ("DeleteService", value_op!(service_discovery::delete_service)),
+    ("RegisterInstance", value_op!(service_discovery::register_instance)),
+    ("DeregisterInstance", value_op!(service_discovery::deregister_instance)),
+    ("GetInstance", value_op!(service_discovery::get_instance)),
+    ("ListInstances", value_op!(service_discovery::list_instances)),
+    ("GetInstancesHealthStatus", value_op!(service_discovery::get_instances_health_status)),
+    ("UpdateInstanceCustomHealthStatus", value_op!(service_discovery::update_instance_custom_health_status)),
+    ("DiscoverInstances", value_op!(service_discovery::discover_instances)),
+    ("DiscoverInstancesRevision", value_op!(service_discovery::discover_instances_revision)),
+    ("TagResource", value_op!(service_discovery::tag_resource)),
+    ("UntagResource", value_op!(service_discovery::untag_resource)),
+    ("ListTagsForResource", value_op!(service_discovery::list_tags_for_resource)),
+];
+
 /// One AWS service on the emulator's port.
 #[derive(Debug)]
 pub struct Service {
@@ -174,6 +206,20 @@ pub const SERVICES: &[Service] = &[
         operations: AUTOSCALING_OPERATIONS,
         unsupported: &["GetPredictiveScalingForecast"],
         dialect: Dialect::AUTOSCALING,
+        qualified_names: true,
+    },
+    Service {
+        target_prefix: CLOUD_MAP_TARGET_PREFIX,
+        operations: CLOUD_MAP_OPERATIONS,
+        unsupported: &[
+            "DeleteServiceAttributes",
+            "GetServiceAttributes",
+            "UpdateHttpNamespace",
+            "UpdatePrivateDnsNamespace",
+            "UpdatePublicDnsNamespace",
+            "UpdateServiceAttributes",
+        ],
+        dialect: Dialect::CLOUD_MAP,
         qualified_names: true,
     },
 ];

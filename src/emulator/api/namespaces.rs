@@ -1,9 +1,12 @@
 //! ListServicesByNamespace: the services, across clusters, whose Service
 //! Connect configuration puts them in a Cloud Map namespace.
 //!
-//! There is no Cloud Map here, so a namespace is known only by what services
-//! name: a namespace no service names answers an empty list rather than
-//! ECS's `NamespaceNotFoundException`. A name and an ARN
+//! A namespace Cloud Map holds ([`crate::emulator::state::discovery`]) is
+//! the same namespace by its name, id or ARN, whichever the request and
+//! the services' configurations use. One Cloud Map does not know is known
+//! only by what services name: it answers an empty list rather than ECS's
+//! `NamespaceNotFoundException` (Service Connect configurations may name
+//! namespaces that were never created here). A name and an ARN
 //! (`arn:aws:servicediscovery:…:namespace/<id>`) match when one is the
 //! other's last segment.
 
@@ -11,7 +14,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::emulator::state::records::ServiceEntry;
-use crate::emulator::state::{Store, lock};
+use crate::emulator::state::{Store, lock, read};
 use crate::emulator::wire::codec::{Reply, parse};
 use crate::emulator::wire::error::{EcsError, EcsResult, required};
 use crate::emulator::wire::pagination::{PageRequest, list_reply};
@@ -50,12 +53,22 @@ pub fn list_services_by_namespace(store: &Store, body: &[u8]) -> EcsResult<Reply
         return Err(EcsError::invalid("namespace cannot be empty."));
     }
     let page = PageRequest::new(input.max_results, input.next_token.as_deref(), 10, 100)?;
+    // Every way of naming it; the Cloud Map lock is let go before any
+    // cluster's is taken.
+    let mut names = vec![namespace.clone()];
+    {
+        let records = read(&store.discovery);
+        let known = records.namespace(&namespace).or_else(|| records.namespace_named(&namespace));
+        if let Some(ns) = known {
+            names.extend([ns.id.clone(), ns.arn.clone(), ns.name.clone()]);
+        }
+    }
     let mut arns = Vec::new();
     for (_, cell) in store.all_clusters() {
         let state = lock(&cell);
         let default = state.cluster.service_connect_defaults.as_ref();
         for entry in state.services.values().filter(|e| e.service.status != "INACTIVE") {
-            if namespace_of(entry, default).is_some_and(|n| same_namespace(n, &namespace)) {
+            if namespace_of(entry, default).is_some_and(|n| names.iter().any(|name| same_namespace(n, name))) {
                 arns.push(entry.service.service_arn.clone());
             }
         }

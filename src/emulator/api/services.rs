@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::emulator::rules::service_registries::check_service_registries;
 use crate::emulator::rules::validation::{
     check_enum, check_launch, check_load_balancers, check_network, check_placement_constraints,
     check_placement_strategy, check_tags,
@@ -173,6 +174,8 @@ pub fn create_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let load_balancers = input.load_balancers.unwrap_or_default();
     check_load_balancers(&load_balancers, td_record)?;
     check_network(td_record, input.network_configuration.as_ref())?;
+    let registries = input.service_registries.unwrap_or_default();
+    check_service_registries(&registries, &read(&store.discovery), td_record)?;
 
     let mut state = lock(&cell);
     state.ensure_active()?;
@@ -210,7 +213,7 @@ pub fn create_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
         service_name: name.clone(),
         cluster_arn: state.cluster.cluster_arn.clone(),
         load_balancers,
-        service_registries: input.service_registries.unwrap_or_default(),
+        service_registries: registries,
         status: "ACTIVE".into(),
         desired_count: desired,
         running_count: 0,
@@ -539,6 +542,9 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
             service.load_balancers = lbs;
             redeploy = true;
         }
+    }
+    if let Some(regs) = &input.service_registries {
+        check_service_registries(regs, &read(&store.discovery), td_record)?;
     }
     if let Some(regs) = input.service_registries
         && regs != service.service_registries

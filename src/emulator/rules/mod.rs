@@ -12,4 +12,5 @@ pub mod placement;
 pub mod query;
 pub mod scaling;
 pub mod schedule;
+pub mod service_registries;
 pub mod validation;

@@ -25,5 +25,6 @@ pub mod load_balancers;
 pub mod pass;
 pub mod progress;
 pub mod scheduler;
+pub mod service_discovery;
 pub mod spot;
 pub mod utilisation;

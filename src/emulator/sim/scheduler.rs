@@ -119,6 +119,9 @@ fn tick_cluster(store: &Store, state: &mut ClusterState) -> TickReport {
         }
     }
     super::lifecycle::purge_expired(store, state, &mut changes);
+    // After the tasks moved and the services acted: Cloud Map holds the
+    // tasks that are RUNNING now.
+    super::service_discovery::sync(store, state);
     debug_assert!(state.tasks.index_is_consistent(), "the task indexes drifted from the task table");
     if let Err(e) = store.persist(changes) {
         tracing::warn!(error = %e, cluster = %cluster, "could not persist the scheduler's changes");

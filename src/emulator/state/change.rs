@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::emulator::state::account_settings::AccountSettings;
 use crate::emulator::state::cluster::{ClusterState, RunTaskToken, TaskDefinitions};
+use crate::emulator::state::discovery::{Discovery, DiscoveryChange};
 use crate::emulator::state::logs::{LogChange, Logs};
 use crate::emulator::state::records::*;
 use crate::emulator::state::scaling::{Scaling, ScalingChange};
@@ -88,6 +89,10 @@ pub enum Change {
     Scaling {
         changes: Vec<ScalingChange>,
     },
+    /// Writes to Cloud Map's records.
+    Discovery {
+        changes: Vec<DiscoveryChange>,
+    },
 }
 
 /// The whole state as plain data: the admin dump and the snapshot file.
@@ -106,6 +111,9 @@ pub struct StateDump {
     /// Absent in snapshots written before Application Auto Scaling was served.
     #[serde(default)]
     pub scaling: Scaling,
+    /// Absent in snapshots written before Cloud Map was served.
+    #[serde(default)]
+    pub discovery: Discovery,
 }
 
 /// Changes a write collects while it holds its locks; cloning records for the
@@ -190,6 +198,7 @@ impl StateDump {
                 self.account_settings.delete(&principal, &name);
             }
             Change::Scaling { changes } => changes.into_iter().for_each(|c| self.scaling.apply(c)),
+            Change::Discovery { changes } => changes.into_iter().for_each(|c| self.discovery.apply(c)),
             Change::PutTaskProtection { cluster, id, expires_at } => {
                 if let Some(i) = find(&mut self.clusters, &cluster) {
                     match expires_at {

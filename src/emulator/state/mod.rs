@@ -15,6 +15,7 @@ pub mod addresses;
 pub mod alarms;
 pub mod change;
 pub mod cluster;
+pub mod discovery;
 pub mod failure_rules;
 pub mod ids;
 pub mod journal;
@@ -96,6 +97,10 @@ pub struct Store {
     pub scaling: RwLock<scaling::Scaling>,
     /// The load tests put on services' simulated tasks.
     pub loads: loads::Loads,
+    /// Cloud Map's namespaces, services and instances; written through
+    /// [`Store::change_discovery`]. Lock order: any cluster's lock before
+    /// this one.
+    pub discovery: RwLock<discovery::Discovery>,
 }
 
 impl Store {
@@ -118,7 +123,29 @@ impl Store {
             secrets: RwLock::new(secrets::Secrets::default()),
             scaling: RwLock::new(scaling::Scaling::default()),
             loads: loads::Loads::default(),
+            discovery: RwLock::new(discovery::Discovery::default()),
         }
+    }
+
+    /// A write to Cloud Map's records: `plan` looks at them (under their
+    /// write lock) and says what to change or why not; the changes are
+    /// applied and journaled before the lock is let go.
+    pub fn change_discovery<R>(
+        &self,
+        plan: impl FnOnce(&discovery::Discovery) -> EcsResult<(R, Vec<discovery::DiscoveryChange>)>,
+    ) -> EcsResult<R> {
+        let mut records = write(&self.discovery);
+        let (result, list) = plan(&records)?;
+        let mut changes = self.changes();
+        if !list.is_empty() {
+            let journaled = list.clone();
+            changes.push(|| Change::Discovery { changes: journaled });
+        }
+        for change in list {
+            records.apply(change);
+        }
+        self.persist(changes)?;
+        Ok(result)
     }
 
     /// A write to the scaling records: `plan` looks at them (under their
@@ -227,6 +254,7 @@ impl Store {
             secrets: read(&self.secrets).clone(),
             account_settings: read(&self.account_settings).clone(),
             scaling: read(&self.scaling).clone(),
+            discovery: read(&self.discovery).clone(),
         }
     }
 
@@ -239,6 +267,7 @@ impl Store {
         *write(&self.secrets) = dump.secrets;
         *write(&self.account_settings) = dump.account_settings;
         *write(&self.scaling) = dump.scaling;
+        *write(&self.discovery) = dump.discovery;
     }
 
     /// Drops everything, durably.
@@ -253,6 +282,7 @@ impl Store {
         *write(&self.secrets) = secrets::Secrets::default();
         *settings = AccountSettings::default();
         *scaling = scaling::Scaling::default();
+        *write(&self.discovery) = discovery::Discovery::default();
         self.loads.clear();
         let mut changes = self.changes();
         changes.push(|| Change::Reset);

@@ -55,6 +55,23 @@ pub enum ErrorKind {
     InvalidNextTokenException,
     /// Application Auto Scaling: more than 50 tags on a resource.
     TooManyTagsException,
+    /// Cloud Map: a request member breaks the model's rules.
+    InvalidInput,
+    NamespaceNotFound,
+    /// Cloud Map: the service named does not exist (ECS's is
+    /// `ServiceNotFoundException`).
+    ServiceNotFound,
+    InstanceNotFound,
+    OperationNotFound,
+    NamespaceAlreadyExists,
+    ServiceAlreadyExists,
+    /// Cloud Map: the namespace holds services, or the service instances.
+    ResourceInUse,
+    /// Cloud Map: the same CreatorRequestId was used for another request.
+    DuplicateRequest,
+    /// Cloud Map: the service has no custom health check.
+    CustomHealthNotFound,
+    ResourceLimitExceeded,
 }
 
 impl ErrorKind {
@@ -89,6 +106,17 @@ impl ErrorKind {
             Self::FailedResourceAccessException => "FailedResourceAccessException",
             Self::InvalidNextTokenException => "InvalidNextTokenException",
             Self::TooManyTagsException => "TooManyTagsException",
+            Self::InvalidInput => "InvalidInput",
+            Self::NamespaceNotFound => "NamespaceNotFound",
+            Self::ServiceNotFound => "ServiceNotFound",
+            Self::InstanceNotFound => "InstanceNotFound",
+            Self::OperationNotFound => "OperationNotFound",
+            Self::NamespaceAlreadyExists => "NamespaceAlreadyExists",
+            Self::ServiceAlreadyExists => "ServiceAlreadyExists",
+            Self::ResourceInUse => "ResourceInUse",
+            Self::DuplicateRequest => "DuplicateRequest",
+            Self::CustomHealthNotFound => "CustomHealthNotFound",
+            Self::ResourceLimitExceeded => "ResourceLimitExceeded",
         }
     }
 
@@ -106,18 +134,27 @@ impl ErrorKind {
 }
 
 /// One ECS error: a shape and a human message, plus `resourceIds` for
-/// `ConflictException`.
+/// `ConflictException` and the other members a shape models (Cloud Map's
+/// `NamespaceAlreadyExists` names the namespace that exists).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{}: {message}", kind.shape_name())]
 pub struct EcsError {
     pub kind: ErrorKind,
     pub message: String,
     pub resource_ids: Vec<String>,
+    /// More members of the error shape, written beside the message.
+    pub members: Vec<(&'static str, String)>,
 }
 
 impl EcsError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), resource_ids: Vec::new() }
+        Self { kind, message: message.into(), resource_ids: Vec::new(), members: Vec::new() }
+    }
+
+    /// The error with one more member of its shape.
+    pub fn with_member(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.members.push((name, value.into()));
+        self
     }
 
     pub fn client(message: impl Into<String>) -> Self {
@@ -145,7 +182,7 @@ impl EcsError {
     }
 
     pub fn conflict(message: impl Into<String>, resource_ids: Vec<String>) -> Self {
-        Self { kind: ErrorKind::ConflictException, message: message.into(), resource_ids }
+        Self { kind: ErrorKind::ConflictException, message: message.into(), resource_ids, members: Vec::new() }
     }
 
     /// A required request member that was absent.
@@ -186,6 +223,11 @@ impl Dialect {
     /// Application Auto Scaling's way.
     pub const AUTOSCALING: Dialect =
         Dialect { message_member: "Message", internal: ErrorKind::InternalServiceException, not_found_status: 404 };
+    /// Cloud Map's way: `{"__type", "Message"}`, every error 400 (its
+    /// model has no fault shape, so an internal failure keeps ECS's
+    /// unmodeled `ServerException` name, which SDKs treat as a 500 to retry).
+    pub const CLOUD_MAP: Dialect =
+        Dialect { message_member: "Message", internal: ErrorKind::ServerException, not_found_status: 400 };
 
     /// The status and body of `err` as this service sends it. A failure
     /// raised as ECS's `ServerException` (a panic, an injected fault, a
@@ -198,6 +240,9 @@ impl Dialect {
         let mut body = serde_json::Map::new();
         body.insert("__type".into(), Value::from(kind.shape_name()));
         body.insert(self.message_member.into(), Value::from(err.message.as_str()));
+        for (name, value) in &err.members {
+            body.insert((*name).into(), Value::from(value.as_str()));
+        }
         let status =
             if kind == ErrorKind::ResourceNotFoundException { self.not_found_status } else { kind.http_status() };
         (status, Value::Object(body))
