@@ -185,7 +185,9 @@ fn fargate_problem(
             == Some("awslogs")
     });
     if awslogs && td.execution_role_arn.as_deref().is_none_or(str::is_empty) {
-        return Some("Fargate requires task definition to have execution role ARN to support log driver awslogs.".to_owned());
+        return Some(
+            "Fargate requires task definition to have execution role ARN to support log driver awslogs.".to_owned(),
+        );
     }
     None
 }
