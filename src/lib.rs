@@ -4,7 +4,8 @@
 //! [`api`] (resource types) ← [`controller`] (reconcilers) → [`ecs`] (the seam to
 //! ECS). The [`emulator`] shares nothing with the controller but the ECS wire
 //! protocol. [`control_plane`] starts a real etcd + kube-apiserver for tests and
-//! for [`dev`] mode, which runs everything in one process. [`shutdown`] (the signals that
+//! for [`dev`] mode, which runs everything in one process. [`logs`] is `ecs-bridge logs`,
+//! reading an object's task output from CloudWatch Logs. [`shutdown`] (the signals that
 //! end a command) and [`tls`] (rustls' crypto provider) serve the controller and dev mode
 //! alike.
 
@@ -14,5 +15,6 @@ pub mod controller;
 pub mod dev;
 pub mod ecs;
 pub mod emulator;
+pub mod logs;
 pub mod shutdown;
 pub mod tls;

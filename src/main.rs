@@ -19,6 +19,8 @@ enum Command {
     Crds,
     /// Run everything in one process for local development.
     Dev(ecs_bridge::dev::DevArgs),
+    /// Print the awslogs output of an EcsService's or EcsTask's tasks, from CloudWatch Logs.
+    Logs(ecs_bridge::logs::LogsArgs),
 }
 
 #[tokio::main]
@@ -32,6 +34,7 @@ async fn main() -> std::process::ExitCode {
             Ok(())
         }
         Command::Dev(args) => ecs_bridge::dev::run(args).await.map_err(Into::into),
+        Command::Logs(args) => ecs_bridge::logs::run(args).await.map_err(Into::into),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use kube::api::Api;
-use kube::runtime::controller::{Action, Config as ControllerConfigKube, applier, trigger_self};
+use kube::runtime::controller::{Action, Config as ControllerConfigKube, ReconcileRequest, applier, trigger_self};
 use kube::runtime::events::Reporter;
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::utils::CancelableJoinHandle;
@@ -30,7 +30,7 @@ use super::leader::{LeaderElection, LeaseSettings};
 use super::metrics::Metrics;
 use super::startup::{self, StartupError};
 use super::{cluster, http, service, task, task_definition};
-use crate::api::{EcsCluster, EcsService, EcsTaskDefinition};
+use crate::api::{EcsCluster, EcsService, EcsTask, EcsTaskDefinition};
 use crate::ecs::{EcsApi, EcsServiceApi, EcsTaskApi};
 
 /// Everything `start` needs besides the clients.
@@ -286,6 +286,8 @@ async fn run_reconcilers<E: EcsApi + EcsServiceApi + EcsTaskApi>(
 
     let task_definitions = drive(
         scoped::<EcsTaskDefinition>(&client, namespace),
+        reflector::store(),
+        futures::stream::empty(),
         reconcile_task_definition,
         task_definition_error_policy,
         ctx.clone(),
@@ -293,8 +295,18 @@ async fn run_reconcilers<E: EcsApi + EcsServiceApi + EcsTaskApi>(
         graceful_td,
         task_definition::KIND,
     );
+    // Clusters also wake when their services' or tasks' counts move, so
+    // `kubectl get ecs` follows ECS within seconds, not at the resync.
+    let (cluster_store, cluster_writer) = reflector::store::<EcsCluster>();
+    let occupants = cluster::occupants::triggers(
+        scoped::<EcsService>(&client, namespace),
+        scoped::<EcsTask>(&client, namespace),
+        cluster_store.clone(),
+    );
     let clusters = drive(
         scoped::<EcsCluster>(&client, namespace),
+        (cluster_store, cluster_writer),
+        occupants,
         reconcile_cluster,
         cluster_error_policy,
         ctx.clone(),
@@ -319,12 +331,17 @@ async fn run_reconcilers<E: EcsApi + EcsServiceApi + EcsTaskApi>(
 
 /// One controller: watch `api`, reconcile on spec (generation) and finalizer
 /// changes only (our own status writes do not trigger; deletion bumps the
-/// generation, so it does), until `graceful` fires and in-flight reconciles end.
+/// generation, so it does), and on the requests of `also` (other objects'
+/// changes mapped to this kind, resolved against `cache`, which the watch of
+/// `api` fills), until `graceful` fires and in-flight reconciles end.
 ///
 /// Built on [`applier`] rather than `Controller`, whose stream-filtering
 /// constructor is behind an unstable kube feature.
-async fn drive<K, E, Fut>(
+#[allow(clippy::too_many_arguments)]
+async fn drive<K, E, Fut, S>(
     api: Api<K>,
+    cache: (reflector::Store<K>, reflector::store::Writer<K>),
+    also: S,
     reconcile: fn(Arc<K>, Arc<Context<E>>) -> Fut,
     error_policy: fn(Arc<K>, &ReconcileError, Arc<Context<E>>) -> Action,
     ctx: Arc<Context<E>>,
@@ -335,15 +352,16 @@ async fn drive<K, E, Fut>(
     K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
     E: EcsApi,
     Fut: std::future::Future<Output = Result<Action, ReconcileError>> + Send + 'static,
+    S: futures::Stream<Item = Result<ReconcileRequest<K>, watcher::Error>> + Send + 'static,
 {
-    let (store, writer) = reflector::store::<K>();
+    let (store, writer) = cache;
     let trigger = watcher(api, watcher::Config::default())
         .default_backoff()
         .modify(|o| o.managed_fields_mut().clear())
         .reflect(writer)
         .applied_objects()
         .predicate_filter(predicates::generation.combine(predicates::finalizers), Default::default());
-    let queue = trigger_self(trigger, ()).take_until(async move {
+    let queue = futures::stream::select(trigger_self(trigger, ()), also).take_until(async move {
         let _ = graceful.await;
     });
     applier(

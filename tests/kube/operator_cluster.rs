@@ -129,3 +129,88 @@ async fn delete_waits_for_services_and_retain_keeps_the_cluster() {
     assert_eq!(described(&h.ecs, "kept").await.status(), Some("ACTIVE"));
     h.stop().await;
 }
+
+/// The EcsCluster's counts and ECS's, as (active services, running, pending,
+/// registered instances).
+type Counts = (Option<i32>, Option<i32>, Option<i32>, Option<i32>);
+
+fn counts_of(obj: &EcsCluster) -> Counts {
+    let s = obj.status.clone().unwrap_or_default();
+    (s.active_services_count, s.running_tasks_count, s.pending_tasks_count, s.registered_container_instances_count)
+}
+
+fn ecs_counts(c: &aws_sdk_ecs::types::Cluster) -> Counts {
+    (
+        Some(c.active_services_count()),
+        Some(c.running_tasks_count()),
+        Some(c.pending_tasks_count()),
+        Some(c.registered_container_instances_count()),
+    )
+}
+
+/// Polls, for at most `deadline` (far below the 300 s resync, so only the
+/// services' changes can have moved the counts), until the EcsCluster's
+/// counts equal DescribeClusters' and ECS runs `running` tasks.
+async fn counts_follow(h: &Harness, api: &Api<EcsCluster>, name: &str, running: i32, deadline: std::time::Duration) {
+    let started = std::time::Instant::now();
+    let mut last = String::new();
+    while started.elapsed() < deadline {
+        let obj = api.get(name).await.expect("get the cluster");
+        let ecs = ecs_counts(&described(&h.ecs, name).await);
+        if counts_of(&obj) == ecs && ecs.1 == Some(running) && ecs.2 == Some(0) {
+            return;
+        }
+        last = format!("EcsCluster {:?}, ECS {ecs:?}", counts_of(&obj));
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    panic!("the counts of {name} did not follow ECS to {running} running tasks within {deadline:?}: {last}");
+}
+
+#[tokio::test]
+async fn counts_follow_the_clusters_services_within_seconds_without_polling_ecs() {
+    use std::time::Duration;
+    let h = Harness::start("cl-counts").await;
+    let api = h.clusters();
+    apply(&api, "apps", cluster("apps", "enabled", json!({}))).await;
+    ready(&api, "apps").await;
+    let td = json!({
+        "apiVersion": "ecs-bridge.dev/v1alpha1", "kind": "EcsTaskDefinition", "metadata": {"name": "web"},
+        "spec": {
+            "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+            "containerDefinitions": [{"name": "app", "image": "nginx", "essential": true}]
+        }
+    });
+    apply(&h.task_definitions(), "web", td).await;
+    let service = |count: i32| {
+        json!({
+            "apiVersion": "ecs-bridge.dev/v1alpha1", "kind": "EcsService", "metadata": {"name": "web"},
+            "spec": {
+                "cluster": "apps", "launchType": "FARGATE", "taskDefinitionRef": {"name": "web"}, "desiredCount": count,
+                "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-0aaaaaaaaaaaaaaa1"]}},
+            }
+        })
+    };
+    let services: Api<ecs_bridge::api::EcsService> = Api::namespaced(h.ns.client.clone(), &h.ns.name);
+    apply(&services, "web", service(1)).await;
+    // The resync is 300 s: 30 s is room for a loaded machine, and still
+    // proves the services' changes moved the counts.
+    counts_follow(&h, &api, "apps", 1, Duration::from_secs(30)).await;
+    assert_eq!(counts_of(&api.get("apps").await.expect("get")).0, Some(1), "one active service");
+
+    apply(&services, "web", service(3)).await;
+    counts_follow(&h, &api, "apps", 3, Duration::from_secs(30)).await;
+
+    // At rest, nothing asks ECS about the cluster: no poll loop, no hot loop.
+    // (The service's rollout may still settle for a moment: one look allowed.)
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let before = h.ecs_requests();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let after = h.ecs_requests();
+    let calls =
+        after.get("DescribeClusters").copied().unwrap_or(0) - before.get("DescribeClusters").copied().unwrap_or(0);
+    assert!(calls <= 1, "{calls} DescribeClusters calls in 10 quiet seconds");
+
+    apply(&services, "web", service(0)).await;
+    counts_follow(&h, &api, "apps", 0, Duration::from_secs(30)).await;
+    h.stop().await;
+}

@@ -1,6 +1,8 @@
 //! The EcsCluster reconciler: Kubernetes in and out around the ECS engine in
-//! [`sync`] and the pure diff in [`plan`].
+//! [`sync`] and the pure diff in [`plan`]; [`occupants`] wakes it when the
+//! cluster's services and tasks move, so its counts follow ECS within seconds.
 
+pub mod occupants;
 pub mod plan;
 pub mod sync;
 
