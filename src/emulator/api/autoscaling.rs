@@ -64,21 +64,15 @@ fn invalid(message: impl Into<String>) -> EcsError {
 
 /// A required member that was absent, in AWS's validation wording.
 fn required<T>(value: Option<T>, member: &str) -> EcsResult<T> {
-    value.ok_or_else(|| {
-        invalid(format!(
-            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
-        ))
-    })
+    value.ok_or_else(|| EcsError::null_member(ErrorKind::ValidationException, member))
 }
 
 fn enum_check(value: &str, member: &str, allowed: &[&str]) -> EcsResult<()> {
     if allowed.contains(&value) {
-        return Ok(());
+        Ok(())
+    } else {
+        Err(EcsError::not_in_enum(ErrorKind::ValidationException, value, member, allowed))
     }
-    Err(invalid(format!(
-        "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
-        allowed.join(", ")
-    )))
 }
 
 fn no_target(resource_id: &str) -> EcsError {

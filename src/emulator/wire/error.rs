@@ -169,6 +169,28 @@ impl EcsError {
         Self::new(ErrorKind::ServerException, message)
     }
 
+    /// A required member that was absent, in the wording of AWS's request
+    /// validation (Application Auto Scaling, Cloud Map), as `kind`.
+    pub fn null_member(kind: ErrorKind, member: &str) -> Self {
+        Self::new(
+            kind,
+            format!(
+                "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+            ),
+        )
+    }
+
+    /// A value outside its enum, in the same wording, as `kind`.
+    pub fn not_in_enum(kind: ErrorKind, value: &str, member: &str, allowed: &[&str]) -> Self {
+        Self::new(
+            kind,
+            format!(
+                "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                allowed.join(", ")
+            ),
+        )
+    }
+
     pub fn cluster_not_found() -> Self {
         Self::new(ErrorKind::ClusterNotFoundException, "Cluster not found.")
     }
