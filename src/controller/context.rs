@@ -5,10 +5,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
+use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::Store;
 
@@ -96,6 +97,35 @@ impl KindState {
     pub fn publish_depth(&self, metrics: &Metrics) {
         let depth = self.in_flight.load(Ordering::Relaxed) + self.backoffs.waiting();
         metrics.set_queue_depth(self.kind, depth);
+    }
+
+    /// Counts and times one reconcile of the object `key`, and clears its
+    /// back-off on success (every kind's controller wraps its reconcile in it).
+    pub async fn observe(
+        &self,
+        metrics: &Metrics,
+        key: &str,
+        reconcile: impl std::future::Future<Output = Result<Action, ReconcileError>>,
+    ) -> Result<Action, ReconcileError> {
+        self.started(metrics);
+        let started = Instant::now();
+        let result = reconcile.await;
+        let error = result.as_ref().err().map(ReconcileError::metric_label);
+        metrics.reconciled(self.kind, started.elapsed(), error);
+        if result.is_ok() {
+            self.backoffs.succeeded(key);
+        }
+        self.finished(metrics);
+        result
+    }
+
+    /// The error policy: the object's next back-off, counted and logged.
+    pub fn retry_after(&self, metrics: &Metrics, key: &str, err: &ReconcileError) -> Action {
+        let delay = self.backoffs.failed(key);
+        metrics.retry_scheduled(self.kind, delay);
+        self.publish_depth(metrics);
+        tracing::warn!(kind = self.kind, object = %key, error = %err, retry_in = ?delay, "reconcile failed");
+        Action::requeue(delay)
     }
 }
 

@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
 use kube::api::Api;
@@ -405,40 +405,14 @@ fn object_key<K: Resource>(obj: &K) -> String {
     )
 }
 
-/// Counts, times and spans one reconcile, and clears the object's back-off on success.
-async fn observed<E>(
-    ctx: &Context<E>,
-    state: &KindState,
-    key: &str,
-    reconcile: impl std::future::Future<Output = Result<Action, ReconcileError>>,
-) -> Result<Action, ReconcileError> {
-    state.started(&ctx.metrics);
-    let started = Instant::now();
-    let result = reconcile.await;
-    let error = result.as_ref().err().map(ReconcileError::metric_label);
-    ctx.metrics.reconciled(state.kind, started.elapsed(), error);
-    if result.is_ok() {
-        state.backoffs.succeeded(key);
-    }
-    state.finished(&ctx.metrics);
-    result
-}
-
-fn retry_after<E>(ctx: &Context<E>, state: &KindState, key: &str, err: &ReconcileError) -> Action {
-    let delay = state.backoffs.failed(key);
-    ctx.metrics.retry_scheduled(state.kind, delay);
-    state.publish_depth(&ctx.metrics);
-    tracing::warn!(kind = state.kind, object = %key, error = %err, retry_in = ?delay, "reconcile failed");
-    Action::requeue(delay)
-}
-
 async fn reconcile_task_definition<E: EcsApi>(
     obj: Arc<EcsTaskDefinition>,
     ctx: Arc<Context<E>>,
 ) -> Result<Action, ReconcileError> {
     let key = object_key(obj.as_ref());
     let span = tracing::info_span!("reconcile", kind = task_definition::KIND, object = %key, generation = obj.metadata.generation);
-    observed(&ctx, &ctx.task_definitions, &key, task_definition::reconcile(obj.clone(), ctx.clone()))
+    ctx.task_definitions
+        .observe(&ctx.metrics, &key, task_definition::reconcile(obj.clone(), ctx.clone()))
         .instrument(span)
         .await
 }
@@ -448,16 +422,16 @@ fn task_definition_error_policy<E: EcsApi>(
     err: &ReconcileError,
     ctx: Arc<Context<E>>,
 ) -> Action {
-    retry_after(&ctx, &ctx.task_definitions, &object_key(obj.as_ref()), err)
+    ctx.task_definitions.retry_after(&ctx.metrics, &object_key(obj.as_ref()), err)
 }
 
 async fn reconcile_cluster<E: EcsApi>(obj: Arc<EcsCluster>, ctx: Arc<Context<E>>) -> Result<Action, ReconcileError> {
     let key = object_key(obj.as_ref());
     let span =
         tracing::info_span!("reconcile", kind = cluster::KIND, object = %key, generation = obj.metadata.generation);
-    observed(&ctx, &ctx.clusters, &key, cluster::reconcile(obj.clone(), ctx.clone())).instrument(span).await
+    ctx.clusters.observe(&ctx.metrics, &key, cluster::reconcile(obj.clone(), ctx.clone())).instrument(span).await
 }
 
 fn cluster_error_policy<E: EcsApi>(obj: Arc<EcsCluster>, err: &ReconcileError, ctx: Arc<Context<E>>) -> Action {
-    retry_after(&ctx, &ctx.clusters, &object_key(obj.as_ref()), err)
+    ctx.clusters.retry_after(&ctx.metrics, &object_key(obj.as_ref()), err)
 }

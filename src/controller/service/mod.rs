@@ -17,7 +17,7 @@ pub mod sync;
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
 use kube::api::Api;
@@ -283,29 +283,11 @@ async fn reconcile_observed<E: EcsApi + EcsServiceApi>(
 ) -> Result<Action, ReconcileError> {
     let key = fleet::object_key(&obj);
     let span = tracing::info_span!("reconcile", kind = KIND, object = %key, generation = obj.metadata.generation);
-    async {
-        ctx.kind.started(&ctx.base.metrics);
-        let started = Instant::now();
-        let result = reconcile(obj, ctx.clone()).await;
-        let error = result.as_ref().err().map(ReconcileError::metric_label);
-        ctx.base.metrics.reconciled(KIND, started.elapsed(), error);
-        if result.is_ok() {
-            ctx.kind.backoffs.succeeded(&key);
-        }
-        ctx.kind.finished(&ctx.base.metrics);
-        result
-    }
-    .instrument(span)
-    .await
+    ctx.kind.observe(&ctx.base.metrics, &key, reconcile(obj, ctx.clone())).instrument(span).await
 }
 
 fn error_policy<E>(obj: Arc<EcsService>, err: &ReconcileError, ctx: Arc<ServiceContext<E>>) -> Action {
-    let key = fleet::object_key(&obj);
-    let delay = ctx.kind.backoffs.failed(&key);
-    ctx.base.metrics.retry_scheduled(KIND, delay);
-    ctx.kind.publish_depth(&ctx.base.metrics);
-    tracing::warn!(kind = KIND, object = %key, error = %err, retry_in = ?delay, "reconcile failed");
-    Action::requeue(delay)
+    ctx.kind.retry_after(&ctx.base.metrics, &fleet::object_key(&obj), err)
 }
 
 /// `kubectl apply`'s copy of the whole object: never read, and as big as the
