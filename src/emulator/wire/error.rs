@@ -72,6 +72,8 @@ pub enum ErrorKind {
     /// Cloud Map: the service has no custom health check.
     CustomHealthNotFound,
     ResourceLimitExceeded,
+    /// PutClusterCapacityProviders: a capacity provider to remove is in use.
+    ResourceInUseException,
 }
 
 impl ErrorKind {
@@ -117,6 +119,7 @@ impl ErrorKind {
             Self::DuplicateRequest => "DuplicateRequest",
             Self::CustomHealthNotFound => "CustomHealthNotFound",
             Self::ResourceLimitExceeded => "ResourceLimitExceeded",
+            Self::ResourceInUseException => "ResourceInUseException",
         }
     }
 
