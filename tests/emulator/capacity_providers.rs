@@ -425,3 +425,28 @@ async fn providers_and_their_groups_survive_a_restart() {
     let refused = client.delete_capacity_provider().capacity_provider("cp").send().await.unwrap();
     assert_eq!(refused.capacity_provider().unwrap().update_status().map(|s| s.as_str()), Some("DELETE_FAILED"));
 }
+
+#[tokio::test]
+async fn without_managed_scaling_tasks_wait_until_stopped() {
+    let (emulator, client) = start().await;
+    create(&client, "cp", None).await;
+    cluster_with(&client, &["cp"]).await;
+    register_bridge(&client, "web").await;
+    let run = client.run_task().cluster("c").task_definition("web").send().await.unwrap();
+    assert!(run.failures().is_empty(), "{:?}", run.failures());
+    let task = run.tasks()[0].clone();
+    assert_eq!((task.last_status(), task.capacity_provider_name()), (Some("PROVISIONING"), Some("cp")));
+    assert!(task.container_instance_arn().is_none());
+    // Nothing grows the group: the task keeps waiting.
+    advance(&emulator, 600.0).await;
+    assert_eq!(instances_of(&client, "cp").await, 0);
+    let arn = task.task_arn().unwrap();
+    let described = client.describe_tasks().cluster("c").tasks(arn).send().await.unwrap();
+    assert_eq!(described.tasks()[0].last_status(), Some("PROVISIONING"));
+    client.stop_task().cluster("c").task(arn).send().await.unwrap();
+    advance(&emulator, 1.0).await;
+    let described = client.describe_tasks().cluster("c").tasks(arn).send().await.unwrap();
+    assert_eq!(described.tasks()[0].last_status(), Some("STOPPED"));
+    // With no task left, the provider can leave the cluster.
+    put(&client, "c", &[], Vec::new()).send().await.expect("the provider is no longer in use");
+}
