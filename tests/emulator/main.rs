@@ -8,6 +8,7 @@ mod alarms;
 mod autoscaling;
 mod availability_zones;
 mod aws_cli;
+mod capacity_providers;
 mod circuit_breaker;
 mod cli;
 mod clusters;

@@ -49,7 +49,7 @@ async fn unimplemented_operations_say_so_and_never_succeed() {
     assert_eq!(body["__type"], "UnsupportedFeatureException");
     assert!(body["message"].as_str().unwrap().contains("not supported by this emulator"));
     // Through the SDK too.
-    let result = client.describe_capacity_providers().send().await;
+    let result = client.execute_command().cluster("c").task("t").command("ls").interactive(true).send().await;
     crate::support::assert_error(result, "UnsupportedFeatureException", None);
 }
 

@@ -5,10 +5,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::emulator::rules::account_settings::{effective, root_principal, setting};
-use crate::emulator::rules::validation::{BUILTIN_CAPACITY_PROVIDERS, check_capacity_provider_strategy, check_tags};
+use crate::emulator::rules::validation::check_tags;
+use crate::emulator::sim::capacity_providers::check_cluster_providers;
 use crate::emulator::state::ids::is_valid_name;
 use crate::emulator::state::records::*;
-use crate::emulator::state::{Change, ClusterState, Store, lock, read};
+use crate::emulator::state::{Change, ClusterState, Store, lock, read, write};
 use crate::emulator::wire::codec::Reply;
 use crate::emulator::wire::codec::{parse, to_value};
 use crate::emulator::wire::error::{EcsError, EcsResult, required};
@@ -51,24 +52,6 @@ fn merge_settings(current: &mut Vec<ClusterSetting>, updates: Vec<ClusterSetting
     }
 }
 
-/// Rules shared by CreateCluster (and later PutClusterCapacityProviders).
-fn check_capacity_providers(providers: &[String], strategy: &[CapacityProviderStrategyItem]) -> EcsResult<()> {
-    for p in providers {
-        if !BUILTIN_CAPACITY_PROVIDERS.contains(&p.as_str()) {
-            return Err(EcsError::invalid(format!(
-                "The specified capacity provider '{p}' does not exist. Specify a valid capacity provider and try again."
-            )));
-        }
-    }
-    check_capacity_provider_strategy(strategy)?;
-    if strategy.iter().any(|i| !providers.contains(&i.capacity_provider)) {
-        return Err(EcsError::invalid(
-            "The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.",
-        ));
-    }
-    Ok(())
-}
-
 pub fn create_cluster(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let input: CreateClusterInput = parse(body)?;
     let name = input.cluster_name.unwrap_or_else(|| "default".to_owned());
@@ -91,7 +74,9 @@ pub fn create_cluster(store: &Store, body: &[u8]) -> EcsResult<Value> {
     merge_settings(&mut settings, given_settings);
     let providers = input.capacity_providers.unwrap_or_default();
     let strategy = input.default_capacity_provider_strategy.unwrap_or_default();
-    check_capacity_providers(&providers, &strategy)?;
+    // Held until the cluster exists, so no other association changes meanwhile.
+    let records = write(&store.capacity_providers);
+    check_cluster_providers(store, &records, &name, &providers, &strategy)?;
 
     let cluster = Cluster {
         cluster_arn: store.arns.cluster(&name),
@@ -126,6 +111,7 @@ pub fn create_cluster(store: &Store, body: &[u8]) -> EcsResult<Value> {
         map.insert(name.clone(), std::sync::Arc::new(std::sync::Mutex::new(ClusterState::new(cluster))));
         Ok(Ok(value))
     })?;
+    drop(records);
     match created {
         Err(existing) => Ok(existing),
         Ok(value) if store.ec2_capacity == 0 => Ok(value),

@@ -11,6 +11,7 @@ mod account_settings;
 mod agent_calls;
 mod attributes;
 mod autoscaling;
+mod capacity_providers;
 mod clusters;
 mod container_instances;
 mod logs;
@@ -87,6 +88,11 @@ pub const OPERATIONS: &[(&str, Handler)] = &[
     ("SubmitContainerStateChange", value_op!(agent_calls::submit_container_state_change)),
     ("SubmitAttachmentStateChanges", value_op!(agent_calls::submit_attachment_state_changes)),
     ("UpdateContainerAgent", value_op!(agent_calls::update_container_agent)),
+    ("CreateCapacityProvider", value_op!(capacity_providers::create_capacity_provider)),
+    ("DescribeCapacityProviders", capacity_providers::describe_capacity_providers),
+    ("UpdateCapacityProvider", value_op!(capacity_providers::update_capacity_provider)),
+    ("DeleteCapacityProvider", value_op!(capacity_providers::delete_capacity_provider)),
+    ("PutClusterCapacityProviders", value_op!(capacity_providers::put_cluster_capacity_providers)),
 ];
 
 /// The `X-Amz-Target` prefix of ECS's API version 2014-11-13.
@@ -277,18 +283,15 @@ pub fn resolve(target: &str) -> Result<Operation, Unresolved> {
 pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
     "AssociateGatewayWithCluster",
     "ContinueServiceDeployment",
-    "CreateCapacityProvider",
     "CreateDaemon",
     "CreateExpressGatewayService",
     "CreateGateway",
     "CreateTaskSet",
-    "DeleteCapacityProvider",
     "DeleteDaemon",
     "DeleteDaemonTaskDefinition",
     "DeleteExpressGatewayService",
     "DeleteGateway",
     "DeleteTaskSet",
-    "DescribeCapacityProviders",
     "DescribeDaemon",
     "DescribeDaemonDeployments",
     "DescribeDaemonRevisions",
@@ -306,10 +309,8 @@ pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
     "ListGatewayClusterAssociations",
     "ListGatewayRoutes",
     "ListGateways",
-    "PutClusterCapacityProviders",
     "RegisterDaemonTaskDefinition",
     "StopServiceDeployment",
-    "UpdateCapacityProvider",
     "UpdateDaemon",
     "UpdateExpressGatewayService",
     "UpdateGateway",

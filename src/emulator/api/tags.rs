@@ -20,6 +20,7 @@ enum Target {
     Task(String, String),
     ContainerInstance(String, String),
     TaskDefinition(String, u32),
+    CapacityProvider(String),
 }
 
 fn target(arn: &str) -> EcsResult<Target> {
@@ -38,12 +39,7 @@ fn target(arn: &str) -> EcsResult<Target> {
         "task-definition" => {
             rest.rsplit_once(':').and_then(|(f, r)| Some(Target::TaskDefinition(f.to_owned(), r.parse().ok()?)))
         }
-        "capacity-provider" => {
-            return Err(EcsError::new(
-                ErrorKind::ResourceNotFoundException,
-                "The specified resource could not be found.",
-            ));
-        }
+        "capacity-provider" => Some(Target::CapacityProvider(rest.to_owned())),
         _ => None,
     };
     parsed.ok_or_else(|| EcsError::invalid(format!("Invalid resource ARN '{arn}'.")))
@@ -79,6 +75,20 @@ fn with_tags(store: &Store, arn: &str, edit: Option<TagEdit<'_>>) -> EcsResult<V
             if let Some(f) = registry.families.get_mut(family) {
                 f.revisions.insert(*revision, Arc::new(entry));
             }
+            return Ok(tags);
+        }
+        Target::CapacityProvider(name) => {
+            let mut records = write(&store.capacity_providers);
+            let resource_not_found =
+                || EcsError::new(ErrorKind::ResourceNotFoundException, "The specified resource could not be found.");
+            let mut entry = records.get(name).filter(|e| e.is_active()).ok_or_else(resource_not_found)?.clone();
+            if let Some(edit) = edit {
+                edit(&mut entry.provider.tags)?;
+                changes.push(|| Change::PutCapacityProvider { entry: entry.clone() });
+                store.persist(changes)?;
+            }
+            let tags = entry.provider.tags.clone();
+            records.put(entry);
             return Ok(tags);
         }
     };
@@ -124,7 +134,7 @@ fn with_tags(store: &Store, arn: &str, edit: Option<TagEdit<'_>>) -> EcsResult<V
             }
             entry.instance.tags.clone()
         }
-        Target::TaskDefinition(..) => Vec::new(),
+        Target::TaskDefinition(..) | Target::CapacityProvider(_) => Vec::new(),
     };
     store.persist(changes)?;
     Ok(tags)

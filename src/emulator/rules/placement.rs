@@ -288,11 +288,14 @@ fn choose<'a>(
 }
 
 /// Picks an ACTIVE instance of the launch type that fits `need` and the
-/// constraints (`distinctInstance` applies to `group`), by the strategies.
+/// constraints (`distinctInstance` applies to `group`), by the strategies;
+/// a task of a capacity provider goes only on that provider's instances.
+#[allow(clippy::too_many_arguments)]
 pub fn place(
     state: &ClusterState,
     usage: &Usage,
     launch_type: &str,
+    provider: Option<&str>,
     need: &Reservation,
     group: &str,
     constraints: &Constraints,
@@ -302,6 +305,7 @@ pub fn place(
         .container_instances
         .values()
         .filter(|i| i.instance.status == "ACTIVE" && serves(i, launch_type))
+        .filter(|i| provider.is_none_or(|p| i.instance.capacity_provider_name.as_deref() == Some(p)))
         .collect();
     if candidates.is_empty() {
         return Placement::NoInstances;

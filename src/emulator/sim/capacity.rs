@@ -28,6 +28,28 @@ fn resource(name: &str, integer: Option<i64>, ports: Option<Vec<String>>) -> Res
     }
 }
 
+/// What one simulated instance brings: an `m5.large` in zone `a`, `b` or
+/// `c` of the region by `index`.
+pub fn simulated_instance(region: &str, index: u64) -> Registration {
+    let zone = ["a", "b", "c"][(index % 3) as usize];
+    Registration {
+        existing: None,
+        availability_zone: format!("{region}{zone}"),
+        instance_type: INSTANCE_TYPE.into(),
+        ec2_instance_id: None,
+        attributes: Vec::new(),
+        resources: vec![
+            resource("CPU", Some(CPU_UNITS), None),
+            resource("MEMORY", Some(MEMORY_MIB), None),
+            resource("PORTS", None, Some(AGENT_PORTS.map(str::to_owned).to_vec())),
+            resource("PORTS_UDP", None, Some(Vec::new())),
+        ],
+        version_info: None,
+        platform_devices: None,
+        tags: Vec::new(),
+    }
+}
+
 /// Registers `count` simulated instances in `cluster`.
 pub fn provision(store: &Store, cluster: &str, count: u32) -> EcsResult<()> {
     let cell = store.find_cluster(Some(cluster))?;
@@ -35,24 +57,7 @@ pub fn provision(store: &Store, cluster: &str, count: u32) -> EcsResult<()> {
     state.ensure_active()?;
     let mut changes = store.changes();
     for i in 0..count {
-        let zone = ["a", "b", "c"][i as usize % 3];
-        let registration = Registration {
-            existing: None,
-            availability_zone: format!("{}{zone}", store.arns.region),
-            instance_type: INSTANCE_TYPE.into(),
-            ec2_instance_id: None,
-            attributes: Vec::new(),
-            resources: vec![
-                resource("CPU", Some(CPU_UNITS), None),
-                resource("MEMORY", Some(MEMORY_MIB), None),
-                resource("PORTS", None, Some(AGENT_PORTS.map(str::to_owned).to_vec())),
-                resource("PORTS_UDP", None, Some(Vec::new())),
-            ],
-            version_info: None,
-            platform_devices: None,
-            tags: Vec::new(),
-        };
-        register(store, &mut state, registration, &mut changes);
+        register(store, &mut state, simulated_instance(&store.arns.region, u64::from(i)), &mut changes);
     }
     store.persist(changes)
 }

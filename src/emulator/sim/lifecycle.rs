@@ -360,9 +360,17 @@ pub fn launch(
             Some(id.to_owned())
         } else {
             let launch_type = target.launch_type();
+            let provider = match &target {
+                LaunchTarget::CapacityProvider(p) => Some(p.as_str()),
+                LaunchTarget::LaunchType(_) => None,
+            };
             let usage = usage.get_or_insert_with(|| Usage::of(state));
-            match place(state, usage, &launch_type, &need, &template.group, constraints, strategies) {
+            match place(state, usage, &launch_type, provider, &need, &template.group, constraints, strategies) {
                 Placement::On(id) => Some(id),
+                // A capacity provider's task that fits no instance of its
+                // group waits in PROVISIONING for the group to grow, as
+                // ECS does (see `sim::capacity_providers`).
+                Placement::Failed { .. } | Placement::NoInstances if provider.is_some() => None,
                 Placement::Failed { arn, reason } => {
                     outcome.failures.push(Failure { arn, reason, detail: None });
                     continue;
@@ -394,7 +402,10 @@ pub fn launch(
             let private_ip = book.allocate(&subnet_id, &task_id, |id| tasks.get(id).is_some_and(|t| !t.is_stopped()));
             Eni { subnet_id, availability_zone: zone, private_ip }
         });
-        let entry = new_task(store, &cluster, &task_id, &launch, instance, eni.as_ref(), need.clone());
+        let mut entry = new_task(store, &cluster, &task_id, &launch, instance, eni.as_ref(), need.clone());
+        if instance.is_none() && !target.is_fargate() {
+            wait_for_capacity(&mut entry);
+        }
         if let LaunchTarget::CapacityProvider(p) = &target {
             *placed.entry(p.clone()).or_default() += 1;
         }
@@ -406,6 +417,23 @@ pub fn launch(
         outcome.task_ids.push(id);
     }
     outcome
+}
+
+/// A capacity provider's task with no instance to go on: PROVISIONING,
+/// with nothing timed, until the provider places it on an instance of its
+/// group ([`is_waiting_for_capacity`]).
+fn wait_for_capacity(entry: &mut TaskEntry) {
+    entry.task.last_status = "PROVISIONING".into();
+    entry.due = None;
+}
+
+/// A task that waits in PROVISIONING for an instance of its capacity
+/// provider's group.
+pub fn is_waiting_for_capacity(entry: &TaskEntry) -> bool {
+    entry.container_instance_id.is_none()
+        && entry.task.last_status == "PROVISIONING"
+        && entry.task.desired_status == "RUNNING"
+        && entry.task.capacity_provider_name.as_deref().is_some_and(|p| p != "FARGATE" && p != "FARGATE_SPOT")
 }
 
 /// Forgets STOPPED tasks stopped longer ago than the retention, and RunTask

@@ -6,11 +6,13 @@
 //! its [`events`] and deployment [`history`]. [`spot`] and [`chaos`] are the
 //! accidents the admin endpoints cause. Application Auto Scaling acts on
 //! services' desired counts in [`autoscaling`], reading their load through
-//! [`utilisation`]. Nothing here parses a request.
+//! [`utilisation`]. Capacity providers' Auto Scaling groups grow and shrink
+//! in [`capacity_providers`]. Nothing here parses a request.
 
 pub mod alarms;
 pub mod autoscaling;
 pub mod capacity;
+pub mod capacity_providers;
 pub mod chaos;
 pub mod circuit_breaker;
 pub mod daemon;

@@ -49,6 +49,9 @@ pub fn tick(store: &Store) -> TickReport {
         // After the tasks moved: the autoscaler reads the services as they
         // now are, and a count it sets is acted on in this same tick.
         super::autoscaling::tick(store);
+        // Then the capacity providers place the tasks that wait for an
+        // instance and scale their groups for them.
+        super::capacity_providers::tick(store);
         report
     })
 }
@@ -156,6 +159,9 @@ pub fn next_due(store: &Store) -> Option<Timestamp> {
         }
     }
     if let Some(at) = super::autoscaling::next_due(store) {
+        consider(at);
+    }
+    if let Some(at) = super::capacity_providers::next_due(store) {
         consider(at);
     }
     next

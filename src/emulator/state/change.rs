@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::emulator::state::account_settings::AccountSettings;
+use crate::emulator::state::capacity_providers::{CapacityProviders, ProviderEntry};
 use crate::emulator::state::cluster::{ClusterState, RunTaskToken, TaskDefinitions};
 use crate::emulator::state::discovery::{Discovery, DiscoveryChange};
 use crate::emulator::state::logs::{LogChange, Logs};
@@ -93,6 +94,10 @@ pub enum Change {
     Discovery {
         changes: Vec<DiscoveryChange>,
     },
+    /// A capacity provider created, updated, deleted or its group scaled.
+    PutCapacityProvider {
+        entry: ProviderEntry,
+    },
 }
 
 /// The whole state as plain data: the admin dump and the snapshot file.
@@ -114,6 +119,9 @@ pub struct StateDump {
     /// Absent in snapshots written before Cloud Map was served.
     #[serde(default)]
     pub discovery: Discovery,
+    /// Absent in snapshots written before capacity providers were served.
+    #[serde(default)]
+    pub capacity_providers: CapacityProviders,
 }
 
 /// Changes a write collects while it holds its locks; cloning records for the
@@ -199,6 +207,7 @@ impl StateDump {
             }
             Change::Scaling { changes } => changes.into_iter().for_each(|c| self.scaling.apply(c)),
             Change::Discovery { changes } => changes.into_iter().for_each(|c| self.discovery.apply(c)),
+            Change::PutCapacityProvider { entry } => self.capacity_providers.put(entry),
             Change::PutTaskProtection { cluster, id, expires_at } => {
                 if let Some(i) = find(&mut self.clusters, &cluster) {
                     match expires_at {

@@ -13,6 +13,7 @@
 pub mod account_settings;
 pub mod addresses;
 pub mod alarms;
+pub mod capacity_providers;
 pub mod change;
 pub mod cluster;
 pub mod discovery;
@@ -101,6 +102,9 @@ pub struct Store {
     /// [`Store::change_discovery`]. Lock order: any cluster's lock before
     /// this one.
     pub discovery: RwLock<discovery::Discovery>,
+    /// The account's capacity providers and their simulated groups. Lock
+    /// order: this lock before any cluster's.
+    pub capacity_providers: RwLock<capacity_providers::CapacityProviders>,
 }
 
 impl Store {
@@ -124,6 +128,7 @@ impl Store {
             scaling: RwLock::new(scaling::Scaling::default()),
             loads: loads::Loads::default(),
             discovery: RwLock::new(discovery::Discovery::default()),
+            capacity_providers: RwLock::new(capacity_providers::CapacityProviders::default()),
         }
     }
 
@@ -255,6 +260,7 @@ impl Store {
             account_settings: read(&self.account_settings).clone(),
             scaling: read(&self.scaling).clone(),
             discovery: read(&self.discovery).clone(),
+            capacity_providers: read(&self.capacity_providers).clone(),
         }
     }
 
@@ -268,10 +274,12 @@ impl Store {
         *write(&self.account_settings) = dump.account_settings;
         *write(&self.scaling) = dump.scaling;
         *write(&self.discovery) = dump.discovery;
+        *write(&self.capacity_providers) = dump.capacity_providers;
     }
 
     /// Drops everything, durably.
     pub fn reset(&self) -> EcsResult<()> {
+        let mut providers = write(&self.capacity_providers);
         let mut scaling = write(&self.scaling);
         let mut map = write(&self.clusters);
         let mut tds = write(&self.task_definitions);
@@ -283,6 +291,7 @@ impl Store {
         *settings = AccountSettings::default();
         *scaling = scaling::Scaling::default();
         *write(&self.discovery) = discovery::Discovery::default();
+        *providers = capacity_providers::CapacityProviders::default();
         self.loads.clear();
         let mut changes = self.changes();
         changes.push(|| Change::Reset);

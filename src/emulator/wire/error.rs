@@ -75,6 +75,8 @@ pub enum ErrorKind {
     /// Cloud Map: the service has no custom health check.
     CustomHealthNotFound,
     ResourceLimitExceeded,
+    /// PutClusterCapacityProviders: a capacity provider to remove is in use.
+    ResourceInUseException,
 }
 
 impl ErrorKind {
@@ -121,6 +123,7 @@ impl ErrorKind {
             Self::DuplicateRequest => "DuplicateRequest",
             Self::CustomHealthNotFound => "CustomHealthNotFound",
             Self::ResourceLimitExceeded => "ResourceLimitExceeded",
+            Self::ResourceInUseException => "ResourceInUseException",
         }
     }
 
