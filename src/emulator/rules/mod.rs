@@ -4,9 +4,11 @@
 //! gets ([`awsvpc`]), and the account settings' names, values and defaults
 //! ([`account_settings`]); for Application Auto Scaling, the capacity
 //! arithmetic ([`scaling`]) and schedule expressions ([`schedule`]).
-//! Nothing here changes the store.
+//! Whether the ARNs a request names are of the caller's partition:
+//! [`arn_scope`]. Nothing here changes the store.
 
 pub mod account_settings;
+pub mod arn_scope;
 pub mod awsvpc;
 pub mod placement;
 pub mod query;

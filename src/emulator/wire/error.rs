@@ -72,6 +72,8 @@ pub enum ErrorKind {
     /// Cloud Map: the service has no custom health check.
     CustomHealthNotFound,
     ResourceLimitExceeded,
+    /// IAM's refusal: a request names another account's resource.
+    AccessDeniedException,
 }
 
 impl ErrorKind {
@@ -117,6 +119,7 @@ impl ErrorKind {
             Self::DuplicateRequest => "DuplicateRequest",
             Self::CustomHealthNotFound => "CustomHealthNotFound",
             Self::ResourceLimitExceeded => "ResourceLimitExceeded",
+            Self::AccessDeniedException => "AccessDeniedException",
         }
     }
 
