@@ -278,3 +278,26 @@ async fn the_aws_cli_region_and_key_choose_the_partition() {
     let other_account = aws_in(&endpoint, "us-east-2", "AKIDEXAMPLE", &["list-clusters"]);
     assert_eq!(other_account["clusterArns"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn the_docker_runtime_runs_and_reports_another_partitions_tasks() {
+    use crate::docker::{IMAGE, container, docker, is, register, run, wait_for};
+    docker(&["image", "inspect", "--format", "{{.Id}}", IMAGE]);
+    let config = EmulatorConfig {
+        runtime: ecs_bridge::emulator::RuntimeMode::Docker,
+        ec2_capacity: 1,
+        ..EmulatorConfig::default()
+    };
+    let emulator = spawn(config).await.unwrap();
+    let east2 = ecs_as(&emulator.endpoint(), "us-east-2", OTHER);
+    east2.create_cluster().cluster_name("c").send().await.unwrap();
+    let job = container("job").command("sh").command("-c").command("exit 3").build();
+    let td = register(&east2, "job", vec![job]).await;
+    let arn = run(&east2, &td, None).await;
+    assert!(arn.starts_with(&format!("arn:aws:ecs:us-east-2:{OTHER}:task/c/")), "{arn}");
+    // The container's exit comes back to the task in its own partition.
+    let task = wait_for(&east2, &arn, std::time::Duration::from_secs(60), is("STOPPED")).await;
+    assert_eq!(task.containers()[0].exit_code(), Some(3), "{task:?}");
+    assert!(task.pull_started_at().is_some());
+    emulator.shutdown().await.unwrap();
+}
