@@ -301,3 +301,18 @@ async fn the_docker_runtime_runs_and_reports_another_partitions_tasks() {
     assert!(task.pull_started_at().is_some());
     emulator.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_twelve_digit_configured_key_is_checked_as_a_key_and_is_the_account() {
+    let credentials =
+        Some(ecs_bridge::emulator::Credentials { access_key_id: OTHER.into(), secret_access_key: "secret".into() });
+    let emulator = spawn(EmulatorConfig { credentials, ..EmulatorConfig::manual() }).await.unwrap();
+    let endpoint = emulator.endpoint();
+    // `ecs_as` signs with the secret "secret": the configured key gets in,
+    // in its account and the scope's region.
+    let created = ecs_as(&endpoint, "eu-west-1", OTHER).create_cluster().cluster_name("web").send().await.unwrap();
+    assert_eq!(created.cluster().unwrap().cluster_arn(), Some(cluster_arn("eu-west-1", OTHER, "web").as_str()));
+    // Another 12-digit key is another key, refused as AWS refuses it.
+    let (code, _) = crate::support::error(ecs_as(&endpoint, "eu-west-1", "999999999999").list_clusters().send().await);
+    assert_eq!(code, "UnrecognizedClientException");
+}
