@@ -45,17 +45,18 @@ use tokio::task::JoinHandle;
 use agent::Agent;
 use clock::{Clock, SystemClock};
 use docker::{DockerError, Engine};
-use state::Store;
 use state::ids::Arns;
 pub use state::journal::Fsync;
 use state::journal::{COMPACT_AFTER_BYTES, Journal, PersistenceError};
+use state::partitions::Partition;
+use state::{Partitions, Store};
 
 pub use api::{OPERATIONS, UNSUPPORTED_OPERATIONS};
 pub use server::auth::Credentials;
 pub use server::listener::Limits;
 pub use server::{App, handle, handle_target};
 pub use sim::chaos::kill_task;
-pub use sim::scheduler::{AdvanceReport, ClockError, TickReport, advance, next_due, tick};
+pub use sim::scheduler::{AdvanceReport, ClockError, TickReport, advance, next_due, tick, tick_all};
 pub use timings::Timings;
 
 /// Which clock the scheduler runs on.
@@ -90,10 +91,12 @@ pub struct EmulatorArgs {
     /// Without it, state lives in memory only.
     #[arg(long, env = "ECS_BRIDGE_EMULATOR_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
-    /// Region used in ARNs.
+    /// Region of unsigned requests (a signed request's region is its
+    /// credential scope's).
     #[arg(long, default_value = "us-east-1")]
     pub region: String,
-    /// Account id used in ARNs.
+    /// Account of requests whose access key id is not a 12-digit account
+    /// id (a 12-digit key selects that account).
     #[arg(long, default_value = "000000000000")]
     pub account_id: String,
     /// `real`: tasks move on by themselves; `manual`: time moves only when
@@ -332,10 +335,11 @@ pub fn router(app: Arc<App>) -> Router {
 /// Builds the shared state, loading `state_dir` when given.
 pub fn build_app(config: &EmulatorConfig) -> Result<Arc<App>, EmulatorError> {
     let arns = Arns::new(&config.region, &config.account_id);
-    let (dump, journal) = match &config.state_dir {
+    let default = Partition::new(&config.account_id, &config.region);
+    let (dumps, journal) = match &config.state_dir {
         Some(dir) => {
-            let (dump, journal) = Journal::open(dir, config.fsync)?;
-            (Some(dump), Some(journal))
+            let (dumps, journal) = Journal::open(dir, config.fsync, &default)?;
+            (Some(dumps), Some(Arc::new(journal)))
         }
         None => (None, None),
     };
@@ -348,8 +352,9 @@ pub fn build_app(config: &EmulatorConfig) -> Result<Arc<App>, EmulatorError> {
         RuntimeMode::Simulated => state::Runtime::Simulated,
         RuntimeMode::Docker => state::Runtime::Docker,
     };
-    if let Some(dump) = dump {
-        store.load(dump);
+    let partitions = Partitions::new(store);
+    if let Some(dumps) = dumps {
+        partitions.load(dumps);
     }
     let faults = server::faults::Faults::default();
     faults.set_throttling(config.throttling);
@@ -357,7 +362,8 @@ pub fn build_app(config: &EmulatorConfig) -> Result<Arc<App>, EmulatorError> {
         .credentials
         .clone()
         .map(|credentials| Arc::new(server::auth::Guard { credentials, limits: config.limits }));
-    Ok(Arc::new(App { store, stats: server::stats::Stats::default(), faults, guard, limits: config.limits }))
+    let store = partitions.default_store().clone();
+    Ok(Arc::new(App { store, partitions, stats: server::stats::Stats::default(), faults, guard, limits: config.limits }))
 }
 
 /// An emulator serving in the background of this process. Dropping it stops
@@ -384,20 +390,28 @@ impl RunningEmulator {
         self.addr
     }
 
-    /// The state, for in-process inspection.
+    /// The default partition's state (`account_id` in `region`), for
+    /// in-process inspection.
     pub fn store(&self) -> &Store {
         &self.app.store
+    }
+
+    /// Folds the journal into a new snapshot of every partition (what the
+    /// background compaction does), on the caller's thread.
+    pub fn compact(&self) -> std::io::Result<()> {
+        self.app.partitions.compact()
     }
 
     /// Moves a manual clock forward, doing the scheduler's work due on the
     /// way (same as `POST /_emulator/clock/advance`).
     pub fn advance(&self, by: std::time::Duration) -> Result<AdvanceReport, ClockError> {
-        advance(&self.app.store, i64::try_from(by.as_millis()).unwrap_or(i64::MAX))
+        advance(&self.app.partitions, i64::try_from(by.as_millis()).unwrap_or(i64::MAX))
     }
 
-    /// Does the work due at the current time (same as `POST /_emulator/tick`).
+    /// Does the work due at the current time in every partition (same as
+    /// `POST /_emulator/tick`).
     pub fn tick(&self) -> TickReport {
-        tick(&self.app.store)
+        tick_all(&self.app.partitions)
     }
 
     /// Requests served per operation (same as `GET /_emulator/stats`).
@@ -457,7 +471,7 @@ async fn run_ticker(app: Weak<App>, every: Duration) {
     loop {
         interval.tick().await;
         let Some(app) = app.upgrade() else { return };
-        tick(&app.store);
+        tick_all(&app.partitions);
     }
 }
 
@@ -470,7 +484,7 @@ async fn compact_in_background(app: Weak<App>) {
         let Some(app) = app.upgrade() else { return };
         let big = app.store.journal().is_some_and(|j| j.len() > COMPACT_AFTER_BYTES);
         if big {
-            let result = tokio::task::spawn_blocking(move || app.store.compact()).await;
+            let result = tokio::task::spawn_blocking(move || app.partitions.compact()).await;
             if let Ok(Err(e)) | Err(e) = result.map_err(std::io::Error::other) {
                 tracing::warn!(error = %e, "journal compaction failed; will retry");
             }

@@ -98,3 +98,34 @@ async fn error_shapes_with_the_aws_cli() {
         .expect_err("missing service");
     assert!(err.contains("ServiceNotFoundException"), "{err}");
 }
+
+#[tokio::test]
+async fn an_incompatible_launch_type_is_named_before_the_network_configuration() {
+    let (_emulator, client) = start().await;
+    client.create_cluster().cluster_name("c").send().await.unwrap();
+    // A bridge-mode, EC2-only definition: FARGATE is refused for it, and so
+    // is an awsvpc configuration; ECS names the launch type first.
+    crate::support::register_bridge(&client, "br").await;
+    let refused = "Task definition does not support launch_type FARGATE.";
+    assert_error(
+        crate::support::fargate_task(&client, "c", "br").send().await,
+        "InvalidParameterException",
+        Some(refused),
+    );
+    assert_error(
+        crate::support::fargate_service(&client, "c", "s", "br").desired_count(1).send().await,
+        "InvalidParameterException",
+        Some(refused),
+    );
+    // Without the launch type, the network configuration is what is wrong.
+    let (_, message) = crate::support::error(
+        client
+            .run_task()
+            .cluster("c")
+            .task_definition("br")
+            .network_configuration(crate::support::awsvpc())
+            .send()
+            .await,
+    );
+    assert_eq!(message, "Network Configuration is not valid for the given networkMode of this task definition.");
+}

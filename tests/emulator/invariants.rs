@@ -160,7 +160,7 @@ impl World {
                 let mut left = *millis;
                 while left > 0 {
                     let step = left.min(250);
-                    advance(&self.app.store, step).expect("manual clock");
+                    advance(&self.app.partitions, step).expect("manual clock");
                     left -= step;
                     self.check()?;
                 }

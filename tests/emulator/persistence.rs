@@ -180,7 +180,7 @@ async fn compaction_under_concurrent_writes_keeps_every_acknowledged_write() {
     }
     for _ in 0..5 {
         let e = emulator.clone();
-        tokio::task::spawn_blocking(move || e.store().compact().unwrap()).await.unwrap();
+        tokio::task::spawn_blocking(move || e.compact().unwrap()).await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let mut all = Vec::new();

@@ -3,11 +3,16 @@
 //! errors are `{"message": ...}` with status 400 (bad request) or 409 (not
 //! possible in this mode).
 //!
+//! Partitions: the state is kept per (account, region). An endpoint that
+//! acts on state acts on the partition its query names, `?region=&account=`,
+//! each defaulting to `--region` and `--account-id` ([`scope`]); the clock,
+//! ticks, stats, faults and throttling are the whole emulator's.
+//!
 //! | Endpoint | What it does |
 //! |---|---|
-//! | `GET /_emulator/health` | `{status, region, accountId, persistent}` |
-//! | `POST /_emulator/reset` | drops every resource, failure rule, fault rule and alarm state (durably with `--state-dir`); counters and throttling are kept |
-//! | `GET /_emulator/state` | the whole state as JSON, for debugging |
+//! | `GET /_emulator/health` | `{status, region, accountId, persistent, partitions: [{account, region}]}` (the default partition, and every partition made so far) |
+//! | `POST /_emulator/reset` | drops every resource, failure rule, fault rule and alarm state (durably with `--state-dir`), in every partition (or only the one `?region=&account=` names); counters and throttling are kept |
+//! | `GET /_emulator/state` | the partition's whole state as JSON, for debugging |
 //! | `GET /_emulator/stats` | `{operation: requests}` since start or the last stats reset |
 //! | `POST /_emulator/stats/reset` | zeroes the counters |
 //! | `GET /_emulator/clock` | `{mode: "real"\|"manual", nowMillis}` |
@@ -33,6 +38,8 @@
 //! | `POST /_emulator/autoscaling/alarm` | `{"resourceId": "service/demo/web", "policyName": "step-out", "breach"?: 12.5, "alarmName"?: "cpu-high"}`: stands in for the CloudWatch alarm that invokes a step scaling policy: the alarm is in ALARM with the metric `breach` past its threshold (metric − threshold; default 0), so the step holding it is applied, within min/max, the policy's `Cooldown` and `SuspendedState`; answers `{desiredCount, activity, reason}` |
 //! | `POST /_emulator/throttling` | `{"enabled": true}`: ECS's token buckets per API category (as `--throttling`) |
 
+mod scope;
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -45,11 +52,12 @@ use serde_json::{Value, json};
 
 use crate::emulator::server::faults::{FaultKind, FaultRule};
 use crate::emulator::server::{App, json_response};
-use crate::emulator::sim::scheduler::{ClockError, advance, tick as run_tick};
+use crate::emulator::sim::scheduler::{ClockError, advance, tick_all as run_tick};
 use crate::emulator::state::failure_rules::FailureRule;
 use crate::emulator::state::ids::{id_of, uuid, with_rng};
 use crate::emulator::state::loads::{Load, Metric};
-use crate::emulator::state::{read, write};
+use crate::emulator::state::{Store, read, write};
+use scope::{Scoped, ScopedOrAll};
 
 /// The admin routes, each next to its handler below.
 pub fn routes() -> Router<Arc<App>> {
@@ -96,27 +104,30 @@ pub async fn health(State(app): State<Arc<App>>) -> Response {
             "region": app.store.arns.region,
             "accountId": app.store.arns.account_id,
             "persistent": app.store.journal().is_some(),
+            "partitions": app.partitions.all().iter().map(|s| s.partition()).collect::<Vec<_>>(),
         }),
     )
 }
 
 /// `POST /_emulator/reset`: drops every resource (durably, with
-/// `--state-dir`) and every failure rule. Counters are kept; see
-/// [`reset_stats`].
-pub async fn reset(State(app): State<Arc<App>>) -> Response {
-    write(&app.store.failure_rules).clear();
-    write(&app.store.logs).groups.clear();
-    app.store.alarms.clear();
+/// `--state-dir`) and every failure rule, in every partition or in the one
+/// `?region=&account=` names. Counters are kept; see [`reset_stats`].
+pub async fn reset(State(app): State<Arc<App>>, ScopedOrAll(stores): ScopedOrAll) -> Response {
     app.faults.remove(None);
-    match app.store.reset() {
-        Ok(()) => json_response(200, &json!({ "reset": true })),
-        Err(err) => json_response(err.kind.http_status(), &err.body()),
+    for store in stores {
+        write(&store.failure_rules).clear();
+        write(&store.logs).groups.clear();
+        store.alarms.clear();
+        if let Err(err) = store.reset() {
+            return json_response(err.kind.http_status(), &err.body());
+        }
     }
+    json_response(200, &json!({ "reset": true }))
 }
 
 /// `GET /_emulator/state`: the whole state as JSON, for debugging.
-pub async fn state(State(app): State<Arc<App>>) -> Response {
-    match serde_json::to_value(app.store.dump()) {
+pub async fn state(Scoped(store): Scoped) -> Response {
+    match serde_json::to_value(store.dump()) {
         Ok(dump) => json_response(200, &dump),
         Err(e) => json_response(500, &json!({ "message": e.to_string() })),
     }
@@ -158,7 +169,7 @@ pub async fn advance_clock(State(app): State<Arc<App>>, bytes: Bytes) -> Respons
         _ => return bad_request("give exactly one of \"seconds\" or \"millis\""),
     };
     let app2 = app.clone();
-    let result = tokio::task::spawn_blocking(move || advance(&app2.store, millis)).await;
+    let result = tokio::task::spawn_blocking(move || advance(&app2.partitions, millis)).await;
     match result {
         Ok(Ok(report)) => json_response(200, &serde_json::to_value(report).unwrap_or(Value::Null)),
         Ok(Err(e @ ClockError::NotManual)) => json_response(409, &json!({ "message": e.to_string() })),
@@ -169,18 +180,18 @@ pub async fn advance_clock(State(app): State<Arc<App>>, bytes: Bytes) -> Respons
 
 /// `POST /_emulator/tick`
 pub async fn tick(State(app): State<Arc<App>>) -> Response {
-    let report = run_tick(&app.store);
+    let report = run_tick(&app.partitions);
     json_response(200, &serde_json::to_value(report).unwrap_or(Value::Null))
 }
 
 /// `GET /_emulator/failure-rules`
-pub async fn failure_rules(State(app): State<Arc<App>>) -> Response {
-    let rules = read(&app.store.failure_rules).clone();
+pub async fn failure_rules(Scoped(store): Scoped) -> Response {
+    let rules = read(&store.failure_rules).clone();
     json_response(200, &json!({ "rules": rules }))
 }
 
 /// `POST /_emulator/failure-rules`
-pub async fn add_failure_rule(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
+pub async fn add_failure_rule(Scoped(store): Scoped, bytes: Bytes) -> Response {
     let mut rule: FailureRule = match body(&bytes) {
         Ok(rule) => rule,
         Err(response) => return response,
@@ -190,8 +201,8 @@ pub async fn add_failure_rule(State(app): State<Arc<App>>, bytes: Bytes) -> Resp
             "a rule needs an effect: exitCode, exitAfterSeconds, failHealthCheckAfterSeconds, cannotPull, failTargetHealthCheck or failTargetHealthCheckAfterSeconds",
         );
     }
-    rule.id = with_rng(app.store.rng.as_ref(), uuid);
-    write(&app.store.failure_rules).push(rule.clone());
+    rule.id = with_rng(store.rng.as_ref(), uuid);
+    write(&store.failure_rules).push(rule.clone());
     json_response(200, &serde_json::to_value(rule).unwrap_or(Value::Null))
 }
 
@@ -201,8 +212,8 @@ pub struct RuleQuery {
 }
 
 /// `DELETE /_emulator/failure-rules[?id=...]`
-pub async fn delete_failure_rules(State(app): State<Arc<App>>, Query(query): Query<RuleQuery>) -> Response {
-    let mut rules = write(&app.store.failure_rules);
+pub async fn delete_failure_rules(Scoped(store): Scoped, Query(query): Query<RuleQuery>) -> Response {
+    let mut rules = write(&store.failure_rules);
     let before = rules.len();
     match &query.id {
         Some(id) => rules.retain(|r| &r.id != id),
@@ -212,8 +223,8 @@ pub async fn delete_failure_rules(State(app): State<Arc<App>>, Query(query): Que
 }
 
 /// `GET /_emulator/target-groups`
-pub async fn target_groups(State(app): State<Arc<App>>) -> Response {
-    json_response(200, &crate::emulator::sim::load_balancers::snapshot(&app.store))
+pub async fn target_groups(Scoped(store): Scoped) -> Response {
+    json_response(200, &crate::emulator::sim::load_balancers::snapshot(&store))
 }
 
 #[derive(Deserialize)]
@@ -225,12 +236,12 @@ struct KillTaskInput {
 }
 
 /// `POST /_emulator/tasks/kill`
-pub async fn kill_task(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
+pub async fn kill_task(Scoped(store): Scoped, bytes: Bytes) -> Response {
     let input: KillTaskInput = match body(&bytes) {
         Ok(input) => input,
         Err(response) => return response,
     };
-    let store = &app.store;
+    let store: &Store = &store;
     let result = with_rng(store.rng.as_ref(), || {
         crate::emulator::sim::chaos::kill_task(
             store,
@@ -253,12 +264,12 @@ struct KillInstanceInput {
 }
 
 /// `POST /_emulator/container-instances/kill`
-pub async fn kill_instance(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
+pub async fn kill_instance(Scoped(store): Scoped, bytes: Bytes) -> Response {
     let input: KillInstanceInput = match body(&bytes) {
         Ok(input) => input,
         Err(response) => return response,
     };
-    let store = &app.store;
+    let store: &Store = &store;
     let result = with_rng(store.rng.as_ref(), || {
         crate::emulator::sim::chaos::kill_instance(store, input.cluster.as_deref(), id_of(&input.container_instance))
     });
@@ -278,7 +289,7 @@ struct SpotInterruptInput {
 }
 
 /// `POST /_emulator/spot/interrupt`
-pub async fn interrupt_spot(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
+pub async fn interrupt_spot(Scoped(store): Scoped, bytes: Bytes) -> Response {
     let input: SpotInterruptInput = match body(&bytes) {
         Ok(input) => input,
         Err(response) => return response,
@@ -290,11 +301,11 @@ pub async fn interrupt_spot(State(app): State<Arc<App>>, bytes: Bytes) -> Respon
         (None, count) => crate::emulator::sim::spot::Target::Count(count.unwrap_or(1)),
     };
     let warning = match input.warning_seconds {
-        None => app.store.timings.spot_warning,
+        None => store.timings.spot_warning,
         Some(s) if s.is_finite() && s >= 0.0 => (s * 1000.0).round() as i64,
         Some(_) => return bad_request("warningSeconds must be a number of seconds, 0 or more"),
     };
-    let store = &app.store;
+    let store: &Store = &store;
     let result = with_rng(store.rng.as_ref(), || {
         crate::emulator::sim::spot::interrupt(store, input.cluster.as_deref(), &target, warning)
     });
@@ -305,9 +316,9 @@ pub async fn interrupt_spot(State(app): State<Arc<App>>, bytes: Bytes) -> Respon
 }
 
 /// `GET /_emulator/alarms`
-pub async fn alarms(State(app): State<Arc<App>>) -> Response {
+pub async fn alarms(Scoped(store): Scoped) -> Response {
     let alarms: Vec<Value> =
-        app.store.alarms.all().into_iter().map(|(name, state)| json!({ "alarmName": name, "state": state })).collect();
+        store.alarms.all().into_iter().map(|(name, state)| json!({ "alarmName": name, "state": state })).collect();
     json_response(200, &json!({ "alarms": alarms }))
 }
 
@@ -319,7 +330,7 @@ struct AlarmInput {
 }
 
 /// `POST /_emulator/alarms`
-pub async fn set_alarm(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
+pub async fn set_alarm(Scoped(store): Scoped, bytes: Bytes) -> Response {
     let input: AlarmInput = match body(&bytes) {
         Ok(input) => input,
         Err(response) => return response,
@@ -327,7 +338,7 @@ pub async fn set_alarm(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
     if input.alarm_name.is_empty() || input.alarm_name.chars().count() > 255 {
         return bad_request("alarmName must have 1 to 255 characters");
     }
-    let store = &app.store;
+    let store: &Store = &store;
     let result = with_rng(store.rng.as_ref(), || {
         crate::emulator::sim::chaos::set_alarm_state(store, &input.alarm_name, input.state)
     });
@@ -341,9 +352,9 @@ pub async fn set_alarm(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
 }
 
 /// `GET /_emulator/secrets`
-pub async fn secrets(State(app): State<Arc<App>>) -> Response {
+pub async fn secrets(Scoped(store): Scoped) -> Response {
     let list: Vec<Value> =
-        read(&app.store.secrets).values.keys().map(|value_from| json!({ "valueFrom": value_from })).collect();
+        read(&store.secrets).values.keys().map(|value_from| json!({ "valueFrom": value_from })).collect();
     json_response(200, &json!({ "secrets": list }))
 }
 
@@ -355,7 +366,7 @@ struct SecretInput {
 }
 
 /// `POST /_emulator/secrets`
-pub async fn put_secret(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
+pub async fn put_secret(Scoped(store): Scoped, bytes: Bytes) -> Response {
     let input: SecretInput = match body(&bytes) {
         Ok(input) => input,
         Err(response) => return response,
@@ -367,7 +378,7 @@ pub async fn put_secret(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
     if input.value.len() > 65_536 {
         return bad_request("value must have at most 65536 bytes");
     }
-    match app.store.put_secret(&input.value_from, &input.value) {
+    match store.put_secret(&input.value_from, &input.value) {
         Ok(()) => json_response(200, &json!({ "valueFrom": input.value_from })),
         Err(err) => json_response(err.kind.http_status(), &err.body()),
     }
@@ -422,8 +433,8 @@ pub async fn set_throttling(State(app): State<Arc<App>>, bytes: Bytes) -> Respon
     json_response(200, &json!({ "throttling": input.enabled }))
 }
 
+/// `region` and `account` may be in the query too ([`Scoped`]).
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SubnetQuery {
     /// Comma-separated subnet ids.
     #[serde(default)]
@@ -432,8 +443,8 @@ pub struct SubnetQuery {
 
 /// `GET /_emulator/subnets?ids=...`: each subnet's zone and block, as the
 /// emulator derives them from the id.
-pub async fn subnets(State(app): State<Arc<App>>, Query(query): Query<SubnetQuery>) -> Response {
-    let region = &app.store.arns.region;
+pub async fn subnets(Scoped(store): Scoped, Query(query): Query<SubnetQuery>) -> Response {
+    let region = &store.arns.region;
     let subnets: Vec<Value> = query
         .ids
         .split(',')
@@ -471,10 +482,9 @@ struct LoadInput {
     curve: Vec<LoadPoint>,
 }
 
-fn render_loads(app: &App, only: Option<(&str, &str)>) -> Value {
-    let now = app.store.now();
-    let list: Vec<Value> = app
-        .store
+fn render_loads(store: &Store, only: Option<(&str, &str)>) -> Value {
+    let now = store.now();
+    let list: Vec<Value> = store
         .loads
         .all()
         .into_iter()
@@ -498,12 +508,12 @@ fn render_loads(app: &App, only: Option<(&str, &str)>) -> Value {
 }
 
 /// `GET /_emulator/metrics`
-pub async fn loads(State(app): State<Arc<App>>) -> Response {
-    json_response(200, &render_loads(&app, None))
+pub async fn loads(Scoped(store): Scoped) -> Response {
+    json_response(200, &render_loads(&store, None))
 }
 
 /// `POST /_emulator/metrics`
-pub async fn set_load(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
+pub async fn set_load(Scoped(store): Scoped, bytes: Bytes) -> Response {
     let input: LoadInput = match body(&bytes) {
         Ok(input) => input,
         Err(response) => return response,
@@ -512,7 +522,7 @@ pub async fn set_load(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
     if input.service.is_empty() {
         return bad_request("service must name a service");
     }
-    let now = app.store.now();
+    let now = store.now();
     let mut by_metric: std::collections::BTreeMap<Metric, Vec<(i64, f64)>> = Default::default();
     for (metric, value) in [
         (Metric::Cpu, input.cpu),
@@ -546,9 +556,9 @@ pub async fn set_load(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
             return bad_request("loads must be numbers, 0 or more");
         }
         points.sort_by_key(|(at, _)| *at);
-        app.store.loads.set(&cluster, &input.service, metric, Load { since: now, points });
+        store.loads.set(&cluster, &input.service, metric, Load { since: now, points });
     }
-    json_response(200, &render_loads(&app, Some((&cluster, &input.service))))
+    json_response(200, &render_loads(&store, Some((&cluster, &input.service))))
 }
 
 #[derive(Deserialize)]
@@ -561,7 +571,7 @@ struct StepAlarmInput {
 }
 
 /// `POST /_emulator/autoscaling/alarm`
-pub async fn step_alarm(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
+pub async fn step_alarm(Scoped(store): Scoped, bytes: Bytes) -> Response {
     let input: StepAlarmInput = match body(&bytes) {
         Ok(input) => input,
         Err(response) => return response,
@@ -571,7 +581,7 @@ pub async fn step_alarm(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
         return bad_request("breach must be a number");
     }
     let alarm = input.alarm_name.unwrap_or_else(|| format!("{}-alarm", input.policy_name));
-    let store = &app.store;
+    let store: &Store = &store;
     let result = with_rng(store.rng.as_ref(), || {
         crate::emulator::sim::autoscaling::trigger_step(store, &input.resource_id, &input.policy_name, breach, &alarm)
     });

@@ -28,7 +28,7 @@ use crate::emulator::docker::{Engine, Inspected};
 use crate::emulator::rules::awsvpc::private_dns_name;
 use crate::emulator::state::addresses::{detail, eni_of};
 use crate::emulator::state::records::{Container, TaskDefinition, TaskEntry, Timestamp};
-use crate::emulator::state::{Store, lock, read};
+use crate::emulator::state::{Partitions, Store, lock, read};
 
 /// The labels the agent puts on a task's containers (see [`spec`]).
 const TASK_ARN_LABEL: &str = "com.amazonaws.ecs.task-arn";
@@ -62,7 +62,7 @@ impl Metadata {
     /// `http://<gateway>:<port>` for containers on the Docker network
     /// `network`, listening there first if need be; `None` when the network
     /// has no IPv4 gateway or nothing can listen on it.
-    pub async fn endpoint<S: AsRef<Store> + Send + Sync + 'static>(
+    pub async fn endpoint<S: AsRef<Partitions> + Send + Sync + 'static>(
         &self,
         app: &Weak<S>,
         network: &str,
@@ -87,7 +87,11 @@ impl Metadata {
     /// Serves the endpoint on `gateway`: on the emulator's port when free,
     /// else (the emulator listening on every address) through the main
     /// listener, else on a port of its own.
-    async fn listen<S: AsRef<Store> + Send + Sync + 'static>(&self, app: &Weak<S>, gateway: IpAddr) -> Option<u16> {
+    async fn listen<S: AsRef<Partitions> + Send + Sync + 'static>(
+        &self,
+        app: &Weak<S>,
+        gateway: IpAddr,
+    ) -> Option<u16> {
         let listener = match tokio::net::TcpListener::bind((gateway, self.main.port())).await {
             Ok(listener) => listener,
             Err(_) if self.main.ip().is_unspecified() => return Some(self.main.port()),
@@ -112,7 +116,7 @@ impl Metadata {
 }
 
 /// The endpoint's routes, for the gateways' listeners and the emulator's own.
-pub fn routes<S: AsRef<Store> + Send + Sync + 'static>(app: Weak<S>, engine: Engine) -> Router {
+pub fn routes<S: AsRef<Partitions> + Send + Sync + 'static>(app: Weak<S>, engine: Engine) -> Router {
     let context = Arc::new(Context { app, engine });
     Router::new()
         .route("/{version}/{task}/{container}", get(answer::<S>))
@@ -142,21 +146,21 @@ enum Version {
     V4,
 }
 
-async fn answer<S: AsRef<Store> + Send + Sync + 'static>(
+async fn answer<S: AsRef<Partitions> + Send + Sync + 'static>(
     State(context): State<Arc<Context<S>>>,
     Path((version, task, container)): Path<(String, String, String)>,
 ) -> Response {
     respond(&context, &version, &task, &container, "").await
 }
 
-async fn answer_rest<S: AsRef<Store> + Send + Sync + 'static>(
+async fn answer_rest<S: AsRef<Partitions> + Send + Sync + 'static>(
     State(context): State<Arc<Context<S>>>,
     Path((version, task, container, rest)): Path<(String, String, String, String)>,
 ) -> Response {
     respond(&context, &version, &task, &container, &rest).await
 }
 
-async fn respond<S: AsRef<Store> + Send + Sync + 'static>(
+async fn respond<S: AsRef<Partitions> + Send + Sync + 'static>(
     context: &Context<S>,
     version: &str,
     task: &str,
@@ -175,7 +179,11 @@ async fn respond<S: AsRef<Store> + Send + Sync + 'static>(
         "task/stats" => Document::TaskStats,
         _ => return not_found(),
     };
-    let Some(view) = context.app.upgrade().and_then(|app| TaskView::find((*app).as_ref(), task)) else {
+    let found = context.app.upgrade().and_then(|app| {
+        let partitions: &Partitions = (*app).as_ref();
+        partitions.all().iter().find_map(|store| TaskView::find(store, task))
+    });
+    let Some(view) = found else {
         return not_found();
     };
     if !view.entry.task.containers.iter().any(|c| c.name == container) {

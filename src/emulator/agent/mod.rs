@@ -9,7 +9,9 @@
 //!
 //! It polls the store (every [`POLL`]) rather than hooking every write:
 //! the store stays free of async work, and a task the agent missed (a crash,
-//! a restart) is picked up on the next look.
+//! a restart) is picked up on the next look. It looks at every
+//! (account, region) partition; a task's ARN says which one reports about
+//! it go to.
 
 pub mod metadata;
 pub mod report;
@@ -22,7 +24,8 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use crate::emulator::docker::{Engine, Health, LABEL_OWNER, Network};
-use crate::emulator::state::{Store, lock, read};
+use crate::emulator::state::partitions::Partition;
+use crate::emulator::state::{Partitions, Store, lock, read};
 use metadata::Metadata;
 use report::{LaunchFailure, Started, Verdict};
 use spec::{Condition, Placement, PlannedContainer, TaskPlan};
@@ -39,6 +42,7 @@ const DEPENDENCY_TIMEOUT: Duration = Duration::from_secs(180);
 /// A running container the agent watches, and whose task it is.
 #[derive(Clone, Debug)]
 struct Running {
+    task_arn: String,
     cluster: String,
     task_id: String,
     name: String,
@@ -104,7 +108,7 @@ impl Agent {
 
     /// The task metadata endpoint's routes, for the emulator's own listener
     /// (which answers for the gateways when it listens on every address).
-    pub fn metadata_routes<S: AsRef<Store> + Send + Sync + 'static>(&self, app: Weak<S>) -> axum::Router {
+    pub fn metadata_routes<S: AsRef<Partitions> + Send + Sync + 'static>(&self, app: Weak<S>) -> axum::Router {
         metadata::routes(app, self.engine.clone())
     }
 
@@ -116,10 +120,9 @@ impl Agent {
     /// left (`--state-dir`): running ones are watched again, exited ones
     /// report their exit, missing ones stop their task; containers no task
     /// holds any more are removed.
-    pub async fn adopt<S: AsRef<Store> + Send + Sync + 'static>(self: &Arc<Self>, app: &Arc<S>) {
-        let store = store_of(app);
+    pub async fn adopt<S: AsRef<Partitions> + Send + Sync + 'static>(self: &Arc<Self>, app: &Arc<S>) {
         let mut found: Vec<(TaskPlan, Vec<(String, String)>)> = Vec::new();
-        {
+        for store in (**app).as_ref().all() {
             let registry = read(&store.task_definitions);
             let secrets = read(&store.secrets);
             let placement = Placement {
@@ -164,11 +167,11 @@ impl Agent {
                     Ok((true, _)) => self.follow(&Arc::downgrade(app), &plan, name, id),
                     Ok((false, code)) => {
                         let code = code.and_then(|c| i32::try_from(c).ok()).unwrap_or(0);
-                        report::exited(store, &plan.cluster, &plan.task_id, &name, code);
+                        report::exited(&store_of(app, &plan.task_arn), &plan.cluster, &plan.task_id, &name, code);
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, container = %id, task = %plan.task_arn, "a task's container is gone");
-                        report::gone(store, &plan.cluster, &plan.task_id, &name);
+                        report::gone(&store_of(app, &plan.task_arn), &plan.cluster, &plan.task_id, &name);
                     }
                 }
             }
@@ -188,13 +191,13 @@ impl Agent {
     }
 
     /// Looks at the tasks until the emulator is dropped.
-    pub async fn run<S: AsRef<Store> + Send + Sync + 'static>(self: Arc<Self>, app: Weak<S>) {
+    pub async fn run<S: AsRef<Partitions> + Send + Sync + 'static>(self: Arc<Self>, app: Weak<S>) {
         let mut interval = tokio::time::interval(POLL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
             let Some(strong) = app.upgrade() else { return };
-            let work = self.look(store_of(&strong));
+            let work = self.look((*strong).as_ref());
             drop(strong);
             for plan in work.launches {
                 tokio::spawn(self.clone().launch(app.clone(), plan));
@@ -209,16 +212,39 @@ impl Agent {
         }
     }
 
-    /// What needs doing, from one pass over the tasks under their locks.
-    fn look(&self, store: &Store) -> Work {
+    /// What needs doing, from one pass over every partition's tasks under
+    /// their locks.
+    fn look(&self, partitions: &Partitions) -> Work {
         let mut work = Work::default();
         let mut seen = HashSet::new();
+        let mut tracked = lock(&self.tracked);
+        let mut launching = lock(&self.launching);
+        for store in partitions.all() {
+            self.look_in(&store, &mut work, &mut seen, &mut tracked, &mut launching);
+        }
+        // Tasks purged, reset or in a deleted cluster.
+        let gone: Vec<String> = tracked.keys().filter(|arn| !seen.contains(*arn)).cloned().collect();
+        for arn in gone {
+            if let Some(t) = tracked.remove(&arn) {
+                work.removals.push(t);
+            }
+        }
+        work
+    }
+
+    /// [`Self::look`] in one partition.
+    fn look_in(
+        &self,
+        store: &Store,
+        work: &mut Work,
+        seen: &mut HashSet<String>,
+        tracked: &mut HashMap<String, Tracked>,
+        launching: &mut HashSet<String>,
+    ) {
         let registry = read(&store.task_definitions);
         let secrets = read(&store.secrets);
         let placement =
             Placement { publish_ip: &self.publish_ip, owner: &self.owner, timings: &store.timings, secrets: &secrets };
-        let mut tracked = lock(&self.tracked);
-        let mut launching = lock(&self.launching);
         for (cluster, cell) in store.all_clusters() {
             let state = lock(&cell);
             for (_, entry) in state.tasks.iter() {
@@ -246,24 +272,18 @@ impl Agent {
                 }
             }
         }
-        // Tasks purged, reset or in a deleted cluster.
-        let gone: Vec<String> = tracked.keys().filter(|arn| !seen.contains(*arn)).cloned().collect();
-        for arn in gone {
-            if let Some(t) = tracked.remove(&arn) {
-                work.removals.push(t);
-            }
-        }
-        work
     }
 
     /// Pulls the images and starts the containers of one task. Whatever it
     /// started goes again when the task, the emulator or the agent is gone
     /// by the time it is done, so no container outlives a shutdown.
-    async fn launch<S: AsRef<Store> + Send + Sync + 'static>(self: Arc<Self>, app: Weak<S>, mut plan: TaskPlan) {
+    async fn launch<S: AsRef<Partitions> + Send + Sync + 'static>(self: Arc<Self>, app: Weak<S>, mut plan: TaskPlan) {
         let _launching = Launching { agent: &self, arn: plan.task_arn.clone() };
         let Some(strong) = app.upgrade() else { return };
-        let pull_started = store_of(&strong).now();
-        let groups = log_groups(store_of(&strong), &plan);
+        let store = store_of(&strong, &plan.task_arn);
+        let pull_started = store.now();
+        let groups = log_groups(&store, &plan);
+        drop(store);
         drop(strong);
         let result = match groups {
             Err(failure) => Err((failure, Vec::new())),
@@ -272,8 +292,8 @@ impl Agent {
         let strong = app.upgrade().filter(|_| !self.closed.load(Ordering::SeqCst));
         match (result, strong) {
             (Ok(started), Some(strong)) => {
-                let store: &Store = store_of(&strong);
-                let verdict = report::started(store, &plan.cluster, &plan.task_id, pull_started, &started);
+                let store = store_of(&strong, &plan.task_arn);
+                let verdict = report::started(&store, &plan.cluster, &plan.task_id, pull_started, &started);
                 let tracked = Tracked {
                     cluster: plan.cluster.clone(),
                     task_id: plan.task_id.clone(),
@@ -291,7 +311,7 @@ impl Agent {
                     volumes: task_volumes(&plan),
                     stopping: false,
                 };
-                drop(strong);
+                drop((store, strong));
                 if verdict == Verdict::Discard {
                     self.remove(&tracked).await;
                     return;
@@ -306,7 +326,13 @@ impl Agent {
                     Ok(started) => started,
                     Err((failure, started)) => {
                         if let Some(strong) = &strong {
-                            report::failed(store_of(strong), &plan.cluster, &plan.task_id, pull_started, &failure);
+                            report::failed(
+                                &store_of(strong, &plan.task_arn),
+                                &plan.cluster,
+                                &plan.task_id,
+                                pull_started,
+                                &failure,
+                            );
                         }
                         started
                     }
@@ -324,7 +350,7 @@ impl Agent {
 
     /// Pulls every image, then starts the containers in definition order;
     /// on failure, what failed and what had started.
-    async fn start_all<S: AsRef<Store> + Send + Sync + 'static>(
+    async fn start_all<S: AsRef<Partitions> + Send + Sync + 'static>(
         &self,
         app: &Weak<S>,
         plan: &mut TaskPlan,
@@ -404,7 +430,7 @@ impl Agent {
 
     /// Watches a running container of `plan`: its exit, its health when it
     /// has a check, its output when it logs to CloudWatch.
-    fn follow<S: AsRef<Store> + Send + Sync + 'static>(
+    fn follow<S: AsRef<Partitions> + Send + Sync + 'static>(
         self: &Arc<Self>,
         app: &Weak<S>,
         plan: &TaskPlan,
@@ -416,14 +442,16 @@ impl Agent {
             let (agent, app, id) = (self.clone(), app.clone(), id.clone());
             // A re-adopted container's output starts from its beginning:
             // the lines already in the stream are not written twice.
-            let skip =
-                app.upgrade().map_or(0, |strong| read(&store_of(&strong).logs).event_count(&logs.group, &logs.stream));
+            let task_arn = plan.task_arn.clone();
+            let skip = app
+                .upgrade()
+                .map_or(0, |strong| read(&store_of(&strong, &task_arn).logs).event_count(&logs.group, &logs.stream));
             tokio::spawn(async move {
                 agent
                     .engine
                     .follow_output(&id, skip, |lines| {
                         let Some(strong) = app.upgrade() else { return };
-                        let store = store_of(&strong);
+                        let store = store_of(&strong, &task_arn);
                         let now = store.now();
                         let lines = lines.into_iter().map(|l| (now.0, l)).collect();
                         // The group was checked at launch; one deleted since loses the lines.
@@ -438,7 +466,13 @@ impl Agent {
                     .await;
             });
         }
-        let running = Running { cluster: plan.cluster.clone(), task_id: plan.task_id.clone(), name, id };
+        let running = Running {
+            task_arn: plan.task_arn.clone(),
+            cluster: plan.cluster.clone(),
+            task_id: plan.task_id.clone(),
+            name,
+            id,
+        };
         if planned.is_some_and(|c| c.spec.health.is_some()) {
             tokio::spawn(self.clone().watch_health(app.clone(), running.clone()));
         }
@@ -477,7 +511,7 @@ impl Agent {
 
     /// Reports the engine's health verdicts on a container, as they change,
     /// until it exits.
-    async fn watch_health<S: AsRef<Store> + Send + Sync + 'static>(self: Arc<Self>, app: Weak<S>, c: Running) {
+    async fn watch_health<S: AsRef<Partitions> + Send + Sync + 'static>(self: Arc<Self>, app: Weak<S>, c: Running) {
         let mut last = None;
         loop {
             tokio::time::sleep(POLL).await;
@@ -485,13 +519,13 @@ impl Agent {
             if last != Some(health) {
                 last = Some(health);
                 let Some(strong) = app.upgrade() else { return };
-                report::health(store_of(&strong), &c.cluster, &c.task_id, &c.name, health);
+                report::health(&store_of(&strong, &c.task_arn), &c.cluster, &c.task_id, &c.name, health);
             }
         }
     }
 
     /// Reports the container's exit when it comes.
-    async fn watch<S: AsRef<Store> + Send + Sync + 'static>(self: Arc<Self>, app: Weak<S>, c: Running) {
+    async fn watch<S: AsRef<Partitions> + Send + Sync + 'static>(self: Arc<Self>, app: Weak<S>, c: Running) {
         let code = match self.engine.wait(&c.id).await {
             Ok(code) => code,
             Err(e) => {
@@ -501,12 +535,12 @@ impl Agent {
         };
         let Some(strong) = app.upgrade() else { return };
         let code = i32::try_from(code).unwrap_or(i32::MAX);
-        report::exited(store_of(&strong), &c.cluster, &c.task_id, &c.name, code);
+        report::exited(&store_of(&strong, &c.task_arn), &c.cluster, &c.task_id, &c.name, code);
     }
 
     /// SIGTERM to every container of a stopping task, SIGKILL after its
     /// `stopTimeout`; their exits are reported by [`Self::watch`].
-    async fn stop<S: AsRef<Store> + Send + Sync + 'static>(
+    async fn stop<S: AsRef<Partitions> + Send + Sync + 'static>(
         self: Arc<Self>,
         app: Weak<S>,
         arn: String,
@@ -519,8 +553,14 @@ impl Agent {
                 // Report what the engine says, so the task does not wait forever.
                 let code = self.engine.exit_status(id).await.ok().and_then(|(_, code)| code).unwrap_or(137);
                 if let Some(strong) = app.upgrade() {
-                    let store = store_of(&strong);
-                    report::exited(store, &tracked.cluster, &tracked.task_id, name, i32::try_from(code).unwrap_or(137));
+                    let store = store_of(&strong, &arn);
+                    report::exited(
+                        &store,
+                        &tracked.cluster,
+                        &tracked.task_id,
+                        name,
+                        i32::try_from(code).unwrap_or(137),
+                    );
                 }
             }
         }
@@ -633,8 +673,13 @@ fn task_volumes(plan: &TaskPlan) -> Vec<String> {
     plan.volumes.iter().filter(|v| v.task_scoped).map(|v| v.name.clone()).collect()
 }
 
-fn store_of<S: AsRef<Store>>(app: &Arc<S>) -> &Store {
-    (**app).as_ref()
+/// The store of a task's partition (its ARN says which); the default
+/// partition's for an ARN that names none.
+fn store_of<S: AsRef<Partitions>>(app: &Arc<S>, task_arn: &str) -> Arc<Store> {
+    let partitions: &Partitions = (**app).as_ref();
+    Partition::of_arn(task_arn)
+        .and_then(|p| partitions.existing(&p))
+        .unwrap_or_else(|| partitions.default_store().clone())
 }
 
 /// One pass's work.

@@ -6,8 +6,8 @@ use serde_json::{Map, Value, json};
 
 use crate::emulator::rules::service_registries::check_service_registries;
 use crate::emulator::rules::validation::{
-    check_enum, check_launch, check_load_balancers, check_network, check_placement_constraints,
-    check_placement_strategy, check_tags,
+    check_enum, check_launch, check_launch_compatibility, check_load_balancers, check_network,
+    check_placement_constraints, check_placement_strategy, check_tags,
 };
 use crate::emulator::sim::deployments::{follow_desired_count, new_deployment, reconcile, start_deployment};
 use crate::emulator::state::ids::{is_valid_name, service_name_of};
@@ -171,6 +171,7 @@ pub fn create_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
     };
     let td = read(&store.task_definitions).resolve_active(&td_ref, ErrorKind::ClientException)?;
     let td_record = &td.task_definition;
+    check_launch_compatibility(input.launch_type.as_deref(), input.capacity_provider_strategy.as_deref(), td_record)?;
     let load_balancers = input.load_balancers.unwrap_or_default();
     check_load_balancers(&load_balancers, td_record)?;
     check_network(td_record, input.network_configuration.as_ref())?;

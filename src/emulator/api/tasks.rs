@@ -6,7 +6,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::emulator::rules::validation::{
-    check_launch, check_network, check_placement_constraints, check_placement_strategy, check_tags,
+    check_launch, check_launch_compatibility, check_network, check_placement_constraints, check_placement_strategy,
+    check_tags,
 };
 use crate::emulator::sim::deployments::reconcile;
 use crate::emulator::sim::lifecycle::{LaunchChoice, LaunchTarget, TaskLaunch, request_stop, settle};
@@ -166,6 +167,7 @@ pub fn run_task(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     check_placement_strategy(&strategies)?;
     let td = read(&store.task_definitions).resolve_active(&td_ref, ErrorKind::InvalidParameterException)?;
     let td_record = &td.task_definition;
+    check_launch_compatibility(input.launch_type.as_deref(), input.capacity_provider_strategy.as_deref(), td_record)?;
     check_network(td_record, input.network_configuration.as_ref())?;
 
     let mut state = lock(&cell);

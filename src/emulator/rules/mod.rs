@@ -5,9 +5,11 @@
 //! ([`account_settings`]), capacity providers' settings and cluster auto
 //! scaling's arithmetic ([`capacity_providers`]); for Application Auto Scaling, the capacity
 //! arithmetic ([`scaling`]) and schedule expressions ([`schedule`]).
-//! Nothing here changes the store.
+//! Whether the ARNs a request names are of the caller's partition:
+//! [`arn_scope`]. Nothing here changes the store.
 
 pub mod account_settings;
+pub mod arn_scope;
 pub mod awsvpc;
 pub mod capacity_providers;
 pub mod placement;

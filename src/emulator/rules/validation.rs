@@ -640,10 +640,13 @@ pub fn check_launch_type(launch_type: &str) -> EcsResult<()> {
 /// CreateCapacityProvider, which this emulator does not serve.
 pub const BUILTIN_CAPACITY_PROVIDERS: &[&str] = &["FARGATE", "FARGATE_SPOT"];
 
-/// Launch type / capacity provider rules shared by CreateService and RunTask;
-/// returns the launch type to record, if any.
-pub fn check_launch(
-    cluster: &Cluster,
+/// The launch rules that need no cluster: a launch type or a strategy, a
+/// known launch type, one the task definition is compatible with. ECS
+/// checks them before the network configuration: RunTask with
+/// `launchType: FARGATE` on a definition that is not Fargate-compatible
+/// answers "Task definition does not support launch_type FARGATE." even
+/// when its network configuration is wrong too.
+pub fn check_launch_compatibility(
     launch_type: Option<&str>,
     strategy: Option<&[CapacityProviderStrategyItem]>,
     td: &TaskDefinition,
@@ -659,6 +662,18 @@ pub fn check_launch(
             return Err(EcsError::invalid(format!("Task definition does not support launch_type {t}.")));
         }
     }
+    Ok(())
+}
+
+/// Launch type / capacity provider rules shared by CreateService and RunTask;
+/// returns the launch type to record, if any.
+pub fn check_launch(
+    cluster: &Cluster,
+    launch_type: Option<&str>,
+    strategy: Option<&[CapacityProviderStrategyItem]>,
+    td: &TaskDefinition,
+) -> EcsResult<()> {
+    check_launch_compatibility(launch_type, strategy, td)?;
     let strategy = match strategy {
         Some(s) if !s.is_empty() => s,
         _ if launch_type.is_none() => &cluster.default_capacity_provider_strategy,

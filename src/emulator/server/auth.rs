@@ -135,6 +135,16 @@ fn parse_authorization(value: &str) -> Result<Authorization<'_>, Refusal> {
     Ok(Authorization { key, scope, date, region, service, signed_headers: signed.split(';').collect(), signature })
 }
 
+/// Who a request says it is, signed or not: the access key id and the
+/// region of its SigV4 credential scope. Nothing is verified here (that is
+/// [`verify`]'s job when credentials are configured); the server reads it
+/// to choose the request's partition.
+pub fn caller(headers: &HeaderMap) -> Option<(&str, &str)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let auth = parse_authorization(value).ok()?;
+    Some((auth.key, auth.region))
+}
+
 /// Checks a request's SigV4 signature against `credentials` at `now`.
 pub fn verify(credentials: &Credentials, request: &Signed, now: SystemTime) -> Result<(), Refusal> {
     let value = request.headers.get(header::AUTHORIZATION).ok_or(Refusal::Missing)?;

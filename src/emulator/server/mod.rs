@@ -4,6 +4,12 @@
 //! and ECS's throttling ([`faults`]) checked first, per-operation counters
 //! ([`stats`]), and every outcome, a panic included, turned into a
 //! well-formed response in the called service's error dialect.
+//!
+//! Each request is served by the store of its partition ([`partition_of`]):
+//! the region of its SigV4 credential scope and, when the access key id is
+//! twelve digits, that account; the defaults (`--region`,
+//! `--account-id`) otherwise. ECS requests naming an ECS ARN of another
+//! partition are refused first ([`crate::emulator::rules::arn_scope`]).
 
 pub mod auth;
 pub mod body;
@@ -20,9 +26,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::Value;
 
+use crate::emulator::api::ECS_TARGET_PREFIX;
 use crate::emulator::api::{Operation, SERVICES, Unresolved, resolve};
-use crate::emulator::state::Store;
+use crate::emulator::rules::arn_scope;
 use crate::emulator::state::ids::{uuid, with_rng};
+use crate::emulator::state::partitions::{Partition, is_account_id, is_region};
+use crate::emulator::state::{Partitions, Store};
 use crate::emulator::wire::codec::Reply;
 use crate::emulator::wire::error::{Dialect, EcsError, ErrorKind};
 use faults::Faults;
@@ -35,7 +44,12 @@ pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 /// Shared by every request.
 #[derive(Debug)]
 pub struct App {
-    pub store: Store,
+    /// The default partition's store (`--account-id` in `--region`): what
+    /// unsigned requests and the admin endpoints without
+    /// `?region=&account=` see. It is also in [`Self::partitions`].
+    pub store: Arc<Store>,
+    /// Every (account, region) partition's store.
+    pub partitions: Partitions,
     pub stats: Stats,
     /// Injected faults and ECS's throttling, checked before each operation.
     pub faults: Faults,
@@ -46,10 +60,29 @@ pub struct App {
     pub limits: Limits,
 }
 
-impl AsRef<Store> for App {
-    fn as_ref(&self) -> &Store {
-        &self.store
+impl AsRef<Partitions> for App {
+    fn as_ref(&self) -> &Partitions {
+        &self.partitions
     }
+}
+
+/// The partition a request is in: its credential scope's region (when it
+/// is a region's name) and, when its access key id is twelve digits, that
+/// account (as LocalStack and moto read it); the defaults for the rest and
+/// for unsigned requests. With `--access-key-id`, only that key passes the
+/// signature check, so a twelve-digit configured key is both the key and
+/// the account.
+pub fn partition_of(partitions: &Partitions, headers: &HeaderMap) -> Partition {
+    let mut partition = partitions.default_partition();
+    if let Some((key, region)) = auth::caller(headers) {
+        if is_account_id(key) {
+            key.clone_into(&mut partition.account);
+        }
+        if is_region(region) {
+            region.clone_into(&mut partition.region);
+        }
+    }
+    partition
 }
 
 /// Resolves the target header to an operation; an error comes with the
@@ -96,7 +129,12 @@ pub fn serve(app: &App, headers: &HeaderMap, body: &[u8]) -> (u16, Vec<u8>) {
         if let Some(fault) = app.faults.check(app.stats.name(op.index), app.store.now().0) {
             return Err(fail(fault));
         }
-        catch_unwind(AssertUnwindSafe(|| (op.handler)(&app.store, body)))
+        let partition = partition_of(&app.partitions, headers);
+        if op.service.target_prefix == ECS_TARGET_PREFIX {
+            arn_scope::check(body, &partition, op.name).map_err(fail)?;
+        }
+        let store = app.partitions.get(&partition);
+        catch_unwind(AssertUnwindSafe(|| (op.handler)(&store, body)))
             .unwrap_or_else(|_| Err(EcsError::server("Internal error while serving the request.")))
             .map_err(fail)
     });

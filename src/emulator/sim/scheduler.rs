@@ -8,6 +8,9 @@
 //! /_emulator/clock/advance`), which moves time from one due change to the
 //! next and ticks at each, so every change happens at exactly its time and a
 //! test gets the same result on any machine, without sleeping.
+//!
+//! Every (account, region) partition ticks: [`tick_all`] and [`advance`]
+//! go over them all, one after another, on the one clock they share.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -17,7 +20,7 @@ use crate::emulator::sim::deployments::{TaskFacts, reconcile_with};
 use crate::emulator::sim::progress::{Outcome, advance as advance_task};
 use crate::emulator::state::ids::with_rng;
 use crate::emulator::state::records::*;
-use crate::emulator::state::{Change, ClusterState, Store, TaskDefinitions, lock, read};
+use crate::emulator::state::{Change, ClusterState, Partitions, Store, TaskDefinitions, lock, read};
 
 /// What one tick did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -54,6 +57,20 @@ pub fn tick(store: &Store) -> TickReport {
         super::capacity_providers::tick(store);
         report
     })
+}
+
+/// Does the work due at the clock's current time in every partition.
+pub fn tick_all(partitions: &Partitions) -> TickReport {
+    let mut report = TickReport::default();
+    for store in partitions.all() {
+        report += tick(&store);
+    }
+    report
+}
+
+/// The earliest time at which something is due in any partition.
+fn next_due_all(partitions: &Partitions) -> Option<Timestamp> {
+    partitions.all().iter().filter_map(|store| next_due(store)).min()
 }
 
 /// Task definitions by ARN, looked up once per tick.
@@ -193,26 +210,26 @@ pub struct AdvanceReport {
 const MAX_TICKS: usize = 1_000_000;
 
 /// Moves a manual clock forward by `millis`, doing all the work due on the
-/// way at the time it is due.
-pub fn advance(store: &Store, millis: i64) -> Result<AdvanceReport, ClockError> {
-    let clock = store.clock.manual().ok_or(ClockError::NotManual)?;
+/// way, in every partition, at the time it is due.
+pub fn advance(partitions: &Partitions, millis: i64) -> Result<AdvanceReport, ClockError> {
+    let clock = partitions.default_store().clock.manual().ok_or(ClockError::NotManual)?;
     if millis < 0 {
         return Err(ClockError::Backwards);
     }
     let target = clock.now_millis().saturating_add(millis);
     let mut report = AdvanceReport::default();
     loop {
-        report.work += tick(store);
+        report.work += tick_all(partitions);
         report.ticks += 1;
         let now = clock.now_millis();
-        match next_due(store) {
+        match next_due_all(partitions) {
             Some(due) if due.0 <= target && report.ticks < MAX_TICKS => clock.set_millis(due.0.max(now + 1)),
             _ => break,
         }
     }
     if clock.now_millis() < target {
         clock.set_millis(target);
-        report.work += tick(store);
+        report.work += tick_all(partitions);
         report.ticks += 1;
     }
     report.now_millis = clock.now_millis();

@@ -26,7 +26,13 @@
 //! loaded, its journals replayed in order (a torn final line, the only thing a
 //! crash mid-`write` can leave, is dropped: it was never acknowledged), and the
 //! result compacted before serving.
+//!
+//! Partitions: every line names the (account, region) partition its change
+//! belongs to, and the snapshot holds each partition's state apart. Lines
+//! and snapshots written before partitions existed name none, and load
+//! into the default partition (`--account-id` in `--region`).
 
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -38,6 +44,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::emulator::state::change::{Change, StateDump};
 use crate::emulator::state::locks::lock;
+use crate::emulator::state::partitions::Partition;
 
 const SNAPSHOT: &str = "snapshot.json";
 
@@ -48,12 +55,61 @@ fn journal_name(generation: u64) -> String {
     format!("journal-{generation}.jsonl")
 }
 
-/// The snapshot file: the state and the first journal generation not in it.
+/// Every partition's state.
+pub type Dumps = BTreeMap<Partition, StateDump>;
+
+/// The snapshot file: each partition's state and the first journal
+/// generation not in it.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Snapshot {
     generation: u64,
+    /// A snapshot written before partitions: the default partition's state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    state: Option<StateDump>,
+    #[serde(default)]
+    partitions: Vec<PartitionDump>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PartitionDump {
+    #[serde(flatten)]
+    partition: Partition,
     state: StateDump,
+}
+
+impl Snapshot {
+    fn new(generation: u64, dumps: Dumps) -> Self {
+        let partitions = dumps.into_iter().map(|(partition, state)| PartitionDump { partition, state }).collect();
+        Self { generation, state: None, partitions }
+    }
+
+    /// The states by partition, a pre-partition state in `default`.
+    fn into_dumps(self, default: &Partition) -> Dumps {
+        let mut dumps = Dumps::new();
+        if let Some(state) = self.state {
+            dumps.insert(default.clone(), state);
+        }
+        dumps.extend(self.partitions.into_iter().map(|p| (p.partition, p.state)));
+        dumps
+    }
+}
+
+/// A journal line as written: the change and its partition.
+#[derive(Serialize)]
+struct LineOut<'a> {
+    partition: &'a Partition,
+    #[serde(flatten)]
+    change: &'a Change,
+}
+
+/// A journal line as read: lines written before partitions name none.
+#[derive(Deserialize)]
+struct LineIn {
+    #[serde(default)]
+    partition: Option<Partition>,
+    #[serde(flatten)]
+    change: Change,
 }
 
 #[derive(Debug)]
@@ -122,22 +178,25 @@ fn generations(dir: &Path) -> Result<Vec<u64>, PersistenceError> {
 impl Journal {
     /// Loads the state kept in `dir` (creating it if needed), compacts it into
     /// a fresh snapshot and opens a new journal generation for new writes.
-    pub fn open(dir: &Path, fsync: Fsync) -> Result<(StateDump, Journal), PersistenceError> {
+    /// What was written before partitions existed goes to `default`.
+    pub fn open(dir: &Path, fsync: Fsync, default: &Partition) -> Result<(Dumps, Journal), PersistenceError> {
         fs::create_dir_all(dir).map_err(io_err(dir))?;
         let snapshot_path = dir.join(SNAPSHOT);
-        let Snapshot { generation, mut state } = match fs::read(&snapshot_path) {
+        let snapshot: Snapshot = match fs::read(&snapshot_path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map_err(|source| PersistenceError::Snapshot { path: snapshot_path.clone(), source })?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Snapshot { generation: 0, state: StateDump::default() },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Snapshot::new(0, Dumps::new()),
             Err(e) => return Err(io_err(&snapshot_path)(e)),
         };
+        let generation = snapshot.generation;
+        let mut dumps = snapshot.into_dumps(default);
         let journals = generations(dir)?;
         let mut replayed = 0;
         for g in journals.iter().copied().filter(|g| *g >= generation) {
-            replayed += replay(&dir.join(journal_name(g)), &mut state)?;
+            replayed += replay(&dir.join(journal_name(g)), &mut dumps, default)?;
         }
         let next = journals.last().copied().unwrap_or(0).max(generation) + 1;
-        write_snapshot(dir, &Snapshot { generation: next, state })?;
+        write_snapshot(dir, &Snapshot::new(next, dumps))?;
         let path = dir.join(journal_name(next));
         let file = OpenOptions::new().create(true).append(true).open(&path).map_err(io_err(&path))?;
         if fsync != Fsync::Never {
@@ -149,7 +208,7 @@ impl Journal {
         // Read the state back from what was just written, so what is served
         // is exactly what a restart would load.
         let bytes = fs::read(&snapshot_path).map_err(io_err(&snapshot_path))?;
-        let Snapshot { state, .. } = serde_json::from_slice(&bytes)
+        let snapshot: Snapshot = serde_json::from_slice(&bytes)
             .map_err(|source| PersistenceError::Snapshot { path: snapshot_path.clone(), source })?;
         tracing::info!(dir = %dir.display(), replayed, generation = next, "state loaded");
         let journal = Journal {
@@ -159,15 +218,16 @@ impl Journal {
             compacting: Mutex::new(()),
             dir: dir.to_owned(),
         };
-        Ok((state, journal))
+        Ok((snapshot.into_dumps(default), journal))
     }
 
-    /// Appends `changes` as one `write(2)`, so a crash leaves either all of a
-    /// request's changes or a torn tail that replay drops.
-    pub fn append(&self, changes: &[Change]) -> io::Result<()> {
+    /// Appends `changes` (of `partition`) as one `write(2)`, so a crash
+    /// leaves either all of a request's changes or a torn tail that replay
+    /// drops.
+    pub fn append(&self, partition: &Partition, changes: &[Change]) -> io::Result<()> {
         let mut buf = Vec::with_capacity(512);
         for change in changes {
-            serde_json::to_writer(&mut buf, change)?;
+            serde_json::to_writer(&mut buf, &LineOut { partition, change })?;
             buf.push(b'\n');
         }
         let mut current = lock(&self.current);
@@ -212,7 +272,7 @@ impl Journal {
     /// Compacts: new writes go to a fresh generation, `dump` (called after
     /// the switch, without the journal's lock) becomes the snapshot, and older
     /// journals are deleted. Must not be called while holding a state lock.
-    pub fn compact(&self, dump: impl FnOnce() -> StateDump) -> io::Result<()> {
+    pub fn compact(&self, dump: impl FnOnce() -> Dumps) -> io::Result<()> {
         let _one_at_a_time = lock(&self.compacting);
         let generation = {
             let mut current = lock(&self.current);
@@ -227,8 +287,7 @@ impl Journal {
             *current = Current { file, generation: next, bytes: 0 };
             next
         };
-        let state = dump();
-        write_snapshot(&self.dir, &Snapshot { generation, state }).map_err(|e| match e {
+        write_snapshot(&self.dir, &Snapshot::new(generation, dump())).map_err(|e| match e {
             PersistenceError::Io { source, .. } => source,
             PersistenceError::Snapshot { source, .. } => io::Error::other(source),
         })?;
@@ -241,8 +300,9 @@ impl Journal {
     }
 }
 
-/// Applies every complete line of a journal; returns how many were applied.
-fn replay(path: &Path, state: &mut StateDump) -> Result<usize, PersistenceError> {
+/// Applies every complete line of a journal to its partition (a line that
+/// names none to `default`); returns how many were applied.
+fn replay(path: &Path, dumps: &mut Dumps, default: &Partition) -> Result<usize, PersistenceError> {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
@@ -254,9 +314,9 @@ fn replay(path: &Path, state: &mut StateDump) -> Result<usize, PersistenceError>
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match serde_json::from_slice::<Change>(&line) {
-            Ok(change) => {
-                state.apply(change);
+        match serde_json::from_slice::<LineIn>(&line) {
+            Ok(LineIn { partition, change }) => {
+                dumps.entry(partition.unwrap_or_else(|| default.clone())).or_default().apply(change);
                 applied += 1;
             }
             Err(e) => {
@@ -285,4 +345,35 @@ fn write_snapshot(dir: &Path, snapshot: &Snapshot) -> Result<(), PersistenceErro
     fs::rename(&tmp, &target).map_err(io_err(&target))?;
     File::open(dir).and_then(|d| d.sync_all()).map_err(io_err(dir))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_line_goes_to_its_partition_and_old_lines_to_the_default_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let default = Partition::new("000000000000", "us-east-1");
+        let other = Partition::new("111122223333", "us-east-2");
+        // A journal written before partitions: lines without one.
+        let old = r#"{"change":"putSecret","valueFrom":"/old","value":"1"}"#;
+        fs::write(dir.path().join(journal_name(1)), format!("{old}\n")).unwrap();
+        let (dumps, journal) = Journal::open(dir.path(), Fsync::Never, &default).unwrap();
+        assert_eq!(dumps[&default].secrets.values.get("/old").map(String::as_str), Some("1"));
+        let put = |value_from: &str| Change::PutSecret { value_from: value_from.into(), value: "2".into() };
+        journal.append(&other, &[put("/new")]).unwrap();
+        journal.append(&default, &[put("/mine")]).unwrap();
+        drop(journal);
+
+        let (dumps, journal) = Journal::open(dir.path(), Fsync::Never, &default).unwrap();
+        let secrets = |p: &Partition| dumps[p].secrets.values.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(secrets(&default), ["/mine", "/old"]);
+        assert_eq!(secrets(&other), ["/new"]);
+        // Compacted into a snapshot, they stay apart.
+        journal.compact(|| dumps.clone()).unwrap();
+        let (again, _) = Journal::open(dir.path(), Fsync::Never, &Partition::new("999999999999", "eu-west-1")).unwrap();
+        assert_eq!(again.len(), 2, "no state moves to a new default partition");
+        assert_eq!(again[&other].secrets.values.len(), 1);
+    }
 }

@@ -23,12 +23,13 @@ pub mod journal;
 pub mod loads;
 pub mod locks;
 pub mod logs;
+pub mod partitions;
 pub mod records;
 pub mod scaling;
 pub mod secrets;
 pub mod task_table;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::emulator::clock::Clock;
@@ -39,6 +40,7 @@ use alarms::AlarmStates;
 use failure_rules::FailureRule;
 use ids::{Arns, SharedRng, cluster_name_of};
 use journal::Journal;
+use partitions::Partition;
 use records::*;
 
 pub use change::{Change, Changes, StateDump};
@@ -60,7 +62,10 @@ pub enum Runtime {
 /// ECS keeps STOPPED tasks visible for at least an hour.
 pub const DEFAULT_STOPPED_TASK_RETENTION_MILLIS: i64 = 60 * 60 * 1000;
 
-/// The emulator's state and identity.
+/// The state and identity of one account in one region (a partition: see
+/// [`partitions`]). Settings (the clock, the journal, timings, the id
+/// generator...) are shared by every partition: a field added here that
+/// is a setting rather than state must be copied in [`Store::sibling`].
 #[derive(Debug)]
 pub struct Store {
     pub arns: Arns,
@@ -69,7 +74,8 @@ pub struct Store {
     pub task_definitions: RwLock<TaskDefinitions>,
     /// Account settings (account-wide, like task definitions).
     pub account_settings: RwLock<AccountSettings>,
-    journal: Option<Journal>,
+    /// Shared by every partition; each record names its partition.
+    journal: Option<Arc<Journal>>,
     /// How long STOPPED tasks (and RunTask tokens) stay visible; ECS keeps
     /// stopped tasks for at least an hour.
     pub stopped_task_retention_millis: i64,
@@ -108,7 +114,7 @@ pub struct Store {
 }
 
 impl Store {
-    pub fn new(arns: Arns, clock: Arc<dyn Clock>, journal: Option<Journal>) -> Self {
+    pub fn new(arns: Arns, clock: Arc<dyn Clock>, journal: Option<Arc<Journal>>) -> Self {
         Self {
             arns,
             clock,
@@ -130,6 +136,23 @@ impl Store {
             discovery: RwLock::new(discovery::Discovery::default()),
             capacity_providers: RwLock::new(capacity_providers::CapacityProviders::default()),
         }
+    }
+
+    /// An empty store for another partition, with this one's settings.
+    pub fn sibling(&self, arns: Arns) -> Self {
+        Self {
+            stopped_task_retention_millis: self.stopped_task_retention_millis,
+            timings: self.timings.clone(),
+            rng: self.rng.clone(),
+            ec2_capacity: self.ec2_capacity,
+            runtime: self.runtime,
+            ..Self::new(arns, self.clock.clone(), self.journal.clone())
+        }
+    }
+
+    /// The account and region this store holds.
+    pub fn partition(&self) -> Partition {
+        Partition::new(&self.arns.account_id, &self.arns.region)
     }
 
     /// A write to Cloud Map's records: `plan` looks at them (under their
@@ -218,9 +241,9 @@ impl Store {
     /// still holding the lock that guarded the write.
     pub fn persist(&self, changes: Changes) -> EcsResult<()> {
         match &self.journal {
-            Some(journal) if !changes.list.is_empty() => {
-                journal.append(&changes.list).map_err(|e| EcsError::server(format!("could not persist the write: {e}")))
-            }
+            Some(journal) if !changes.list.is_empty() => journal
+                .append(&self.partition(), &changes.list)
+                .map_err(|e| EcsError::server(format!("could not persist the write: {e}"))),
             _ => Ok(()),
         }
     }
@@ -299,13 +322,80 @@ impl Store {
     }
 
     pub fn journal(&self) -> Option<&Journal> {
-        self.journal.as_ref()
+        self.journal.as_deref()
+    }
+}
+
+/// Every (account, region) partition's store, the default one made at
+/// start. Each partition is a whole [`Store`] (ECS, CloudWatch Logs,
+/// Application Auto Scaling and Cloud Map records), made the first time a
+/// request names it, so every handler keeps working on one `&Store` and
+/// never learns that others exist. What the partitions share (the clock,
+/// the journal, the id generator, the timings) is copied from the default
+/// partition's store ([`Store::sibling`]).
+#[derive(Debug)]
+pub struct Partitions {
+    default: Arc<Store>,
+    stores: RwLock<BTreeMap<Partition, Arc<Store>>>,
+}
+
+impl Partitions {
+    /// Starts with `default` (whose identity is `--account-id` in
+    /// `--region`); every other partition is made from it on first use.
+    pub fn new(default: Store) -> Self {
+        let default = Arc::new(default);
+        let key = default.partition();
+        Self { stores: RwLock::new(BTreeMap::from([(key, default.clone())])), default }
     }
 
-    /// Folds the journal into a new snapshot (no-op without `--state-dir`).
-    /// Takes every lock in turn, so never call it while holding one.
+    /// The partition of unsigned requests and of the admin endpoints
+    /// without `?region=&account=`.
+    pub fn default_store(&self) -> &Arc<Store> {
+        &self.default
+    }
+
+    pub fn default_partition(&self) -> Partition {
+        self.default.partition()
+    }
+
+    /// The store of `partition`, made (empty) if it has none yet.
+    pub fn get(&self, partition: &Partition) -> Arc<Store> {
+        if let Some(store) = read(&self.stores).get(partition) {
+            return store.clone();
+        }
+        write(&self.stores)
+            .entry(partition.clone())
+            .or_insert_with(|| Arc::new(self.default.sibling(Arns::new(&partition.region, &partition.account))))
+            .clone()
+    }
+
+    /// The store of `partition` only if it exists (for look-ups that must
+    /// not make one, such as the agent's).
+    pub fn existing(&self, partition: &Partition) -> Option<Arc<Store>> {
+        read(&self.stores).get(partition).cloned()
+    }
+
+    /// Every partition's store, in (account, region) order.
+    pub fn all(&self) -> Vec<Arc<Store>> {
+        read(&self.stores).values().cloned().collect()
+    }
+
+    /// Every partition's state, for the snapshot.
+    pub fn dump(&self) -> BTreeMap<Partition, StateDump> {
+        self.all().into_iter().map(|store| (store.partition(), store.dump())).collect()
+    }
+
+    /// Loads each partition's state (startup).
+    pub fn load(&self, dumps: BTreeMap<Partition, StateDump>) {
+        for (partition, dump) in dumps {
+            self.get(&partition).load(dump);
+        }
+    }
+
+    /// Folds the journal into a new snapshot of every partition (no-op
+    /// without `--state-dir`). Never call it while holding a state lock.
     pub fn compact(&self) -> std::io::Result<()> {
-        match &self.journal {
+        match self.default.journal() {
             Some(journal) => journal.compact(|| self.dump()),
             None => Ok(()),
         }

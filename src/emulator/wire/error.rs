@@ -77,6 +77,8 @@ pub enum ErrorKind {
     ResourceLimitExceeded,
     /// PutClusterCapacityProviders: a capacity provider to remove is in use.
     ResourceInUseException,
+    /// IAM's refusal: a request names another account's resource.
+    AccessDeniedException,
 }
 
 impl ErrorKind {
@@ -124,6 +126,7 @@ impl ErrorKind {
             Self::CustomHealthNotFound => "CustomHealthNotFound",
             Self::ResourceLimitExceeded => "ResourceLimitExceeded",
             Self::ResourceInUseException => "ResourceInUseException",
+            Self::AccessDeniedException => "AccessDeniedException",
         }
     }
 
