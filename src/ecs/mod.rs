@@ -7,7 +7,7 @@
 //! real `aws-sdk-ecs` client talking HTTP to the emulator (or to real ECS).
 //! [`SdkEcs`] is that real client, and [`client_for_endpoint`] the SDK client for
 //! an emulator; [`mapping`], [`service_mapping`] and [`task_mapping`] turn resource specs into SDK
-//! inputs; [`EcsError`] classifies failures once, here, at the edge. The files
+//! inputs, and [`readback`] what ECS describes back into a spec; [`EcsError`] classifies failures once, here, at the edge. The files
 //! below this one import each other, never this one, which only re-exports.
 
 mod error;
@@ -16,6 +16,7 @@ pub mod fake;
 pub mod mapping;
 mod metrics;
 mod operations;
+pub mod readback;
 mod sdk;
 pub mod service;
 #[cfg(test)]
@@ -32,8 +33,8 @@ pub use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinition
 pub use error::{EcsError, EcsErrorKind};
 pub use metrics::{EcsCallLabels, EcsCallMetrics};
 pub use operations::{
-    BatchFailure, ClusterConfig, ClusterState, EcsApi, Page, RevisionFilter, RevisionStatus, StrategyItem, Tags,
-    TaskDefinitionRevision, WRITE_OPERATIONS, parse_task_definition_ref,
+    BatchFailure, ClusterConfig, ClusterState, EcsApi, Page, RevisionContent, RevisionFilter, RevisionStatus,
+    StrategyItem, Tags, TaskDefinitionRevision, WRITE_OPERATIONS, parse_task_definition_ref,
 };
 pub use sdk::{EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY, EcsSettings, SdkEcs, client_for_endpoint};
 pub use service::{EcsServiceApi, ServiceDescription};
