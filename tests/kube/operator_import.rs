@@ -219,16 +219,23 @@ async fn imported_manifests_are_adopted_without_an_ecs_write_and_diff_sees_exact
     assert_eq!(same.status.code(), Some(0), "stdout:\n{}\nstderr:\n{}", text(&same.stdout), text(&same.stderr));
     assert_eq!(text(&same.stdout), "");
 
-    // A new image and another count: exactly those fields, and the revision the
-    // services would move to; from stdin this time.
-    let changed = yaml.replace("image: shop/web:1", "image: shop/web:2").replace("desiredCount: 2", "desiredCount: 3");
+    // A new image, another count, a cluster setting and a service tag: exactly those
+    // fields, and the revision the services would move to; from stdin this time.
+    let changed = yaml
+        .replace("image: shop/web:1", "image: shop/web:2")
+        .replace("desiredCount: 2", "desiredCount: 3")
+        .replace("value: enabled", "value: enhanced")
+        .replace("value: web\n", "value: frontend\n");
+    assert_ne!(changed.matches("frontend").count(), 0, "{yaml}");
     let before_diff = h.ecs_requests();
     let out = tokio::task::block_in_place(|| run(ecs_bridge(&h, &["diff", "-f", "-"]), Some(&changed)));
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "stdout:\n{stdout}\nstderr:\n{}", text(&out.stderr));
     let ns = "default";
     let expected: BTreeSet<(String, String)> = [
+        (format!("EcsCluster {ns}/shop"), "settings[containerInsights]"),
         (format!("EcsTaskDefinition {ns}/shop-web"), "containerDefinitions[app].image"),
+        (format!("EcsService {ns}/web"), "tags[role]"),
         (format!("EcsService {ns}/web"), "desiredCount"),
         (format!("EcsService {ns}/web"), "taskDefinition"),
         (format!("EcsService {ns}/worker"), "taskDefinition"),
@@ -240,6 +247,8 @@ async fn imported_manifests_are_adopted_without_an_ecs_write_and_diff_sees_exact
     assert!(stdout.contains("-   shop/web:1\n+   shop/web:2\n"), "{stdout}");
     assert!(stdout.contains("-   2\n+   3\n"), "{stdout}");
     assert!(stdout.contains("-   shop-web:1\n+   shop-web:2\n"), "{stdout}");
+    assert!(stdout.contains("-   enabled\n+   enhanced\n"), "{stdout}");
+    assert!(stdout.contains("-   web\n+   frontend\n"), "{stdout}");
     assert_eq!(all_writes(&before_diff, &h.ecs_requests()), Default::default(), "diff only reads");
 
     // A malformed manifest: exit 2, with the document named.
