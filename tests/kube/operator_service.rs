@@ -239,8 +239,7 @@ async fn a_service_follows_its_task_definition_and_reports_ready() {
     let ecs = h.ecs_service("web").await;
     assert_eq!(ecs.service_arn(), status.service_arn.as_deref());
     assert!(ecs.task_definition().unwrap_or_default().ends_with("task-definition/web:1"));
-    assert!(obj.metadata.uid.is_some());
-    assert_eq!(tag(&ecs, "ecs-bridge.dev/owner-uid"), None, "owned by the annotation: ECS keeps its tags");
+    assert_eq!(tag(&ecs, "ecs-bridge.dev/owner-uid"), obj.metadata.uid);
     assert_eq!(tag(&ecs, "ecs-bridge.dev/owner"), Some(format!("{}/web", h.ns.name)));
 
     // kubectl wait works on the condition.
@@ -491,6 +490,7 @@ async fn an_existing_service_is_adopted_only_when_asked() {
     assert!(obj.metadata.uid.is_some());
     assert_eq!(tag(&ecs, "ecs-bridge.dev/owner-uid"), None, "owned by the annotation: ECS keeps its tags");
     assert_eq!(tag(&ecs, "team"), Some("old".to_owned()), "its other tags stay");
+    assert_eq!(delta(&before, &h.ecs_requests(), "TagResource"), 0, "adopting puts no tag on");
     assert_eq!(ecs.health_check_grace_period_seconds(), Some(30), "the spec applies once adopted");
     assert_eq!(h.ecs_requests().get("CreateService"), Some(&1), "only the original creation");
     let seen = events(&h.ns.client, &h.ns.name, "legacy").await;
