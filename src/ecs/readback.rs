@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use super::mapping::tags_from_sdk;
-use super::operations::ClusterState;
+use super::operations::{ClusterState, Tags};
 use super::service::ServiceDescription;
 use crate::api::cluster::EcsClusterSpec;
 use crate::api::service::{AssignPublicIp, DeploymentConfiguration, EcsServiceSpec};
@@ -260,7 +260,7 @@ pub fn task_definition_spec(
 }
 
 /// Tags a person wrote: without the operator's (`ecs-bridge.dev/`) and AWS's (`aws:`).
-pub fn user_tags(tags: &super::Tags) -> Vec<crate::api::Tag> {
+pub fn user_tags(tags: &Tags) -> Vec<crate::api::Tag> {
     tags.iter()
         .filter(|(k, _)| !k.starts_with("ecs-bridge.dev/") && !k.starts_with("aws:"))
         .map(|(k, v)| crate::api::Tag { key: k.clone(), value: v.clone() })
@@ -604,7 +604,7 @@ mod tests {
         let state = ClusterState {
             name: "demo".to_owned(),
             settings: [("containerInsights".to_owned(), "disabled".to_owned())].into(),
-            default_strategy: vec![super::super::StrategyItem {
+            default_strategy: vec![crate::ecs::operations::StrategyItem {
                 capacity_provider: "FARGATE".to_owned(),
                 weight: 1,
                 base: 0,
