@@ -7,8 +7,10 @@
 //! real `aws-sdk-ecs` client talking HTTP to the emulator (or to real ECS).
 //! [`SdkEcs`] is that real client, and [`client_for_endpoint`] the SDK client for
 //! an emulator; [`mapping`], [`service_mapping`] and [`task_mapping`] turn resource specs into SDK
-//! inputs, and [`readback`] what ECS describes back into a spec; [`EcsError`] classifies failures once, here, at the edge. The files
+//! inputs; [`EcsError`] classifies failures once, here, at the edge. The files
 //! below this one import each other, never this one, which only re-exports.
+//! [`readback`] turns what ECS describes back into specs, ECS's defaults left out
+//! (for `ecs-bridge import`, `ecs-bridge diff` and adoption).
 
 mod error;
 #[cfg(test)]
