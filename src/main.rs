@@ -21,6 +21,10 @@ enum Command {
     Dev(ecs_bridge::dev::DevArgs),
     /// Print the awslogs output of an EcsService's or EcsTask's tasks, from CloudWatch Logs.
     Logs(ecs_bridge::logs::LogsArgs),
+    /// Show what applying manifests would change in ECS (exit 0: nothing, 1: changes, 2: errors).
+    Diff(ecs_bridge::manifest::DiffArgs),
+    /// Write manifests for an existing ECS cluster and its services, ready to adopt.
+    Import(ecs_bridge::manifest::ImportArgs),
 }
 
 #[tokio::main]
@@ -35,6 +39,8 @@ async fn main() -> std::process::ExitCode {
         }
         Command::Dev(args) => ecs_bridge::dev::run(args).await.map_err(Into::into),
         Command::Logs(args) => ecs_bridge::logs::run(args).await.map_err(Into::into),
+        Command::Diff(args) => return std::process::ExitCode::from(ecs_bridge::manifest::run_diff(args).await as u8),
+        Command::Import(args) => ecs_bridge::manifest::run_import(args).await.map_err(Into::into),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

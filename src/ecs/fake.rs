@@ -10,8 +10,8 @@ use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInpu
 
 use super::error::EcsError;
 use super::operations::{
-    BatchFailure, ClusterConfig, ClusterState, EcsApi, Page, RevisionFilter, RevisionStatus, StrategyItem, Tags,
-    TaskDefinitionRevision, WRITE_OPERATIONS, parse_task_definition_ref,
+    BatchFailure, ClusterConfig, ClusterState, EcsApi, Page, RevisionContent, RevisionFilter, RevisionStatus,
+    StrategyItem, Tags, TaskDefinitionRevision, WRITE_OPERATIONS, parse_task_definition_ref,
 };
 
 const ARN_PREFIX: &str = "arn:aws:ecs:us-east-1:123456789012";
@@ -163,6 +163,41 @@ impl EcsApi for FakeEcs {
     ) -> Result<Option<TaskDefinitionRevision>, EcsError> {
         let mut state = self.enter("DescribeTaskDefinition")?;
         Ok(Self::find(&mut state, task_definition).map(|r| r.revision.clone()))
+    }
+
+    async fn describe_task_definition_content(
+        &self,
+        task_definition: &str,
+    ) -> Result<Option<RevisionContent>, EcsError> {
+        let mut state = self.enter("DescribeTaskDefinition")?;
+        let found = match parse_task_definition_ref(task_definition) {
+            Some(_) => Self::find(&mut state, task_definition).cloned(),
+            None => state.families.get(task_definition).and_then(|revisions| {
+                revisions.iter().rev().find(|r| !r.deleted && r.revision.status == RevisionStatus::Active).cloned()
+            }),
+        };
+        let Some(stored) = found else { return Ok(None) };
+        let input = &stored.input;
+        let definition = aws_sdk_ecs::types::TaskDefinition::builder()
+            .set_family(input.family.clone())
+            .set_container_definitions(input.container_definitions.clone())
+            .set_cpu(input.cpu.clone())
+            .set_memory(input.memory.clone())
+            .set_network_mode(input.network_mode.clone())
+            .set_requires_compatibilities(input.requires_compatibilities.clone())
+            .set_execution_role_arn(input.execution_role_arn.clone())
+            .set_task_role_arn(input.task_role_arn.clone())
+            .set_volumes(input.volumes.clone())
+            .build();
+        let tags: Vec<aws_sdk_ecs::types::Tag> = stored
+            .revision
+            .tags
+            .iter()
+            .map(|(k, v)| aws_sdk_ecs::types::Tag::builder().key(k).value(v).build())
+            .collect();
+        let spec = super::readback::task_definition_spec(&definition, &tags)
+            .map_err(|e| client_exception("DescribeTaskDefinition", &e.to_string()))?;
+        Ok(Some(RevisionContent { revision: stored.revision, spec }))
     }
 
     async fn list_task_definitions(

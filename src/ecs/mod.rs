@@ -9,6 +9,8 @@
 //! an emulator; [`mapping`], [`service_mapping`] and [`task_mapping`] turn resource specs into SDK
 //! inputs; [`EcsError`] classifies failures once, here, at the edge. The files
 //! below this one import each other, never this one, which only re-exports.
+//! [`readback`] turns what ECS describes back into specs, ECS's defaults left out
+//! (for `ecs-bridge import`, `ecs-bridge diff` and adoption).
 
 mod error;
 #[cfg(test)]
@@ -16,6 +18,7 @@ pub mod fake;
 pub mod mapping;
 mod metrics;
 mod operations;
+pub mod readback;
 mod sdk;
 pub mod service;
 #[cfg(test)]
@@ -32,8 +35,8 @@ pub use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinition
 pub use error::{EcsError, EcsErrorKind};
 pub use metrics::{EcsCallLabels, EcsCallMetrics};
 pub use operations::{
-    BatchFailure, ClusterConfig, ClusterState, EcsApi, Page, RevisionFilter, RevisionStatus, StrategyItem, Tags,
-    TaskDefinitionRevision, WRITE_OPERATIONS, parse_task_definition_ref,
+    BatchFailure, ClusterConfig, ClusterState, EcsApi, Page, RevisionContent, RevisionFilter, RevisionStatus,
+    StrategyItem, Tags, TaskDefinitionRevision, WRITE_OPERATIONS, parse_task_definition_ref,
 };
 pub use sdk::{EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY, EcsSettings, SdkEcs, client_for_endpoint};
 pub use service::{EcsServiceApi, ServiceDescription};

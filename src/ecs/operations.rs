@@ -8,6 +8,7 @@ use std::future::Future;
 use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
 
 use super::error::EcsError;
+use crate::api::task_definition::EcsTaskDefinitionSpec;
 
 /// Tags as ECS stores them: unique keys, case-sensitive.
 pub type Tags = BTreeMap<String, String>;
@@ -20,6 +21,14 @@ pub struct TaskDefinitionRevision {
     pub revision: i32,
     pub status: RevisionStatus,
     pub tags: Tags,
+}
+
+/// A revision and what it runs, as the spec that registers it (in
+/// [`canonical`](super::readback::canonical) form).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RevisionContent {
+    pub revision: TaskDefinitionRevision,
+    pub spec: EcsTaskDefinitionSpec,
 }
 
 /// ECS's task definition lifecycle: ACTIVE → INACTIVE → DELETE_IN_PROGRESS.
@@ -133,6 +142,13 @@ pub trait EcsApi: Send + Sync + 'static {
         &self,
         task_definition: &str,
     ) -> impl Future<Output = Result<Option<TaskDefinitionRevision>, EcsError>> + Send;
+
+    /// Describes a revision with its tags and content; `None` when ECS does not know it.
+    /// A bare family names its latest ACTIVE revision, as in ECS.
+    fn describe_task_definition_content(
+        &self,
+        task_definition: &str,
+    ) -> impl Future<Output = Result<Option<RevisionContent>, EcsError>> + Send;
 
     /// One page of the ARNs of `family`'s revisions (that family exactly, not
     /// the prefix ECS matches), newest first.

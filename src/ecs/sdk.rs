@@ -14,9 +14,10 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionOutput;
 use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
 use aws_sdk_ecs::types::{
-    CapacityProviderStrategyItem, ClusterField, ClusterSetting, ClusterSettingName, SortOrder, Tag,
+    CapacityProviderStrategyItem, ClusterField, ClusterSetting, ClusterSettingName, SortOrder, Tag, TaskDefinition,
     TaskDefinitionField, TaskDefinitionStatus,
 };
 
@@ -24,9 +25,10 @@ use super::error::EcsError;
 use super::mapping;
 use super::metrics::EcsCallMetrics;
 use super::operations::{
-    BatchFailure, ClusterConfig, ClusterState, EcsApi, Page, RevisionFilter, StrategyItem, Tags,
+    BatchFailure, ClusterConfig, ClusterState, EcsApi, Page, RevisionContent, RevisionFilter, StrategyItem, Tags,
     TaskDefinitionRevision, parse_task_definition_ref,
 };
+use super::readback;
 
 /// Static credentials for an ECS emulator, which accepts any signature (dev mode prints
 /// them for the AWS CLI).
@@ -96,6 +98,12 @@ impl SdkEcs {
     /// Wraps an already configured client (tests build one with static credentials).
     pub fn new(client: aws_sdk_ecs::Client, metrics: EcsCallMetrics) -> Self {
         Self { client, metrics }
+    }
+
+    /// The SDK client, for the read-only calls the seam has no method for
+    /// (`ecs-bridge import` lists services).
+    pub fn client(&self) -> &aws_sdk_ecs::Client {
+        &self.client
     }
 
     pub fn metrics(&self) -> &EcsCallMetrics {
@@ -178,6 +186,33 @@ fn sdk_settings(settings: &BTreeMap<String, String>) -> Vec<ClusterSetting> {
         .collect()
 }
 
+const DESCRIBE_TASK_DEFINITION: &str = "DescribeTaskDefinition";
+
+impl SdkEcs {
+    /// DescribeTaskDefinition with tags: the revision and the whole answer, `None`
+    /// when ECS does not know it.
+    async fn describe_revision(
+        &self,
+        task_definition: &str,
+    ) -> Result<Option<(TaskDefinitionRevision, DescribeTaskDefinitionOutput)>, EcsError> {
+        const OP: &str = DESCRIBE_TASK_DEFINITION;
+        let request =
+            self.client.describe_task_definition().task_definition(task_definition).include(TaskDefinitionField::Tags);
+        match self.call(OP, request.send(), client_exception_is_not_found).await {
+            Ok(output) => match &output.task_definition {
+                Some(definition) => {
+                    let revision =
+                        mapping::revision_from_sdk(definition, output.tags.as_deref().unwrap_or_default(), OP)?;
+                    Ok(Some((revision, output)))
+                }
+                None => Ok(None),
+            },
+            Err(EcsError::NotFound { .. }) => Ok(None),
+            Err(other) => Err(other),
+        }
+    }
+}
+
 impl EcsApi for SdkEcs {
     async fn ping(&self) -> Result<(), EcsError> {
         self.call("ListClusters", self.client.list_clusters().max_results(1).send(), keep).await.map(|_| ())
@@ -221,19 +256,26 @@ impl EcsApi for SdkEcs {
         &self,
         task_definition: &str,
     ) -> Result<Option<TaskDefinitionRevision>, EcsError> {
-        const OP: &str = "DescribeTaskDefinition";
-        let request =
-            self.client.describe_task_definition().task_definition(task_definition).include(TaskDefinitionField::Tags);
-        match self.call(OP, request.send(), client_exception_is_not_found).await {
-            Ok(output) => match output.task_definition {
-                Some(definition) => {
-                    mapping::revision_from_sdk(&definition, output.tags.as_deref().unwrap_or_default(), OP).map(Some)
+        Ok(self.describe_revision(task_definition).await?.map(|(revision, _)| revision))
+    }
+
+    async fn describe_task_definition_content(
+        &self,
+        task_definition: &str,
+    ) -> Result<Option<RevisionContent>, EcsError> {
+        let Some((revision, output)) = self.describe_revision(task_definition).await? else {
+            return Ok(None);
+        };
+        let definition = output.task_definition.unwrap_or_else(|| TaskDefinition::builder().build());
+        let spec =
+            readback::task_definition_spec(&definition, output.tags.as_deref().unwrap_or_default()).map_err(|err| {
+                EcsError::Other {
+                    operation: DESCRIBE_TASK_DEFINITION,
+                    code: "UnreadableTaskDefinition".to_owned(),
+                    message: err.to_string(),
                 }
-                None => Ok(None),
-            },
-            Err(EcsError::NotFound { .. }) => Ok(None),
-            Err(other) => Err(other),
-        }
+            })?;
+        Ok(Some(RevisionContent { revision, spec }))
     }
 
     async fn list_task_definitions(

@@ -12,6 +12,7 @@ mod helm;
 mod operator;
 mod operator_cluster;
 mod operator_docker;
+mod operator_import;
 mod operator_logs;
 mod operator_runtime;
 mod operator_service;

@@ -117,6 +117,19 @@ pub fn requests(emulator: &RunningEmulator) -> BTreeMap<String, u64> {
     emulator.stats().into_iter().filter_map(|(op, n)| Some((op, n.as_u64()?))).collect()
 }
 
+/// The environment of the `ecs-bridge` binary's AWS clients in a test: static
+/// credentials, and nothing from the machine (instance metadata, config files).
+pub const BINARY_AWS_ENV: [(&str, &str); 5] = [
+    ("AWS_ACCESS_KEY_ID", "AKIDTEST"),
+    ("AWS_SECRET_ACCESS_KEY", "test-secret"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+    ("AWS_CONFIG_FILE", "/nonexistent/aws-config"),
+    ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials"),
+];
+
+/// Endpoints from the machine's environment, which `--ecs-endpoint` replaces in a test.
+pub const BINARY_AWS_ENV_REMOVED: [&str; 2] = ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_ECS"];
+
 /// How many write requests `after` has beyond `before`.
 pub fn writes_between(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
     ecs_bridge::ecs::WRITE_OPERATIONS

@@ -18,7 +18,7 @@ use ecs_bridge::emulator::{EmulatorConfig, RuntimeMode};
 use kube::api::Api;
 use serde_json::{Value, json};
 
-use crate::operator::{REGION, apply, condition};
+use crate::operator::{BINARY_AWS_ENV, BINARY_AWS_ENV_REMOVED, REGION, apply, condition};
 use crate::operator_service::{CLUSTER, ServiceHarness, ready_where, service};
 use crate::support::{self, poll_until};
 
@@ -67,13 +67,10 @@ fn logs_command(h: &ServiceHarness, args: &[&str]) -> Command {
         .args(args)
         .args(["-n", &h.ns.name, "--ecs-endpoint", &h.emulator.endpoint(), "--region", REGION])
         .env("KUBECONFIG", support::kubeconfig())
-        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "test-secret")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_ECS");
+        .envs(BINARY_AWS_ENV);
+    for name in BINARY_AWS_ENV_REMOVED {
+        command.env_remove(name);
+    }
     command
 }
 

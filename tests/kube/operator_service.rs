@@ -487,8 +487,10 @@ async fn an_existing_service_is_adopted_only_when_asked() {
     .expect("annotate");
     let obj = ready(&api, "legacy").await;
     let ecs = h.ecs_service("legacy").await;
-    assert_eq!(tag(&ecs, "ecs-bridge.dev/owner-uid"), obj.metadata.uid);
+    assert!(obj.metadata.uid.is_some());
+    assert_eq!(tag(&ecs, "ecs-bridge.dev/owner-uid"), None, "owned by the annotation: ECS keeps its tags");
     assert_eq!(tag(&ecs, "team"), Some("old".to_owned()), "its other tags stay");
+    assert_eq!(delta(&before, &h.ecs_requests(), "TagResource"), 0, "adopting puts no tag on");
     assert_eq!(ecs.health_check_grace_period_seconds(), Some(30), "the spec applies once adopted");
     assert_eq!(h.ecs_requests().get("CreateService"), Some(&1), "only the original creation");
     let seen = events(&h.ns.client, &h.ns.name, "legacy").await;

@@ -3,7 +3,10 @@
 //! restarted, and ECS failing a share of all calls with throttling and server
 //! errors. At the end ECS holds exactly what the objects ask for, every object
 //! is Ready or gone, no revision is orphaned, and each ECS service event
-//! shows as a Kubernetes Event exactly once.
+//! shows as a Kubernetes Event exactly once. Beside the services, EcsTasks (some
+//! succeeding, some failing every attempt) run through the same kills and faults:
+//! each ends Complete or Failed having run exactly its tasks, `count` per attempt,
+//! counted in ECS by the object's `startedBy` (and checked by its `group`).
 //!
 //! ECS's failures come from the emulator's fault rules (`POST /_emulator/faults`):
 //! throttling and server errors on every operation. The short version runs
@@ -11,12 +14,13 @@
 //!
 //!     CHAOS_SERVICES=50 CHAOS_KILLS=100 cargo test --test kube operator_service_chaos -- --nocapture
 //!
-//! (CHAOS_SEED=<n> replays a run; CHAOS_FAULT_PERCENT sets the failure share, 20.)
+//! (CHAOS_SEED=<n> replays a run; CHAOS_FAULT_PERCENT sets the failure share, 20;
+//! CHAOS_TASKS the number of EcsTasks, 4.)
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use ecs_bridge::api::{EcsService, EcsTaskDefinition};
+use ecs_bridge::api::{EcsService, EcsTask, EcsTaskDefinition};
 use ecs_bridge::controller::service::events::event_name;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams};
@@ -92,6 +96,97 @@ fn manifest(name: &str, wanted: &Wanted) -> serde_json::Value {
     )
 }
 
+/// The family the chaos test's EcsTasks run: its own, so that no revision they
+/// resolved is superseded under them.
+const BATCH_FAMILY: &str = "batch";
+
+/// What one EcsTask must have run in the end: `count` tasks per attempt, one
+/// attempt when it succeeds, `backoff_limit + 1` when every attempt fails.
+#[derive(Debug, Clone, Copy)]
+struct WantedTask {
+    count: i32,
+    succeeds: bool,
+    backoff_limit: i32,
+}
+
+impl WantedTask {
+    fn tasks(&self) -> usize {
+        let attempts = if self.succeeds { 1 } else { self.backoff_limit + 1 };
+        usize::try_from(self.count * attempts).unwrap_or(0)
+    }
+}
+
+fn task_manifest(name: &str, wanted: &WantedTask) -> serde_json::Value {
+    // The emulator's simulated container exits with ECS_EMULATOR_EXIT_CODE, after
+    // ECS_EMULATOR_EXIT_AFTER seconds of RUNNING (while starting without it).
+    let mut env = vec![json!({"name": "ECS_EMULATOR_EXIT_CODE", "value": if wanted.succeeds { "0" } else { "3" }})];
+    if wanted.succeeds {
+        env.push(json!({"name": "ECS_EMULATOR_EXIT_AFTER", "value": "1"}));
+    }
+    json!({
+        "apiVersion": "ecs-bridge.dev/v1alpha1", "kind": "EcsTask", "metadata": {"name": name},
+        "spec": {
+            "cluster": CLUSTER,
+            "taskDefinitionRef": {"name": BATCH_FAMILY},
+            "count": wanted.count,
+            "group": format!("chaos:{name}"),
+            "backoffLimit": wanted.backoff_limit,
+            "launchType": "FARGATE",
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-0aaaaaaaaaaaaaaa1"]}},
+            "overrides": {"containerOverrides": [{"name": "app", "environment": env}]},
+        }
+    })
+}
+
+/// The EcsTasks not yet Complete or Failed.
+async fn unfinished_tasks(api: &Api<EcsTask>) -> Vec<String> {
+    let list = match api.list(&ListParams::default()).await {
+        Ok(list) => list,
+        Err(e) => return vec![e.to_string()],
+    };
+    list.items
+        .iter()
+        .filter(|obj| {
+            !obj.status.as_ref().is_some_and(|s| {
+                s.conditions.iter().any(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")
+            })
+        })
+        .map(|obj| format!("{}: {:?}", obj.metadata.name.clone().unwrap_or_default(), obj.status))
+        .collect()
+}
+
+/// Every task ECS ran for the object of `uid` (found by its `startedBy`), running or
+/// stopped, with its group.
+async fn tasks_started_for(ecs: &aws_sdk_ecs::Client, uid: &str) -> Vec<aws_sdk_ecs::types::Task> {
+    let mut arns = Vec::new();
+    for desired in [aws_sdk_ecs::types::DesiredStatus::Running, aws_sdk_ecs::types::DesiredStatus::Stopped] {
+        let mut token = None;
+        loop {
+            let page = ecs
+                .list_tasks()
+                .cluster(CLUSTER)
+                .started_by(format!("ecs-bridge/{uid}"))
+                .desired_status(desired.clone())
+                .set_next_token(token)
+                .send()
+                .await
+                .expect("ListTasks");
+            arns.extend(page.task_arns.unwrap_or_default());
+            token = page.next_token;
+            if token.is_none() {
+                break;
+            }
+        }
+    }
+    let mut tasks = Vec::new();
+    for batch in arns.chunks(100) {
+        let described =
+            ecs.describe_tasks().cluster(CLUSTER).set_tasks(Some(batch.to_vec())).send().await.expect("DescribeTasks");
+        tasks.extend(described.tasks.unwrap_or_default());
+    }
+    tasks
+}
+
 /// What keeps the fleet from having converged: objects not Ready for their
 /// generation, deleted objects still held by the finalizer.
 async fn not_converged(api: &Api<EcsService>, gone: &BTreeSet<String>) -> Vec<String> {
@@ -121,6 +216,7 @@ async fn not_converged(api: &Api<EcsService>, gone: &BTreeSet<String>) -> Vec<St
 #[tokio::test]
 async fn chaos_kills_faults_and_changes_converge_exactly() {
     let services = env_or("CHAOS_SERVICES", 12) as usize;
+    let task_objects = env_or("CHAOS_TASKS", 4) as usize;
     let kills = env_or("CHAOS_KILLS", 8);
     let percent = env_or("CHAOS_FAULT_PERCENT", 20);
     let max_desired = env_or("CHAOS_MAX_DESIRED", 2) as i32;
@@ -145,6 +241,15 @@ async fn chaos_kills_faults_and_changes_converge_exactly() {
     let mut images: BTreeMap<&str, u32> = FAMILIES.iter().map(|f| (*f, 1)).collect();
     for family in FAMILIES {
         apply(&tds, family, fargate_task_definition(family, &format!("{family}:1"), json!([]))).await;
+    }
+    apply(&tds, BATCH_FAMILY, fargate_task_definition(BATCH_FAMILY, "batch:1", json!([]))).await;
+    let jobs: Api<EcsTask> = Api::namespaced(ns.client.clone(), &ns.name);
+    let mut wanted_tasks: BTreeMap<String, WantedTask> = BTreeMap::new();
+    for i in 0..task_objects {
+        let w = WantedTask { count: rng.random_range(1..=2), succeeds: i % 2 == 0, backoff_limit: 1 };
+        let name = format!("job-{i:02}");
+        apply(&jobs, &name, task_manifest(&name, &w)).await;
+        wanted_tasks.insert(name, w);
     }
     let mut wanted: BTreeMap<String, Option<Wanted>> = BTreeMap::new();
     for i in 0..services {
@@ -218,7 +323,8 @@ async fn chaos_kills_faults_and_changes_converge_exactly() {
             eprintln!("chaos: the last controller exited ({exit}); starting it again\n{}", last.log());
             last = start(&ns.name, &faulty_endpoint);
         }
-        let waiting = not_converged(&api, &gone).await;
+        let mut waiting = not_converged(&api, &gone).await;
+        waiting.extend(unfinished_tasks(&jobs).await);
         if waiting.is_empty() {
             break;
         }
@@ -331,6 +437,24 @@ async fn chaos_kills_faults_and_changes_converge_exactly() {
     }
     for name in &gone {
         assert!(api.get_opt(name).await.expect("get").is_none(), "{name} is gone");
+    }
+
+    // Every EcsTask ran exactly its tasks, under its group, and ended as it should.
+    for (name, w) in &wanted_tasks {
+        let obj = jobs.get(name).await.expect("get the EcsTask");
+        let uid = obj.metadata.uid.clone().expect("a uid");
+        let status = obj.status.clone().unwrap_or_default();
+        let ended = if w.succeeds { "Complete" } else { "Failed" };
+        assert!(
+            status.conditions.iter().any(|c| c.type_ == ended && c.status == "True"),
+            "{name}: {ended}: {status:#?}"
+        );
+        let ran = tasks_started_for(&ecs, &uid).await;
+        eprintln!("chaos: {name} ({w:?}) ran {} task(s) in {} attempt(s)", ran.len(), status.attempts.len());
+        assert_eq!(ran.len(), w.tasks(), "{name}: {w:?} ran {} task(s): {status:#?}", ran.len());
+        let group = format!("chaos:{name}");
+        assert!(ran.iter().all(|t| t.group() == Some(group.as_str())), "{name}: every task in its group");
+        assert_eq!(status.attempts.len(), if w.succeeds { 1 } else { 2 }, "{name}: attempts");
     }
 
     // No orphaned revision: every ACTIVE revision of a family is one its object tracks.

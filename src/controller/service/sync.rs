@@ -139,7 +139,9 @@ async fn update<E: EcsServiceApi>(
     let mut notices = Vec::new();
     let mut wrote = false;
     if let Some(adoption) = adopt {
-        ecs.tag_service(&service.arn, &adoption.tags).await?;
+        if !adoption.tags.is_empty() {
+            ecs.tag_service(&service.arn, &adoption.tags).await?;
+        }
         notices.push(adoption.notice);
         wrote = true;
     }

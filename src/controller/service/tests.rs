@@ -282,14 +282,18 @@ async fn a_foreign_service_is_adopted_only_when_asked() {
     let out = sync::apply(&ecs, now(), asking, TaskDefinition::Resolved(TD1.into()), None, TIMING).await;
     obj.status = Some(out.outcome.status.clone());
     let service = ecs.service("default", "web").unwrap();
-    assert_eq!(service.tags.as_ref().unwrap().get(OWNER_UID_TAG).map(String::as_str), Some(UID));
+    assert_eq!(service.tags.as_ref().unwrap().get(OWNER_UID_TAG), None, "owned by the annotation, not by tags");
+    assert_eq!(ecs.count("TagResource"), 0, "adopting writes nothing the spec does not ask for");
     assert_eq!(service.tags.as_ref().unwrap().get("team").map(String::as_str), Some("legacy"), "other tags stay");
     assert_eq!(service.desired_count, 2, "the spec applies once adopted");
     assert!(out.outcome.notices.iter().any(|n| n.reason == "Adopted"));
-    // Once tagged, the annotation is no longer needed.
+    // Once adopted the status says whose it is; without the annotation the
+    // ownership tags go on, as on a service the operator created.
     ecs.forget_calls();
     reconcile(&ecs, &mut obj, TD1).await;
     assert!(!is(&obj, READY, "False", reason::ALREADY_EXISTS));
+    let service = ecs.service("default", "web").unwrap();
+    assert_eq!(service.tags.as_ref().unwrap().get(OWNER_UID_TAG).map(String::as_str), Some(UID));
 }
 
 #[tokio::test]

@@ -4,8 +4,9 @@
 
 use std::collections::HashSet;
 
-use crate::api::task_definition::OwnedRevision;
+use crate::api::task_definition::{EcsTaskDefinitionSpec, OwnedRevision};
 use crate::ecs::Tags;
+use crate::ecs::readback::{canonical, user_tags};
 
 /// The object's UID: what makes a revision "ours" (a name can be reused by
 /// a new object, a UID cannot).
@@ -38,6 +39,24 @@ pub fn is_owned_by(tags: &Tags, uid: &str) -> bool {
 }
 
 pub use crate::controller::status::rejected_this_generation;
+
+/// What of a spec a revision holds: the spec in canonical form (ECS's defaults left
+/// out), its tags as a person writes them, without the operator's own fields.
+pub fn content(spec: &EcsTaskDefinitionSpec) -> EcsTaskDefinitionSpec {
+    let mut content = canonical(spec);
+    content.tags = user_tags(&crate::ecs::mapping::tags_of(&content.tags));
+    content.family = None;
+    content.revision_history_limit = None;
+    content.deletion_policy = Default::default();
+    content
+}
+
+/// Whether a revision ECS describes (`registered`, read back as a spec) is what
+/// registering `wanted` would make: what lets an object adopt a revision it did not
+/// register, and what `ecs-bridge diff` reports as "no change".
+pub fn same_content(registered: &EcsTaskDefinitionSpec, wanted: &EcsTaskDefinitionSpec) -> bool {
+    content(registered) == content(wanted)
+}
 
 /// The superseded revisions to deregister: all but the newest `keep` of the
 /// revisions other than the current one, never one that is in use.
@@ -147,6 +166,27 @@ mod tests {
         assert!(rejected_this_generation(&conditions, Some(3)));
         assert!(!rejected_this_generation(&conditions, Some(4)));
         assert!(!rejected_this_generation(&[], Some(3)));
+    }
+
+    #[test]
+    fn content_ignores_ecs_defaults_and_the_operators_own_fields() {
+        let spec = |json| serde_json::from_value::<EcsTaskDefinitionSpec>(json).unwrap();
+        let written = spec(serde_json::json!({
+            "family": "web", "revisionHistoryLimit": 3, "deletionPolicy": "Retain",
+            "containerDefinitions": [{"name": "a", "image": "x", "memory": 64}],
+            "tags": [{"key": "team", "value": "a"}]
+        }));
+        let described = spec(serde_json::json!({
+            "family": "web",
+            "containerDefinitions": [{"name": "a", "image": "x", "memory": 64, "essential": true, "cpu": 0}],
+            "tags": [{"key": "team", "value": "a"}, {"key": "ecs-bridge.dev/owner-uid", "value": "u"}]
+        }));
+        assert!(same_content(&described, &written));
+        let retagged = spec(serde_json::json!({
+            "containerDefinitions": [{"name": "a", "image": "x", "memory": 64}],
+            "tags": [{"key": "team", "value": "b"}]
+        }));
+        assert!(!same_content(&described, &retagged), "tags are part of a revision");
     }
 
     #[test]

@@ -16,6 +16,8 @@ use crate::controller::status::{Judgement, condition_reason, failure_reason, rea
 use crate::ecs::{EcsApi, EcsError, EcsErrorKind, RevisionFilter, RevisionStatus, TaskDefinitionRevision, mapping};
 
 use super::plan;
+use crate::controller::service::plan::{ADOPT_ANNOTATION, asks_for_adoption};
+use kube::ResourceExt;
 
 /// The object being reconciled, as the engine needs it.
 #[derive(Debug, Clone)]
@@ -27,6 +29,9 @@ pub struct Subject<'a> {
     pub family: String,
     pub spec: &'a EcsTaskDefinitionSpec,
     pub status: EcsTaskDefinitionStatus,
+    /// The object carries the adoption annotation: it may take over the family's
+    /// latest revision when that runs exactly the spec.
+    pub adopt: bool,
 }
 
 impl<'a> Subject<'a> {
@@ -39,6 +44,7 @@ impl<'a> Subject<'a> {
             family: obj.family(),
             spec: &obj.spec,
             status: obj.status.clone().unwrap_or_default(),
+            adopt: asks_for_adoption(obj.annotations().get(ADOPT_ANNOTATION).map(String::as_str)),
         })
     }
 }
@@ -158,7 +164,26 @@ async fn ensure_current<E: EcsApi>(
         return Ok(());
     }
 
-    // 4. Nothing to reuse: register.
+    // 4. The object asks to adopt what ECS has (`ecs-bridge import` writes it so): the
+    // family's latest ACTIVE revision, when it is exactly what registering would make.
+    if subject.adopt
+        && let Some(found) = ecs.describe_task_definition_content(&subject.family).await?
+        && found.revision.status == RevisionStatus::Active
+        && plan::same_content(&found.spec, subject.spec)
+    {
+        make_current(status, &found.revision, hash, None);
+        notices.push(Notice::normal(
+            "Adopted",
+            "DescribeTaskDefinition",
+            format!(
+                "Adopted revision {}: it runs exactly the spec (annotation {ADOPT_ANNOTATION})",
+                found.revision.revision
+            ),
+        ));
+        return Ok(());
+    }
+
+    // 5. Nothing to reuse: register.
     let revision = ecs.register_task_definition(input).await?;
     failpoint::hit(AFTER_REGISTER);
     make_current(status, &revision, hash, Some(now.clone()));

@@ -313,3 +313,43 @@ async fn a_throttled_check_at_resync_keeps_ready() {
     assert_eq!(reason_of(&outcome.status, SYNCED), ("False".into(), reason::THROTTLED.into()));
     assert_eq!(ecs.writes(), 1, "only the first registration");
 }
+
+fn annotated(mut obj: EcsTaskDefinition) -> EcsTaskDefinition {
+    obj.metadata.annotations = Some([("ecs-bridge.dev/adopt".to_owned(), "true".to_owned())].into());
+    obj
+}
+
+/// A revision registered by someone else (no ownership tags) from `obj`'s spec.
+async fn registered_elsewhere(ecs: &FakeEcs, obj: &EcsTaskDefinition) {
+    use crate::ecs::EcsApi;
+    let input = crate::ecs::mapping::register_input(&obj.spec, "web", &Default::default()).expect("maps");
+    ecs.register_task_definition(input).await.expect("registered");
+}
+
+#[tokio::test]
+async fn the_adopt_annotation_takes_over_a_revision_that_runs_exactly_the_spec() {
+    let ecs = FakeEcs::default();
+    registered_elsewhere(&ecs, &object("nginx:1.27", 1, json!({}))).await;
+    ecs.forget_calls();
+    // The spec spells out what ECS defaults: still the same content.
+    let verbose = json!({"containerDefinitions": [{"name": "web", "image": "nginx:1.27", "memory": 256, "essential": true, "cpu": 0, "portMappings": [{"containerPort": 80, "protocol": "tcp"}]}]});
+    let outcome = apply(&ecs, &annotated(object("nginx:1.27", 1, verbose))).await;
+    assert_eq!(ecs.writes(), 0, "calls: {:?}", ecs.calls());
+    assert_eq!(outcome.status.revision, Some(1));
+    assert_eq!(reason_of(&outcome.status, READY), ("True".into(), reason::REGISTERED.into()));
+    assert_eq!(outcome.notices.iter().map(|n| n.reason).collect::<Vec<_>>(), vec!["Adopted"]);
+
+    // Another image under the annotation is not the same content: a new revision.
+    let outcome = apply(&ecs, &annotated(object("nginx:1.28", 2, json!({})))).await;
+    assert_eq!(outcome.status.revision, Some(2));
+    assert_eq!(ecs.count("RegisterTaskDefinition"), 1);
+}
+
+#[tokio::test]
+async fn without_the_annotation_a_revision_registered_elsewhere_is_not_adopted() {
+    let ecs = FakeEcs::default();
+    registered_elsewhere(&ecs, &object("nginx:1.27", 1, json!({}))).await;
+    let outcome = apply(&ecs, &object("nginx:1.27", 1, json!({}))).await;
+    assert_eq!(outcome.status.revision, Some(2), "registered its own");
+    assert_eq!(ecs.count("RegisterTaskDefinition"), 2);
+}

@@ -100,14 +100,24 @@ pub fn decide(subject: &Subject<'_>, wanted: Option<&str>, service: &ServiceDesc
     let mut status = subject.status.clone();
     let token = subject.spec.force_new_deployment_token.as_ref();
     let spec_tags = tags_of(&subject.spec.tags);
-    let wanted_tags = service_tags(&spec_tags, subject.uid, subject.namespace, subject.name);
+    // An object that adopts a service owns it by its annotation (and its status), not
+    // by tags: adopting leaves ECS as it was, so `ecs-bridge import` round-trips with
+    // no ECS write. A service the operator created carries the ownership tags.
+    let tagged = service.tags.as_ref().is_some_and(|t| ownership::is_owned_by(t, subject.uid));
+    let wanted_tags = if subject.adopt && !tagged {
+        spec_tags.clone()
+    } else {
+        service_tags(&spec_tags, subject.uid, subject.namespace, subject.name)
+    };
     let mut actual_tags = service.tags.clone();
     let adopt = match ownership::ownership(subject, service) {
         Ownership::Ours => None,
         Ownership::Foreign => return Decision::Leave(ownership::foreign(subject, service)),
         Ownership::Adopt => {
-            actual_tags.get_or_insert_with(Default::default).extend(wanted_tags.clone());
-            Some(ownership::adopt(&mut status, token, service, wanted_tags.clone()))
+            let actual = actual_tags.get_or_insert_with(Default::default);
+            let missing = missing_tags(&wanted_tags, actual);
+            actual.extend(wanted_tags.clone());
+            Some(ownership::adopt(&mut status, token, service, missing))
         }
     };
 
@@ -274,8 +284,15 @@ mod tests {
 
         let changes = converge(decide(&subject(&wanted, EcsServiceStatus::default(), true), Some(TD1), &foreign));
         let adoption = changes.adopt.expect("adopted");
-        assert!(ownership::is_owned_by(&adoption.tags, "uid-web"));
+        assert!(!ownership::is_owned_by(&adoption.tags, "uid-web"), "owned by the annotation, not by tags");
+        assert_eq!(adoption.tags, [("team".to_owned(), "a".to_owned())].into(), "only the spec's missing tags");
         assert_eq!(changes.tags.map(|t| t.add), Some(Tags::new()), "the adoption put every tag on");
+
+        let mut tagged_alike = foreign.clone();
+        tagged_alike.tags = Some([("team".to_owned(), "a".to_owned())].into());
+        let changes = converge(decide(&subject(&wanted, EcsServiceStatus::default(), true), Some(TD1), &tagged_alike));
+        assert_eq!(changes.adopt.map(|a| a.tags), Some(Tags::new()), "nothing to write: no TagResource");
+        assert_eq!(changes.tags.map(|t| t.add), Some(Tags::new()));
     }
 
     #[test]

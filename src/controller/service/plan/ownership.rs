@@ -74,7 +74,7 @@ pub fn foreign(subject: &Subject<'_>, service: &ServiceDescription) -> Judgement
     )
 }
 
-/// Taking over a service: the tags to put on it and the notice once they are on.
+/// Taking over a service: the spec's tags it lacks (none: no TagResource) and the notice.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Adoption {
     pub tags: Tags,
