@@ -1,6 +1,8 @@
 //! The seam to Amazon ECS: the few operations the reconcilers need, as three traits,
 //! [`EcsApi`] (task definitions and clusters), [`EcsServiceApi`] (services) and
-//! [`EcsTaskApi`] (one-off tasks).
+//! [`EcsTaskApi`] (one-off tasks); and, for an EcsService's `autoScaling` and
+//! `serviceDiscovery`, two more: [`ScalingApi`] (Application Auto Scaling) and
+//! [`DiscoveryApi`] (Cloud Map).
 //!
 //! Reconcilers depend on the traits, never on the SDK client, so their unit
 //! tests run against in-memory fakes and their integration tests against the
@@ -10,12 +12,18 @@
 //! inputs; [`EcsError`] classifies failures once, here, at the edge. The files
 //! below this one import each other, never this one, which only re-exports.
 
+pub mod discovery;
+mod discovery_sdk;
 mod error;
 #[cfg(test)]
 pub mod fake;
 pub mod mapping;
 mod metrics;
 mod operations;
+pub mod scaling;
+#[cfg(test)]
+pub mod scaling_fake;
+mod scaling_sdk;
 mod sdk;
 pub mod service;
 #[cfg(test)]
@@ -29,12 +37,16 @@ pub mod task_mapping;
 mod task_sdk;
 
 pub use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
+pub use discovery::DiscoveryApi;
 pub use error::{EcsError, EcsErrorKind};
 pub use metrics::{EcsCallLabels, EcsCallMetrics};
 pub use operations::{
     BatchFailure, ClusterConfig, ClusterState, EcsApi, Page, RevisionFilter, RevisionStatus, StrategyItem, Tags,
     TaskDefinitionRevision, WRITE_OPERATIONS, parse_task_definition_ref,
 };
-pub use sdk::{EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY, EcsSettings, SdkEcs, client_for_endpoint};
+pub use scaling::ScalingApi;
+pub use sdk::{
+    EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY, EcsSettings, SdkEcs, client_for_endpoint, emulator_config,
+};
 pub use service::{EcsServiceApi, ServiceDescription};
 pub use task::{EcsTaskApi, TaskDescription};

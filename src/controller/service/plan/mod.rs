@@ -3,13 +3,16 @@
 //! - [`drift`]: what UpdateService must change, and which fields the operator applied;
 //! - [`redeploy`]: the `forceNewDeploymentToken` state machine;
 //! - [`rollout`]: what the deployments and ECS's events say, and which events are new;
-//! - [`verdict`]: what ECS reports written into the status, the conditions judged.
+//! - [`verdict`]: what ECS reports written into the status, the conditions judged;
+//! - [`scaling`] and [`discovery`]: `spec.autoScaling` against Application Auto Scaling,
+//!   `spec.serviceDiscovery`'s Cloud Map service; [`step`]: their failures in the status.
 //!
 //! [`decide`] puts them together: for a service that exists, everything this reconcile
 //! will ask of ECS, as one [`ServiceChanges`] value that `sync` executes. No I/O, so
 //! every rule has a fast test. The files import one another downwards only (verdict →
 //! rollout → drift); none imports this one.
 
+pub mod discovery;
 pub mod drift;
 #[cfg(test)]
 mod fixtures;
@@ -17,6 +20,8 @@ pub mod ownership;
 pub mod reason;
 pub mod redeploy;
 pub mod rollout;
+pub mod scaling;
+pub mod step;
 pub mod subject;
 pub mod verdict;
 
