@@ -14,6 +14,10 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
     {
+        "rule": "self == oldSelf",
+        "message": "serviceDiscovery is immutable: Cloud Map cannot rename or move a service; create a new EcsService instead"
+    },
+    {
         "rule": "has(self.namespaceName) != has(self.namespaceId)",
         "message": "set exactly one of serviceDiscovery.namespaceName and serviceDiscovery.namespaceId"
     },

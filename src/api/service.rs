@@ -245,12 +245,6 @@ pub struct EcsServiceSpec {
     /// A Cloud Map service the operator creates for the tasks and puts into the
     /// service's `serviceRegistries`. Immutable once set; exclusive with `serviceRegistries`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("x-kubernetes-validations" = [
-        {
-            "rule": "self == oldSelf",
-            "message": "serviceDiscovery is immutable: Cloud Map cannot rename or move a service; create a new EcsService instead"
-        }
-    ]))]
     pub service_discovery: Option<ServiceDiscovery>,
 
     /// What deleting this object does in ECS: `Delete` (default) scales the service to
