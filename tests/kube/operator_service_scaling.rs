@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
 use ecs_bridge::api::EcsService;
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 use crate::operator::{REGION, apply, events, until_gone};
@@ -264,6 +264,12 @@ async fn the_api_server_rejects_what_cannot_be_combined() {
         assert!(err.to_string().contains(message), "{spec}: {err}");
     }
 
+    // The example kept out of `kubectl apply -f examples/` (it needs a namespace) applies.
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/real-ecs/service-discovery.yaml");
+    let text = std::fs::read_to_string(&example).expect("the example reads");
+    let object: Value = serde_yaml::from_str(&text).expect("the example is YAML");
+    apply(&api, "orders", object).await;
+
     // serviceDiscovery is immutable and cannot be removed.
     let ok = json!({"taskDefinition": "web", "desiredCount": 0, "serviceDiscovery": {"namespaceId": "ns-1"}});
     apply(&api, "kept", crate::operator_service::service("kept", ok)).await;
@@ -274,10 +280,13 @@ async fn the_api_server_rejects_what_cannot_be_combined() {
         ),
         (json!({"taskDefinition": "web", "desiredCount": 0}), "spec.serviceDiscovery cannot be removed"),
     ] {
-        let mut object: EcsService =
-            serde_json::from_value(crate::operator_service::service("kept", spec)).expect("reads");
-        object.metadata.resource_version = api.get("kept").await.expect("get").metadata.resource_version;
-        let err = api.replace("kept", &PostParams::default(), &object).await.expect_err("rejected");
+        // Server-side apply, as `kubectl apply --server-side`: no resourceVersion to race
+        // the controller's status writes.
+        let object = crate::operator_service::service("kept", spec);
+        let err = api
+            .patch("kept", &PatchParams::apply("tests").force(), &Patch::Apply(&object))
+            .await
+            .expect_err("rejected");
         assert!(err.to_string().contains(message), "{err}");
     }
     h.stop().await;
