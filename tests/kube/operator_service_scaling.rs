@@ -10,7 +10,7 @@ use ecs_bridge::api::EcsService;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-use crate::operator::{REGION, apply, events, until_gone};
+use crate::operator::{ControllerProcess, REGION, apply, events, until_gone};
 use crate::operator_service::{CLUSTER, ServiceHarness};
 use crate::operator_service_rollout::{advance_until, fargate_service, fargate_task_definition};
 use crate::support::{self, poll_until};
@@ -290,4 +290,51 @@ async fn the_api_server_rejects_what_cannot_be_combined() {
         assert!(err.to_string().contains(message), "{err}");
     }
     h.stop().await;
+}
+
+#[tokio::test]
+async fn a_crash_right_after_creating_the_cloud_map_service_leaves_one() {
+    let ns = support::namespace("svc-discovery-crash").await;
+    let emulator = crate::operator::emulator().await;
+    let endpoint = emulator.endpoint();
+    let ecs = crate::operator::ecs_client(&endpoint);
+    ecs.create_cluster().cluster_name(CLUSTER).send().await.expect("cluster");
+    let config = ecs_bridge::ecs::emulator_config(&endpoint, REGION, 1).await;
+    let cloud_map = aws_sdk_servicediscovery::Client::new(&config);
+    cloud_map.create_http_namespace().name("apps").send().await.expect("namespace");
+    let api: Api<EcsService> = Api::namespaced(ns.client.clone(), &ns.name);
+    let tds: Api<ecs_bridge::api::EcsTaskDefinition> = Api::namespaced(ns.client.clone(), &ns.name);
+    apply(&tds, "web", fargate_task_definition("web", "nginx:1", json!([]))).await;
+    let spec =
+        json!({"taskDefinitionRef": {"name": "web"}, "desiredCount": 0, "serviceDiscovery": {"namespaceName": "apps"}});
+    apply(&api, "web", fargate_service("web", spec)).await;
+    let names = || async {
+        let listed = cloud_map.list_services().send().await.expect("list services");
+        listed.services().iter().filter_map(|s| s.name().map(str::to_owned)).collect::<Vec<_>>()
+    };
+
+    let mut crashing = ControllerProcess::start(
+        &ns.name,
+        &endpoint,
+        &["--rollout-poll-seconds", "1"],
+        &[(ecs_bridge::controller::failpoint::ENV, ecs_bridge::controller::service::discovery::AFTER_CREATE)],
+    );
+    let exit = crashing.exited().await;
+    assert!(!exit.success(), "the failpoint aborts the process: {exit:?}\n{}", crashing.log());
+    assert_eq!(names().await, vec!["web"]);
+    let obj = api.get("web").await.expect("get");
+    assert!(obj.status.as_ref().and_then(|s| s.service_discovery.as_ref()).is_none(), "crashed before the status");
+
+    let restarted = ControllerProcess::start(&ns.name, &endpoint, &["--rollout-poll-seconds", "1"], &[]);
+    let arn = poll_until("the ECS service is wired to the Cloud Map service", || async {
+        let obj = api.get("web").await.map_err(|e| e.to_string())?;
+        obj.status.and_then(|s| s.service_discovery).and_then(|d| d.service_arn).ok_or("not yet".to_owned())
+    })
+    .await;
+    assert_eq!(names().await, vec!["web"], "found by name, not created again");
+    let described = ecs.describe_services().cluster(CLUSTER).services("web").send().await.expect("describe");
+    let registries: Vec<&str> =
+        described.services()[0].service_registries().iter().filter_map(|r| r.registry_arn()).collect();
+    assert_eq!(registries, vec![arn.as_str()]);
+    drop(restarted);
 }

@@ -15,6 +15,10 @@ use crate::controller::status::Judgement;
 use crate::ecs::discovery::DiscoveryApi;
 use crate::ecs::{EcsError, EcsErrorKind};
 
+/// The failpoint right after a successful Cloud Map CreateService, before the status
+/// records it: the window the lookup by name exists for.
+pub const AFTER_CREATE: &str = "after-create-cloud-map-service";
+
 /// The registry the ECS service is wired to, or why there is none yet.
 #[derive(Debug)]
 pub enum Registry {
@@ -82,6 +86,7 @@ pub async fn ensure<D: DiscoveryApi>(
         Ok(None) => {
             match api.create_service(&rules::create_input(discovery, name.clone(), namespace_id.clone(), uid)).await {
                 Ok(created) => {
+                    crate::controller::failpoint::hit(AFTER_CREATE);
                     let notice = Notice::normal(
                         "CloudMapServiceCreated",
                         "servicediscovery:CreateService",
