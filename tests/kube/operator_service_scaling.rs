@@ -96,7 +96,7 @@ fn auto_scaling(obj: &EcsService) -> ecs_bridge::api::scaling::AutoScalingStatus
 
 #[tokio::test]
 async fn the_autoscaler_owns_the_desired_count_and_the_spec_owns_the_policies() {
-    let h = harness("svc-scaling").await;
+    let mut h = harness("svc-scaling").await;
     let aas = scaling_client(&h).await;
     apply(&h.task_definitions(), "web", fargate_task_definition("web", "nginx:1", json!([]))).await;
     let api = h.services();
@@ -144,6 +144,15 @@ async fn the_autoscaler_owns_the_desired_count_and_the_spec_owns_the_policies() 
         activity_events.iter().filter(|n| n.starts_with("Setting desired count to 4.")).count(),
         1,
         "each activity once: {activity_events:#?}"
+    );
+    // A restarted controller publishes it no second time (the status holds the watermark).
+    h.restart_controller().await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let again = events(&h.ns.client, &h.ns.name, "web").await;
+    assert_eq!(
+        again.iter().filter(|(_, r, n)| r == "ScalingActivity" && n.starts_with("Setting desired count to 4.")).count(),
+        1,
+        "{again:#?}"
     );
 
     // A policy dropped from the spec is deleted.
@@ -326,15 +335,23 @@ async fn a_crash_right_after_creating_the_cloud_map_service_leaves_one() {
     assert!(obj.status.as_ref().and_then(|s| s.service_discovery.as_ref()).is_none(), "crashed before the status");
 
     let restarted = ControllerProcess::start(&ns.name, &endpoint, &["--rollout-poll-seconds", "1"], &[]);
-    let arn = poll_until("the ECS service is wired to the Cloud Map service", || async {
+    let (arn, registries) = poll_until("the ECS service is wired to the Cloud Map service", || async {
         let obj = api.get("web").await.map_err(|e| e.to_string())?;
-        obj.status.and_then(|s| s.service_discovery).and_then(|d| d.service_arn).ok_or("not yet".to_owned())
+        let arn = obj.status.and_then(|s| s.service_discovery).and_then(|d| d.service_arn);
+        let described =
+            ecs.describe_services().cluster(CLUSTER).services("web").send().await.map_err(|e| e.to_string())?;
+        let registries: Vec<String> = described
+            .services()
+            .iter()
+            .flat_map(|s| s.service_registries().iter().filter_map(|r| r.registry_arn().map(str::to_owned)))
+            .collect();
+        match arn {
+            Some(arn) if !registries.is_empty() => Ok((arn, registries)),
+            other => Err(format!("status {other:?}, ECS {registries:?}")),
+        }
     })
     .await;
     assert_eq!(names().await, vec!["web"], "found by name, not created again");
-    let described = ecs.describe_services().cluster(CLUSTER).services("web").send().await.expect("describe");
-    let registries: Vec<&str> =
-        described.services()[0].service_registries().iter().filter_map(|r| r.registry_arn()).collect();
-    assert_eq!(registries, vec![arn.as_str()]);
+    assert_eq!(registries, vec![arn]);
     drop(restarted);
 }

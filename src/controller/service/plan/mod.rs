@@ -193,6 +193,12 @@ fn update_notices(
     notices
 }
 
+/// The count a new service starts with: the spec's, else autoScaling's minCapacity (what
+/// the autoscaler would clamp it to at once), else [`DEFAULT_DESIRED_COUNT`].
+fn initial_desired_count(spec: &crate::api::EcsServiceSpec) -> i32 {
+    spec.desired_count.or_else(|| spec.auto_scaling.as_ref().map(|a| a.min_capacity)).unwrap_or(DEFAULT_DESIRED_COUNT)
+}
+
 /// CreateService's input for the spec, running `task_definition`.
 pub fn create_input(subject: &Subject<'_>, task_definition: String) -> ServiceCreate {
     let replica = subject.spec.scheduling_strategy == SchedulingStrategy::Replica;
@@ -200,7 +206,7 @@ pub fn create_input(subject: &Subject<'_>, task_definition: String) -> ServiceCr
         cluster: subject.spec.cluster.clone(),
         name: subject.service_name.clone(),
         task_definition,
-        desired_count: replica.then(|| subject.spec.desired_count.unwrap_or(DEFAULT_DESIRED_COUNT)),
+        desired_count: replica.then(|| initial_desired_count(subject.spec)),
         tags: service_tags(&tags_of(&subject.spec.tags), subject.uid, subject.namespace, subject.name),
         spec: subject.spec.clone(),
     }

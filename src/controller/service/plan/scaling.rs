@@ -405,6 +405,32 @@ mod tests {
         assert_eq!(super::super::changes(&manual, &[], Some(TD1), &scaled).0.desired_count, Some(2));
     }
 
+    #[test]
+    fn a_new_service_without_a_count_starts_at_min_capacity() {
+        use crate::controller::service::plan::fixtures::spec as service_spec;
+        use crate::controller::service::plan::{Subject, create_input};
+        let scaled = service_spec(
+            serde_json::json!({"taskDefinition": "web", "autoScaling": {"minCapacity": 3, "maxCapacity": 6}}),
+        );
+        fn subject(spec: &EcsServiceSpec) -> Subject<'_> {
+            Subject {
+                namespace: "prod",
+                name: "web",
+                uid: "uid-web",
+                generation: Some(1),
+                service_name: "web".into(),
+                spec,
+                status: Default::default(),
+                adopt: false,
+            }
+        }
+        assert_eq!(create_input(&subject(&scaled), "web".into()).desired_count, Some(3));
+        let counted = EcsServiceSpec { desired_count: Some(4), ..scaled.clone() };
+        assert_eq!(create_input(&subject(&counted), "web".into()).desired_count, Some(4));
+        let plain = EcsServiceSpec { auto_scaling: None, ..scaled };
+        assert_eq!(create_input(&subject(&plain), "web".into()).desired_count, Some(1));
+    }
+
     fn activity(id: &str, status: &str) -> ScalingActivity {
         ScalingActivity {
             id: id.into(),
