@@ -9,6 +9,8 @@ pub mod cluster;
 pub mod common;
 pub mod conditions;
 pub mod crds;
+pub mod discovery;
+pub mod scaling;
 pub mod service;
 pub mod spec_hash;
 pub mod task;

@@ -12,6 +12,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{CapacityProviderStrategyItem, DeletionPolicy, Tag};
+use super::discovery::{ServiceDiscovery, ServiceDiscoveryStatus};
+use super::scaling::{AutoScaling, AutoScalingStatus};
 
 /// The cluster ECS uses when a request names none.
 pub const DEFAULT_CLUSTER: &str = "default";
@@ -45,6 +47,10 @@ fn default_cluster() -> String {
         "(has(self.spec.serviceName) ? self.spec.serviceName : self.metadata.name) == (has(oldSelf.spec.serviceName) ? oldSelf.spec.serviceName : oldSelf.metadata.name)",
         "spec.serviceName is immutable (it defaults to metadata.name): ECS cannot rename a service; create a new EcsService instead"
     ),
+    validation = (
+        "!has(oldSelf.spec.serviceDiscovery) || has(self.spec.serviceDiscovery)",
+        "spec.serviceDiscovery cannot be removed: its Cloud Map service goes with the object; create a new EcsService instead"
+    ),
 )]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
@@ -75,6 +81,18 @@ fn default_cluster() -> String {
     {
         "rule": "self.schedulingStrategy != 'DAEMON' || !has(self.desiredCount)",
         "message": "schedulingStrategy DAEMON runs one task per instance: remove desiredCount"
+    },
+    {
+        "rule": "self.schedulingStrategy != 'DAEMON' || !has(self.autoScaling)",
+        "message": "schedulingStrategy DAEMON runs one task per instance: autoScaling needs a REPLICA service"
+    },
+    {
+        "rule": "!has(self.autoScaling) || !has(self.desiredCount) || (self.desiredCount >= self.autoScaling.minCapacity && self.desiredCount <= self.autoScaling.maxCapacity)",
+        "message": "with autoScaling, desiredCount is only the count a new service starts with: it must lie within autoScaling.minCapacity and maxCapacity"
+    },
+    {
+        "rule": "!has(self.serviceDiscovery) || !has(self.serviceRegistries) || size(self.serviceRegistries) == 0",
+        "message": "serviceDiscovery fills the service's registry: remove serviceRegistries"
     }
 ]))]
 pub struct EcsServiceSpec {
@@ -219,8 +237,19 @@ pub struct EcsServiceSpec {
     #[schemars(length(max = 253))]
     pub force_new_deployment_token: Option<String>,
 
+    /// Application Auto Scaling of the desired count. When set, the count belongs to
+    /// the autoscaler: `desiredCount` only starts a new service and is never enforced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_scaling: Option<AutoScaling>,
+
+    /// A Cloud Map service the operator creates for the tasks and puts into the
+    /// service's `serviceRegistries`. Immutable once set; exclusive with `serviceRegistries`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_discovery: Option<ServiceDiscovery>,
+
     /// What deleting this object does in ECS: `Delete` (default) scales the service to
-    /// 0 and deletes it; `Retain` leaves it running. Not sent to ECS.
+    /// 0 and deletes it, with its scalable target and Cloud Map service; `Retain` leaves
+    /// them all. Not sent to ECS.
     #[serde(default)]
     pub deletion_policy: DeletionPolicy,
 }
@@ -542,6 +571,12 @@ pub struct EcsServiceStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub applied_tags: Vec<String>,
+    /// The service's scalable target, policies and latest scaling activities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_scaling: Option<AutoScalingStatus>,
+    /// The Cloud Map service and how many tasks are registered in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_discovery: Option<ServiceDiscoveryStatus>,
 }
 
 /// An optional EcsService spec field that UpdateService can reset, by its spec path

@@ -51,8 +51,9 @@ pub struct ControllerArgs {
     #[arg(long, env = "ECS_BRIDGE_NAMESPACE")]
     pub namespace: Option<String>,
 
-    /// ECS endpoint URL, e.g. the emulator's `http://127.0.0.1:4566`.
-    /// Default: `AWS_ENDPOINT_URL_ECS` if set, else ECS's regional endpoint.
+    /// ECS endpoint URL, e.g. the emulator's `http://127.0.0.1:4566`; Application Auto
+    /// Scaling and Cloud Map are called there too. Default: `AWS_ENDPOINT_URL_ECS` if
+    /// set, else ECS's regional endpoint (and theirs).
     #[arg(long)]
     pub ecs_endpoint: Option<String>,
 

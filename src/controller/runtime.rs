@@ -31,7 +31,7 @@ use super::metrics::Metrics;
 use super::startup::{self, StartupError};
 use super::{cluster, http, service, task, task_definition};
 use crate::api::{EcsCluster, EcsService, EcsTask, EcsTaskDefinition};
-use crate::ecs::{EcsApi, EcsServiceApi, EcsTaskApi};
+use crate::ecs::{DiscoveryApi, EcsApi, EcsServiceApi, EcsTaskApi, ScalingApi};
 
 /// Everything `start` needs besides the clients.
 #[derive(Debug, Clone)]
@@ -148,7 +148,7 @@ impl ControllerHandle {
 
 /// Checks the environment, then starts the endpoints, the leader election
 /// and the reconcilers. Returns once everything is running.
-pub async fn start<E: EcsApi + EcsServiceApi + EcsTaskApi + Clone>(
+pub async fn start<E: EcsApi + EcsServiceApi + EcsTaskApi + ScalingApi + DiscoveryApi + Clone>(
     config: ControllerConfig,
     client: kube::Client,
     ecs: E,
@@ -184,7 +184,7 @@ pub async fn start<E: EcsApi + EcsServiceApi + EcsTaskApi + Clone>(
 }
 
 /// Runs the reconcilers during each leadership term.
-async fn supervise<E: EcsApi + EcsServiceApi + EcsTaskApi + Clone>(
+async fn supervise<E: EcsApi + EcsServiceApi + EcsTaskApi + ScalingApi + DiscoveryApi + Clone>(
     config: ControllerConfig,
     client: kube::Client,
     ecs: E,
@@ -255,7 +255,7 @@ where
 }
 
 /// One leadership term: the EcsService cache and the four controllers.
-async fn run_reconcilers<E: EcsApi + EcsServiceApi + EcsTaskApi>(
+async fn run_reconcilers<E: EcsApi + EcsServiceApi + EcsTaskApi + ScalingApi + DiscoveryApi>(
     config: ControllerConfig,
     client: kube::Client,
     ecs: E,

@@ -162,7 +162,8 @@ async fn start(args: &DevArgs) -> Result<Running, DevError> {
     emulator::create_default_cluster(&endpoint, &args.region).await?;
 
     let metrics = Metrics::new();
-    let ecs = SdkEcs::new(crate::ecs::client_for_endpoint(&endpoint, &args.region, 3), metrics.ecs().clone());
+    // ECS, Application Auto Scaling and Cloud Map: the emulator serves all three.
+    let ecs = SdkEcs::for_endpoint(&endpoint, &args.region, 3, metrics.ecs().clone()).await;
     let mut config = ControllerConfig::new(format!("ecs-bridge-dev-{}", std::process::id()));
     config.namespace = args.namespace.clone();
     config.metrics_addr = args.metrics_addr;

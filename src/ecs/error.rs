@@ -118,12 +118,18 @@ impl EcsError {
             | "PlatformUnknownException"
             | "PlatformTaskDefinitionIncompatibilityException"
             | "UnsupportedFeatureException"
-            | "LimitExceededException" => Self::Rejected { operation, code: code_owned, message },
+            | "LimitExceededException"
+            // Application Auto Scaling's and Cloud Map's refusals of the input.
+            | "ValidationException"
+            | "InvalidInput" => Self::Rejected { operation, code: code_owned, message },
             "ClusterNotFoundException"
             | "ServiceNotFoundException"
             | "ResourceNotFoundException"
             | "TaskSetNotFoundException"
-            | "TargetNotFoundException" => Self::NotFound { operation, code: code_owned, message },
+            | "TargetNotFoundException"
+            | "ObjectNotFoundException"
+            | "NamespaceNotFound"
+            | "ServiceNotFound" => Self::NotFound { operation, code: code_owned, message },
             "ClusterContainsServicesException"
             | "ClusterContainsTasksException"
             | "ClusterContainsContainerInstancesException"
@@ -131,7 +137,11 @@ impl EcsError {
             | "ResourceInUseException"
             | "UpdateInProgressException"
             | "ServiceNotActiveException"
-            | "ConflictException" => Self::Conflict { operation, code: code_owned, message },
+            | "ConflictException"
+            | "ConcurrentUpdateException"
+            | "ResourceInUse"
+            | "DuplicateRequest"
+            | "ServiceAlreadyExists" => Self::Conflict { operation, code: code_owned, message },
             _ if http_status.is_some_and(|s| s >= 500) => Self::Unavailable { operation, message },
             _ if code.contains("Throttl") => Self::Throttled { operation, message },
             _ => Self::Other { operation, code: code_owned, message },

@@ -1,6 +1,8 @@
 //! The seam to Amazon ECS: the few operations the reconcilers need, as three traits,
 //! [`EcsApi`] (task definitions and clusters), [`EcsServiceApi`] (services) and
-//! [`EcsTaskApi`] (one-off tasks).
+//! [`EcsTaskApi`] (one-off tasks); and, for an EcsService's `autoScaling` and
+//! `serviceDiscovery`, two more: [`ScalingApi`] (Application Auto Scaling) and
+//! [`DiscoveryApi`] (Cloud Map).
 //!
 //! Reconcilers depend on the traits, never on the SDK client, so their unit
 //! tests run against in-memory fakes and their integration tests against the
@@ -12,6 +14,8 @@
 //! [`readback`] turns what ECS describes back into specs, ECS's defaults left out
 //! (for `ecs-bridge import`, `ecs-bridge diff` and adoption).
 
+pub mod discovery;
+mod discovery_sdk;
 mod error;
 #[cfg(test)]
 pub mod fake;
@@ -19,6 +23,10 @@ pub mod mapping;
 mod metrics;
 mod operations;
 pub mod readback;
+pub mod scaling;
+#[cfg(test)]
+pub mod scaling_fake;
+mod scaling_sdk;
 mod sdk;
 pub mod service;
 #[cfg(test)]
@@ -32,12 +40,16 @@ pub mod task_mapping;
 mod task_sdk;
 
 pub use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
+pub use discovery::DiscoveryApi;
 pub use error::{EcsError, EcsErrorKind};
 pub use metrics::{EcsCallLabels, EcsCallMetrics};
 pub use operations::{
     BatchFailure, ClusterConfig, ClusterState, EcsApi, Page, RevisionContent, RevisionFilter, RevisionStatus,
     StrategyItem, Tags, TaskDefinitionRevision, WRITE_OPERATIONS, parse_task_definition_ref,
 };
-pub use sdk::{EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY, EcsSettings, SdkEcs, client_for_endpoint};
+pub use scaling::ScalingApi;
+pub use sdk::{
+    EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY, EcsSettings, SdkEcs, client_for_endpoint, emulator_config,
+};
 pub use service::{EcsServiceApi, ServiceDescription};
 pub use task::{EcsTaskApi, TaskDescription};

@@ -53,6 +53,22 @@ pub fn client_for_endpoint(endpoint: &str, region: &str, max_attempts: u32) -> a
     aws_sdk_ecs::Client::from_conf(config)
 }
 
+/// The configuration of every AWS client for an emulator at `endpoint`: the static
+/// credentials of [`client_for_endpoint`], `max_attempts` as there (dev mode and the
+/// tests build their Application Auto Scaling and Cloud Map clients from it).
+pub async fn emulator_config(endpoint: &str, region: &str, max_attempts: u32) -> aws_config::SdkConfig {
+    use aws_sdk_ecs::config::{Credentials, SharedCredentialsProvider};
+    let credentials =
+        Credentials::new(EMULATOR_ACCESS_KEY_ID, EMULATOR_SECRET_ACCESS_KEY, None, None, "ecs-bridge-emulator");
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(region.to_owned()))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .retry_config(RetryConfig::standard().with_max_attempts(max_attempts.max(1)))
+        .load()
+        .await
+}
+
 /// How to reach ECS.
 #[derive(Debug, Clone)]
 pub struct EcsSettings {
@@ -72,10 +88,14 @@ impl Default for EcsSettings {
     }
 }
 
-/// The real ECS client, counting every call into [`EcsCallMetrics`].
+/// The real ECS client, with the Application Auto Scaling and Cloud Map clients an
+/// EcsService's `autoScaling` and `serviceDiscovery` need, counting every call into
+/// [`EcsCallMetrics`].
 #[derive(Debug, Clone)]
 pub struct SdkEcs {
     pub(super) client: aws_sdk_ecs::Client,
+    pub(super) scaling: aws_sdk_applicationautoscaling::Client,
+    pub(super) discovery: aws_sdk_servicediscovery::Client,
     metrics: EcsCallMetrics,
 }
 
@@ -92,12 +112,23 @@ impl SdkEcs {
             loader = loader.endpoint_url(endpoint.clone());
         }
         let config = loader.load().await;
-        Self::new(aws_sdk_ecs::Client::new(&config), metrics)
+        Self::from_config(&config, metrics)
     }
 
-    /// Wraps an already configured client (tests build one with static credentials).
-    pub fn new(client: aws_sdk_ecs::Client, metrics: EcsCallMetrics) -> Self {
-        Self { client, metrics }
+    /// The three clients of one configuration (`--ecs-endpoint` sends them all to the
+    /// emulator, which serves the three services on one port).
+    pub fn from_config(config: &aws_config::SdkConfig, metrics: EcsCallMetrics) -> Self {
+        Self {
+            client: aws_sdk_ecs::Client::new(config),
+            scaling: aws_sdk_applicationautoscaling::Client::new(config),
+            discovery: aws_sdk_servicediscovery::Client::new(config),
+            metrics,
+        }
+    }
+
+    /// Clients for an emulator at `endpoint` (see [`emulator_config`]).
+    pub async fn for_endpoint(endpoint: &str, region: &str, max_attempts: u32, metrics: EcsCallMetrics) -> Self {
+        Self::from_config(&emulator_config(endpoint, region, max_attempts).await, metrics)
     }
 
     /// The SDK client, for the read-only calls the seam has no method for

@@ -19,5 +19,6 @@ mod operator_service;
 mod operator_service_chaos;
 mod operator_service_removal;
 mod operator_service_rollout;
+mod operator_service_scaling;
 mod operator_task;
 mod operator_task_definition;

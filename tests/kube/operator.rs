@@ -55,7 +55,7 @@ pub fn lease(namespace: &str, identity: &str) -> LeaseSettings {
 /// Starts a controller in this process, talking HTTP to `endpoint`.
 pub async fn start_controller(config: ControllerConfig, client: kube::Client, endpoint: &str) -> ControllerHandle {
     let metrics = Metrics::new();
-    let ecs = SdkEcs::new(ecs_client(endpoint), metrics.ecs().clone());
+    let ecs = SdkEcs::for_endpoint(endpoint, REGION, 1, metrics.ecs().clone()).await;
     controller::start(config, client, ecs, metrics)
         .await
         .unwrap_or_else(|e| panic!("the controller starts: {}", support::error_chain(&e)))

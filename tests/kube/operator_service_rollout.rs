@@ -50,7 +50,7 @@ async fn manual_harness(prefix: &str) -> ServiceHarness {
 
 /// Advances the emulator's clock a step at a time, giving the controller (which
 /// polls rollouts every second of real time) a moment after each, until `check` holds.
-async fn advance_until<T, F, Fut>(h: &ServiceHarness, what: &str, step: Duration, mut check: F) -> T
+pub async fn advance_until<T, F, Fut>(h: &ServiceHarness, what: &str, step: Duration, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, String>>,

@@ -355,7 +355,7 @@ async fn start_up_fails_clearly_when_ecs_does_not_answer() {
     let endpoint = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
     let metrics = ecs_bridge::controller::Metrics::new();
-    let ecs = ecs_bridge::ecs::SdkEcs::new(crate::operator::ecs_client(&endpoint), metrics.ecs().clone());
+    let ecs = ecs_bridge::ecs::SdkEcs::for_endpoint(&endpoint, crate::operator::REGION, 1, metrics.ecs().clone()).await;
     let result =
         ecs_bridge::controller::start(crate::operator::config(&ns.name, "lonely"), ns.client.clone(), ecs, metrics)
             .await;

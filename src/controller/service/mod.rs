@@ -9,6 +9,8 @@
 //! the fleet's batched resync ([`fleet`]), which describes services 10 per
 //! call instead of one call per object.
 
+pub mod autoscale;
+pub mod discovery;
 pub mod events;
 pub mod fleet;
 pub mod metrics;
@@ -34,12 +36,12 @@ use tracing::Instrument;
 
 use crate::api::conditions::{READY, find_condition};
 use crate::api::{EcsService, EcsTaskDefinition};
-use crate::ecs::{EcsApi, EcsServiceApi};
+use crate::ecs::{DiscoveryApi, EcsApi, EcsServiceApi, ScalingApi};
 
 use super::backoff::RetryPolicy;
 use super::context::{Context, KindState};
 use super::error::ReconcileError;
-use super::outcome::conclude;
+use super::outcome::{Next, conclude};
 use super::status::reason::INVALID_SPEC;
 use plan::{Subject, TaskDefinition, Timing};
 
@@ -167,7 +169,8 @@ pub fn needs_reconcile(
     let TaskDefinition::Resolved(wanted) = resolve_task_definition(object, task_definitions) else {
         return true;
     };
-    if !plan::changes(&object.spec, &status.applied_fields, Some(&wanted), observed).0.is_empty() {
+    let sent = plan::discovery::as_sent(&object.spec, status.service_discovery.as_ref());
+    if !plan::changes(&sent, &status.applied_fields, Some(&wanted), observed).0.is_empty() {
         return true;
     }
     let (Some(uid), Some(tags)) = (object.metadata.uid.as_deref(), observed.tags.as_ref()) else {
@@ -205,7 +208,7 @@ fn subject_of(obj: &EcsService) -> Result<Subject<'_>, ReconcileError> {
 }
 
 /// Reconciles one EcsService.
-pub async fn reconcile<E: EcsApi + EcsServiceApi>(
+pub async fn reconcile<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
     obj: Arc<EcsService>,
     ctx: Arc<ServiceContext<E>>,
 ) -> Result<Action, ReconcileError> {
@@ -221,7 +224,7 @@ pub async fn reconcile<E: EcsApi + EcsServiceApi>(
     .map_err(|err| ReconcileError::Finalizer(Box::new(err)))
 }
 
-async fn apply<E: EcsApi + EcsServiceApi>(
+async fn apply<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
     obj: Arc<EcsService>,
     ctx: &ServiceContext<E>,
     api: &Api<EcsService>,
@@ -231,14 +234,58 @@ async fn apply<E: EcsApi + EcsServiceApi>(
         super::cache::ready(&ctx.task_definitions, TASK_DEFINITIONS_CACHE_WAIT).await;
     }
     let task_definition = resolve_task_definition(&obj, &ctx.task_definitions);
-    let subject = subject_of(&obj)?;
+    let mut subject = subject_of(&obj)?;
     let key = fleet::key_of(&obj);
-    let cached = ctx.observations.take_fresh(&key, ctx.settings.resync);
     let now = ctx.base.clock.now_time();
-    let mut out = sync::apply(&ctx.base.ecs, now, subject, task_definition, cached, ctx.timing()).await;
+    let ecs = &ctx.base.ecs;
+    let previous = subject.status.clone();
+    // The Cloud Map service comes first: the ECS service is created with its ARN.
+    let registry = discovery::ensure(
+        ecs,
+        subject.spec,
+        &subject.service_name,
+        subject.uid,
+        subject.adopt,
+        previous.service_discovery.as_ref(),
+    )
+    .await;
+    let wired;
+    let mut discovered = None;
+    let mut registry_notices = Vec::new();
+    match registry {
+        discovery::Registry::Unused => {}
+        discovery::Registry::Ready { status, arn, notices } => {
+            if let Some(spec) = &obj.spec.service_discovery {
+                wired = plan::discovery::with_registry(subject.spec, spec, &arn);
+                subject.spec = &wired;
+            }
+            subject.status.service_discovery = Some(status.clone());
+            discovered = Some(status);
+            registry_notices = notices;
+        }
+        discovery::Registry::Blocked(why) => {
+            let out = plan::verdict::waiting(subject.status.clone(), subject.generation, why, Next::AwaitChange, &now);
+            return conclude(api, obj.as_ref(), obj.status.as_ref(), out.outcome, &ctx.base).await;
+        }
+        discovery::Registry::Failed(err) => {
+            let out = plan::verdict::failed(subject.status.clone(), subject.generation, err, &now);
+            return conclude(api, obj.as_ref(), obj.status.as_ref(), out.outcome, &ctx.base).await;
+        }
+    }
+    let spec = subject.spec.clone();
+    let (service_name, generation) = (subject.service_name.clone(), subject.generation);
+    let cached = ctx.observations.take_fresh(&key, ctx.settings.resync);
+    let mut out = sync::apply(ecs, now.clone(), subject, task_definition, cached, ctx.timing()).await;
     if out.wrote {
         ctx.observations.wrote(&key);
     }
+    // The Cloud Map service was created before anything the sync did.
+    registry_notices.append(&mut out.outcome.notices);
+    out.outcome.notices = registry_notices;
+    if let Some(status) = discovered {
+        discovery::record(ecs, &mut out, status, generation, &now).await;
+    }
+    autoscale::follow(ecs, &mut out, &spec, &service_name, previous.auto_scaling.as_ref(), generation, &now).await;
     finish(obj.as_ref(), &mut out, ctx).await;
     conclude(api, obj.as_ref(), obj.status.as_ref(), out.outcome, &ctx.base).await
 }
@@ -260,7 +307,7 @@ async fn finish<E>(obj: &EcsService, out: &mut plan::ServiceOutcome, ctx: &Servi
     metrics.observe(&fleet::object_key(obj), plan::condition_flags(&out.outcome.status.conditions));
 }
 
-async fn cleanup<E: EcsApi + EcsServiceApi>(
+async fn cleanup<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
     obj: Arc<EcsService>,
     ctx: &ServiceContext<E>,
     api: &Api<EcsService>,
@@ -268,16 +315,37 @@ async fn cleanup<E: EcsApi + EcsServiceApi>(
     let subject = subject_of(&obj)?;
     let key = fleet::key_of(&obj);
     let now = ctx.base.clock.now_time();
-    let out = sync::delete(&ctx.base.ecs, now, subject).await;
+    let ecs = &ctx.base.ecs;
+    let (spec, name, uid, generation) = (subject.spec, subject.service_name.clone(), subject.uid, subject.generation);
+    let previous = subject.status.clone();
+    // The scalable target before the ECS service, the Cloud Map service after it (its
+    // instances leave with the tasks).
+    let mut released = Vec::new();
+    match autoscale::release(ecs, spec, &name, previous.auto_scaling.as_ref()).await {
+        Ok(notice) => released.extend(notice),
+        Err(err) => {
+            let out = plan::verdict::deletion_failed(previous, generation, err, &now);
+            return conclude(api, obj.as_ref(), obj.status.as_ref(), out.outcome, &ctx.base).await;
+        }
+    }
+    let mut out = sync::delete(ecs, now.clone(), subject).await;
+    if matches!(out.outcome.next, Next::AwaitChange) {
+        match discovery::release(ecs, spec, &name, uid, previous.service_discovery.as_ref()).await {
+            Ok(notice) => out.outcome.notices.extend(notice),
+            Err(err) => out = plan::verdict::deletion_failed(out.outcome.status, generation, err, &now),
+        }
+    }
+    released.append(&mut out.outcome.notices);
+    out.outcome.notices = released;
     ctx.observations.forget(&key);
-    if matches!(out.outcome.next, super::outcome::Next::AwaitChange) {
+    if matches!(out.outcome.next, Next::AwaitChange) {
         ctx.base.metrics.services().forget(&fleet::object_key(&obj));
     }
     conclude(api, obj.as_ref(), obj.status.as_ref(), out.outcome, &ctx.base).await
 }
 
 /// Counts, times and spans one reconcile, and clears its back-off on success.
-async fn reconcile_observed<E: EcsApi + EcsServiceApi>(
+async fn reconcile_observed<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
     obj: Arc<EcsService>,
     ctx: Arc<ServiceContext<E>>,
 ) -> Result<Action, ReconcileError> {
@@ -354,7 +422,7 @@ where
 /// watch (feeding `writer`, whose store is `base.services`), the
 /// EcsTaskDefinition watch, the fleet resync and the reconcilers, until
 /// `graceful` fires and in-flight reconciles end.
-pub async fn run<E: EcsApi + EcsServiceApi>(
+pub async fn run<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
     base: Arc<Context<E>>,
     writer: reflector::store::Writer<EcsService>,
     settings: ServiceSettings,

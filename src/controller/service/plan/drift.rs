@@ -199,7 +199,9 @@ pub fn changes(
     let daemon = spec.scheduling_strategy == SchedulingStrategy::Daemon;
     let mut update = ServiceUpdate::default();
     let mut lines = Vec::new();
+    // With autoScaling the count is the autoscaler's: the spec's only started the service.
     if spec.scheduling_strategy == SchedulingStrategy::Replica
+        && spec.auto_scaling.is_none()
         && let Some(count) = spec.desired_count
         && observed.desired_count != count
     {

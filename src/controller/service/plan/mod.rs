@@ -3,13 +3,16 @@
 //! - [`drift`]: what UpdateService must change, and which fields the operator applied;
 //! - [`redeploy`]: the `forceNewDeploymentToken` state machine;
 //! - [`rollout`]: what the deployments and ECS's events say, and which events are new;
-//! - [`verdict`]: what ECS reports written into the status, the conditions judged.
+//! - [`verdict`]: what ECS reports written into the status, the conditions judged;
+//! - [`scaling`] and [`discovery`]: `spec.autoScaling` against Application Auto Scaling,
+//!   `spec.serviceDiscovery`'s Cloud Map service; [`step`]: their failures in the status.
 //!
 //! [`decide`] puts them together: for a service that exists, everything this reconcile
 //! will ask of ECS, as one [`ServiceChanges`] value that `sync` executes. No I/O, so
 //! every rule has a fast test. The files import one another downwards only (verdict →
 //! rollout → drift); none imports this one.
 
+pub mod discovery;
 pub mod drift;
 #[cfg(test)]
 mod fixtures;
@@ -17,6 +20,8 @@ pub mod ownership;
 pub mod reason;
 pub mod redeploy;
 pub mod rollout;
+pub mod scaling;
+pub mod step;
 pub mod subject;
 pub mod verdict;
 
@@ -198,6 +203,12 @@ fn update_notices(
     notices
 }
 
+/// The count a new service starts with: the spec's, else autoScaling's minCapacity (what
+/// the autoscaler would clamp it to at once), else [`DEFAULT_DESIRED_COUNT`].
+fn initial_desired_count(spec: &crate::api::EcsServiceSpec) -> i32 {
+    spec.desired_count.or_else(|| spec.auto_scaling.as_ref().map(|a| a.min_capacity)).unwrap_or(DEFAULT_DESIRED_COUNT)
+}
+
 /// CreateService's input for the spec, running `task_definition`.
 pub fn create_input(subject: &Subject<'_>, task_definition: String) -> ServiceCreate {
     let replica = subject.spec.scheduling_strategy == SchedulingStrategy::Replica;
@@ -205,7 +216,7 @@ pub fn create_input(subject: &Subject<'_>, task_definition: String) -> ServiceCr
         cluster: subject.spec.cluster.clone(),
         name: subject.service_name.clone(),
         task_definition,
-        desired_count: replica.then(|| subject.spec.desired_count.unwrap_or(DEFAULT_DESIRED_COUNT)),
+        desired_count: replica.then(|| initial_desired_count(subject.spec)),
         tags: service_tags(&tags_of(&subject.spec.tags), subject.uid, subject.namespace, subject.name),
         spec: subject.spec.clone(),
     }
