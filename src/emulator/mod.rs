@@ -363,7 +363,14 @@ pub fn build_app(config: &EmulatorConfig) -> Result<Arc<App>, EmulatorError> {
         .clone()
         .map(|credentials| Arc::new(server::auth::Guard { credentials, limits: config.limits }));
     let store = partitions.default_store().clone();
-    Ok(Arc::new(App { store, partitions, stats: server::stats::Stats::default(), faults, guard, limits: config.limits }))
+    Ok(Arc::new(App {
+        store,
+        partitions,
+        stats: server::stats::Stats::default(),
+        faults,
+        guard,
+        limits: config.limits,
+    }))
 }
 
 /// An emulator serving in the background of this process. Dropping it stops
