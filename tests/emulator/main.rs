@@ -32,4 +32,5 @@ mod support;
 mod tags;
 mod task_definitions;
 mod task_protection;
+mod task_sets;
 mod tasks;

@@ -21,6 +21,7 @@ mod services;
 mod tags;
 mod task_definitions;
 mod task_protection;
+mod task_sets;
 mod tasks;
 
 use crate::emulator::state::Store;
@@ -87,6 +88,11 @@ pub const OPERATIONS: &[(&str, Handler)] = &[
     ("SubmitContainerStateChange", value_op!(agent_calls::submit_container_state_change)),
     ("SubmitAttachmentStateChanges", value_op!(agent_calls::submit_attachment_state_changes)),
     ("UpdateContainerAgent", value_op!(agent_calls::update_container_agent)),
+    ("CreateTaskSet", task_sets::create_task_set),
+    ("DescribeTaskSets", task_sets::describe_task_sets),
+    ("UpdateTaskSet", task_sets::update_task_set),
+    ("UpdateServicePrimaryTaskSet", task_sets::update_service_primary_task_set),
+    ("DeleteTaskSet", task_sets::delete_task_set),
 ];
 
 /// The `X-Amz-Target` prefix of ECS's API version 2014-11-13.
@@ -281,13 +287,11 @@ pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
     "CreateDaemon",
     "CreateExpressGatewayService",
     "CreateGateway",
-    "CreateTaskSet",
     "DeleteCapacityProvider",
     "DeleteDaemon",
     "DeleteDaemonTaskDefinition",
     "DeleteExpressGatewayService",
     "DeleteGateway",
-    "DeleteTaskSet",
     "DescribeCapacityProviders",
     "DescribeDaemon",
     "DescribeDaemonDeployments",
@@ -297,7 +301,6 @@ pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
     "DescribeGateway",
     "DescribeGatewayResources",
     "DescribeGatewayRoute",
-    "DescribeTaskSets",
     "DisassociateGatewayFromCluster",
     "ExecuteCommand",
     "ListDaemonDeployments",
@@ -313,6 +316,4 @@ pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
     "UpdateDaemon",
     "UpdateExpressGatewayService",
     "UpdateGateway",
-    "UpdateServicePrimaryTaskSet",
-    "UpdateTaskSet",
 ];

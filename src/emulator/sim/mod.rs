@@ -27,4 +27,5 @@ pub mod progress;
 pub mod scheduler;
 pub mod service_discovery;
 pub mod spot;
+pub mod task_sets;
 pub mod utilisation;

@@ -471,8 +471,10 @@ pub struct Service {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_definition: Option<String>,
     pub deployment_configuration: DeploymentConfiguration,
+    /// The task sets of an EXTERNAL or CODE_DEPLOY service (absent for
+    /// services ECS deploys itself).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub task_sets: Option<Vec<Value>>,
+    pub task_sets: Option<Vec<TaskSet>>,
     #[serde(default)]
     pub deployments: Vec<Deployment>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -505,6 +507,67 @@ pub struct Service {
     pub resource_management_type: Option<String>,
 }
 
+/// A task set's size as a share of the service's desired count.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Scale {
+    #[serde(default)]
+    pub value: f64,
+    #[serde(default = "percent")]
+    pub unit: String,
+}
+
+fn percent() -> String {
+    "PERCENT".into()
+}
+
+/// One task set of a service whose deployments an external controller
+/// drives (EXTERNAL or CODE_DEPLOY): a template for tasks and how many of
+/// the service's desired count it runs. Its `id` is what its tasks carry as
+/// `startedBy`, as a deployment's id is for ECS-controlled services.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskSet {
+    pub id: String,
+    pub task_set_arn: String,
+    pub service_arn: String,
+    pub cluster_arn: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// PRIMARY, ACTIVE or DRAINING.
+    pub status: String,
+    pub task_definition: String,
+    pub computed_desired_count: i64,
+    pub pending_count: i64,
+    pub running_count: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launch_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity_provider_strategy: Option<Vec<CapacityProviderStrategyItem>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_family: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_configuration: Option<NetworkConfiguration>,
+    #[serde(default)]
+    pub load_balancers: Vec<LoadBalancer>,
+    #[serde(default)]
+    pub service_registries: Vec<Value>,
+    pub scale: Scale,
+    /// STEADY_STATE or STABILIZING.
+    pub stability_status: String,
+    pub stability_status_at: Timestamp,
+    #[serde(default, skip_serializing_if = "tags_hidden")]
+    pub tags: Vec<Tag>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fargate_ephemeral_storage: Option<Value>,
+}
+
 /// A service and what the emulator needs beside ECS's shape.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -522,6 +585,10 @@ pub struct ServiceEntry {
     /// The scheduler's bookkeeping for this service.
     #[serde(default)]
     pub scheduling: ServiceScheduling,
+    /// CreateTaskSet's client tokens and the task set each one created, so a
+    /// retried request answers the same task set.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub task_set_tokens: std::collections::BTreeMap<String, String>,
 }
 
 /// What the service scheduler remembers about a service between ticks.

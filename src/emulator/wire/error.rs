@@ -28,6 +28,8 @@ pub enum ErrorKind {
     /// CloudWatch Logs: the log group or stream exists already.
     ResourceAlreadyExistsException,
     TargetNotFoundException,
+    /// The task set named does not exist in the service.
+    TaskSetNotFoundException,
     UnsupportedFeatureException,
     /// UpdateContainerAgent: the agent already runs the latest version.
     NoUpdateAvailableException,
@@ -93,6 +95,7 @@ impl ErrorKind {
             Self::ResourceNotFoundException => "ResourceNotFoundException",
             Self::ResourceAlreadyExistsException => "ResourceAlreadyExistsException",
             Self::TargetNotFoundException => "TargetNotFoundException",
+            Self::TaskSetNotFoundException => "TaskSetNotFoundException",
             Self::UnsupportedFeatureException => "UnsupportedFeatureException",
             Self::NoUpdateAvailableException => "NoUpdateAvailableException",
             Self::MissingVersionException => "MissingVersionException",
