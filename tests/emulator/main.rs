@@ -8,6 +8,7 @@ mod alarms;
 mod autoscaling;
 mod availability_zones;
 mod aws_cli;
+mod blue_green;
 mod circuit_breaker;
 mod cli;
 mod clusters;

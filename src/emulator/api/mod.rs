@@ -60,6 +60,8 @@ pub const OPERATIONS: &[(&str, Handler)] = &[
     ("ListServiceDeployments", value_op!(service_deployments::list_service_deployments)),
     ("DescribeServiceDeployments", value_op!(service_deployments::describe_service_deployments)),
     ("DescribeServiceRevisions", value_op!(service_deployments::describe_service_revisions)),
+    ("StopServiceDeployment", value_op!(service_deployments::stop_service_deployment)),
+    ("ContinueServiceDeployment", value_op!(service_deployments::continue_service_deployment)),
     ("RunTask", tasks::run_task),
     ("StartTask", value_op!(tasks::start_task)),
     ("StopTask", tasks::stop_task),
@@ -282,7 +284,6 @@ pub fn resolve(target: &str) -> Result<Operation, Unresolved> {
 /// implement: they get `UnsupportedFeatureException`, never a silent success.
 pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
     "AssociateGatewayWithCluster",
-    "ContinueServiceDeployment",
     "CreateCapacityProvider",
     "CreateDaemon",
     "CreateExpressGatewayService",
@@ -311,7 +312,6 @@ pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
     "ListGateways",
     "PutClusterCapacityProviders",
     "RegisterDaemonTaskDefinition",
-    "StopServiceDeployment",
     "UpdateCapacityProvider",
     "UpdateDaemon",
     "UpdateExpressGatewayService",

@@ -92,6 +92,7 @@ fn deployment_configuration(
     if let Some(alarms) = &config.alarms {
         crate::emulator::sim::alarms::validate(alarms)?;
     }
+    crate::emulator::sim::blue_green::validate(&config)?;
     if !daemon {
         config.deployment_circuit_breaker.get_or_insert(DeploymentCircuitBreaker {
             enable: false,

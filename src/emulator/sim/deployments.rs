@@ -196,8 +196,10 @@ pub fn reconcile_with(
     );
     if let Some(entry) = state.services.get_mut(name) {
         note_facts(entry, facts, now, store.timings.placement_retry, &mut messages);
-        if !circuit_breaker::check(entry, now, &mut messages) {
-            super::alarms::check(entry, &store.alarms, now, &mut messages);
+        if !circuit_breaker::check(entry, now, &mut messages)
+            && !super::alarms::check(entry, &store.alarms, now, &mut messages)
+        {
+            super::blue_green::check(entry, now, &mut messages);
         }
     }
     let entry = &state.services[name];
@@ -294,6 +296,8 @@ pub fn reconcile_with(
                 super::task_sets::schedule(&mut pass, state, &live);
             } else if daemon {
                 super::daemon::schedule(&mut pass, state, &live);
+            } else if super::blue_green::applies(&service, pass.scheduling, primary) {
+                pass.blue_green(state, &live);
             } else {
                 pass.roll(state, &live);
             }
@@ -316,6 +320,7 @@ pub fn reconcile_with(
     let cluster = state.name().to_owned();
     if let Some(entry) = state.services.get_mut(name) {
         super::history::sync(entry, now);
+        super::blue_green::note(entry);
         let primary = entry.service.deployments.iter().find(|d| d.status == "PRIMARY");
         entry.service.current_service_deployment =
             primary.map(|d| super::history::deployment_arn(&store.arns, &cluster, name, &d.id));

@@ -10,6 +10,7 @@
 
 pub mod alarms;
 pub mod autoscaling;
+pub mod blue_green;
 pub mod capacity;
 pub mod chaos;
 pub mod circuit_breaker;

@@ -624,6 +624,54 @@ pub struct ServiceScheduling {
     /// revisions, see `service_deployments`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<DeploymentRecord>,
+    /// Where the blue/green, linear or canary deployment under way stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<LifecycleProgress>,
+}
+
+/// A blue/green (or linear, canary) deployment's way through ECS's
+/// lifecycle stages (see `blue_green`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LifecycleProgress {
+    /// The green deployment's id.
+    pub deployment: String,
+    /// Its index in the list of phases `blue_green` walks through.
+    pub phase: usize,
+    pub phase_started_at: Timestamp,
+    /// The lifecycle hooks run in the current phase.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<HookRun>,
+    /// Percent of test and production traffic on green.
+    #[serde(default)]
+    pub test_weight: f64,
+    #[serde(default)]
+    pub production_weight: f64,
+    /// When the next linear or canary step shifts more traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_shift_at: Option<Timestamp>,
+}
+
+/// One lifecycle hook at one stage: DescribeServiceDeployments'
+/// `lifecycleHookDetails` entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookRun {
+    pub hook_id: String,
+    /// AWS_LAMBDA or PAUSE.
+    pub target_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_arn: Option<String>,
+    /// The hook stage it runs for (`lifecycleStages` entry).
+    #[serde(default)]
+    pub stage: String,
+    /// IN_PROGRESS (a Lambda), AWAITING_ACTION (a pause), SUCCEEDED,
+    /// FAILED or TIMED_OUT.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_action: Option<String>,
 }
 
 /// One deployment as ListServiceDeployments and DescribeServiceDeployments
@@ -652,6 +700,9 @@ pub struct DeploymentRecord {
     /// The deployment alarms that were in ALARM when they failed it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub triggered_alarms: Vec<String>,
+    /// A blue/green, linear or canary deployment's last state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<LifecycleProgress>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -30,6 +30,8 @@ pub enum ErrorKind {
     TargetNotFoundException,
     /// The task set named does not exist in the service.
     TaskSetNotFoundException,
+    /// StopServiceDeployment, ContinueServiceDeployment: no such deployment.
+    ServiceDeploymentNotFoundException,
     UnsupportedFeatureException,
     /// UpdateContainerAgent: the agent already runs the latest version.
     NoUpdateAvailableException,
@@ -96,6 +98,7 @@ impl ErrorKind {
             Self::ResourceAlreadyExistsException => "ResourceAlreadyExistsException",
             Self::TargetNotFoundException => "TargetNotFoundException",
             Self::TaskSetNotFoundException => "TaskSetNotFoundException",
+            Self::ServiceDeploymentNotFoundException => "ServiceDeploymentNotFoundException",
             Self::UnsupportedFeatureException => "UnsupportedFeatureException",
             Self::NoUpdateAvailableException => "NoUpdateAvailableException",
             Self::MissingVersionException => "MissingVersionException",
