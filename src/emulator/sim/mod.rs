@@ -1,8 +1,10 @@
 //! The living ECS: what happens between requests. The [`scheduler`] ticks and
 //! moves tasks through their lifecycle ([`lifecycle`], [`progress`],
 //! [`health`], [`fates`], [`load_balancers`]); each service converges
-//! ([`deployments`] for the rolling update, [`daemon`], both through a
-//! [`pass`]) under the [`circuit_breaker`] and deployment [`alarms`], writing
+//! ([`deployments`] for the rolling update, [`blue_green`] for ECS's
+//! blue/green, linear and canary strategies, [`task_sets`] for EXTERNAL and
+//! CODE_DEPLOY services, [`daemon`], all through a [`pass`]) under the
+//! [`circuit_breaker`] and deployment [`alarms`], writing
 //! its [`events`] and deployment [`history`]. [`spot`] and [`chaos`] are the
 //! accidents the admin endpoints cause. Application Auto Scaling acts on
 //! services' desired counts in [`autoscaling`], reading their load through
