@@ -44,7 +44,7 @@ async fn unknown_and_missing_targets_are_named() {
 #[tokio::test]
 async fn unimplemented_operations_say_so_and_never_succeed() {
     let (emulator, client) = start().await;
-    let (status, body) = raw(&emulator.endpoint(), Some(&target("CreateTaskSet")), "{}").await;
+    let (status, body) = raw(&emulator.endpoint(), Some(&target("ExecuteCommand")), "{}").await;
     assert_eq!(status, 400);
     assert_eq!(body["__type"], "UnsupportedFeatureException");
     assert!(body["message"].as_str().unwrap().contains("not supported by this emulator"));

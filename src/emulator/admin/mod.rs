@@ -36,6 +36,7 @@
 //! | `POST /_emulator/metrics` | `{"cluster"?: "demo" (default "default"), "service": "web", "cpu"?: 90, "memory"?: 40, "requestCountPerTarget"?: 1200, "curve"?: [{"at": 0, "cpu": 30}, {"at": 300, "cpu": 85}]}`: the load on a service's simulated tasks, as CloudWatch's service averages (percent; requests per target per minute): a value from now on, or a step curve of points `at` seconds from now (each holds until the next, the last one forever); each metric given replaces that metric's load. Application Auto Scaling's target tracking reads it once a minute. In memory only, cleared by reset; answers the service's loads |
 //! | `GET /_emulator/metrics` | `{loads: [{cluster, service, metric: "cpu"\|"memory"\|"requestCountPerTarget", sinceMillis, points: [{at, value}], value}]}`: every load set, with its `value` now (absent before the first point) |
 //! | `POST /_emulator/autoscaling/alarm` | `{"resourceId": "service/demo/web", "policyName": "step-out", "breach"?: 12.5, "alarmName"?: "cpu-high"}`: stands in for the CloudWatch alarm that invokes a step scaling policy: the alarm is in ALARM with the metric `breach` past its threshold (metric − threshold; default 0), so the step holding it is applied, within min/max, the policy's `Cooldown` and `SuspendedState`; answers `{desiredCount, activity, reason}` |
+//! | `POST /_emulator/lifecycle-hooks` | `{"cluster"?, "service": "web", "hookId"?: "<hook id or Lambda ARN>", "hookStatus": "SUCCEEDED"\|"FAILED"}`: stands in for the Lambda functions of a blue/green, linear or canary deployment's AWS_LAMBDA lifecycle hooks (`deploymentConfiguration.lifecycleHooks`): the deployment waits at a stage until each of its hooks succeeded; FAILED rolls it back. Applies to the matching hooks (all when no `hookId`) the service's deployment waits at; 409 when none waits; answers `{hooks}` |
 //! | `POST /_emulator/throttling` | `{"enabled": true}`: ECS's token buckets per API category (as `--throttling`) |
 
 mod scope;
@@ -82,6 +83,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/_emulator/metrics", get(loads).post(set_load))
         .route("/_emulator/autoscaling/alarm", post(step_alarm))
         .route("/_emulator/subnets", get(subnets))
+        .route("/_emulator/lifecycle-hooks", post(lifecycle_hook_verdict))
 }
 
 fn bad_request(message: impl std::fmt::Display) -> Response {
@@ -588,5 +590,39 @@ pub async fn step_alarm(Scoped(store): Scoped, bytes: Bytes) -> Response {
     match result {
         Ok(outcome) => json_response(200, &serde_json::to_value(outcome).unwrap_or(Value::Null)),
         Err(err) => json_response(err.kind.http_status(), &err.body()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct HookVerdictInput {
+    cluster: Option<String>,
+    service: String,
+    hook_id: Option<String>,
+    hook_status: String,
+}
+
+/// `POST /_emulator/lifecycle-hooks`
+pub async fn lifecycle_hook_verdict(State(app): State<Arc<App>>, bytes: Bytes) -> Response {
+    use crate::emulator::sim::blue_green::VerdictError;
+    use crate::emulator::sim::chaos::lambda_verdict;
+    let input: HookVerdictInput = match body(&bytes) {
+        Ok(input) => input,
+        Err(response) => return response,
+    };
+    let succeeded = match input.hook_status.as_str() {
+        "SUCCEEDED" => true,
+        "FAILED" => false,
+        other => return bad_request(format!("hookStatus must be SUCCEEDED or FAILED, not {other:?}")),
+    };
+    let store = &app.store;
+    let service = crate::emulator::state::ids::service_name_of(&input.service);
+    let result = with_rng(store.rng.as_ref(), || {
+        lambda_verdict(store, input.cluster.as_deref(), service, input.hook_id.as_deref(), succeeded)
+    });
+    match result {
+        Ok(hooks) => json_response(200, &json!({ "hooks": hooks })),
+        Err(VerdictError::Ecs(err)) => json_response(err.kind.http_status(), &err.body()),
+        Err(err) => json_response(409, &json!({ "message": err.to_string() })),
     }
 }

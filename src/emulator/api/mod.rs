@@ -22,6 +22,7 @@ mod services;
 mod tags;
 mod task_definitions;
 mod task_protection;
+mod task_sets;
 mod tasks;
 
 use crate::emulator::state::Store;
@@ -60,6 +61,8 @@ pub const OPERATIONS: &[(&str, Handler)] = &[
     ("ListServiceDeployments", value_op!(service_deployments::list_service_deployments)),
     ("DescribeServiceDeployments", value_op!(service_deployments::describe_service_deployments)),
     ("DescribeServiceRevisions", value_op!(service_deployments::describe_service_revisions)),
+    ("StopServiceDeployment", value_op!(service_deployments::stop_service_deployment)),
+    ("ContinueServiceDeployment", value_op!(service_deployments::continue_service_deployment)),
     ("RunTask", tasks::run_task),
     ("StartTask", value_op!(tasks::start_task)),
     ("StopTask", tasks::stop_task),
@@ -93,6 +96,11 @@ pub const OPERATIONS: &[(&str, Handler)] = &[
     ("UpdateCapacityProvider", value_op!(capacity_providers::update_capacity_provider)),
     ("DeleteCapacityProvider", value_op!(capacity_providers::delete_capacity_provider)),
     ("PutClusterCapacityProviders", value_op!(capacity_providers::put_cluster_capacity_providers)),
+    ("CreateTaskSet", task_sets::create_task_set),
+    ("DescribeTaskSets", task_sets::describe_task_sets),
+    ("UpdateTaskSet", task_sets::update_task_set),
+    ("UpdateServicePrimaryTaskSet", task_sets::update_service_primary_task_set),
+    ("DeleteTaskSet", task_sets::delete_task_set),
 ];
 
 /// The `X-Amz-Target` prefix of ECS's API version 2014-11-13.
@@ -282,16 +290,13 @@ pub fn resolve(target: &str) -> Result<Operation, Unresolved> {
 /// implement: they get `UnsupportedFeatureException`, never a silent success.
 pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
     "AssociateGatewayWithCluster",
-    "ContinueServiceDeployment",
     "CreateDaemon",
     "CreateExpressGatewayService",
     "CreateGateway",
-    "CreateTaskSet",
     "DeleteDaemon",
     "DeleteDaemonTaskDefinition",
     "DeleteExpressGatewayService",
     "DeleteGateway",
-    "DeleteTaskSet",
     "DescribeDaemon",
     "DescribeDaemonDeployments",
     "DescribeDaemonRevisions",
@@ -300,7 +305,6 @@ pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
     "DescribeGateway",
     "DescribeGatewayResources",
     "DescribeGatewayRoute",
-    "DescribeTaskSets",
     "DisassociateGatewayFromCluster",
     "ExecuteCommand",
     "ListDaemonDeployments",
@@ -310,10 +314,7 @@ pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
     "ListGatewayRoutes",
     "ListGateways",
     "RegisterDaemonTaskDefinition",
-    "StopServiceDeployment",
     "UpdateDaemon",
     "UpdateExpressGatewayService",
     "UpdateGateway",
-    "UpdateServicePrimaryTaskSet",
-    "UpdateTaskSet",
 ];

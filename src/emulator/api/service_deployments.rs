@@ -16,13 +16,15 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::emulator::sim::circuit_breaker;
+use crate::emulator::sim::blue_green::{self, Verdict, stage_name};
+use crate::emulator::sim::circuit_breaker::{self, Trip, fail_primary};
+use crate::emulator::sim::deployments::reconcile;
 use crate::emulator::sim::history::{deployment_arn, revision_arn, status};
 use crate::emulator::state::ids::{Arns, service_name_of};
 use crate::emulator::state::records::*;
 use crate::emulator::state::{ClusterState, Store, lock, read};
 use crate::emulator::wire::codec::{parse, to_value};
-use crate::emulator::wire::error::{EcsError, EcsResult, required};
+use crate::emulator::wire::error::{EcsError, EcsResult, ErrorKind, required};
 use crate::emulator::wire::pagination::{PageRequest, list_response};
 
 struct Named<'a> {
@@ -110,6 +112,39 @@ impl Named<'_> {
                         "triggeredAlarmNames": record.triggered_alarms,
                     }),
                 );
+            }
+        }
+        if let Some(progress) = &record.lifecycle {
+            obj.insert("lifecycleStage".into(), json!(stage_name(progress)));
+            if !progress.hooks.is_empty() {
+                let hooks: Vec<Value> = progress
+                    .hooks
+                    .iter()
+                    .map(|h| {
+                        let mut v = json!({ "hookId": h.hook_id, "targetType": h.target_type, "status": h.status });
+                        if let Some(arn) = &h.target_arn {
+                            v["targetArn"] = json!(arn);
+                        }
+                        if let Some(at) = h.expires_at {
+                            v["expiresAt"] = json!(at);
+                        }
+                        if let Some(action) = &h.timeout_action {
+                            v["timeoutAction"] = json!(action);
+                        }
+                        v
+                    })
+                    .collect();
+                obj.insert("lifecycleHookDetails".into(), json!(hooks));
+            }
+            if let Some(target) = obj.get_mut("targetServiceRevision") {
+                target["requestedProductionTrafficWeight"] = json!(progress.production_weight);
+                target["requestedTestTrafficWeight"] = json!(progress.test_weight);
+            }
+            if let Some(Value::Array(sources)) = obj.get_mut("sourceServiceRevisions") {
+                for source in sources {
+                    source["requestedProductionTrafficWeight"] = json!(100.0 - progress.production_weight);
+                    source["requestedTestTrafficWeight"] = json!(100.0 - progress.test_weight);
+                }
             }
         }
         if let (Some(target), Some(at)) = (&record.rollback_to, record.rollback_at) {
@@ -277,4 +312,109 @@ pub fn describe_service_revisions(store: &Store, body: &[u8]) -> EcsResult<Value
     let input: DescribeRevisionsInput = parse(body)?;
     let arns = required(input.service_revision_arns, "serviceRevisionArns")?;
     describe(store, arns, "service-revision", "serviceRevisions", |named, record| named.revision(record, store))
+}
+
+fn deployment_not_found() -> EcsError {
+    EcsError::new(ErrorKind::ServiceDeploymentNotFoundException, "The service deployment does not exist.")
+}
+
+/// The cluster, service and deployment id of a service deployment ARN that
+/// names a deployment the emulator remembers.
+fn known_deployment(
+    store: &Store,
+    arn: &str,
+) -> EcsResult<(std::sync::Arc<std::sync::Mutex<ClusterState>>, String, String)> {
+    let (cluster, service, id) = parse_arn(arn, "service-deployment")
+        .ok_or_else(|| EcsError::invalid(format!("Invalid service deployment ARN: {arn}")))?;
+    let cell = store.cluster(cluster).ok_or_else(deployment_not_found)?;
+    let known =
+        lock(&cell).services.get(service).is_some_and(|e| e.scheduling.history.iter().any(|r| r.deployment.id == id));
+    if !known {
+        return Err(deployment_not_found());
+    }
+    Ok((cell.clone(), service.to_owned(), id))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StopInput {
+    service_deployment_arn: Option<String>,
+    stop_type: Option<String>,
+}
+
+/// StopServiceDeployment: the deployment fails and, with ROLLBACK (the only
+/// stop type ECS documents), the service rolls back to the deployment that
+/// last completed, as the circuit breaker does; rolling and blue/green
+/// deployments alike.
+pub fn stop_service_deployment(store: &Store, body: &[u8]) -> EcsResult<Value> {
+    let input: StopInput = parse(body)?;
+    let arn = required(input.service_deployment_arn, "serviceDeploymentArn")?;
+    let stop_type = input.stop_type.unwrap_or_else(|| "ROLLBACK".into());
+    if stop_type != "ROLLBACK" {
+        return Err(EcsError::invalid(format!("Invalid stopType {stop_type}: the valid value is ROLLBACK.")));
+    }
+    let (cell, service, id) = known_deployment(store, &arn)?;
+    let mut state = lock(&cell);
+    let now = store.now();
+    let mut events = Vec::new();
+    let entry = state.services.get_mut(&service).ok_or_else(deployment_not_found)?;
+    let in_progress = entry
+        .service
+        .deployments
+        .iter()
+        .any(|d| d.id == id && d.status == "PRIMARY" && d.rollout_state.as_deref() == Some("IN_PROGRESS"));
+    let rolling_back = entry.scheduling.history.iter().any(|r| r.rollback_to.as_deref() == Some(id.as_str()));
+    if !in_progress || rolling_back {
+        return Err(EcsError::conflict("The service deployment is not in progress and cannot be stopped.", vec![arn]));
+    }
+    let trip = Trip {
+        reason: "Service deployment stopped by StopServiceDeployment.".into(),
+        cause: "stopped by request",
+        rollback: true,
+        by: "StopServiceDeployment",
+    };
+    fail_primary(entry, now, &trip, &mut events);
+    for message in events {
+        crate::emulator::sim::events::add_event(&mut entry.service, now, message);
+    }
+    let mut changes = store.changes();
+    reconcile(store, &mut state, &service, &mut changes);
+    store.persist(changes)?;
+    Ok(json!({ "serviceDeploymentArn": arn }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ContinueInput {
+    service_deployment_arn: Option<String>,
+    hook_id: Option<String>,
+    action: Option<String>,
+}
+
+/// ContinueServiceDeployment: the verdict on a PAUSE lifecycle hook the
+/// deployment waits at: CONTINUE goes on to the next stage, ROLLBACK rolls
+/// back to blue.
+pub fn continue_service_deployment(store: &Store, body: &[u8]) -> EcsResult<Value> {
+    let input: ContinueInput = parse(body)?;
+    let arn = required(input.service_deployment_arn, "serviceDeploymentArn")?;
+    let hook = required(input.hook_id, "hookId")?;
+    let action = input.action.unwrap_or_else(|| "CONTINUE".into());
+    if action != "CONTINUE" && action != "ROLLBACK" {
+        return Err(EcsError::invalid(format!("Invalid action {action}: use CONTINUE or ROLLBACK.")));
+    }
+    let (cell, service, id) = known_deployment(store, &arn)?;
+    let mut state = lock(&cell);
+    let mut changes = store.changes();
+    let verdict = Verdict {
+        service: &service,
+        deployment: Some(&id),
+        kind: "PAUSE",
+        hook: Some(&hook),
+        succeeded: action == "CONTINUE",
+    };
+    blue_green::decide(&mut state, &verdict)
+        .map_err(|_| EcsError::invalid(format!("The lifecycle hook {hook} is not awaiting action.")))?;
+    reconcile(store, &mut state, &service, &mut changes);
+    store.persist(changes)?;
+    Ok(json!({ "serviceDeploymentArn": arn }))
 }

@@ -10,6 +10,7 @@ use crate::emulator::rules::validation::{
     check_placement_constraints, check_placement_strategy, check_tags,
 };
 use crate::emulator::sim::deployments::{follow_desired_count, new_deployment, reconcile, start_deployment};
+use crate::emulator::sim::task_sets::task_set_arn;
 use crate::emulator::state::ids::{is_valid_name, service_name_of};
 use crate::emulator::state::records::with_tags_shown;
 use crate::emulator::state::records::*;
@@ -91,6 +92,7 @@ fn deployment_configuration(
     if let Some(alarms) = &config.alarms {
         crate::emulator::sim::alarms::validate(alarms)?;
     }
+    crate::emulator::sim::blue_green::validate(&config)?;
     if !daemon {
         config.deployment_circuit_breaker.get_or_insert(DeploymentCircuitBreaker {
             enable: false,
@@ -160,27 +162,38 @@ pub fn create_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
         return Err(EcsError::invalid("Placement strategies are not supported with the DAEMON scheduling strategy."));
     }
     let config = deployment_configuration(input.deployment_configuration, daemon)?;
-    let td_ref = match (input.task_definition, controller_type.as_str()) {
-        (Some(td), _) => td,
-        (None, "EXTERNAL") => {
-            return Err(EcsError::invalid(
-                "Services with the EXTERNAL deployment controller are not supported by this emulator without a task definition.",
-            ));
-        }
+    // An EXTERNAL service takes its task definition from its task sets.
+    let td = match (input.task_definition, controller_type.as_str()) {
+        (Some(td), _) => Some(read(&store.task_definitions).resolve_active(&td, ErrorKind::ClientException)?),
+        (None, "EXTERNAL") => None,
         (None, _) => return Err(EcsError::missing("taskDefinition")),
     };
-    let td = read(&store.task_definitions).resolve_active(&td_ref, ErrorKind::ClientException)?;
-    let td_record = &td.task_definition;
-    check_launch_compatibility(input.launch_type.as_deref(), input.capacity_provider_strategy.as_deref(), td_record)?;
+    let td_record = td.as_ref().map(|td| &td.task_definition);
+    if let Some(td_record) = td_record {
+        check_launch_compatibility(
+            input.launch_type.as_deref(),
+            input.capacity_provider_strategy.as_deref(),
+            td_record,
+        )?;
+    }
     let load_balancers = input.load_balancers.unwrap_or_default();
-    check_load_balancers(&load_balancers, td_record)?;
-    check_network(td_record, input.network_configuration.as_ref())?;
     let registries = input.service_registries.unwrap_or_default();
-    check_service_registries(&registries, &read(&store.discovery), td_record)?;
+    if let Some(td_record) = td_record {
+        check_load_balancers(&load_balancers, td_record)?;
+        check_network(td_record, input.network_configuration.as_ref())?;
+        check_service_registries(&registries, &read(&store.discovery), td_record)?;
+    }
 
     let mut state = lock(&cell);
     state.ensure_active()?;
-    check_launch(&state.cluster, input.launch_type.as_deref(), input.capacity_provider_strategy.as_deref(), td_record)?;
+    if let Some(td_record) = td_record {
+        check_launch(
+            &state.cluster,
+            input.launch_type.as_deref(),
+            input.capacity_provider_strategy.as_deref(),
+            td_record,
+        )?;
+    }
     let cps = input.capacity_provider_strategy.filter(|s| !s.is_empty());
     let launch_type = match (&input.launch_type, &cps) {
         (Some(t), _) => Some(t.clone()),
@@ -227,9 +240,9 @@ pub fn create_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
             input.platform_version
         },
         platform_family: None,
-        task_definition: Some(td_record.task_definition_arn.clone()),
+        task_definition: td_record.map(|td| td.task_definition_arn.clone()),
         deployment_configuration: config,
-        task_sets: None,
+        task_sets: (controller_type != "ECS").then(Vec::new),
         deployments: Vec::new(),
         role_arn: role_arn(store, input.role),
         events: Vec::new(),
@@ -250,11 +263,22 @@ pub fn create_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
         availability_zone_rebalancing: input.availability_zone_rebalancing.unwrap_or_else(|| "ENABLED".into()),
         resource_management_type: None,
     };
-    let mut deployment = new_deployment(&service, now);
-    deployment.service_connect_configuration = input.service_connect_configuration;
-    deployment.volume_configurations = input.volume_configurations;
-    deployment.vpc_lattice_configurations = input.vpc_lattice_configurations;
-    start_deployment(&mut service, deployment);
+    match controller_type.as_str() {
+        // CODE_DEPLOY starts the service with a PRIMARY task set at 100 %;
+        // EXTERNAL runs nothing until a task set is created.
+        "CODE_DEPLOY" => {
+            let set = first_task_set(store, &service, &cluster_name, now);
+            service.task_sets = Some(vec![set]);
+        }
+        "EXTERNAL" => {}
+        _ => {
+            let mut deployment = new_deployment(&service, now);
+            deployment.service_connect_configuration = input.service_connect_configuration;
+            deployment.volume_configurations = input.volume_configurations;
+            deployment.vpc_lattice_configurations = input.vpc_lattice_configurations;
+            start_deployment(&mut service, deployment);
+        }
+    }
     let mut stored_inputs = Map::new();
     if let Some(v) = input.gateway_connectors {
         stored_inputs.insert("gatewayConnectors".into(), v);
@@ -270,6 +294,7 @@ pub fn create_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
             client_token: input.client_token,
             stored_inputs,
             scheduling: Default::default(),
+            task_set_tokens: Default::default(),
         },
     );
     let mut changes = store.changes();
@@ -277,6 +302,39 @@ pub fn create_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
     store.persist(changes)?;
     let service = &state.services[&name].service;
     Ok(json!({ "service": to_value(service)? }))
+}
+
+/// The PRIMARY task set a CODE_DEPLOY service starts with: the service's
+/// own template at 100 %.
+fn first_task_set(store: &Store, service: &Service, cluster: &str, now: Timestamp) -> TaskSet {
+    let id = crate::emulator::state::ids::deployment_id();
+    TaskSet {
+        task_set_arn: task_set_arn(&store.arns, cluster, &service.service_name, &id),
+        id,
+        service_arn: service.service_arn.clone(),
+        cluster_arn: service.cluster_arn.clone(),
+        started_by: None,
+        external_id: None,
+        status: "PRIMARY".into(),
+        task_definition: service.task_definition.clone().unwrap_or_default(),
+        computed_desired_count: service.desired_count,
+        pending_count: 0,
+        running_count: 0,
+        created_at: now,
+        updated_at: now,
+        launch_type: service.launch_type.clone(),
+        capacity_provider_strategy: service.capacity_provider_strategy.clone(),
+        platform_version: service.platform_version.clone(),
+        platform_family: None,
+        network_configuration: service.network_configuration.clone(),
+        load_balancers: service.load_balancers.clone(),
+        service_registries: service.service_registries.clone(),
+        scale: Scale { value: 100.0, unit: "PERCENT".into() },
+        stability_status: "STABILIZING".into(),
+        stability_status_at: now,
+        tags: Vec::new(),
+        fargate_ephemeral_storage: None,
+    }
 }
 
 #[derive(Deserialize)]
@@ -457,16 +515,19 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     let mut service = entry.service.clone();
     let mut stored_inputs = entry.stored_inputs.clone();
     let daemon = service.scheduling_strategy == "DAEMON";
-    let td = match &new_td {
-        Some(td) => td.clone(),
-        None => {
-            let current = service.task_definition.clone().unwrap_or_default();
+    let td = match (&new_td, &service.task_definition) {
+        (Some(td), _) => Some(td.clone()),
+        // An EXTERNAL service without a primary task set has none.
+        (None, None) if controller != "ECS" => None,
+        (None, current) => Some(
             read(&store.task_definitions)
-                .resolve(&current)
-                .ok_or_else(|| EcsError::client("Unable to describe task definition."))?
-        }
+                .resolve(current.as_deref().unwrap_or_default())
+                .ok_or_else(|| EcsError::client("Unable to describe task definition."))?,
+        ),
     };
-    let td_record = &td.task_definition;
+    let td_record = td.as_ref().map(|td| &td.task_definition);
+    // Only ECS-controlled services change template here (see `deploys`).
+    let template = || td_record.ok_or_else(|| EcsError::client("Unable to describe task definition."));
     let mut redeploy = input.force_new_deployment.unwrap_or(false);
 
     if let Some(new_td) = &new_td
@@ -487,12 +548,12 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
                 service.launch_type = Some("EC2".into());
             }
         } else {
-            check_launch(&state.cluster, None, Some(&strategy), td_record)?;
+            check_launch(&state.cluster, None, Some(&strategy), template()?)?;
             service.launch_type = None;
             service.capacity_provider_strategy = Some(strategy);
         }
     } else if let Some(t) = &service.launch_type
-        && !td_record.supports(t)
+        && td_record.is_some_and(|td| !td.supports(t))
     {
         return Err(EcsError::invalid(format!("Task definition does not support launch_type {t}.")));
     }
@@ -509,7 +570,9 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
             redeploy = true;
         }
     }
-    check_network(td_record, service.network_configuration.as_ref())?;
+    if let Some(td_record) = td_record {
+        check_network(td_record, service.network_configuration.as_ref())?;
+    }
     if let Some(c) = input.placement_constraints {
         service.placement_constraints = c;
     }
@@ -538,14 +601,14 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
         service.propagate_tags = v;
     }
     if let Some(lbs) = input.load_balancers {
-        check_load_balancers(&lbs, td_record)?;
+        check_load_balancers(&lbs, template()?)?;
         if lbs != service.load_balancers {
             service.load_balancers = lbs;
             redeploy = true;
         }
     }
     if let Some(regs) = &input.service_registries {
-        check_service_registries(regs, &read(&store.discovery), td_record)?;
+        check_service_registries(regs, &read(&store.discovery), template()?)?;
     }
     if let Some(regs) = input.service_registries
         && regs != service.service_registries
@@ -624,6 +687,9 @@ pub fn delete_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
     service.desired_count = 0;
     for d in &mut service.deployments {
         d.desired_count = 0;
+    }
+    for set in service.task_sets.iter_mut().flatten() {
+        set.status = "DRAINING".into();
     }
     service.status = "DRAINING".into();
     let response = render(service, false)?;

@@ -6,11 +6,12 @@
 use serde_json::Value;
 
 use crate::emulator::sim::alarms;
+use crate::emulator::sim::blue_green;
 use crate::emulator::sim::deployments::{reconcile, reconcile_all};
 use crate::emulator::sim::lifecycle::{request_stop, settle, stop_at_once};
 use crate::emulator::sim::progress::ESSENTIAL_EXITED;
 use crate::emulator::state::alarms::AlarmState;
-use crate::emulator::state::records::TaskEntry;
+use crate::emulator::state::records::{HookRun, TaskEntry};
 use crate::emulator::state::{Change, Store, lock, read};
 use crate::emulator::wire::codec::to_value;
 use crate::emulator::wire::error::{EcsError, EcsResult};
@@ -133,4 +134,24 @@ pub fn set_alarm_state(store: &Store, name: &str, state: AlarmState) -> EcsResul
         store.persist(changes)?;
     }
     Ok(looked)
+}
+
+/// What a Lambda hook function would return as `hookStatus`, given through
+/// `POST /_emulator/lifecycle-hooks` to the AWS_LAMBDA hooks that `service`
+/// waits at (those matching `hook`, an id or function ARN, when given).
+pub fn lambda_verdict(
+    store: &Store,
+    cluster: Option<&str>,
+    service: &str,
+    hook: Option<&str>,
+    succeeded: bool,
+) -> Result<Vec<HookRun>, blue_green::VerdictError> {
+    let cell = store.find_cluster(cluster)?;
+    let mut state = lock(&cell);
+    let mut changes = store.changes();
+    let verdict = blue_green::Verdict { service, deployment: None, kind: "AWS_LAMBDA", hook, succeeded };
+    let decided = blue_green::decide(&mut state, &verdict)?;
+    reconcile(store, &mut state, service, &mut changes);
+    store.persist(changes)?;
+    Ok(decided)
 }

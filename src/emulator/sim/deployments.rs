@@ -196,8 +196,10 @@ pub fn reconcile_with(
     );
     if let Some(entry) = state.services.get_mut(name) {
         note_facts(entry, facts, now, store.timings.placement_retry, &mut messages);
-        if !circuit_breaker::check(entry, now, &mut messages) {
-            super::alarms::check(entry, &store.alarms, now, &mut messages);
+        if !circuit_breaker::check(entry, now, &mut messages)
+            && !super::alarms::check(entry, &store.alarms, now, &mut messages)
+        {
+            super::blue_green::check(entry, now, &mut messages);
         }
     }
     let entry = &state.services[name];
@@ -213,6 +215,7 @@ pub fn reconcile_with(
     let mut grace_retry: Option<Timestamp> = None;
     let active = service.status == "ACTIVE";
     let daemon = service.scheduling_strategy == "DAEMON";
+    let external = super::task_sets::uses_task_sets(&service);
 
     if !active {
         // A draining service stops everything.
@@ -253,11 +256,14 @@ pub fn reconcile_with(
                 circuit_breaker::record_failure(&mut entry.service, &deployment, now);
             }
         }
+        if external {
+            super::task_sets::stop_strays(&service, state, &live, &mut stops, now, &reason);
+        }
         // Tasks of replaced deployments that are not running yet go at once:
         // they are not healthy, so stopping them never breaks
         // minimumHealthyPercent. So do service tasks not yet running on an
         // instance that is leaving (and every daemon task there).
-        for id in &live {
+        for id in live.iter().filter(|_| !external) {
             let t = &state.tasks[id];
             if t.task.desired_status == "STOPPED" {
                 continue;
@@ -269,7 +275,11 @@ pub fn reconcile_with(
                 stops.stop(state, id, now, &reason);
             }
         }
-        if let Some(primary) = &primary {
+        // A task-set service has no deployment: its pass carries its lead
+        // set's, and each set launches through its own.
+        let lead = if external { super::task_sets::lead(&service) } else { None };
+        let carried = if external { lead.as_ref() } else { primary.as_ref() };
+        if let Some(primary) = carried {
             let mut pass = Pass {
                 store,
                 service: &service,
@@ -282,8 +292,12 @@ pub fn reconcile_with(
                 messages: &mut messages,
                 retry_at: &mut retry_at,
             };
-            if daemon {
+            if external {
+                super::task_sets::schedule(&mut pass, state, &live);
+            } else if daemon {
                 super::daemon::schedule(&mut pass, state, &live);
+            } else if super::blue_green::applies(&service, pass.scheduling, primary) {
+                pass.blue_green(state, &live);
             } else {
                 pass.roll(state, &live);
             }
@@ -306,6 +320,7 @@ pub fn reconcile_with(
     let cluster = state.name().to_owned();
     if let Some(entry) = state.services.get_mut(name) {
         super::history::sync(entry, now);
+        super::blue_green::note(entry);
         let primary = entry.service.deployments.iter().find(|d| d.status == "PRIMARY");
         entry.service.current_service_deployment =
             primary.map(|d| super::history::deployment_arn(&store.arns, &cluster, name, &d.id));
@@ -477,6 +492,7 @@ fn finish(
     }
     service.running_count = running;
     service.pending_count = pending;
+    super::task_sets::tally(service, &tasks, now);
     for message in messages {
         add_event(service, now, message);
     }

@@ -57,6 +57,7 @@ pub fn sync(entry: &mut ServiceEntry, now: Timestamp) {
                         rollback_to: None,
                         rollback_at: None,
                         triggered_alarms: Vec::new(),
+                        lifecycle: None,
                     },
                 );
             }

@@ -1,8 +1,10 @@
 //! The living ECS: what happens between requests. The [`scheduler`] ticks and
 //! moves tasks through their lifecycle ([`lifecycle`], [`progress`],
 //! [`health`], [`fates`], [`load_balancers`]); each service converges
-//! ([`deployments`] for the rolling update, [`daemon`], both through a
-//! [`pass`]) under the [`circuit_breaker`] and deployment [`alarms`], writing
+//! ([`deployments`] for the rolling update, [`blue_green`] for ECS's
+//! blue/green, linear and canary strategies, [`task_sets`] for EXTERNAL and
+//! CODE_DEPLOY services, [`daemon`], all through a [`pass`]) under the
+//! [`circuit_breaker`] and deployment [`alarms`], writing
 //! its [`events`] and deployment [`history`]. [`spot`] and [`chaos`] are the
 //! accidents the admin endpoints cause. Application Auto Scaling acts on
 //! services' desired counts in [`autoscaling`], reading their load through
@@ -11,6 +13,7 @@
 
 pub mod alarms;
 pub mod autoscaling;
+pub mod blue_green;
 pub mod capacity;
 pub mod capacity_providers;
 pub mod chaos;
@@ -29,4 +32,5 @@ pub mod progress;
 pub mod scheduler;
 pub mod service_discovery;
 pub mod spot;
+pub mod task_sets;
 pub mod utilisation;

@@ -67,6 +67,23 @@ pub struct Pass<'a> {
 }
 
 impl Pass<'_> {
+    /// The same pass launching from another template and deployment (a task
+    /// set's, see `task_sets`).
+    pub fn for_template<'b>(&'b mut self, service: &'b Service, primary: &'b Deployment) -> Pass<'b> {
+        Pass {
+            store: self.store,
+            service,
+            primary,
+            scheduling: &mut *self.scheduling,
+            reason: self.reason,
+            now: self.now,
+            stops: &mut *self.stops,
+            started: &mut *self.started,
+            messages: &mut *self.messages,
+            retry_at: &mut *self.retry_at,
+        }
+    }
+
     pub fn name(&self) -> &str {
         &self.service.service_name
     }

@@ -471,8 +471,10 @@ pub struct Service {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_definition: Option<String>,
     pub deployment_configuration: DeploymentConfiguration,
+    /// The task sets of an EXTERNAL or CODE_DEPLOY service (absent for
+    /// services ECS deploys itself).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub task_sets: Option<Vec<Value>>,
+    pub task_sets: Option<Vec<TaskSet>>,
     #[serde(default)]
     pub deployments: Vec<Deployment>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -505,6 +507,67 @@ pub struct Service {
     pub resource_management_type: Option<String>,
 }
 
+/// A task set's size as a share of the service's desired count.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Scale {
+    #[serde(default)]
+    pub value: f64,
+    #[serde(default = "percent")]
+    pub unit: String,
+}
+
+fn percent() -> String {
+    "PERCENT".into()
+}
+
+/// One task set of a service whose deployments an external controller
+/// drives (EXTERNAL or CODE_DEPLOY): a template for tasks and how many of
+/// the service's desired count it runs. Its `id` is what its tasks carry as
+/// `startedBy`, as a deployment's id is for ECS-controlled services.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskSet {
+    pub id: String,
+    pub task_set_arn: String,
+    pub service_arn: String,
+    pub cluster_arn: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// PRIMARY, ACTIVE or DRAINING.
+    pub status: String,
+    pub task_definition: String,
+    pub computed_desired_count: i64,
+    pub pending_count: i64,
+    pub running_count: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launch_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity_provider_strategy: Option<Vec<CapacityProviderStrategyItem>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform_family: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_configuration: Option<NetworkConfiguration>,
+    #[serde(default)]
+    pub load_balancers: Vec<LoadBalancer>,
+    #[serde(default)]
+    pub service_registries: Vec<Value>,
+    pub scale: Scale,
+    /// STEADY_STATE or STABILIZING.
+    pub stability_status: String,
+    pub stability_status_at: Timestamp,
+    #[serde(default, skip_serializing_if = "tags_hidden")]
+    pub tags: Vec<Tag>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fargate_ephemeral_storage: Option<Value>,
+}
+
 /// A service and what the emulator needs beside ECS's shape.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -522,6 +585,10 @@ pub struct ServiceEntry {
     /// The scheduler's bookkeeping for this service.
     #[serde(default)]
     pub scheduling: ServiceScheduling,
+    /// CreateTaskSet's client tokens and the task set each one created, so a
+    /// retried request answers the same task set.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub task_set_tokens: std::collections::BTreeMap<String, String>,
 }
 
 /// What the service scheduler remembers about a service between ticks.
@@ -557,6 +624,54 @@ pub struct ServiceScheduling {
     /// revisions, see `service_deployments`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<DeploymentRecord>,
+    /// Where the blue/green, linear or canary deployment under way stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<LifecycleProgress>,
+}
+
+/// A blue/green (or linear, canary) deployment's way through ECS's
+/// lifecycle stages (see `blue_green`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LifecycleProgress {
+    /// The green deployment's id.
+    pub deployment: String,
+    /// Its index in the list of phases `blue_green` walks through.
+    pub phase: usize,
+    pub phase_started_at: Timestamp,
+    /// The lifecycle hooks run in the current phase.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<HookRun>,
+    /// Percent of test and production traffic on green.
+    #[serde(default)]
+    pub test_weight: f64,
+    #[serde(default)]
+    pub production_weight: f64,
+    /// When the next linear or canary step shifts more traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_shift_at: Option<Timestamp>,
+}
+
+/// One lifecycle hook at one stage: DescribeServiceDeployments'
+/// `lifecycleHookDetails` entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookRun {
+    pub hook_id: String,
+    /// AWS_LAMBDA or PAUSE.
+    pub target_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_arn: Option<String>,
+    /// The hook stage it runs for (`lifecycleStages` entry).
+    #[serde(default)]
+    pub stage: String,
+    /// IN_PROGRESS (a Lambda), AWAITING_ACTION (a pause), SUCCEEDED,
+    /// FAILED or TIMED_OUT.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_action: Option<String>,
 }
 
 /// One deployment as ListServiceDeployments and DescribeServiceDeployments
@@ -585,6 +700,9 @@ pub struct DeploymentRecord {
     /// The deployment alarms that were in ALARM when they failed it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub triggered_alarms: Vec<String>,
+    /// A blue/green, linear or canary deployment's last state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<LifecycleProgress>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

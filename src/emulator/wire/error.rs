@@ -28,6 +28,10 @@ pub enum ErrorKind {
     /// CloudWatch Logs: the log group or stream exists already.
     ResourceAlreadyExistsException,
     TargetNotFoundException,
+    /// The task set named does not exist in the service.
+    TaskSetNotFoundException,
+    /// StopServiceDeployment, ContinueServiceDeployment: no such deployment.
+    ServiceDeploymentNotFoundException,
     UnsupportedFeatureException,
     /// UpdateContainerAgent: the agent already runs the latest version.
     NoUpdateAvailableException,
@@ -100,6 +104,8 @@ impl ErrorKind {
             Self::ResourceNotFoundException => "ResourceNotFoundException",
             Self::ResourceAlreadyExistsException => "ResourceAlreadyExistsException",
             Self::TargetNotFoundException => "TargetNotFoundException",
+            Self::TaskSetNotFoundException => "TaskSetNotFoundException",
+            Self::ServiceDeploymentNotFoundException => "ServiceDeploymentNotFoundException",
             Self::UnsupportedFeatureException => "UnsupportedFeatureException",
             Self::NoUpdateAvailableException => "NoUpdateAvailableException",
             Self::MissingVersionException => "MissingVersionException",
