@@ -49,6 +49,8 @@ pub fn tick(store: &Store) -> TickReport {
         // After the tasks moved: the autoscaler reads the services as they
         // now are, and a count it sets is acted on in this same tick.
         super::autoscaling::tick(store);
+        // Daemons place their tasks on the instances as they now are.
+        super::managed_daemons::tick(store);
         report
     })
 }

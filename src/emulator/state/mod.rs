@@ -15,8 +15,10 @@ pub mod addresses;
 pub mod alarms;
 pub mod change;
 pub mod cluster;
+pub mod daemons;
 pub mod discovery;
 pub mod failure_rules;
+pub mod gateways;
 pub mod ids;
 pub mod journal;
 pub mod loads;
@@ -101,6 +103,12 @@ pub struct Store {
     /// [`Store::change_discovery`]. Lock order: any cluster's lock before
     /// this one.
     pub discovery: RwLock<discovery::Discovery>,
+    /// ECS Managed Daemons' records; written through [`Store::change_daemons`].
+    /// Lock order: this lock before any cluster's.
+    pub daemons: RwLock<daemons::Daemons>,
+    /// Gateways and Express gateway services; written through
+    /// [`Store::change_gateways`]. Lock order: any cluster's lock before this one.
+    pub gateways: RwLock<gateways::Gateways>,
 }
 
 impl Store {
@@ -124,7 +132,52 @@ impl Store {
             scaling: RwLock::new(scaling::Scaling::default()),
             loads: loads::Loads::default(),
             discovery: RwLock::new(discovery::Discovery::default()),
+            daemons: RwLock::new(daemons::Daemons::default()),
+            gateways: RwLock::new(gateways::Gateways::default()),
         }
+    }
+
+    /// A write to one family of records kept under its own lock: `plan`
+    /// looks at them (under the write lock, which it may use to take
+    /// cluster locks after it) and says what to change or why not; its
+    /// changes, wrapped by `journal`, and any other `changes` it collected,
+    /// are applied and journaled before the lock is let go.
+    fn change_records<T, C: Clone, R>(
+        &self,
+        lock: &RwLock<T>,
+        apply: fn(&mut T, C),
+        journal: fn(Vec<C>) -> Change,
+        plan: impl FnOnce(&T, &mut Changes) -> EcsResult<(R, Vec<C>)>,
+    ) -> EcsResult<R> {
+        let mut records = write(lock);
+        let mut changes = self.changes();
+        let (result, list) = plan(&records, &mut changes)?;
+        if !list.is_empty() {
+            let journaled = list.clone();
+            changes.push(|| journal(journaled));
+        }
+        list.into_iter().for_each(|c| apply(&mut records, c));
+        self.persist(changes)?;
+        Ok(result)
+    }
+
+    /// A write to the daemon records (see [`Store::change_records`]); the
+    /// scheduler's daemon pass collects the tasks it starts and stops in
+    /// the same journal entry.
+    pub fn change_daemons<R>(
+        &self,
+        plan: impl FnOnce(&daemons::Daemons, &mut Changes) -> EcsResult<(R, Vec<daemons::DaemonChange>)>,
+    ) -> EcsResult<R> {
+        self.change_records(&self.daemons, daemons::Daemons::apply, |changes| Change::Daemons { changes }, plan)
+    }
+
+    /// A write to the gateway records (see [`Store::change_records`]).
+    pub fn change_gateways<R>(
+        &self,
+        plan: impl FnOnce(&gateways::Gateways) -> EcsResult<(R, Vec<gateways::GatewayChange>)>,
+    ) -> EcsResult<R> {
+        let journal = |changes| Change::Gateways { changes };
+        self.change_records(&self.gateways, gateways::Gateways::apply, journal, |records, _| plan(records))
     }
 
     /// A write to Cloud Map's records: `plan` looks at them (under their
@@ -255,6 +308,8 @@ impl Store {
             account_settings: read(&self.account_settings).clone(),
             scaling: read(&self.scaling).clone(),
             discovery: read(&self.discovery).clone(),
+            daemons: read(&self.daemons).clone(),
+            gateways: read(&self.gateways).clone(),
         }
     }
 
@@ -268,6 +323,8 @@ impl Store {
         *write(&self.account_settings) = dump.account_settings;
         *write(&self.scaling) = dump.scaling;
         *write(&self.discovery) = dump.discovery;
+        *write(&self.daemons) = dump.daemons;
+        *write(&self.gateways) = dump.gateways;
     }
 
     /// Drops everything, durably.
@@ -283,6 +340,8 @@ impl Store {
         *settings = AccountSettings::default();
         *scaling = scaling::Scaling::default();
         *write(&self.discovery) = discovery::Discovery::default();
+        *write(&self.daemons) = daemons::Daemons::default();
+        *write(&self.gateways) = gateways::Gateways::default();
         self.loads.clear();
         let mut changes = self.changes();
         changes.push(|| Change::Reset);

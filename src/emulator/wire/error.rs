@@ -72,6 +72,14 @@ pub enum ErrorKind {
     /// Cloud Map: the service has no custom health check.
     CustomHealthNotFound,
     ResourceLimitExceeded,
+    /// The daemon named does not exist.
+    DaemonNotFoundException,
+    /// The daemon is being deleted.
+    DaemonNotActiveException,
+    /// The gateway named does not exist.
+    GatewayNotFoundException,
+    /// ExecuteCommand: the task's execute-command agent is not connected.
+    TargetNotConnectedException,
 }
 
 impl ErrorKind {
@@ -117,6 +125,10 @@ impl ErrorKind {
             Self::DuplicateRequest => "DuplicateRequest",
             Self::CustomHealthNotFound => "CustomHealthNotFound",
             Self::ResourceLimitExceeded => "ResourceLimitExceeded",
+            Self::DaemonNotFoundException => "DaemonNotFoundException",
+            Self::DaemonNotActiveException => "DaemonNotActiveException",
+            Self::GatewayNotFoundException => "GatewayNotFoundException",
+            Self::TargetNotConnectedException => "TargetNotConnectedException",
         }
     }
 

@@ -1,0 +1,131 @@
+//! Gateways, their cluster associations and Express gateway services: what
+//! the requests asked for, as ECS shows it. Nothing here runs a load
+//! balancer; the README lists what is stored but not simulated. Every write
+//! is a [`GatewayChange`], journaled whole.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::emulator::state::records::{Tag, Timestamp};
+
+/// A gateway (ECS's `Gateway` shape, rendered by the API).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Gateway {
+    pub gateway_arn: String,
+    pub name: String,
+    /// ACTIVE, UPDATE_IN_PROGRESS (until `settles_at`), DELETED.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settles_at: Option<Timestamp>,
+    pub infrastructure_role_arn: String,
+    pub deletion_protection: bool,
+    /// The `hostSharedAlb` configuration as described.
+    pub configuration: Value,
+    pub access_type: String,
+    pub propagate_tags: String,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_token: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A gateway associated with a cluster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Association {
+    pub gateway_arn: String,
+    pub cluster_arn: String,
+    pub status: String,
+}
+
+/// An Express gateway service.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpressService {
+    pub service_arn: String,
+    pub service_name: String,
+    pub cluster: String,
+    pub cluster_arn: String,
+    pub infrastructure_role_arn: String,
+    /// ACTIVE, DRAINING (until `settles_at`), INACTIVE.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settles_at: Option<Timestamp>,
+    pub current_deployment: String,
+    /// The `ExpressGatewayServiceConfiguration` in effect.
+    pub configuration: Value,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// All gateway records.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Gateways {
+    /// By ARN.
+    pub gateways: BTreeMap<String, Gateway>,
+    /// By `gatewayArn|clusterArn`.
+    pub associations: BTreeMap<String, Association>,
+    /// By service ARN.
+    pub express_services: BTreeMap<String, ExpressService>,
+}
+
+/// One write to the gateway records.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+pub enum GatewayChange {
+    PutGateway { gateway: Gateway },
+    PutAssociation { association: Association },
+    RemoveAssociation { gateway_arn: String, cluster_arn: String },
+    PutExpressService { service: ExpressService },
+}
+
+/// The key of an association.
+pub fn association_key(gateway_arn: &str, cluster_arn: &str) -> String {
+    format!("{gateway_arn}|{cluster_arn}")
+}
+
+impl Gateways {
+    pub fn apply(&mut self, change: GatewayChange) {
+        match change {
+            GatewayChange::PutGateway { gateway } => {
+                self.gateways.insert(gateway.gateway_arn.clone(), gateway);
+            }
+            GatewayChange::PutAssociation { association } => {
+                let key = association_key(&association.gateway_arn, &association.cluster_arn);
+                self.associations.insert(key, association);
+            }
+            GatewayChange::RemoveAssociation { gateway_arn, cluster_arn } => {
+                self.associations.remove(&association_key(&gateway_arn, &cluster_arn));
+            }
+            GatewayChange::PutExpressService { service } => {
+                self.express_services.insert(service.service_arn.clone(), service);
+            }
+        }
+    }
+
+    /// The gateway a name or ARN names, deleted ones included.
+    pub fn gateway(&self, reference: &str) -> Option<&Gateway> {
+        self.gateways.get(reference).or_else(|| {
+            // A name names the live gateway of that name, else the last deleted one.
+            let named = self.gateways.values().filter(|g| g.name == reference);
+            named.clone().find(|g| g.status != "DELETED").or_else(|| named.max_by_key(|g| g.created_at))
+        })
+    }
+}
+
+/// A status that moves on by itself once `settles_at` has passed
+/// (`UPDATE_IN_PROGRESS` → `UPDATE_COMPLETE`, `DRAINING` → `INACTIVE`).
+pub fn settled(status: &str, settles_at: Option<Timestamp>, now: Timestamp, then: &str) -> String {
+    match settles_at {
+        Some(at) if now >= at => then.to_owned(),
+        _ => status.to_owned(),
+    }
+}
