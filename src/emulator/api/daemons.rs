@@ -170,6 +170,7 @@ fn new_deployment(
         started_at: Some(now),
         stopped_at: None,
         finished_at: None,
+        serial: records.deployments.len() as u64,
     };
     let mut changes = Vec::new();
     if let Some(previous) = records.deployments.get(&daemon.deployment_arn).filter(|d| d.status == "IN_PROGRESS") {
@@ -607,7 +608,7 @@ pub fn list_daemon_deployments(store: &Store, body: &[u8]) -> EcsResult<Value> {
                     summary[name] = value;
                 }
             }
-            (format!("{:015}|{}", d.created_at.0, d.daemon_deployment_arn), summary)
+            (format!("{:015}|{:010}", d.created_at.0, d.serial), summary)
         })
         .collect();
     items.sort_by(|a, b| b.0.cmp(&a.0));

@@ -114,6 +114,10 @@ pub struct DaemonDeployment {
     pub stopped_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Timestamp>,
+    /// How many deployments there were before this one: orders those
+    /// created at the same instant.
+    #[serde(default)]
+    pub serial: u64,
 }
 
 /// All daemon records.
