@@ -451,3 +451,60 @@ async fn daemons_survive_a_restart() {
     // Its task was journaled too.
     assert_eq!(c.list_tasks().cluster("c").send().await.unwrap().task_arns().len(), 1);
 }
+
+#[tokio::test]
+async fn an_update_drains_its_share_of_the_instances_at_a_time() {
+    let (emulator, client) = cluster_with(4).await;
+    let v1 = register(&client, "agent", "busybox:1").await;
+    let v2 = register(&client, "agent", "busybox:2").await;
+    let out = client
+        .create_daemon()
+        .daemon_name("agent")
+        .cluster_arn("c")
+        .daemon_task_definition_arn(&v1)
+        .capacity_provider_arns("managed")
+        .deployment_configuration(
+            aws_sdk_ecs::types::DaemonDeploymentConfiguration::builder().drain_percent(25.0).build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let daemon = out.daemon_arn.unwrap();
+    advance(&emulator, 30.0).await;
+    assert_eq!(tasks(&client, "RUNNING").await.len(), 4);
+
+    let update = client.update_daemon().daemon_arn(&daemon).daemon_task_definition_arn(&v2).send().await.unwrap();
+    // A quarter of four instances: one old task stops, the others keep running.
+    let stopping = tasks(&client, "STOPPED").await;
+    assert_eq!(stopping.len(), 1, "{stopping:?}");
+    assert_eq!(tasks(&client, "RUNNING").await.len(), 3);
+    let described = client.describe_daemon().daemon_arn(&daemon).send().await.unwrap().daemon.unwrap();
+    assert_eq!(described.current_revisions().len(), 2, "the new revision and the one it replaces");
+
+    advance(&emulator, 120.0).await;
+    let running = tasks(&client, "RUNNING").await;
+    assert_eq!(running.len(), 4);
+    assert!(running.iter().all(|t| t.task_definition_arn() == Some(v2.as_str())));
+    assert_eq!(tasks(&client, "STOPPED").await.len(), 4, "each old task stopped once");
+    let done = deployment(&client, update.deployment_arn().unwrap()).await;
+    assert_eq!(done.status(), Some(&DaemonDeploymentStatus::Successful));
+    assert_eq!(done.deployment_configuration().unwrap().drain_percent(), Some(25.0));
+
+    // Its tags, through the tag calls.
+    client
+        .tag_resource()
+        .resource_arn(&daemon)
+        .tags(aws_sdk_ecs::types::Tag::builder().key("team").value("obs").build())
+        .send()
+        .await
+        .unwrap();
+    let tags = client.list_tags_for_resource().resource_arn(&daemon).send().await.unwrap();
+    assert_eq!(tags.tags()[0].value(), Some("obs"));
+    client.untag_resource().resource_arn(&daemon).tag_keys("team").send().await.unwrap();
+    assert!(client.list_tags_for_resource().resource_arn(&daemon).send().await.unwrap().tags().is_empty());
+    assert_error(
+        client.list_tags_for_resource().resource_arn(arn("daemon/c/none")).send().await,
+        "ResourceNotFoundException",
+        None,
+    );
+}

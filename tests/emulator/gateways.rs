@@ -123,6 +123,16 @@ async fn gateways_are_listed_associated_with_clusters_and_have_no_routes() {
     assert!(rest.next_token().is_none());
     let named = client.list_gateways().names("b").send().await.unwrap();
     assert_eq!(named.gateways().len(), 1);
+    client
+        .tag_resource()
+        .resource_arn(&b)
+        .tags(aws_sdk_ecs::types::Tag::builder().key("stage").value("prod").build())
+        .send()
+        .await
+        .unwrap();
+    let tags = client.list_tags_for_resource().resource_arn(&b).send().await.unwrap();
+    let keys: Vec<&str> = tags.tags().iter().filter_map(|t| t.key()).collect();
+    assert_eq!(keys, vec!["team", "stage"]);
 
     let out = client.associate_gateway_with_cluster().gateway("a").cluster("c").send().await.unwrap();
     assert_eq!(out.status(), Some(&GatewayClusterAssociationStatus::Active));

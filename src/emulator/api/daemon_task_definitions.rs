@@ -96,7 +96,11 @@ pub fn describe_daemon_task_definition(store: &Store, body: &[u8]) -> EcsResult<
     let reference = required(input.daemon_task_definition, "daemonTaskDefinition")?;
     let records = crate::emulator::state::read(&store.daemons);
     let definition = records.task_definition(&reference, true).ok_or_else(not_found)?;
-    Ok(json!({ "daemonTaskDefinition": to_value(definition)? }))
+    let mut shape = to_value(definition)?;
+    if let Some(shape) = shape.as_object_mut() {
+        shape.remove("tags");
+    }
+    Ok(json!({ "daemonTaskDefinition": shape }))
 }
 
 #[derive(Deserialize)]

@@ -1,8 +1,11 @@
 //! ECS Managed Daemons at work: exactly one task of a daemon's current
 //! revision on every ACTIVE EC2 container instance of its capacity
 //! providers. On each tick (and right after a daemon's write) every daemon
-//! converges: its tasks on instances it no longer targets, or of an older
-//! revision, are stopped; an instance with no daemon task left gets one; a
+//! converges: its tasks on instances it no longer targets are stopped, and
+//! those of an older revision as `drainPercent` allows (that share of the
+//! instances, at least one, being replaced at a time: an old task
+//! stopping or a new one not RUNNING yet); an instance with no daemon task
+//! left gets one; a
 //! deployment is SUCCESSFUL once every instance runs the target revision
 //! (a delete's once no task is left, and the daemon is gone with it).
 //!
@@ -160,22 +163,45 @@ fn converge(
     let targets = if active { targets(state, daemon) } else { BTreeMap::new() };
     let current = revision.map(|r| started_by(&r.daemon_revision_arn));
 
-    // Stop what should not run: tasks off the targets, of another revision,
-    // or a second task on an instance.
+    // Stop what should not run: tasks off the targets or a second task on
+    // an instance at once; tasks of another revision as the drain allows.
+    let live = live_tasks(state, daemon);
     let mut kept: HashMap<String, String> = HashMap::new();
-    let mut to_stop = Vec::new();
-    for t in live_tasks(state, daemon) {
+    for t in &live {
         let instance = t.container_instance_id.clone().unwrap_or_default();
-        let wanted = targets.contains_key(&instance)
-            && t.task.started_by == current
-            && t.task.desired_status == "RUNNING"
-            && !kept.contains_key(&instance);
-        if wanted {
-            kept.insert(instance, t.id().to_owned());
-        } else if t.task.desired_status == "RUNNING" {
+        if targets.contains_key(&instance) && t.task.started_by == current && t.task.desired_status == "RUNNING" {
+            kept.entry(instance).or_insert_with(|| t.id().to_owned());
+        }
+    }
+    let mut to_stop = Vec::new();
+    let mut to_replace: BTreeMap<String, String> = BTreeMap::new();
+    for t in &live {
+        let instance = t.container_instance_id.clone().unwrap_or_default();
+        if t.task.desired_status != "RUNNING" || kept.get(&instance).is_some_and(|k| k == t.id()) {
+            continue;
+        }
+        if targets.contains_key(&instance) && !kept.contains_key(&instance) && !to_replace.contains_key(&instance) {
+            to_replace.insert(instance, t.id().to_owned());
+        } else {
             to_stop.push(t.id().to_owned());
         }
     }
+    // Instances being replaced: an old task stopping, or the new one not
+    // RUNNING yet. At most `drainPercent` of the instances (at least one)
+    // are at a time.
+    let in_flight = targets
+        .keys()
+        .filter(|i| {
+            live.iter().any(|t| {
+                t.container_instance_id.as_deref() == Some(i.as_str())
+                    && (t.task.desired_status != "RUNNING"
+                        || (t.task.started_by == current && t.task.last_status != "RUNNING"))
+            })
+        })
+        .count();
+    let drain = daemon.deployment_configuration.get("drainPercent").and_then(serde_json::Value::as_f64).unwrap_or(25.0);
+    let cap = ((targets.len() as f64 * drain / 100.0).ceil() as usize).max(1);
+    to_stop.extend(to_replace.into_values().take(cap.saturating_sub(in_flight)));
     let reason = if active { "Daemon deployment replaced the task" } else { "Daemon is being deleted" };
     for id in to_stop {
         if let Some(mut entry) = state.tasks.get_mut(&id) {

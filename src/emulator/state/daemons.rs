@@ -43,7 +43,8 @@ pub struct DaemonTaskDefinition {
     pub pid_mode: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ipc_mode: Option<String>,
-    #[serde(default, skip_serializing)]
+    /// Journaled with the record; not a member of ECS's shape.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
 }
 

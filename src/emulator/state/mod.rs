@@ -27,6 +27,7 @@ pub mod logs;
 pub mod records;
 pub mod scaling;
 pub mod secrets;
+pub mod tagged;
 pub mod task_table;
 
 use std::collections::HashMap;
