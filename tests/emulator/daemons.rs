@@ -508,3 +508,42 @@ async fn an_update_drains_its_share_of_the_instances_at_a_time() {
         None,
     );
 }
+
+#[tokio::test]
+async fn on_the_docker_runtime_daemon_tasks_are_containers() {
+    use crate::docker::{IMAGE, describe, is, owned_containers, wait_for};
+    use std::time::Duration;
+    let (emulator, client) = crate::docker::start().await;
+    let agent = DaemonContainerDefinition::builder()
+        .name("agent")
+        .image(IMAGE)
+        .memory(32)
+        .command("sleep")
+        .command("3600")
+        .build()
+        .unwrap();
+    let definition = client
+        .register_daemon_task_definition()
+        .family("agent")
+        .container_definitions(agent)
+        .send()
+        .await
+        .unwrap()
+        .daemon_task_definition_arn
+        .unwrap();
+    let (daemon, _) = create(&client, &definition).await;
+    let placed = tasks(&client, "RUNNING").await;
+    assert_eq!(placed.len(), 2, "one per instance of --ec2-capacity 2");
+    for t in &placed {
+        let running = wait_for(&client, t.task_arn().unwrap(), Duration::from_secs(60), is("RUNNING")).await;
+        let id = running.containers()[0].runtime_id().expect("a Docker container").to_owned();
+        assert!(owned_containers(&emulator).iter().any(|c| id.starts_with(c.as_str())), "{id} runs");
+    }
+
+    client.delete_daemon().daemon_arn(&daemon).send().await.unwrap();
+    for t in &placed {
+        wait_for(&client, t.task_arn().unwrap(), Duration::from_secs(60), is("STOPPED")).await;
+    }
+    let stopped = describe(&client, placed[0].task_arn().unwrap()).await;
+    assert_eq!(stopped.desired_status(), Some("STOPPED"));
+}

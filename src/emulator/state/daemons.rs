@@ -193,6 +193,17 @@ impl Daemons {
         }
     }
 
+    /// The task definition a daemon task runs, by the daemon task
+    /// definition's ARN (for the agent, which starts its containers).
+    pub fn entry(&self, arn: &str) -> Option<std::sync::Arc<crate::emulator::state::records::TaskDefinitionEntry>> {
+        let definition = self.task_definition(arn, false)?;
+        let task_definition = definition.as_task_definition();
+        Some(std::sync::Arc::new(crate::emulator::state::records::TaskDefinitionEntry {
+            task_definition,
+            tags: Vec::new(),
+        }))
+    }
+
     /// Daemons of `cluster` (by name), in ARN order.
     pub fn of_cluster<'a>(&'a self, cluster: &'a str) -> impl Iterator<Item = &'a Daemon> + 'a {
         self.daemons.values().filter(move |d| d.cluster == cluster)
