@@ -254,3 +254,45 @@ impl DaemonTaskDefinition {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn definition(family: &str, revision: u32, status: &str) -> DaemonTaskDefinition {
+        DaemonTaskDefinition {
+            daemon_task_definition_arn: format!("arn:aws:ecs:us-east-1:1:daemon-task-definition/{family}:{revision}"),
+            family: family.into(),
+            revision,
+            task_role_arn: None,
+            execution_role_arn: None,
+            container_definitions: Vec::new(),
+            volumes: Vec::new(),
+            cpu: None,
+            memory: None,
+            status: status.into(),
+            registered_at: Timestamp(0),
+            delete_requested_at: None,
+            registered_by: String::new(),
+            pid_mode: None,
+            ipc_mode: None,
+            tags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn references_name_a_revision_by_family_revision_or_arn() {
+        let mut records = Daemons::default();
+        for d in [definition("agent", 1, "ACTIVE"), definition("agent", 2, "ACTIVE"), definition("agent", 3, "DELETED")]
+        {
+            records.apply(DaemonChange::PutTaskDefinition { definition: d });
+        }
+        let revision = |r: &str, latest| records.task_definition(r, latest).map(|d| d.revision);
+        assert_eq!(revision("agent", true), Some(2), "the latest ACTIVE one");
+        assert_eq!(revision("agent", false), None, "a bare family only where allowed");
+        assert_eq!(revision("agent:3", false), Some(3));
+        assert_eq!(revision("arn:aws:ecs:us-east-1:1:daemon-task-definition/agent:1", false), Some(1));
+        assert_eq!(revision("agent:x", true), None);
+        assert_eq!(revision("other", true), None);
+    }
+}

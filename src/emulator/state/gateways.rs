@@ -129,3 +129,45 @@ pub fn settled(status: &str, settles_at: Option<Timestamp>, now: Timestamp, then
         _ => status.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_settles_once_its_time_has_come() {
+        let at = Some(Timestamp(1_000));
+        assert_eq!(settled("UPDATE_IN_PROGRESS", at, Timestamp(999), "UPDATE_COMPLETE"), "UPDATE_IN_PROGRESS");
+        assert_eq!(settled("UPDATE_IN_PROGRESS", at, Timestamp(1_000), "UPDATE_COMPLETE"), "UPDATE_COMPLETE");
+        assert_eq!(settled("ACTIVE", None, Timestamp(5_000), "UPDATE_COMPLETE"), "ACTIVE");
+    }
+
+    fn gateway(name: &str, arn: &str, status: &str, created: i64) -> Gateway {
+        Gateway {
+            gateway_arn: arn.into(),
+            name: name.into(),
+            status: status.into(),
+            settles_at: None,
+            infrastructure_role_arn: String::new(),
+            deletion_protection: false,
+            configuration: Value::Null,
+            access_type: "PUBLIC".into(),
+            propagate_tags: "GATEWAY".into(),
+            tags: Vec::new(),
+            client_token: None,
+            created_at: Timestamp(created),
+            updated_at: Timestamp(created),
+        }
+    }
+
+    #[test]
+    fn a_name_names_the_live_gateway_before_deleted_ones() {
+        let mut records = Gateways::default();
+        for g in [gateway("edge", "arn:1", "DELETED", 1), gateway("edge", "arn:2", "ACTIVE", 2)] {
+            records.apply(GatewayChange::PutGateway { gateway: g });
+        }
+        assert_eq!(records.gateway("edge").map(|g| g.gateway_arn.as_str()), Some("arn:2"));
+        assert_eq!(records.gateway("arn:1").map(|g| g.status.as_str()), Some("DELETED"));
+        assert!(records.gateway("other").is_none());
+    }
+}
