@@ -108,7 +108,8 @@ pub struct Store {
     /// Lock order: this lock before any cluster's.
     pub daemons: RwLock<daemons::Daemons>,
     /// Gateways and Express gateway services; written through
-    /// [`Store::change_gateways`]. Lock order: any cluster's lock before this one.
+    /// [`Store::change_gateways`]. Lock order: any cluster's lock before this
+    /// one; the clusters' map is looked in under it.
     pub gateways: RwLock<gateways::Gateways>,
 }
 
@@ -330,6 +331,10 @@ impl Store {
 
     /// Drops everything, durably.
     pub fn reset(&self) -> EcsResult<()> {
+        // The daemons' and gateways' locks come before the clusters' map,
+        // which their writes look clusters up in.
+        let mut daemons = write(&self.daemons);
+        let mut gateways = write(&self.gateways);
         let mut scaling = write(&self.scaling);
         let mut map = write(&self.clusters);
         let mut tds = write(&self.task_definitions);
@@ -341,8 +346,8 @@ impl Store {
         *settings = AccountSettings::default();
         *scaling = scaling::Scaling::default();
         *write(&self.discovery) = discovery::Discovery::default();
-        *write(&self.daemons) = daemons::Daemons::default();
-        *write(&self.gateways) = gateways::Gateways::default();
+        *daemons = daemons::Daemons::default();
+        *gateways = gateways::Gateways::default();
         self.loads.clear();
         let mut changes = self.changes();
         changes.push(|| Change::Reset);
