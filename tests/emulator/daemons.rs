@@ -129,6 +129,22 @@ async fn a_daemon_runs_one_task_on_every_instance_and_on_instances_that_join() {
     assert_eq!(running.len(), 3);
     let replacement = running.iter().find(|t| t.container_instance_arn() == Some(joined.as_str())).unwrap();
     assert_ne!(replacement.task_arn(), victim.task_arn());
+
+    // An instance set to DRAINING leaves the daemon: its task stops.
+    client
+        .update_container_instances_state()
+        .cluster("c")
+        .container_instances(&joined)
+        .status(aws_sdk_ecs::types::ContainerInstanceStatus::Draining)
+        .send()
+        .await
+        .unwrap();
+    advance(&emulator, 30.0).await;
+    let running = tasks(&client, "RUNNING").await;
+    assert_eq!(running.len(), 2);
+    assert!(!instances_of(&running).contains(&joined));
+    let described = client.describe_daemon().daemon_arn(&daemon).send().await.unwrap().daemon.unwrap();
+    assert_eq!(described.current_revisions()[0].total_running_count(), 2);
 }
 
 #[tokio::test]
