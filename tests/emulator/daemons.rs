@@ -382,6 +382,11 @@ async fn daemon_calls_answer_ecs_errors() {
         Some("Daemon not found."),
     );
     assert_error(client.update_daemon().daemon_arn(arn("daemon/c/nope")).send().await, "DaemonNotFoundException", None);
+    assert_error(
+        client.describe_daemon().daemon_arn(arn("daemon/gone/agent")).send().await,
+        "ClusterNotFoundException",
+        Some("Cluster not found."),
+    );
     let missing = client
         .describe_daemon_deployments()
         .daemon_deployment_arns(arn("daemon-deployment/c/agent/1"))

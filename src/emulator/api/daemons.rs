@@ -14,15 +14,25 @@ use serde_json::{Map, Value, json};
 use crate::emulator::rules::validation::{check_enum, check_tags};
 use crate::emulator::sim::managed_daemons::{converge_now, counts};
 use crate::emulator::state::daemons::{Daemon, DaemonChange, DaemonDeployment, DaemonRevision, Daemons};
-use crate::emulator::state::ids::{cluster_name_of, deployment_id, is_valid_name};
+use crate::emulator::state::ids::{deployment_id, is_valid_name};
 use crate::emulator::state::records::{Failure, Tag, Timestamp};
 use crate::emulator::state::{ClusterState, Store, lock, read};
 use crate::emulator::wire::codec::{parse, to_value};
 use crate::emulator::wire::error::{EcsError, EcsResult, ErrorKind, required};
 use crate::emulator::wire::pagination::{PageRequest, list_response};
 
-fn daemon_not_found() -> EcsError {
-    EcsError::new(ErrorKind::DaemonNotFoundException, "Daemon not found.")
+/// The cluster named in a daemon ARN (`…:daemon/<cluster>/<name>`).
+fn cluster_in(daemon_arn: &str) -> Option<&str> {
+    daemon_arn.rsplit_once(":daemon/").and_then(|(_, rest)| rest.split('/').next())
+}
+
+/// Why a daemon ARN names no daemon: its cluster is unknown
+/// (ClusterNotFoundException) or the daemon is (DaemonNotFoundException).
+fn daemon_not_found(store: &Store, arn: &str) -> EcsError {
+    match cluster_in(arn) {
+        Some(cluster) if store.cluster(cluster).is_none() => EcsError::cluster_not_found(),
+        _ => EcsError::new(ErrorKind::DaemonNotFoundException, "Daemon not found."),
+    }
 }
 
 fn daemon_not_active() -> EcsError {
@@ -273,8 +283,8 @@ pub fn create_daemon(store: &Store, body: &[u8]) -> EcsResult<Value> {
 }
 
 /// The daemon an ARN names, and that it is ACTIVE.
-fn active_daemon<'a>(records: &'a Daemons, arn: &str) -> EcsResult<&'a Daemon> {
-    let daemon = records.daemons.get(arn).ok_or_else(daemon_not_found)?;
+fn active_daemon<'a>(store: &Store, records: &'a Daemons, arn: &str) -> EcsResult<&'a Daemon> {
+    let daemon = records.daemons.get(arn).ok_or_else(|| daemon_not_found(store, arn))?;
     if daemon.status != "ACTIVE" {
         return Err(daemon_not_active());
     }
@@ -295,7 +305,7 @@ pub fn update_daemon(store: &Store, body: &[u8]) -> EcsResult<Value> {
     check_settings(&input.settings)?;
     let now = store.now();
     let (answer, cluster) = store.change_daemons(|records, _| {
-        let daemon = active_daemon(records, &arn)?;
+        let daemon = active_daemon(store, records, &arn)?;
         let base = records.revisions.get(&daemon.current_revision_arn);
         let owner = Owner { arn: &daemon.daemon_arn, cluster: &daemon.cluster, name: &daemon.daemon_name };
         let revision = new_revision(store, records, owner, &input.settings, base, now)?;
@@ -333,7 +343,7 @@ pub fn delete_daemon(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let arn = required(input.daemon_arn, "daemonArn")?;
     let now = store.now();
     let (answer, cluster) = store.change_daemons(|records, _| {
-        let daemon = active_daemon(records, &arn)?;
+        let daemon = active_daemon(store, records, &arn)?;
         let mut deleting = daemon.clone();
         let (deployment, mut changes) = new_deployment(store, records, &deleting, None, now);
         deleting.status = "DELETE_IN_PROGRESS".into();
@@ -376,7 +386,7 @@ pub fn describe_daemon(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let input: DaemonInput = parse(body)?;
     let arn = required(input.daemon_arn, "daemonArn")?;
     let records = read(&store.daemons);
-    let daemon = records.daemons.get(&arn).ok_or_else(daemon_not_found)?;
+    let daemon = records.daemons.get(&arn).ok_or_else(|| daemon_not_found(store, &arn))?;
     let mut revisions = vec![daemon.current_revision_arn.clone()];
     if let Some(d) = records.deployments.get(&daemon.deployment_arn).filter(|d| d.status == "IN_PROGRESS") {
         revisions.extend(d.source_revision_arns.iter().filter(|r| !revisions.contains(r)).cloned().collect::<Vec<_>>());
@@ -574,8 +584,7 @@ pub fn list_daemon_deployments(store: &Store, body: &[u8]) -> EcsResult<Value> {
     let mut page = PageRequest::new(input.max_results, input.next_token.as_deref(), 20, 100)?;
     page.descending = true;
     // The cluster in the ARN must exist, as for every daemon call.
-    let cluster = daemon_arn.rsplit_once(":daemon/").and_then(|(_, rest)| rest.split('/').next()).unwrap_or_default();
-    store.find_cluster(Some(cluster_name_of(cluster)))?;
+    store.find_cluster(Some(cluster_in(&daemon_arn).unwrap_or_default()))?;
     let records = read(&store.daemons);
     let mut items: Vec<(String, Value)> = records
         .deployments
