@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::emulator::state::records::{ContainerDefinition, Tag, Timestamp};
+use crate::emulator::state::tagged::{TagEdit, edited, not_found};
+use crate::emulator::wire::error::EcsResult;
 
 /// A registered daemon task definition, in ECS's `DaemonTaskDefinition`
 /// shape (tags travel beside it).
@@ -202,6 +204,21 @@ impl Daemons {
             task_definition,
             tags: Vec::new(),
         }))
+    }
+
+    /// The tags of the daemon or daemon task definition `arn` names, after
+    /// `edit`, and the write that keeps them.
+    pub fn tagged(&self, arn: &str, edit: Option<TagEdit<'_>>) -> EcsResult<(Vec<Tag>, Vec<DaemonChange>)> {
+        if let Some(daemon) = self.daemons.get(arn) {
+            let (tags, changed) = edited(daemon.tags.clone(), edit)?;
+            let daemon = Daemon { tags: tags.clone(), ..daemon.clone() };
+            return Ok((tags, if changed { vec![DaemonChange::PutDaemon { daemon }] } else { Vec::new() }));
+        }
+        let definition = self.task_definition(arn, false).filter(|d| d.daemon_task_definition_arn == arn);
+        let definition = definition.ok_or_else(not_found)?;
+        let (tags, changed) = edited(definition.tags.clone(), edit)?;
+        let definition = DaemonTaskDefinition { tags: tags.clone(), ..definition.clone() };
+        Ok((tags, if changed { vec![DaemonChange::PutTaskDefinition { definition }] } else { Vec::new() }))
     }
 
     /// Daemons of `cluster` (by name), in ARN order.

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::emulator::state::records::{Tag, Timestamp};
+use crate::emulator::state::tagged::{TagEdit, edited, not_found};
+use crate::emulator::wire::error::EcsResult;
 
 /// A gateway (ECS's `Gateway` shape, rendered by the API).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -109,6 +111,20 @@ impl Gateways {
                 self.express_services.insert(service.service_arn.clone(), service);
             }
         }
+    }
+
+    /// The tags of the gateway or Express service `arn` names, after
+    /// `edit`, and the write that keeps them.
+    pub fn tagged(&self, arn: &str, edit: Option<TagEdit<'_>>) -> EcsResult<(Vec<Tag>, Vec<GatewayChange>)> {
+        if let Some(gateway) = self.gateways.get(arn) {
+            let (tags, changed) = edited(gateway.tags.clone(), edit)?;
+            let gateway = Gateway { tags: tags.clone(), ..gateway.clone() };
+            return Ok((tags, if changed { vec![GatewayChange::PutGateway { gateway }] } else { Vec::new() }));
+        }
+        let service = self.express_services.get(arn).ok_or_else(not_found)?;
+        let (tags, changed) = edited(service.tags.clone(), edit)?;
+        let service = ExpressService { tags: tags.clone(), ..service.clone() };
+        Ok((tags, if changed { vec![GatewayChange::PutExpressService { service }] } else { Vec::new() }))
     }
 
     /// The gateway a name or ARN names, deleted ones included.

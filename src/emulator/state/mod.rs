@@ -182,6 +182,25 @@ impl Store {
         self.change_records(&self.gateways, gateways::Gateways::apply, journal, |records, _| plan(records))
     }
 
+    /// Applies `edit` (None: reads) to the tags of the daemon, daemon task
+    /// definition, gateway or Express service `arn` names, durably, and
+    /// returns them; None when it names none of these kinds (a service ARN
+    /// is taken here only when an Express service has it).
+    pub fn tags_beside_clusters(
+        &self,
+        arn: &str,
+        edit: Option<tagged::TagEdit<'_>>,
+    ) -> Option<EcsResult<Vec<records::Tag>>> {
+        match Arns::resource_of(arn)?.split('/').next()? {
+            "daemon" | "daemon-task-definition" => Some(self.change_daemons(|r, _| r.tagged(arn, edit))),
+            "gateway" => Some(self.change_gateways(|r| r.tagged(arn, edit))),
+            "service" if read(&self.gateways).express_services.contains_key(arn) => {
+                Some(self.change_gateways(|r| r.tagged(arn, edit)))
+            }
+            _ => None,
+        }
+    }
+
     /// A write to Cloud Map's records: `plan` looks at them (under their
     /// write lock) and says what to change or why not; the changes are
     /// applied and journaled before the lock is let go.
