@@ -245,10 +245,12 @@ struct TaskView {
 impl TaskView {
     fn find(store: &Store, task_id: &str) -> Option<Self> {
         let registry = read(&store.task_definitions);
+        let daemons = read(&store.daemons);
         store.all_clusters().into_iter().find_map(|(cluster, cell)| {
             let state = lock(&cell);
             let entry = state.tasks.get(task_id)?.clone();
-            let definition = registry.resolve(&entry.task.task_definition_arn).map(|e| e.task_definition.clone());
+            let arn = &entry.task.task_definition_arn;
+            let definition = registry.resolve(arn).or_else(|| daemons.entry(arn)).map(|e| e.task_definition.clone());
             Some(Self { cluster, region: store.arns.region.clone(), entry, definition })
         })
     }

@@ -124,6 +124,8 @@ impl Agent {
         let mut found: Vec<(TaskPlan, Vec<(String, String)>)> = Vec::new();
         for store in (**app).as_ref().all() {
             let registry = read(&store.task_definitions);
+            // Daemon tasks run daemon task definitions (this lock before any cluster's).
+            let daemons = read(&store.daemons);
             let secrets = read(&store.secrets);
             let placement = Placement {
                 publish_ip: &self.publish_ip,
@@ -140,7 +142,8 @@ impl Agent {
                         .iter()
                         .filter_map(|c| Some((c.name.clone(), c.runtime_id.clone()?)))
                         .collect();
-                    let Some(td) = registry.resolve(&entry.task.task_definition_arn) else { continue };
+                    let td_arn = &entry.task.task_definition_arn;
+                    let Some(td) = registry.resolve(td_arn).or_else(|| daemons.entry(td_arn)) else { continue };
                     if !ids.is_empty() {
                         found.push((spec::plan(&cluster, entry, &td.task_definition, &placement), ids));
                     }
@@ -242,6 +245,7 @@ impl Agent {
         launching: &mut HashSet<String>,
     ) {
         let registry = read(&store.task_definitions);
+        let daemons = read(&store.daemons);
         let secrets = read(&store.secrets);
         let placement =
             Placement { publish_ip: &self.publish_ip, owner: &self.owner, timings: &store.timings, secrets: &secrets };
@@ -256,7 +260,8 @@ impl Agent {
                     && entry.task.pull_stopped_at.is_none()
                     && entry.task.containers.iter().all(|c| c.runtime_id.is_none());
                 if waiting && !launching.contains(arn) && !tracked.contains_key(arn) {
-                    if let Some(td) = registry.resolve(&entry.task.task_definition_arn) {
+                    let td_arn = &entry.task.task_definition_arn;
+                    if let Some(td) = registry.resolve(td_arn).or_else(|| daemons.entry(td_arn)) {
                         launching.insert(arn.clone());
                         work.launches.push(spec::plan(&cluster, entry, &td.task_definition, &placement));
                     }

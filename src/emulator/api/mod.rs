@@ -14,6 +14,11 @@ mod autoscaling;
 mod capacity_providers;
 mod clusters;
 mod container_instances;
+mod daemon_task_definitions;
+mod daemons;
+mod execute_command;
+mod express_services;
+mod gateways;
 mod logs;
 mod namespaces;
 mod service_deployments;
@@ -101,6 +106,34 @@ pub const OPERATIONS: &[(&str, Handler)] = &[
     ("UpdateTaskSet", task_sets::update_task_set),
     ("UpdateServicePrimaryTaskSet", task_sets::update_service_primary_task_set),
     ("DeleteTaskSet", task_sets::delete_task_set),
+    ("RegisterDaemonTaskDefinition", value_op!(daemon_task_definitions::register_daemon_task_definition)),
+    ("DescribeDaemonTaskDefinition", value_op!(daemon_task_definitions::describe_daemon_task_definition)),
+    ("ListDaemonTaskDefinitions", value_op!(daemon_task_definitions::list_daemon_task_definitions)),
+    ("DeleteDaemonTaskDefinition", value_op!(daemon_task_definitions::delete_daemon_task_definition)),
+    ("CreateDaemon", value_op!(daemons::create_daemon)),
+    ("UpdateDaemon", value_op!(daemons::update_daemon)),
+    ("DeleteDaemon", value_op!(daemons::delete_daemon)),
+    ("DescribeDaemon", value_op!(daemons::describe_daemon)),
+    ("ListDaemons", value_op!(daemons::list_daemons)),
+    ("DescribeDaemonDeployments", value_op!(daemons::describe_daemon_deployments)),
+    ("ListDaemonDeployments", value_op!(daemons::list_daemon_deployments)),
+    ("DescribeDaemonRevisions", value_op!(daemons::describe_daemon_revisions)),
+    ("CreateExpressGatewayService", value_op!(express_services::create_express_gateway_service)),
+    ("UpdateExpressGatewayService", value_op!(express_services::update_express_gateway_service)),
+    ("DeleteExpressGatewayService", value_op!(express_services::delete_express_gateway_service)),
+    ("DescribeExpressGatewayService", value_op!(express_services::describe_express_gateway_service)),
+    ("CreateGateway", value_op!(gateways::create_gateway)),
+    ("UpdateGateway", value_op!(gateways::update_gateway)),
+    ("DeleteGateway", value_op!(gateways::delete_gateway)),
+    ("DescribeGateway", value_op!(gateways::describe_gateway)),
+    ("ListGateways", value_op!(gateways::list_gateways)),
+    ("DescribeGatewayResources", value_op!(gateways::describe_gateway_resources)),
+    ("DescribeGatewayRoute", value_op!(gateways::describe_gateway_route)),
+    ("ListGatewayRoutes", value_op!(gateways::list_gateway_routes)),
+    ("AssociateGatewayWithCluster", value_op!(gateways::associate_gateway_with_cluster)),
+    ("DisassociateGatewayFromCluster", value_op!(gateways::disassociate_gateway_from_cluster)),
+    ("ListGatewayClusterAssociations", value_op!(gateways::list_gateway_cluster_associations)),
+    ("ExecuteCommand", value_op!(execute_command::execute_command)),
 ];
 
 /// The `X-Amz-Target` prefix of ECS's API version 2014-11-13.
@@ -289,32 +322,4 @@ pub fn resolve(target: &str) -> Result<Operation, Unresolved> {
 /// ECS operations that exist in the model but that this emulator does not
 /// implement: they get `UnsupportedFeatureException`, never a silent success.
 pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
-    "AssociateGatewayWithCluster",
-    "CreateDaemon",
-    "CreateExpressGatewayService",
-    "CreateGateway",
-    "DeleteDaemon",
-    "DeleteDaemonTaskDefinition",
-    "DeleteExpressGatewayService",
-    "DeleteGateway",
-    "DescribeDaemon",
-    "DescribeDaemonDeployments",
-    "DescribeDaemonRevisions",
-    "DescribeDaemonTaskDefinition",
-    "DescribeExpressGatewayService",
-    "DescribeGateway",
-    "DescribeGatewayResources",
-    "DescribeGatewayRoute",
-    "DisassociateGatewayFromCluster",
-    "ExecuteCommand",
-    "ListDaemonDeployments",
-    "ListDaemonTaskDefinitions",
-    "ListDaemons",
-    "ListGatewayClusterAssociations",
-    "ListGatewayRoutes",
-    "ListGateways",
-    "RegisterDaemonTaskDefinition",
-    "UpdateDaemon",
-    "UpdateExpressGatewayService",
-    "UpdateGateway",
 ];

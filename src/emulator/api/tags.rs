@@ -54,6 +54,9 @@ type TagEdit<'a> = &'a dyn Fn(&mut Vec<Tag>) -> EcsResult<()>;
 
 /// Applies `edit` to the resource's tags (None = read only) and returns them.
 fn with_tags(store: &Store, arn: &str, edit: Option<TagEdit<'_>>) -> EcsResult<Vec<Tag>> {
+    if let Some(tags) = store.tags_beside_clusters(arn, edit) {
+        return tags;
+    }
     let target = target(arn)?;
     let mut changes: Changes = store.changes();
     let cluster_name = match &target {

@@ -27,6 +27,7 @@ pub mod history;
 pub mod instances;
 pub mod lifecycle;
 pub mod load_balancers;
+pub mod managed_daemons;
 pub mod pass;
 pub mod progress;
 pub mod scheduler;

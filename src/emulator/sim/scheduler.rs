@@ -55,6 +55,8 @@ pub fn tick(store: &Store) -> TickReport {
         // Then the capacity providers place the tasks that wait for an
         // instance and scale their groups for them.
         super::capacity_providers::tick(store);
+        // Daemons place their tasks on the instances as they now are.
+        super::managed_daemons::tick(store);
         report
     })
 }

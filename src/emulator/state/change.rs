@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use crate::emulator::state::account_settings::AccountSettings;
 use crate::emulator::state::capacity_providers::{CapacityProviders, ProviderEntry};
 use crate::emulator::state::cluster::{ClusterState, RunTaskToken, TaskDefinitions};
+use crate::emulator::state::daemons::{DaemonChange, Daemons};
 use crate::emulator::state::discovery::{Discovery, DiscoveryChange};
+use crate::emulator::state::gateways::{GatewayChange, Gateways};
 use crate::emulator::state::logs::{LogChange, Logs};
 use crate::emulator::state::records::*;
 use crate::emulator::state::scaling::{Scaling, ScalingChange};
@@ -97,6 +99,13 @@ pub enum Change {
     /// A capacity provider created, updated, deleted or its group scaled.
     PutCapacityProvider {
         entry: ProviderEntry,
+    /// Writes to ECS Managed Daemons' records.
+    Daemons {
+        changes: Vec<DaemonChange>,
+    },
+    /// Writes to gateways and Express gateway services.
+    Gateways {
+        changes: Vec<GatewayChange>,
     },
 }
 
@@ -122,6 +131,12 @@ pub struct StateDump {
     /// Absent in snapshots written before capacity providers were served.
     #[serde(default)]
     pub capacity_providers: CapacityProviders,
+    /// Absent in snapshots written before daemons were served.
+    #[serde(default)]
+    pub daemons: Daemons,
+    /// Absent in snapshots written before gateways were served.
+    #[serde(default)]
+    pub gateways: Gateways,
 }
 
 /// Changes a write collects while it holds its locks; cloning records for the
@@ -208,6 +223,8 @@ impl StateDump {
             Change::Scaling { changes } => changes.into_iter().for_each(|c| self.scaling.apply(c)),
             Change::Discovery { changes } => changes.into_iter().for_each(|c| self.discovery.apply(c)),
             Change::PutCapacityProvider { entry } => self.capacity_providers.put(entry),
+            Change::Daemons { changes } => changes.into_iter().for_each(|c| self.daemons.apply(c)),
+            Change::Gateways { changes } => changes.into_iter().for_each(|c| self.gateways.apply(c)),
             Change::PutTaskProtection { cluster, id, expires_at } => {
                 if let Some(i) = find(&mut self.clusters, &cluster) {
                     match expires_at {

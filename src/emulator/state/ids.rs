@@ -132,6 +132,11 @@ impl Arns {
     pub fn task_definition(&self, family: &str, revision: u32) -> String {
         format!("{}task-definition/{family}:{revision}", self.prefix)
     }
+    /// The ARN of any other ECS resource: `path` is what follows the
+    /// account (`daemon/cluster/name`, `gateway/name`, ...).
+    pub fn resource(&self, path: &str) -> String {
+        format!("{}{path}", self.prefix)
+    }
     pub fn capacity_provider(&self, name: &str) -> String {
         format!("{}capacity-provider/{name}", self.prefix)
     }

@@ -16,8 +16,10 @@ pub mod alarms;
 pub mod capacity_providers;
 pub mod change;
 pub mod cluster;
+pub mod daemons;
 pub mod discovery;
 pub mod failure_rules;
+pub mod gateways;
 pub mod ids;
 pub mod journal;
 pub mod loads;
@@ -27,6 +29,7 @@ pub mod partitions;
 pub mod records;
 pub mod scaling;
 pub mod secrets;
+pub mod tagged;
 pub mod task_table;
 
 use std::collections::{BTreeMap, HashMap};
@@ -111,6 +114,13 @@ pub struct Store {
     /// The account's capacity providers and their simulated groups. Lock
     /// order: this lock before any cluster's.
     pub capacity_providers: RwLock<capacity_providers::CapacityProviders>,
+    /// ECS Managed Daemons' records; written through [`Store::change_daemons`].
+    /// Lock order: this lock before any cluster's.
+    pub daemons: RwLock<daemons::Daemons>,
+    /// Gateways and Express gateway services; written through
+    /// [`Store::change_gateways`]. Lock order: any cluster's lock before this
+    /// one; the clusters' map is looked in under it.
+    pub gateways: RwLock<gateways::Gateways>,
 }
 
 impl Store {
@@ -135,6 +145,70 @@ impl Store {
             loads: loads::Loads::default(),
             discovery: RwLock::new(discovery::Discovery::default()),
             capacity_providers: RwLock::new(capacity_providers::CapacityProviders::default()),
+            daemons: RwLock::new(daemons::Daemons::default()),
+            gateways: RwLock::new(gateways::Gateways::default()),
+        }
+    }
+
+    /// A write to one family of records kept under its own lock: `plan`
+    /// looks at them (under the write lock, which it may use to take
+    /// cluster locks after it) and says what to change or why not; its
+    /// changes, wrapped by `journal`, and any other `changes` it collected,
+    /// are applied and journaled before the lock is let go.
+    fn change_records<T, C: Clone, R>(
+        &self,
+        lock: &RwLock<T>,
+        apply: fn(&mut T, C),
+        journal: fn(Vec<C>) -> Change,
+        plan: impl FnOnce(&T, &mut Changes) -> EcsResult<(R, Vec<C>)>,
+    ) -> EcsResult<R> {
+        let mut records = write(lock);
+        let mut changes = self.changes();
+        let (result, list) = plan(&records, &mut changes)?;
+        if !list.is_empty() {
+            let journaled = list.clone();
+            changes.push(|| journal(journaled));
+        }
+        list.into_iter().for_each(|c| apply(&mut records, c));
+        self.persist(changes)?;
+        Ok(result)
+    }
+
+    /// A write to the daemon records (see [`Store::change_records`]); the
+    /// scheduler's daemon pass collects the tasks it starts and stops in
+    /// the same journal entry.
+    pub fn change_daemons<R>(
+        &self,
+        plan: impl FnOnce(&daemons::Daemons, &mut Changes) -> EcsResult<(R, Vec<daemons::DaemonChange>)>,
+    ) -> EcsResult<R> {
+        self.change_records(&self.daemons, daemons::Daemons::apply, |changes| Change::Daemons { changes }, plan)
+    }
+
+    /// A write to the gateway records (see [`Store::change_records`]).
+    pub fn change_gateways<R>(
+        &self,
+        plan: impl FnOnce(&gateways::Gateways) -> EcsResult<(R, Vec<gateways::GatewayChange>)>,
+    ) -> EcsResult<R> {
+        let journal = |changes| Change::Gateways { changes };
+        self.change_records(&self.gateways, gateways::Gateways::apply, journal, |records, _| plan(records))
+    }
+
+    /// Applies `edit` (None: reads) to the tags of the daemon, daemon task
+    /// definition, gateway or Express service `arn` names, durably, and
+    /// returns them; None when it names none of these kinds (a service ARN
+    /// is taken here only when an Express service has it).
+    pub fn tags_beside_clusters(
+        &self,
+        arn: &str,
+        edit: Option<tagged::TagEdit<'_>>,
+    ) -> Option<EcsResult<Vec<records::Tag>>> {
+        match Arns::resource_of(arn)?.split('/').next()? {
+            "daemon" | "daemon-task-definition" => Some(self.change_daemons(|r, _| r.tagged(arn, edit))),
+            "gateway" => Some(self.change_gateways(|r| r.tagged(arn, edit))),
+            "service" if read(&self.gateways).express_services.contains_key(arn) => {
+                Some(self.change_gateways(|r| r.tagged(arn, edit)))
+            }
+            _ => None,
         }
     }
 
@@ -284,6 +358,8 @@ impl Store {
             scaling: read(&self.scaling).clone(),
             discovery: read(&self.discovery).clone(),
             capacity_providers: read(&self.capacity_providers).clone(),
+            daemons: read(&self.daemons).clone(),
+            gateways: read(&self.gateways).clone(),
         }
     }
 
@@ -298,11 +374,17 @@ impl Store {
         *write(&self.scaling) = dump.scaling;
         *write(&self.discovery) = dump.discovery;
         *write(&self.capacity_providers) = dump.capacity_providers;
+        *write(&self.daemons) = dump.daemons;
+        *write(&self.gateways) = dump.gateways;
     }
 
     /// Drops everything, durably.
     pub fn reset(&self) -> EcsResult<()> {
         let mut providers = write(&self.capacity_providers);
+        // The daemons' and gateways' locks come before the clusters' map,
+        // which their writes look clusters up in.
+        let mut daemons = write(&self.daemons);
+        let mut gateways = write(&self.gateways);
         let mut scaling = write(&self.scaling);
         let mut map = write(&self.clusters);
         let mut tds = write(&self.task_definitions);
@@ -315,6 +397,8 @@ impl Store {
         *scaling = scaling::Scaling::default();
         *write(&self.discovery) = discovery::Discovery::default();
         *providers = capacity_providers::CapacityProviders::default();
+        *daemons = daemons::Daemons::default();
+        *gateways = gateways::Gateways::default();
         self.loads.clear();
         let mut changes = self.changes();
         changes.push(|| Change::Reset);

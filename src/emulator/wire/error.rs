@@ -83,6 +83,14 @@ pub enum ErrorKind {
     ResourceInUseException,
     /// IAM's refusal: a request names another account's resource.
     AccessDeniedException,
+    /// The daemon named does not exist.
+    DaemonNotFoundException,
+    /// The daemon is being deleted.
+    DaemonNotActiveException,
+    /// The gateway named does not exist.
+    GatewayNotFoundException,
+    /// ExecuteCommand: the task's execute-command agent is not connected.
+    TargetNotConnectedException,
 }
 
 impl ErrorKind {
@@ -133,6 +141,10 @@ impl ErrorKind {
             Self::ResourceLimitExceeded => "ResourceLimitExceeded",
             Self::ResourceInUseException => "ResourceInUseException",
             Self::AccessDeniedException => "AccessDeniedException",
+            Self::DaemonNotFoundException => "DaemonNotFoundException",
+            Self::DaemonNotActiveException => "DaemonNotActiveException",
+            Self::GatewayNotFoundException => "GatewayNotFoundException",
+            Self::TargetNotConnectedException => "TargetNotConnectedException",
         }
     }
 
