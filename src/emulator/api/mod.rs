@@ -321,5 +321,4 @@ pub fn resolve(target: &str) -> Result<Operation, Unresolved> {
 
 /// ECS operations that exist in the model but that this emulator does not
 /// implement: they get `UnsupportedFeatureException`, never a silent success.
-pub const UNSUPPORTED_OPERATIONS: &[&str] = &[
-];
+pub const UNSUPPORTED_OPERATIONS: &[&str] = &[];

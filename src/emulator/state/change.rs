@@ -99,6 +99,7 @@ pub enum Change {
     /// A capacity provider created, updated, deleted or its group scaled.
     PutCapacityProvider {
         entry: ProviderEntry,
+    },
     /// Writes to ECS Managed Daemons' records.
     Daemons {
         changes: Vec<DaemonChange>,
