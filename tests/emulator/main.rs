@@ -10,6 +10,7 @@ mod availability_zones;
 mod aws_cli;
 mod circuit_breaker;
 mod cli;
+mod cloudwatch;
 mod clusters;
 mod container_instances;
 mod credentials;

@@ -14,6 +14,7 @@
 pub mod metadata;
 pub mod report;
 pub mod spec;
+pub mod usage;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -22,6 +23,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use crate::emulator::docker::{Engine, Health, LABEL_OWNER, Network};
+use crate::emulator::state::usage::TaskUsage;
 use crate::emulator::state::{Store, lock, read};
 use metadata::Metadata;
 use report::{LaunchFailure, Started, Verdict};
@@ -189,6 +191,7 @@ impl Agent {
 
     /// Looks at the tasks until the emulator is dropped.
     pub async fn run<S: AsRef<Store> + Send + Sync + 'static>(self: Arc<Self>, app: Weak<S>) {
+        tokio::spawn(self.clone().measure(app.clone()));
         let mut interval = tokio::time::interval(POLL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -207,6 +210,55 @@ impl Agent {
                 tokio::spawn(async move { agent.remove(&tracked).await });
             }
         }
+    }
+
+    /// Measures the RUNNING tasks' containers every [`usage::EVERY`] until
+    /// the emulator is dropped ([`usage`]).
+    async fn measure<S: AsRef<Store> + Send + Sync + 'static>(self: Arc<Self>, app: Weak<S>) {
+        let mut interval = tokio::time::interval(usage::EVERY);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            if self.closed.load(Ordering::SeqCst) {
+                return;
+            }
+            let Some(strong) = app.upgrade() else { return };
+            let tasks = self.running_tasks(store_of(&strong));
+            drop(strong);
+            let measured = futures::future::join_all(tasks.into_iter().map(|(key, service, cpu, memory, ids)| {
+                let engine = self.engine.clone();
+                async move {
+                    let stats = futures::future::join_all(ids.iter().map(|id| engine.stats(id))).await;
+                    let stats: Vec<serde_json::Value> = stats.into_iter().filter_map(Result::ok).collect();
+                    let (cpu, memory) = usage::utilisation(&stats, cpu, memory)?;
+                    Some((key, TaskUsage { service, cpu, memory }))
+                }
+            }))
+            .await;
+            let Some(strong) = app.upgrade() else { return };
+            store_of(&strong).usage.replace(measured.into_iter().flatten().collect());
+        }
+    }
+
+    /// The RUNNING tasks whose containers this agent runs: `((cluster,
+    /// task id), service, CPU units, memory MiB, container ids)`.
+    #[allow(clippy::type_complexity)]
+    fn running_tasks(&self, store: &Store) -> Vec<((String, String), Option<String>, f64, f64, Vec<String>)> {
+        let tracked: Vec<Tracked> = lock(&self.tracked).values().cloned().collect();
+        let mut out = Vec::new();
+        for t in tracked.into_iter().filter(|t| !t.stopping) {
+            let Some(cell) = store.cluster(&t.cluster) else { continue };
+            let state = lock(&cell);
+            let Some(entry) = state.tasks.get(&t.task_id).filter(|e| e.task.last_status == "RUNNING") else { continue };
+            let size = |task: Option<&String>, reserved: i64| {
+                task.and_then(|v| v.parse::<f64>().ok()).unwrap_or(reserved as f64)
+            };
+            let cpu = size(entry.task.cpu.as_ref(), entry.reservation.cpu);
+            let memory = size(entry.task.memory.as_ref(), entry.reservation.memory);
+            let ids = t.containers.iter().map(|(_, id, _)| id.clone()).collect();
+            out.push(((t.cluster.clone(), t.task_id.clone()), entry.service_name.clone(), cpu, memory, ids));
+        }
+        out
     }
 
     /// What needs doing, from one pass over the tasks under their locks.

@@ -22,6 +22,7 @@ pub mod history;
 pub mod instances;
 pub mod lifecycle;
 pub mod load_balancers;
+pub mod metrics;
 pub mod pass;
 pub mod progress;
 pub mod scheduler;

@@ -49,6 +49,7 @@ pub fn tick(store: &Store) -> TickReport {
         // After the tasks moved: the autoscaler reads the services as they
         // now are, and a count it sets is acted on in this same tick.
         super::autoscaling::tick(store);
+        super::metrics::sample(store);
         report
     })
 }
@@ -130,8 +131,9 @@ fn tick_cluster(store: &Store, state: &mut ClusterState) -> TickReport {
 }
 
 /// The earliest time at which something is due in any cluster: a task's
-/// next change, a service's retry, a STOPPED task's expiry, or the
-/// autoscaler's next datapoint or scheduled action.
+/// next change, a service's retry, a STOPPED task's expiry, the
+/// autoscaler's next datapoint or scheduled action, or CloudWatch's next
+/// minute.
 pub fn next_due(store: &Store) -> Option<Timestamp> {
     let retention = store.stopped_task_retention_millis;
     let mut next: Option<Timestamp> = None;
@@ -156,6 +158,9 @@ pub fn next_due(store: &Store) -> Option<Timestamp> {
         }
     }
     if let Some(at) = super::autoscaling::next_due(store) {
+        consider(at);
+    }
+    if let Some(at) = super::metrics::next_due(store) {
         consider(at);
     }
     next

@@ -22,10 +22,12 @@ pub mod journal;
 pub mod loads;
 pub mod locks;
 pub mod logs;
+pub mod metrics;
 pub mod records;
 pub mod scaling;
 pub mod secrets;
 pub mod task_table;
+pub mod usage;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -97,6 +99,10 @@ pub struct Store {
     pub scaling: RwLock<scaling::Scaling>,
     /// The load tests put on services' simulated tasks.
     pub loads: loads::Loads,
+    /// CloudWatch's minutes (ECS's utilisation, sampled once a minute).
+    pub metrics: metrics::Metrics,
+    /// What the Docker runtime's tasks use, as the agent measured it.
+    pub usage: usage::Usage,
     /// Cloud Map's namespaces, services and instances; written through
     /// [`Store::change_discovery`]. Lock order: any cluster's lock before
     /// this one.
@@ -123,6 +129,8 @@ impl Store {
             secrets: RwLock::new(secrets::Secrets::default()),
             scaling: RwLock::new(scaling::Scaling::default()),
             loads: loads::Loads::default(),
+            metrics: metrics::Metrics::default(),
+            usage: usage::Usage::default(),
             discovery: RwLock::new(discovery::Discovery::default()),
         }
     }
@@ -284,6 +292,8 @@ impl Store {
         *scaling = scaling::Scaling::default();
         *write(&self.discovery) = discovery::Discovery::default();
         self.loads.clear();
+        self.metrics.clear();
+        self.usage.clear();
         let mut changes = self.changes();
         changes.push(|| Change::Reset);
         self.persist(changes)

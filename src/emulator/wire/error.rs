@@ -72,6 +72,18 @@ pub enum ErrorKind {
     /// Cloud Map: the service has no custom health check.
     CustomHealthNotFound,
     ResourceLimitExceeded,
+    /// CloudWatch: a parameter's value is not allowed (query code
+    /// `InvalidParameterValue`).
+    InvalidParameterValueException,
+    /// CloudWatch: a required parameter is absent (`MissingParameter`).
+    MissingRequiredParameterException,
+    /// CloudWatch: parameters that cannot go together
+    /// (`InvalidParameterCombination`).
+    InvalidParameterCombinationException,
+    /// CloudWatch's internal error (`InternalServiceError`, HTTP 500).
+    InternalServiceFault,
+    /// CloudWatch: a NextToken it did not hand out.
+    InvalidNextToken,
 }
 
 impl ErrorKind {
@@ -117,6 +129,11 @@ impl ErrorKind {
             Self::DuplicateRequest => "DuplicateRequest",
             Self::CustomHealthNotFound => "CustomHealthNotFound",
             Self::ResourceLimitExceeded => "ResourceLimitExceeded",
+            Self::InvalidParameterValueException => "InvalidParameterValueException",
+            Self::MissingRequiredParameterException => "MissingRequiredParameterException",
+            Self::InvalidParameterCombinationException => "InvalidParameterCombinationException",
+            Self::InternalServiceFault => "InternalServiceFault",
+            Self::InvalidNextToken => "InvalidNextToken",
         }
     }
 
@@ -127,7 +144,10 @@ impl ErrorKind {
     /// as their models say.
     pub fn http_status(self) -> u16 {
         match self {
-            Self::ServerException | Self::InternalServiceException | Self::ConcurrentUpdateException => 500,
+            Self::ServerException
+            | Self::InternalServiceException
+            | Self::ConcurrentUpdateException
+            | Self::InternalServiceFault => 500,
             _ => 400,
         }
     }
@@ -250,6 +270,10 @@ impl Dialect {
     /// unmodeled `ServerException` name, which SDKs treat as a 500 to retry).
     pub const CLOUD_MAP: Dialect =
         Dialect { message_member: "Message", internal: ErrorKind::ServerException, not_found_status: 400 };
+    /// CloudWatch's way: `{"__type", "message"}`, its internal failure
+    /// `InternalServiceFault` (the query codes are [`super::query`]'s).
+    pub const CLOUDWATCH: Dialect =
+        Dialect { message_member: "message", internal: ErrorKind::InternalServiceFault, not_found_status: 404 };
 
     /// The status and body of `err` as this service sends it. A failure
     /// raised as ECS's `ServerException` (a panic, an injected fault, a
