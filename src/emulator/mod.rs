@@ -294,7 +294,7 @@ pub fn router(app: Arc<App>) -> Router {
     let guard = app.guard.clone();
     let router = Router::new()
         .route("/", post(server::serve_ecs))
-        .route("/service/{service}/operation/{operation}", post(server::protocols::serve_cbor))
+        .route("/service/{service}/operation/{operation}", post(server::serve_cbor))
         .merge(admin::routes())
         .fallback(server::fallback)
         .with_state(app);

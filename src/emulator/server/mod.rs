@@ -160,7 +160,7 @@ pub async fn serve_ecs(
     body: Body,
 ) -> Response {
     if protocols::is_query(&headers) {
-        return protocols::serve_query(&app, body).await;
+        return serve_query(&app, body).await;
     }
     let operation = headers.get("x-amz-target").and_then(|t| t.to_str().ok()).and_then(|t| resolve(t).ok());
     injected_latency(&app, operation).await;
@@ -176,6 +176,34 @@ pub async fn serve_ecs(
         protocols::json_headers(op, kind, &mut response);
     }
     response
+}
+
+/// `POST /service/<Service>/operation/<Operation>`: Smithy RPC v2 CBOR
+/// for the services whose models list it ([`protocols`]).
+pub async fn serve_cbor(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    axum::extract::Path((service, name)): axum::extract::Path<(String, String)>,
+    body: Body,
+) -> Response {
+    let Some(served) = protocols::cbor_service(&service) else { return protocols::cbor_unknown_service(&service) };
+    let op = operation_named(&format!("{}{name}", served.target_prefix));
+    injected_latency(&app, op.as_ref().ok().copied()).await;
+    let dialect = op.as_ref().map_or(Dialect::ECS, |op| op.service.dialect);
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| too_large());
+    protocols::cbor_reply(served, dialect, bytes.as_deref().map_err(EcsError::clone), |input| run(&app, op, input))
+}
+
+/// A query-protocol request (a form post without a target), answered in XML.
+async fn serve_query(app: &App, body: Body) -> Response {
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| too_large());
+    let call = match protocols::query_call(bytes.as_deref().map_err(EcsError::clone)) {
+        Ok(call) => call,
+        Err(response) => return *response,
+    };
+    let op = operation_named(&call.target).map_err(|e| protocols::invalid_action(&call, e));
+    injected_latency(app, op.as_ref().ok().copied()).await;
+    let input = serde_json::to_vec(&call.request.input).unwrap_or_default();
+    protocols::query_reply(&call, run(app, op, &input))
 }
 
 /// A body that could not be read or is too large.
