@@ -15,7 +15,7 @@
 //! sim/      the living ECS: the tick, task lifecycle, deployments, breaker, events
 //! rules/    ECS's pure rules: validation, the query language, placement, zones
 //! state/    records, the store and its locks, the journal, ids
-//! wire/     the JSON 1.1 codec, the services' error shapes and dialects, pagination
+//! wire/     the JSON 1.1 codec, the CBOR and query bridges, the services' error shapes and dialects, pagination
 //! docker/   the Docker Engine client the agent drives (knows nothing of ECS)
 //! clock.rs, timings.rs   time and how long each simulated phase takes
 //! ```
@@ -317,12 +317,14 @@ pub enum EmulatorError {
     Join(#[from] tokio::task::JoinError),
 }
 
-/// The HTTP routes: ECS at `POST /`, admin under `/_emulator/`, all behind
+/// The HTTP routes: ECS and the other JSON and query services at `POST /`,
+/// Smithy RPC v2 CBOR at `POST /service/…`, admin under `/_emulator/`, all behind
 /// the signature check when credentials are configured.
 pub fn router(app: Arc<App>) -> Router {
     let guard = app.guard.clone();
     let router = Router::new()
         .route("/", post(server::serve_ecs))
+        .route("/service/{service}/operation/{operation}", post(server::serve_cbor))
         .merge(admin::routes())
         .fallback(server::fallback)
         .with_state(app);

@@ -12,6 +12,7 @@ mod blue_green;
 mod capacity_providers;
 mod circuit_breaker;
 mod cli;
+mod cloudwatch;
 mod clusters;
 mod container_instances;
 mod coverage;

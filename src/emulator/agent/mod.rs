@@ -16,6 +16,7 @@
 pub mod metadata;
 pub mod report;
 pub mod spec;
+pub mod usage;
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -25,6 +26,7 @@ use std::time::Duration;
 
 use crate::emulator::docker::{Engine, Health, LABEL_OWNER, Network};
 use crate::emulator::state::partitions::Partition;
+use crate::emulator::state::usage::TaskUsage;
 use crate::emulator::state::{Partitions, Store, lock, read};
 use metadata::Metadata;
 use report::{LaunchFailure, Started, Verdict};
@@ -195,6 +197,7 @@ impl Agent {
 
     /// Looks at the tasks until the emulator is dropped.
     pub async fn run<S: AsRef<Partitions> + Send + Sync + 'static>(self: Arc<Self>, app: Weak<S>) {
+        tokio::spawn(self.clone().measure(app.clone()));
         let mut interval = tokio::time::interval(POLL);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -213,6 +216,71 @@ impl Agent {
                 tokio::spawn(async move { agent.remove(&tracked).await });
             }
         }
+    }
+
+    /// Measures the RUNNING tasks' containers every [`usage::EVERY`] until
+    /// the emulator is dropped ([`usage`]); each partition's store gets the
+    /// figures of its own tasks.
+    async fn measure<S: AsRef<Partitions> + Send + Sync + 'static>(self: Arc<Self>, app: Weak<S>) {
+        let mut interval = tokio::time::interval(usage::EVERY);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            if self.closed.load(Ordering::SeqCst) {
+                return;
+            }
+            let Some(strong) = app.upgrade() else { return };
+            let tasks = self.running_tasks(&strong);
+            drop(strong);
+            let measured = futures::future::join_all(tasks.into_iter().map(|task| {
+                let engine = self.engine.clone();
+                async move {
+                    let stats = futures::future::join_all(task.ids.iter().map(|id| engine.stats(id))).await;
+                    let stats: Vec<serde_json::Value> = stats.into_iter().filter_map(Result::ok).collect();
+                    let (cpu, memory) = usage::utilisation(&stats, task.cpu, task.memory)?;
+                    Some((task.partition, task.key, TaskUsage { service: task.service, cpu, memory }))
+                }
+            }))
+            .await;
+            let measured: Vec<_> = measured.into_iter().flatten().collect();
+            let Some(strong) = app.upgrade() else { return };
+            let partitions: &Partitions = (*strong).as_ref();
+            for store in partitions.all() {
+                let partition = store.partition();
+                let mine = measured
+                    .iter()
+                    .filter(|(p, _, _)| *p == partition)
+                    .map(|(_, key, usage)| (key.clone(), usage.clone()))
+                    .collect();
+                store.usage.replace(mine);
+            }
+        }
+    }
+
+    /// The RUNNING tasks whose containers this agent runs, with what their
+    /// utilisation is measured against.
+    fn running_tasks<S: AsRef<Partitions>>(&self, app: &Arc<S>) -> Vec<Measured> {
+        let tracked: Vec<(String, Tracked)> =
+            lock(&self.tracked).iter().map(|(arn, t)| (arn.clone(), t.clone())).collect();
+        let mut out = Vec::new();
+        for (arn, t) in tracked.into_iter().filter(|(_, t)| !t.stopping) {
+            let store = store_of(app, &arn);
+            let Some(cell) = store.cluster(&t.cluster) else { continue };
+            let state = lock(&cell);
+            let Some(entry) = state.tasks.get(&t.task_id).filter(|e| e.task.last_status == "RUNNING") else { continue };
+            let size = |task: Option<&String>, reserved: i64| {
+                task.and_then(|v| v.parse::<f64>().ok()).unwrap_or(reserved as f64)
+            };
+            out.push(Measured {
+                partition: store.partition(),
+                key: (t.cluster.clone(), t.task_id.clone()),
+                service: entry.service_name.clone(),
+                cpu: size(entry.task.cpu.as_ref(), entry.reservation.cpu),
+                memory: size(entry.task.memory.as_ref(), entry.reservation.memory),
+                ids: t.containers.iter().map(|(_, id, _)| id.clone()).collect(),
+            });
+        }
+        out
     }
 
     /// What needs doing, from one pass over every partition's tasks under
@@ -685,6 +753,18 @@ fn store_of<S: AsRef<Partitions>>(app: &Arc<S>, task_arn: &str) -> Arc<Store> {
     Partition::of_arn(task_arn)
         .and_then(|p| partitions.existing(&p))
         .unwrap_or_else(|| partitions.default_store().clone())
+}
+
+/// A RUNNING task to measure: its partition, `(cluster, task id)`, its
+/// service, the CPU units and MiB its utilisation is a share of, and its
+/// containers' ids.
+struct Measured {
+    partition: Partition,
+    key: (String, String),
+    service: Option<String>,
+    cpu: f64,
+    memory: f64,
+    ids: Vec<String>,
 }
 
 /// One pass's work.

@@ -12,6 +12,7 @@ mod agent_calls;
 mod attributes;
 mod autoscaling;
 mod capacity_providers;
+mod cloudwatch;
 mod clusters;
 mod container_instances;
 mod daemon_task_definitions;
@@ -33,6 +34,7 @@ mod tasks;
 use crate::emulator::state::Store;
 use crate::emulator::wire::codec::Reply;
 use crate::emulator::wire::error::{Dialect, EcsResult};
+use crate::emulator::wire::protocols::{Protocols, Query};
 
 /// One operation: the store and the raw body in, ECS's answer out.
 pub type Handler = fn(&Store, &[u8]) -> EcsResult<Reply>;
@@ -206,6 +208,38 @@ pub const CLOUD_MAP_OPERATIONS: &[(&str, Handler)] = &[
     ("ListTagsForResource", value_op!(service_discovery::list_tags_for_resource)),
 ];
 
+/// The `X-Amz-Target` prefix of CloudWatch (API 2010-08-01).
+pub const CLOUDWATCH_TARGET_PREFIX: &str = "GraniteServiceVersion20100801.";
+
+/// The CloudWatch operations served on the same port (metrics only).
+pub const CLOUDWATCH_OPERATIONS: &[(&str, Handler)] = &[
+    ("GetMetricStatistics", value_op!(cloudwatch::get_metric_statistics)),
+    ("GetMetricData", value_op!(cloudwatch::get_metric_data)),
+    ("ListMetrics", value_op!(cloudwatch::list_metrics)),
+    ("PutMetricData", value_op!(cloudwatch::put_metric_data)),
+];
+
+/// How the services are reached besides AWS JSON 1.1 at `POST /`: one
+/// row per service whose model lists more (or another JSON version).
+pub const PROTOCOLS: &[Protocols] = &[
+    Protocols {
+        target_prefix: CLOUDWATCH_TARGET_PREFIX,
+        json_content_type: "application/x-amz-json-1.0",
+        cbor_service: Some("GraniteServiceVersion20100801"),
+        query: Some(Query { version: "2010-08-01", xmlns: "http://monitoring.amazonaws.com/doc/2010-08-01/" }),
+        query_compatible: true,
+        timestamps: &["Timestamp", "Timestamps"],
+    },
+    Protocols {
+        target_prefix: CLOUD_MAP_TARGET_PREFIX,
+        json_content_type: "application/x-amz-json-1.1",
+        cbor_service: Some("Route53AutoNaming_v20170314"),
+        query: None,
+        query_compatible: false,
+        timestamps: &["CreateDate", "UpdateDate"],
+    },
+];
+
 /// One AWS service on the emulator's port.
 #[derive(Debug)]
 pub struct Service {
@@ -269,6 +303,59 @@ pub const SERVICES: &[Service] = &[
         dialect: Dialect::CLOUD_MAP,
         qualified_names: true,
     },
+    Service {
+        target_prefix: CLOUDWATCH_TARGET_PREFIX,
+        operations: CLOUDWATCH_OPERATIONS,
+        unsupported: CLOUDWATCH_UNSUPPORTED,
+        dialect: Dialect::CLOUDWATCH,
+        qualified_names: true,
+    },
+];
+
+/// CloudWatch's operations other than the metric reads and writes.
+const CLOUDWATCH_UNSUPPORTED: &[&str] = &[
+    "DeleteAlarmMuteRule",
+    "DeleteAlarms",
+    "DeleteAnomalyDetector",
+    "DeleteDashboards",
+    "DeleteInsightRules",
+    "DeleteMetricStream",
+    "DescribeAlarmContributors",
+    "DescribeAlarmHistory",
+    "DescribeAlarms",
+    "DescribeAlarmsForMetric",
+    "DescribeAnomalyDetectors",
+    "DescribeInsightRules",
+    "DisableAlarmActions",
+    "DisableInsightRules",
+    "EnableAlarmActions",
+    "EnableInsightRules",
+    "GetAlarmMuteRule",
+    "GetDashboard",
+    "GetInsightRuleReport",
+    "GetMetricStream",
+    "GetMetricWidgetImage",
+    "GetOTelEnrichment",
+    "ListAlarmMuteRules",
+    "ListDashboards",
+    "ListManagedInsightRules",
+    "ListMetricStreams",
+    "ListTagsForResource",
+    "PutAlarmMuteRule",
+    "PutAnomalyDetector",
+    "PutCompositeAlarm",
+    "PutDashboard",
+    "PutInsightRule",
+    "PutManagedInsightRules",
+    "PutMetricAlarm",
+    "PutMetricStream",
+    "SetAlarmState",
+    "StartMetricStreams",
+    "StartOTelEnrichment",
+    "StopMetricStreams",
+    "StopOTelEnrichment",
+    "TagResource",
+    "UntagResource",
 ];
 
 /// One operation resolved from the table.

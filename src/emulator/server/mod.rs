@@ -15,6 +15,7 @@ pub mod auth;
 pub mod body;
 pub mod faults;
 pub mod listener;
+pub mod protocols;
 pub mod stats;
 pub mod throttling;
 
@@ -94,6 +95,13 @@ fn operation(headers: &HeaderMap) -> Result<Operation, (Dialect, EcsError)> {
         .ok_or_else(|| unknown("Missing X-Amz-Target header.".into()))?
         .to_str()
         .map_err(|_| unknown("X-Amz-Target is not valid text.".into()))?;
+    operation_named(target)
+}
+
+/// Resolves `<Prefix>.<Operation>` (a target header, or what another
+/// protocol names the same way) to an operation.
+pub fn operation_named(target: &str) -> Result<Operation, (Dialect, EcsError)> {
+    let unknown = |message: String| (Dialect::ECS, EcsError::new(ErrorKind::UnknownOperationException, message));
     resolve(target).map_err(|why| match why {
         Unresolved::UnknownTarget => {
             let expected: Vec<String> = SERVICES.iter().map(|s| format!("'{}<Operation>'", s.target_prefix)).collect();
@@ -119,11 +127,16 @@ fn operation(headers: &HeaderMap) -> Result<Operation, (Dialect, EcsError)> {
     })
 }
 
-/// Serves one request body into a status and JSON body bytes; never
-/// panics (a panic becomes the service's internal error).
-pub fn serve(app: &App, headers: &HeaderMap, body: &[u8]) -> (u16, Vec<u8>) {
-    let result = with_rng(app.store.rng.as_ref(), || {
-        let op = operation(headers)?;
+/// Runs a resolved operation on a JSON body: its counter, the faults in
+/// force, the handler (a panic becomes the service's internal error).
+pub fn run(
+    app: &App,
+    headers: &HeaderMap,
+    op: Result<Operation, (Dialect, EcsError)>,
+    body: &[u8],
+) -> Result<Reply, (Dialect, EcsError)> {
+    with_rng(app.store.rng.as_ref(), || {
+        let op = op?;
         let fail = |err| (op.service.dialect, err);
         app.stats.count(op.index);
         if let Some(fault) = app.faults.check(app.stats.name(op.index), app.store.now().0) {
@@ -137,12 +150,32 @@ pub fn serve(app: &App, headers: &HeaderMap, body: &[u8]) -> (u16, Vec<u8>) {
         catch_unwind(AssertUnwindSafe(|| (op.handler)(&store, body)))
             .unwrap_or_else(|_| Err(EcsError::server("Internal error while serving the request.")))
             .map_err(fail)
-    });
-    match result {
-        Ok(reply) => (200, reply.0),
+    })
+}
+
+/// Waits out an injected latency fault on `op`, if one is in force.
+pub async fn injected_latency(app: &App, op: Option<Operation>) {
+    let delay = op.and_then(|op| with_rng(app.store.rng.as_ref(), || app.faults.latency(app.stats.name(op.index))));
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// Serves one request body into a status and JSON body bytes; never
+/// panics (a panic becomes the service's internal error).
+pub fn serve(app: &App, headers: &HeaderMap, body: &[u8]) -> (u16, Vec<u8>) {
+    let (status, bytes, _) = serve_parts(app, headers, body);
+    (status, bytes)
+}
+
+/// [`serve`], with the kind of the error answered, if one was.
+fn serve_parts(app: &App, headers: &HeaderMap, body: &[u8]) -> (u16, Vec<u8>, Option<ErrorKind>) {
+    match run(app, headers, operation(headers), body) {
+        Ok(reply) => (200, reply.0, None),
         Err((dialect, err)) => {
             let (status, body) = dialect.render(&err);
-            (status, Reply::from(body).0)
+            let kind = if err.kind == ErrorKind::ServerException { dialect.internal } else { err.kind };
+            (status, Reply::from(body).0, Some(kind))
         }
     }
 }
@@ -172,20 +205,57 @@ pub async fn serve_ecs(
     headers: HeaderMap,
     request_body: Body,
 ) -> Response {
-    let operation = headers.get("x-amz-target").and_then(|t| t.to_str().ok()).and_then(|t| resolve(t).ok());
-    let delay =
-        operation.and_then(|op| with_rng(app.store.rng.as_ref(), || app.faults.latency(app.stats.name(op.index))));
-    if let Some(delay) = delay {
-        tokio::time::sleep(delay).await;
+    if protocols::is_query(&headers) {
+        return serve_query(&app, &headers, request_body).await;
     }
-    let (status, bytes) = match body::read_body(request_body, &app.limits).await {
-        Ok(bytes) => serve(&app, &headers, &bytes),
-        Err(refusal) => {
-            let err = refusal.error();
-            (err.kind.http_status(), Reply::from(err.body()).0)
-        }
+    let operation = headers.get("x-amz-target").and_then(|t| t.to_str().ok()).and_then(|t| resolve(t).ok());
+    injected_latency(&app, operation).await;
+    let (status, bytes, kind) = match read(&app, request_body).await {
+        Ok(bytes) => serve_parts(&app, &headers, &bytes),
+        Err(err) => (err.kind.http_status(), Reply::from(err.body()).0, Some(err.kind)),
     };
-    bytes_response(status, bytes)
+    let mut response = bytes_response(status, bytes);
+    if let Some(op) = operation {
+        protocols::json_headers(op, kind, &mut response);
+    }
+    response
+}
+
+/// `POST /service/<Service>/operation/<Operation>`: Smithy RPC v2 CBOR
+/// for the services whose models list it ([`protocols`]).
+pub async fn serve_cbor(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    axum::extract::Path((service, name)): axum::extract::Path<(String, String)>,
+    headers: HeaderMap,
+    request_body: Body,
+) -> Response {
+    let Some(served) = protocols::cbor_service(&service) else { return protocols::cbor_unknown_service(&service) };
+    let op = operation_named(&format!("{}{name}", served.target_prefix));
+    injected_latency(&app, op.as_ref().ok().copied()).await;
+    let dialect = op.as_ref().map_or(Dialect::ECS, |op| op.service.dialect);
+    let bytes = read(&app, request_body).await;
+    protocols::cbor_reply(served, dialect, bytes.as_deref().map_err(EcsError::clone), |input| {
+        run(&app, &headers, op, input)
+    })
+}
+
+/// A query-protocol request (a form post without a target), answered in XML.
+async fn serve_query(app: &App, headers: &HeaderMap, request_body: Body) -> Response {
+    let bytes = read(app, request_body).await;
+    let call = match protocols::query_call(bytes.as_deref().map_err(EcsError::clone)) {
+        Ok(call) => call,
+        Err(response) => return *response,
+    };
+    let op = operation_named(&call.target).map_err(|e| protocols::invalid_action(&call, e));
+    injected_latency(app, op.as_ref().ok().copied()).await;
+    let input = serde_json::to_vec(&call.request.input).unwrap_or_default();
+    protocols::query_reply(&call, run(app, headers, op, &input))
+}
+
+/// A request's body within the listener's limits, or the refusal as an
+/// AWS error.
+async fn read(app: &App, request_body: Body) -> Result<axum::body::Bytes, EcsError> {
+    body::read_body(request_body, &app.limits).await.map_err(|refusal| refusal.error())
 }
 
 /// A JSON 1.1 response with a request id, as ECS sends.
@@ -193,7 +263,8 @@ pub fn json_response(status: u16, value: &Value) -> Response {
     bytes_response(status, Reply::from(value.clone()).0)
 }
 
-fn bytes_response(status: u16, bytes: Vec<u8>) -> Response {
+/// A response with the JSON 1.1 content type and a request id.
+pub fn bytes_response(status: u16, bytes: Vec<u8>) -> Response {
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     let headers = response.headers_mut();

@@ -28,6 +28,7 @@ pub mod instances;
 pub mod lifecycle;
 pub mod load_balancers;
 pub mod managed_daemons;
+pub mod metrics;
 pub mod pass;
 pub mod progress;
 pub mod scheduler;

@@ -57,6 +57,7 @@ pub fn tick(store: &Store) -> TickReport {
         super::capacity_providers::tick(store);
         // Daemons place their tasks on the instances as they now are.
         super::managed_daemons::tick(store);
+        super::metrics::sample(store);
         report
     })
 }
@@ -152,8 +153,9 @@ fn tick_cluster(store: &Store, state: &mut ClusterState) -> TickReport {
 }
 
 /// The earliest time at which something is due in any cluster: a task's
-/// next change, a service's retry, a STOPPED task's expiry, or the
-/// autoscaler's next datapoint or scheduled action.
+/// next change, a service's retry, a STOPPED task's expiry, the
+/// autoscaler's next datapoint or scheduled action, or CloudWatch's next
+/// minute.
 pub fn next_due(store: &Store) -> Option<Timestamp> {
     let retention = store.stopped_task_retention_millis;
     let mut next: Option<Timestamp> = None;
@@ -181,6 +183,9 @@ pub fn next_due(store: &Store) -> Option<Timestamp> {
         consider(at);
     }
     if let Some(at) = super::capacity_providers::next_due(store) {
+        consider(at);
+    }
+    if let Some(at) = super::metrics::next_due(store) {
         consider(at);
     }
     next

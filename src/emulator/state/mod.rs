@@ -26,11 +26,13 @@ pub mod loads;
 pub mod locks;
 pub mod logs;
 pub mod partitions;
+pub mod metrics;
 pub mod records;
 pub mod scaling;
 pub mod secrets;
 pub mod tagged;
 pub mod task_table;
+pub mod usage;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
@@ -107,6 +109,10 @@ pub struct Store {
     pub scaling: RwLock<scaling::Scaling>,
     /// The load tests put on services' simulated tasks.
     pub loads: loads::Loads,
+    /// CloudWatch's minutes (ECS's utilisation, sampled once a minute).
+    pub metrics: metrics::Metrics,
+    /// What the Docker runtime's tasks use, as the agent measured it.
+    pub usage: usage::Usage,
     /// Cloud Map's namespaces, services and instances; written through
     /// [`Store::change_discovery`]. Lock order: any cluster's lock before
     /// this one.
@@ -143,6 +149,8 @@ impl Store {
             secrets: RwLock::new(secrets::Secrets::default()),
             scaling: RwLock::new(scaling::Scaling::default()),
             loads: loads::Loads::default(),
+            metrics: metrics::Metrics::default(),
+            usage: usage::Usage::default(),
             discovery: RwLock::new(discovery::Discovery::default()),
             capacity_providers: RwLock::new(capacity_providers::CapacityProviders::default()),
             daemons: RwLock::new(daemons::Daemons::default()),
@@ -400,6 +408,8 @@ impl Store {
         *daemons = daemons::Daemons::default();
         *gateways = gateways::Gateways::default();
         self.loads.clear();
+        self.metrics.clear();
+        self.usage.clear();
         let mut changes = self.changes();
         changes.push(|| Change::Reset);
         self.persist(changes)

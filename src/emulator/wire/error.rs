@@ -91,6 +91,18 @@ pub enum ErrorKind {
     GatewayNotFoundException,
     /// ExecuteCommand: the task's execute-command agent is not connected.
     TargetNotConnectedException,
+    /// CloudWatch: a parameter's value is not allowed (query code
+    /// `InvalidParameterValue`).
+    InvalidParameterValueException,
+    /// CloudWatch: a required parameter is absent (`MissingParameter`).
+    MissingRequiredParameterException,
+    /// CloudWatch: parameters that cannot go together
+    /// (`InvalidParameterCombination`).
+    InvalidParameterCombinationException,
+    /// CloudWatch's internal error (`InternalServiceError`, HTTP 500).
+    InternalServiceFault,
+    /// CloudWatch: a NextToken it did not hand out.
+    InvalidNextToken,
 }
 
 impl ErrorKind {
@@ -145,6 +157,11 @@ impl ErrorKind {
             Self::DaemonNotActiveException => "DaemonNotActiveException",
             Self::GatewayNotFoundException => "GatewayNotFoundException",
             Self::TargetNotConnectedException => "TargetNotConnectedException",
+            Self::InvalidParameterValueException => "InvalidParameterValueException",
+            Self::MissingRequiredParameterException => "MissingRequiredParameterException",
+            Self::InvalidParameterCombinationException => "InvalidParameterCombinationException",
+            Self::InternalServiceFault => "InternalServiceFault",
+            Self::InvalidNextToken => "InvalidNextToken",
         }
     }
 
@@ -155,7 +172,10 @@ impl ErrorKind {
     /// as their models say.
     pub fn http_status(self) -> u16 {
         match self {
-            Self::ServerException | Self::InternalServiceException | Self::ConcurrentUpdateException => 500,
+            Self::ServerException
+            | Self::InternalServiceException
+            | Self::ConcurrentUpdateException
+            | Self::InternalServiceFault => 500,
             Self::RequestTimeoutException => 408,
             _ => 400,
         }
@@ -279,6 +299,10 @@ impl Dialect {
     /// unmodeled `ServerException` name, which SDKs treat as a 500 to retry).
     pub const CLOUD_MAP: Dialect =
         Dialect { message_member: "Message", internal: ErrorKind::ServerException, not_found_status: 400 };
+    /// CloudWatch's way: `{"__type", "message"}`, its internal failure
+    /// `InternalServiceFault` (the query codes are [`super::query`]'s).
+    pub const CLOUDWATCH: Dialect =
+        Dialect { message_member: "message", internal: ErrorKind::InternalServiceFault, not_found_status: 404 };
 
     /// The status and body of `err` as this service sends it. A failure
     /// raised as ECS's `ServerException` (a panic, an injected fault, a

@@ -15,6 +15,7 @@ mod networks;
 mod restarts;
 mod rollouts;
 mod tasks;
+mod utilisation;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
