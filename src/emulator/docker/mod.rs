@@ -331,7 +331,11 @@ impl Engine {
         let id = if network == "bridge" { network.to_owned() } else { self.network(network).await? };
         let inspect = self.docker.inspect_network(&id, None).await?;
         let configs = inspect.ipam.and_then(|i| i.config).unwrap_or_default();
-        Ok(configs.into_iter().filter_map(|c| c.gateway?.parse().ok()).find(IpAddr::is_ipv4))
+        let listed = configs.iter().filter_map(|c| c.gateway.as_deref()?.parse().ok()).find(IpAddr::is_ipv4);
+        // Some engines list no gateway for the default bridge (only its
+        // subnet); Docker's IPAM gives the gateway the subnet's first address.
+        let derived = || configs.iter().filter_map(|c| first_host(c.subnet.as_deref()?)).map(IpAddr::V4).next();
+        Ok(listed.or_else(derived))
     }
 
     /// A container's IPv4 address on `network`.
@@ -521,3 +525,28 @@ fn mount(m: &MountSpec) -> bollard::models::Mount {
 
 /// The label on every network the emulator creates.
 pub const LABEL_OWNER: &str = "dev.ecs-bridge.emulator";
+
+/// The first host address of an IPv4 subnet (`172.17.0.0/16` → `172.17.0.1`),
+/// which Docker's default IPAM makes a bridge network's gateway.
+fn first_host(subnet: &str) -> Option<Ipv4Addr> {
+    let (address, length) = subnet.split_once('/')?;
+    let address: Ipv4Addr = address.parse().ok()?;
+    let length: u32 = length.parse().ok().filter(|l| *l <= 30)?;
+    let mask = u32::MAX.checked_shl(32 - length).unwrap_or(0);
+    Some(Ipv4Addr::from((u32::from(address) & mask) + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bridge_without_a_listed_gateway_uses_its_subnets_first_address() {
+        assert_eq!(first_host("172.17.0.0/16"), Some(Ipv4Addr::new(172, 17, 0, 1)));
+        assert_eq!(first_host("10.1.2.128/25"), Some(Ipv4Addr::new(10, 1, 2, 129)));
+        assert_eq!(first_host("172.17.5.9/16"), Some(Ipv4Addr::new(172, 17, 0, 1)));
+        assert_eq!(first_host("fd00::/64"), None);
+        assert_eq!(first_host("10.0.0.0/31"), None);
+        assert_eq!(first_host("garbage"), None);
+    }
+}
