@@ -52,6 +52,7 @@ use state::journal::{COMPACT_AFTER_BYTES, Journal, PersistenceError};
 
 pub use api::{OPERATIONS, UNSUPPORTED_OPERATIONS};
 pub use server::auth::Credentials;
+pub use server::listener::Limits;
 pub use server::{App, handle, handle_target};
 pub use sim::chaos::kill_task;
 pub use sim::scheduler::{AdvanceReport, ClockError, TickReport, advance, next_due, tick};
@@ -160,6 +161,21 @@ pub struct EmulatorArgs {
     /// The secret of `--access-key-id`.
     #[arg(long, env = "ECS_BRIDGE_EMULATOR_SECRET_ACCESS_KEY", requires = "access_key_id", hide_env_values = true)]
     pub secret_access_key: Option<String>,
+    /// The largest request body served (bytes); larger ones are refused
+    /// with `SerializationException` before they are read.
+    #[arg(long, default_value_t = Limits::default().max_body_bytes)]
+    pub max_body_bytes: usize,
+    /// Seconds a client may take to send a request's headers; also how
+    /// long an idle keep-alive connection stays open.
+    #[arg(long, default_value_t = Limits::default().header_timeout.as_secs())]
+    pub header_timeout_secs: u64,
+    /// Seconds a client may take to send a request's body
+    /// (`RequestTimeoutException`, HTTP 408, past it).
+    #[arg(long, default_value_t = Limits::default().body_timeout.as_secs())]
+    pub body_timeout_secs: u64,
+    /// Connections served at once; more wait in the accept backlog.
+    #[arg(long, default_value_t = Limits::default().max_connections)]
+    pub max_connections: usize,
 }
 
 /// How to start an emulator.
@@ -196,6 +212,9 @@ pub struct EmulatorConfig {
     pub credentials: Option<Credentials>,
     /// With `state_dir`: when the journal is flushed to disk.
     pub fsync: Fsync,
+    /// What one client may cost: body size, header and body time,
+    /// connections at once.
+    pub limits: Limits,
 }
 
 impl Default for EmulatorConfig {
@@ -221,6 +240,7 @@ impl Default for EmulatorConfig {
             publish_ip: "127.0.0.1".into(),
             credentials: None,
             fsync: Fsync::Never,
+            limits: Limits::default(),
         }
     }
 }
@@ -261,6 +281,13 @@ impl From<EmulatorArgs> for EmulatorConfig {
                 .access_key_id
                 .zip(args.secret_access_key)
                 .map(|(access_key_id, secret_access_key)| Credentials { access_key_id, secret_access_key }),
+            fsync: args.fsync,
+            limits: Limits {
+                max_body_bytes: args.max_body_bytes,
+                header_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
+                body_timeout: Duration::from_secs(args.body_timeout_secs.max(1)),
+                max_connections: args.max_connections.max(1),
+            },
             ..Self::default()
         }
     }
@@ -329,8 +356,8 @@ pub fn build_app(config: &EmulatorConfig) -> Result<Arc<App>, EmulatorError> {
     let guard = config
         .credentials
         .clone()
-        .map(|credentials| Arc::new(server::auth::Guard { credentials, max_body_bytes: server::MAX_BODY_BYTES }));
-    Ok(Arc::new(App { store, stats: server::stats::Stats::default(), faults, guard }))
+        .map(|credentials| Arc::new(server::auth::Guard { credentials, limits: config.limits }));
+    Ok(Arc::new(App { store, stats: server::stats::Stats::default(), faults, guard, limits: config.limits }))
 }
 
 /// An emulator serving in the background of this process. Dropping it stops
@@ -521,12 +548,12 @@ pub async fn spawn(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
     if let Some(agent) = agent.as_ref().filter(|_| addr.ip().is_unspecified()) {
         router = router.merge(agent.metadata_routes(Arc::downgrade(&app)));
     }
+    let limits = config.limits;
     let server = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
+        server::listener::serve(listener, router, limits, async move {
+            let _ = rx.await;
+        })
+        .await
     });
     Ok(RunningEmulator {
         addr,
@@ -575,5 +602,35 @@ mod tests {
         assert_eq!(config.timings.target_healthy, 7_500);
         let config = EmulatorConfig::from(Cli::parse_from(["emulator"]).emulator);
         assert_eq!(config.timings.target_healthy, 3_000, "short on the real clock by default");
+    }
+
+    #[test]
+    fn fsync_and_limits_come_from_their_flags() {
+        let args = [
+            "emulator",
+            "--fsync",
+            "always",
+            "--max-body-bytes",
+            "4096",
+            "--header-timeout-secs",
+            "2",
+            "--body-timeout-secs",
+            "3",
+            "--max-connections",
+            "7",
+        ];
+        let config = EmulatorConfig::from(Cli::parse_from(args).emulator);
+        assert_eq!(config.fsync, Fsync::Always);
+        assert_eq!(
+            config.limits,
+            Limits {
+                max_body_bytes: 4096,
+                header_timeout: Duration::from_secs(2),
+                body_timeout: Duration::from_secs(3),
+                max_connections: 7,
+            }
+        );
+        let config = EmulatorConfig::from(Cli::parse_from(["emulator"]).emulator);
+        assert_eq!((config.fsync, config.limits), (Fsync::Never, Limits::default()));
     }
 }

@@ -72,9 +72,10 @@ struct World {
     min_percent: i64,
     /// The healthy floor has been reached since the last disturbance.
     reached: bool,
-    /// Serving tasks have been within maximumPercent since the desired count
-    /// last changed (a scale-in can leave more running than the new bound
-    /// allows until they stop; the scheduler must never start past it).
+    /// The tasks the scheduler keeps (pending or running, not asked to stop)
+    /// have been within maximumPercent since the desired count last changed
+    /// (a scale-in can leave more than the new bound allows, some still
+    /// pending, until they stop; the scheduler must never start past it).
     within_max: bool,
 }
 
@@ -212,7 +213,11 @@ impl World {
         if in_deployment && self.within_max {
             prop_assert!(serving.len() as i64 <= max_tasks, "{} serving > {max_tasks}", serving.len());
         }
-        if serving.len() as i64 <= max_tasks {
+        // Within the bound only once every task the scheduler keeps (pending
+        // ones too) fits: tasks started under a larger desired count may
+        // still be on their way to RUNNING after a scale-in.
+        let kept = tasks.iter().filter(|t| t["desiredStatus"] == "RUNNING").count() as i64;
+        if kept <= max_tasks {
             self.within_max = true;
         }
         let now = self.app.store.now().0 as f64 / 1000.0;

@@ -20,6 +20,7 @@ mod error_shapes;
 mod faults;
 mod fuzz;
 mod invariants;
+mod limits;
 mod load_balancers;
 mod namespaces;
 mod persistence;

@@ -26,6 +26,9 @@ use axum::response::{IntoResponse, Response};
 use k8s_openapi::jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
+use super::body::{BodyRefusal, read_body};
+use super::listener::Limits;
+
 /// The one access key the emulator accepts.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -43,8 +46,8 @@ impl std::fmt::Debug for Credentials {
 #[derive(Debug)]
 pub struct Guard {
     pub credentials: Credentials,
-    /// Bodies are read whole to hash them; beyond this they are refused.
-    pub max_body_bytes: usize,
+    /// Bodies are read whole to hash them, within these limits.
+    pub limits: Limits,
 }
 
 /// How far a request's time may be from the emulator's, as AWS allows.
@@ -269,11 +272,14 @@ fn basic_matches(credentials: &Credentials, headers: &HeaderMap) -> Option<bool>
 /// The middleware: every request signed, or refused as AWS refuses it.
 pub async fn check(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    let bytes: Bytes = match axum::body::to_bytes(body, guard.max_body_bytes).await {
+    let bytes: Bytes = match read_body(body, &guard.limits).await {
         Ok(bytes) => bytes,
-        Err(_) => {
-            let message = format!("Request body could not be read or exceeds {} bytes.", guard.max_body_bytes);
-            return aws_error(StatusCode::PAYLOAD_TOO_LARGE, "SerializationException", &message);
+        Err(refusal) => {
+            let status = match refusal {
+                BodyRefusal::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+                BodyRefusal::TooSlow(_) => StatusCode::REQUEST_TIMEOUT,
+            };
+            return aws_error(status, refusal.error().kind.shape_name(), &refusal.to_string());
         }
     };
     // Probes (a kubelet's) carry no credentials, and health tells nothing.

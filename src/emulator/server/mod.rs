@@ -6,7 +6,9 @@
 //! well-formed response in the called service's error dialect.
 
 pub mod auth;
+pub mod body;
 pub mod faults;
+pub mod listener;
 pub mod stats;
 pub mod throttling;
 
@@ -24,13 +26,11 @@ use crate::emulator::state::ids::{uuid, with_rng};
 use crate::emulator::wire::codec::Reply;
 use crate::emulator::wire::error::{Dialect, EcsError, ErrorKind};
 use faults::Faults;
+use listener::Limits;
 use stats::Stats;
 
 /// The JSON 1.1 content type every served service answers with.
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
-/// Request bodies above this are refused unread: ECS's largest inputs (a
-/// 64 KiB task definition) fit many times over, and it bounds memory per request.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Shared by every request.
 #[derive(Debug)]
@@ -41,6 +41,9 @@ pub struct App {
     pub faults: Faults,
     /// With credentials configured, the signature every request must carry.
     pub guard: Option<Arc<auth::Guard>>,
+    /// What one client may cost (body size and time; the listener holds the
+    /// connection bounds).
+    pub limits: Limits,
 }
 
 impl AsRef<Store> for App {
@@ -129,7 +132,7 @@ pub fn handle_target(app: &App, target: Option<&str>, body: &[u8]) -> (u16, Valu
 pub async fn serve_ecs(
     axum::extract::State(app): axum::extract::State<Arc<App>>,
     headers: HeaderMap,
-    body: Body,
+    request_body: Body,
 ) -> Response {
     let operation = headers.get("x-amz-target").and_then(|t| t.to_str().ok()).and_then(|t| resolve(t).ok());
     let delay =
@@ -137,13 +140,10 @@ pub async fn serve_ecs(
     if let Some(delay) = delay {
         tokio::time::sleep(delay).await;
     }
-    let (status, bytes) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    let (status, bytes) = match body::read_body(request_body, &app.limits).await {
         Ok(bytes) => serve(&app, &headers, &bytes),
-        Err(_) => {
-            let err = EcsError::new(
-                ErrorKind::SerializationException,
-                format!("Request body could not be read or exceeds {MAX_BODY_BYTES} bytes."),
-            );
+        Err(refusal) => {
+            let err = refusal.error();
             (err.kind.http_status(), Reply::from(err.body()).0)
         }
     };

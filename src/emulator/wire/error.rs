@@ -39,6 +39,9 @@ pub enum ErrorKind {
     /// valid JSON or has a member of the wrong type.
     SerializationException,
     ThrottlingException,
+    /// Not modeled by ECS; what AWS's front ends answer (HTTP 408) when a
+    /// client stalls while sending a request.
+    RequestTimeoutException,
     /// Application Auto Scaling: the request breaks a rule of the API.
     ValidationException,
     /// Application Auto Scaling: the scalable target, policy or scheduled
@@ -101,6 +104,7 @@ impl ErrorKind {
             Self::UnknownOperationException => "UnknownOperationException",
             Self::SerializationException => "SerializationException",
             Self::ThrottlingException => "ThrottlingException",
+            Self::RequestTimeoutException => "RequestTimeoutException",
             Self::ValidationException => "ValidationException",
             Self::ObjectNotFoundException => "ObjectNotFoundException",
             Self::ConcurrentUpdateException => "ConcurrentUpdateException",
@@ -131,6 +135,7 @@ impl ErrorKind {
     pub fn http_status(self) -> u16 {
         match self {
             Self::ServerException | Self::InternalServiceException | Self::ConcurrentUpdateException => 500,
+            Self::RequestTimeoutException => 408,
             _ => 400,
         }
     }
