@@ -1,6 +1,6 @@
 //! The seam to Amazon ECS: the few operations the reconcilers need, as three traits,
 //! [`EcsApi`] (task definitions and clusters), [`EcsServiceApi`] (services) and
-//! [`EcsTaskApi`] (one-off tasks).
+//! [`EcsTaskApi`] (one-off tasks), plus [`EcsCapacityProviderApi`] (capacity providers).
 //!
 //! Reconcilers depend on the traits, never on the SDK client, so their unit
 //! tests run against in-memory fakes and their integration tests against the
@@ -10,6 +10,10 @@
 //! inputs; [`EcsError`] classifies failures once, here, at the edge. The files
 //! below this one import each other, never this one, which only re-exports.
 
+pub mod capacity_provider;
+#[cfg(test)]
+mod capacity_provider_fake;
+mod capacity_provider_sdk;
 mod error;
 #[cfg(test)]
 pub mod fake;
@@ -29,6 +33,7 @@ pub mod task_mapping;
 mod task_sdk;
 
 pub use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
+pub use capacity_provider::{EcsCapacityProviderApi, ProviderState};
 pub use error::{EcsError, EcsErrorKind};
 pub use metrics::{EcsCallLabels, EcsCallMetrics};
 pub use operations::{
