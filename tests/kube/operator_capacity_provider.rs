@@ -197,3 +197,27 @@ async fn cel_rules_reject_bad_providers_at_apply_time() {
         .expect_err("a new group must be refused");
     assert!(support::error_chain(&error).contains("spec.autoScalingGroupArn is immutable"), "{error}");
 }
+
+/// A cluster applied before its provider (as `kubectl apply -f examples/` may
+/// order them): ECS refuses the unknown provider, the EcsCluster retries,
+/// and becomes Ready once the provider exists.
+#[tokio::test]
+async fn a_cluster_applied_before_its_provider_waits_for_it() {
+    let h = Harness::start("cp-order").await;
+    let providers: Api<EcsCapacityProvider> = Api::namespaced(h.ns.client.clone(), &h.ns.name);
+    let clusters: Api<EcsCluster> = h.clusters();
+    apply(&clusters, "early", cluster("early", &["late"])).await;
+    poll_until("the unknown provider is a temporary refusal", || async {
+        let obj = clusters.get("early").await.map_err(|e| e.to_string())?;
+        match condition(&obj.status.unwrap_or_default().conditions, "Synced") {
+            Some((s, r, m)) if s == "False" && r == "Blocked" && m.contains("does not exist") => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    apply(&providers, "late", provider("late", 100)).await;
+    ready(&clusters, "early").await;
+    let in_ecs = h.ecs.describe_clusters().clusters("early").send().await.expect("describe clusters");
+    assert_eq!(in_ecs.clusters()[0].capacity_providers(), ["late"]);
+    h.stop().await;
+}
