@@ -6,8 +6,6 @@ use kube::api::{Api, Patch, PatchParams};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::context::Notice;
-use super::outcome::Next;
 use crate::api::conditions::{ConditionStatus, READY, SYNCED, new_condition, set_condition};
 use crate::ecs::{EcsError, EcsErrorKind};
 
@@ -98,47 +96,6 @@ pub fn rejected_this_generation(conditions: &[Condition], generation: Option<i64
 /// The condition of `type_`'s reason and message, if present.
 pub fn condition_reason<'a>(conditions: &'a [Condition], type_: &str) -> Option<(&'a str, &'a str)> {
     conditions.iter().find(|c| c.type_ == type_).map(|c| (c.reason.as_str(), c.message.as_str()))
-}
-
-/// What a failed apply of a standing ECS resource (a cluster, a capacity
-/// provider) decided: its events, when to look again, and whether the
-/// status now describes this generation (ECS rejected it).
-#[derive(Debug)]
-pub struct FailedApply {
-    pub notices: Vec<Notice>,
-    pub next: Next,
-    pub observed: bool,
-}
-
-/// Sets the conditions after `err` and decides what follows. A resource that
-/// was Ready stays Ready (`still_ready`) through a transient failure to look
-/// at it; only Synced says that the last reconcile failed. A rejection waits
-/// for a new spec, with a Warning; anything else retries with back-off, with
-/// a Warning when the reason is new.
-pub fn failed_apply(
-    conditions: &mut Vec<Condition>,
-    generation: Option<i64>,
-    now: &Time,
-    err: EcsError,
-    still_ready: Judgement,
-    what: &str,
-) -> FailedApply {
-    let why = failure_reason(&err);
-    let message = err.to_string();
-    let previous = condition_reason(conditions, SYNCED).map(|(r, _)| r.to_owned());
-    let was_ready = conditions.iter().any(|c| c.type_ == READY && c.status == "True");
-    let ready = if was_ready && err.is_transient() { still_ready } else { Judgement::no(why, message.clone()) };
-    set_ready_and_synced(conditions, ready, Judgement::no(why, message.clone()), generation, now);
-    if err.kind() == EcsErrorKind::Rejected {
-        let notice = Notice::warning(why, err.operation(), format!("ECS rejected the {what}: {}", err.ecs_message()));
-        return FailedApply { notices: vec![notice], next: Next::AwaitChange, observed: true };
-    }
-    let notices = if previous.as_deref() != Some(why) {
-        vec![Notice::warning(why, err.operation(), message)]
-    } else {
-        Vec::new()
-    };
-    FailedApply { notices, next: Next::Retry(err.into()), observed: false }
 }
 
 /// Writes `status` through the status subresource with server-side apply,

@@ -8,9 +8,9 @@ use crate::api::cluster::{EcsCluster, EcsClusterSpec, EcsClusterStatus};
 use crate::api::conditions::SYNCED;
 use crate::controller::context::{Clock, Notice};
 use crate::controller::error::ReconcileError;
-use crate::controller::outcome::{Next, Outcome};
+use crate::controller::outcome::{Next, Outcome, failed_apply};
 use crate::controller::status::{
-    Judgement, condition_reason, failed_apply, failure_reason, reason, rejected_this_generation, set_ready_and_synced,
+    Judgement, condition_reason, failure_reason, reason, rejected_this_generation, set_ready_and_synced,
 };
 use crate::ecs::{ClusterState, EcsApi, EcsError, EcsErrorKind, mapping};
 
