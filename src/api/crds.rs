@@ -9,6 +9,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{CustomR
 use kube::CustomResourceExt;
 use serde_json::Value;
 
+use super::capacity_provider::EcsCapacityProvider;
 use super::cluster::EcsCluster;
 use super::service::EcsService;
 use super::task::EcsTask;
@@ -17,7 +18,13 @@ use super::task_definition::EcsTaskDefinition;
 /// All CRDs of the API, in install order (task definitions before the services and
 /// tasks that reference them).
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    let mut crds = vec![EcsTaskDefinition::crd(), EcsService::crd(), EcsCluster::crd(), EcsTask::crd()];
+    let mut crds = vec![
+        EcsTaskDefinition::crd(),
+        EcsService::crd(),
+        EcsCluster::crd(),
+        EcsTask::crd(),
+        EcsCapacityProvider::crd(),
+    ];
     for crd in &mut crds {
         for version in &mut crd.spec.versions {
             if let Some(schema) = version.schema.as_mut().and_then(|s| s.open_api_v3_schema.as_mut()) {
@@ -261,6 +268,8 @@ mod tests {
             "self.spec.family",
             "self.spec.clusterName",
             "EcsTask: self.spec == oldSelf.spec",
+            "self.spec.name",
+            "self.autoScalingGroupArn == oldSelf.autoScalingGroupArn",
         ] {
             assert!(
                 transition_rules.iter().any(|r| r.contains(field)),
@@ -293,8 +302,8 @@ mod tests {
     #[test]
     fn the_yaml_stream_holds_every_crd() {
         let yaml = crds_yaml();
-        assert_eq!(yaml.matches("---\n").count(), 4);
-        for kind in ["EcsTaskDefinition", "EcsService", "EcsCluster", "EcsTask"] {
+        assert_eq!(yaml.matches("---\n").count(), 5);
+        for kind in ["EcsTaskDefinition", "EcsService", "EcsCluster", "EcsTask", "EcsCapacityProvider"] {
             assert!(yaml.contains(&format!("kind: {kind}\n")), "{kind} missing");
         }
     }

@@ -5,6 +5,7 @@
 //! defaults, condition bookkeeping). No I/O: the controller and the ECS mapping live
 //! elsewhere and depend on this module, never the other way round.
 
+pub mod capacity_provider;
 pub mod cluster;
 pub mod common;
 pub mod conditions;
@@ -16,6 +17,7 @@ pub mod spec_hash;
 pub mod task;
 pub mod task_definition;
 
+pub use capacity_provider::{EcsCapacityProvider, EcsCapacityProviderSpec, EcsCapacityProviderStatus};
 pub use cluster::{EcsCluster, EcsClusterSpec, EcsClusterStatus};
 pub use common::{CapacityProviderStrategyItem, DeletionPolicy, GROUP, Tag, VERSION};
 pub use crds::{crds, crds_yaml};

@@ -141,6 +141,7 @@ pub struct Context<E> {
     pub resync: Duration,
     pub task_definitions: KindState,
     pub clusters: KindState,
+    pub capacity_providers: KindState,
     /// EcsServices, to know which task definition revisions are in use.
     pub services: Store<EcsService>,
 }

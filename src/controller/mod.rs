@@ -1,8 +1,8 @@
-//! The operator: reconciles EcsTaskDefinition, EcsCluster, EcsService and EcsTask
-//! objects into ECS.
+//! The operator: reconciles EcsTaskDefinition, EcsCluster, EcsService, EcsTask
+//! and EcsCapacityProvider objects into ECS.
 //!
 //! Layout: one module per kind ([`task_definition`], [`cluster`], [`service`],
-//! [`task`]), each
+//! [`task`], [`capacity_provider`]), each
 //! split into pure decisions (`plan`), the ECS engine (`sync`) and the Kubernetes
 //! glue (`mod`); EcsService adds the fleet's batched resync and the mirroring of
 //! ECS's service events. Around them the shared runtime: [`runtime`] wires the HTTP
@@ -13,6 +13,7 @@
 
 pub mod backoff;
 pub mod cache;
+pub mod capacity_provider;
 pub mod cluster;
 pub mod context;
 pub mod error;

@@ -1,6 +1,8 @@
 //! What one reconcile decided, before any of it is written to Kubernetes:
-//! the new status, the events to publish, and when to look again.
+//! the new status, the events to publish, and when to look again; and
+//! [`failed_apply`], how a failed apply of a standing ECS resource reads.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
@@ -9,7 +11,9 @@ use serde::de::DeserializeOwned;
 
 use super::context::{Context, Notice};
 use super::error::ReconcileError;
-use super::status::apply_status;
+use super::status::{Judgement, apply_status, condition_reason, failure_reason, set_ready_and_synced};
+use crate::api::conditions::{READY, SYNCED};
+use crate::ecs::{EcsError, EcsErrorKind};
 
 /// When the object should be reconciled again.
 #[derive(Debug)]
@@ -70,4 +74,45 @@ where
         (Next::After(delay), Ok(_)) => Ok(Action::requeue(delay)),
         (Next::AwaitChange, Ok(_)) => Ok(Action::await_change()),
     }
+}
+
+/// What a failed apply of a standing ECS resource (a cluster, a capacity
+/// provider) decided: its events, when to look again, and whether the
+/// status now describes this generation (ECS rejected it).
+#[derive(Debug)]
+pub struct FailedApply {
+    pub notices: Vec<Notice>,
+    pub next: Next,
+    pub observed: bool,
+}
+
+/// Sets the conditions after `err` and decides what follows. A resource that
+/// was Ready stays Ready (`still_ready`) through a transient failure to look
+/// at it; only Synced says that the last reconcile failed. A rejection waits
+/// for a new spec, with a Warning; anything else retries with back-off, with
+/// a Warning when the reason is new.
+pub fn failed_apply(
+    conditions: &mut Vec<Condition>,
+    generation: Option<i64>,
+    now: &Time,
+    err: EcsError,
+    still_ready: Judgement,
+    what: &str,
+) -> FailedApply {
+    let why = failure_reason(&err);
+    let message = err.to_string();
+    let previous = condition_reason(conditions, SYNCED).map(|(r, _)| r.to_owned());
+    let was_ready = conditions.iter().any(|c| c.type_ == READY && c.status == "True");
+    let ready = if was_ready && err.is_transient() { still_ready } else { Judgement::no(why, message.clone()) };
+    set_ready_and_synced(conditions, ready, Judgement::no(why, message.clone()), generation, now);
+    if err.kind() == EcsErrorKind::Rejected {
+        let notice = Notice::warning(why, err.operation(), format!("ECS rejected the {what}: {}", err.ecs_message()));
+        return FailedApply { notices: vec![notice], next: Next::AwaitChange, observed: true };
+    }
+    let notices = if previous.as_deref() != Some(why) {
+        vec![Notice::warning(why, err.operation(), message)]
+    } else {
+        Vec::new()
+    };
+    FailedApply { notices, next: Next::Retry(err.into()), observed: false }
 }

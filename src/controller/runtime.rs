@@ -29,9 +29,9 @@ use super::error::ReconcileError;
 use super::leader::{LeaderElection, LeaseSettings};
 use super::metrics::Metrics;
 use super::startup::{self, StartupError};
-use super::{cluster, http, service, task, task_definition};
-use crate::api::{EcsCluster, EcsService, EcsTask, EcsTaskDefinition};
-use crate::ecs::{DiscoveryApi, EcsApi, EcsServiceApi, EcsTaskApi, ScalingApi};
+use super::{capacity_provider, cluster, http, service, task, task_definition};
+use crate::api::{EcsCapacityProvider, EcsCluster, EcsService, EcsTask, EcsTaskDefinition};
+use crate::ecs::{DiscoveryApi, EcsApi, EcsCapacityProviderApi, EcsServiceApi, EcsTaskApi, ScalingApi};
 
 /// Everything `start` needs besides the clients.
 #[derive(Debug, Clone)]
@@ -148,7 +148,7 @@ impl ControllerHandle {
 
 /// Checks the environment, then starts the endpoints, the leader election
 /// and the reconcilers. Returns once everything is running.
-pub async fn start<E: EcsApi + EcsServiceApi + EcsTaskApi + ScalingApi + DiscoveryApi + Clone>(
+pub async fn start<E: EcsApi + EcsServiceApi + EcsTaskApi + EcsCapacityProviderApi + ScalingApi + DiscoveryApi + Clone>(
     config: ControllerConfig,
     client: kube::Client,
     ecs: E,
@@ -184,7 +184,7 @@ pub async fn start<E: EcsApi + EcsServiceApi + EcsTaskApi + ScalingApi + Discove
 }
 
 /// Runs the reconcilers during each leadership term.
-async fn supervise<E: EcsApi + EcsServiceApi + EcsTaskApi + ScalingApi + DiscoveryApi + Clone>(
+async fn supervise<E: EcsApi + EcsServiceApi + EcsTaskApi + EcsCapacityProviderApi + ScalingApi + DiscoveryApi + Clone>(
     config: ControllerConfig,
     client: kube::Client,
     ecs: E,
@@ -255,7 +255,7 @@ where
 }
 
 /// One leadership term: the EcsService cache and the four controllers.
-async fn run_reconcilers<E: EcsApi + EcsServiceApi + EcsTaskApi + ScalingApi + DiscoveryApi>(
+async fn run_reconcilers<E: EcsApi + EcsServiceApi + EcsTaskApi + EcsCapacityProviderApi + ScalingApi + DiscoveryApi>(
     config: ControllerConfig,
     client: kube::Client,
     ecs: E,
@@ -276,12 +276,14 @@ async fn run_reconcilers<E: EcsApi + EcsServiceApi + EcsTaskApi + ScalingApi + D
         resync: config.resync,
         task_definitions: KindState::new(task_definition::KIND, config.retry),
         clusters: KindState::new(cluster::KIND, config.retry),
+        capacity_providers: KindState::new(capacity_provider::KIND, config.retry),
         services,
     });
 
     let (graceful_td, graceful_rest) = split_signal(graceful);
     let (graceful_cl, graceful_rest) = split_signal(graceful_rest);
-    let (graceful_svc, graceful_task) = split_signal(graceful_rest);
+    let (graceful_svc, graceful_rest) = split_signal(graceful_rest);
+    let (graceful_task, graceful_cp) = split_signal(graceful_rest);
     let controller_config = ControllerConfigKube::default().concurrency(config.concurrency);
 
     let task_definitions = drive(
@@ -310,9 +312,24 @@ async fn run_reconcilers<E: EcsApi + EcsServiceApi + EcsTaskApi + ScalingApi + D
         reconcile_cluster,
         cluster_error_policy,
         ctx.clone(),
-        controller_config,
+        controller_config.clone(),
         graceful_cl,
         cluster::KIND,
+    );
+    // Providers being deleted wake when an EcsCluster applied a new spec,
+    // which may have released them.
+    let (provider_store, provider_writer) = reflector::store::<EcsCapacityProvider>();
+    let released = capacity_provider::triggers(scoped::<EcsCluster>(&client, namespace), provider_store.clone());
+    let capacity_providers = drive(
+        scoped::<EcsCapacityProvider>(&client, namespace),
+        (provider_store, provider_writer),
+        released,
+        reconcile_capacity_provider,
+        capacity_provider_error_policy,
+        ctx.clone(),
+        controller_config,
+        graceful_cp,
+        capacity_provider::KIND,
     );
 
     let services = service::run(
@@ -326,7 +343,7 @@ async fn run_reconcilers<E: EcsApi + EcsServiceApi + EcsTaskApi + ScalingApi + D
     );
     let tasks =
         task::run(ctx.clone(), config.namespace.clone(), config.concurrency, config.retry, config.task, graceful_task);
-    futures::future::join4(task_definitions, clusters, services, tasks).await;
+    futures::future::join5(task_definitions, clusters, services, tasks, capacity_providers).await;
 }
 
 /// One controller: watch `api`, reconcile on spec (generation) and finalizer
@@ -434,4 +451,24 @@ async fn reconcile_cluster<E: EcsApi>(obj: Arc<EcsCluster>, ctx: Arc<Context<E>>
 
 fn cluster_error_policy<E: EcsApi>(obj: Arc<EcsCluster>, err: &ReconcileError, ctx: Arc<Context<E>>) -> Action {
     ctx.clusters.retry_after(&ctx.metrics, &object_key(obj.as_ref()), err)
+}
+
+async fn reconcile_capacity_provider<E: EcsApi + EcsCapacityProviderApi>(
+    obj: Arc<EcsCapacityProvider>,
+    ctx: Arc<Context<E>>,
+) -> Result<Action, ReconcileError> {
+    let key = object_key(obj.as_ref());
+    let span = tracing::info_span!("reconcile", kind = capacity_provider::KIND, object = %key, generation = obj.metadata.generation);
+    ctx.capacity_providers
+        .observe(&ctx.metrics, &key, capacity_provider::reconcile(obj.clone(), ctx.clone()))
+        .instrument(span)
+        .await
+}
+
+fn capacity_provider_error_policy<E: EcsApi>(
+    obj: Arc<EcsCapacityProvider>,
+    err: &ReconcileError,
+    ctx: Arc<Context<E>>,
+) -> Action {
+    ctx.capacity_providers.retry_after(&ctx.metrics, &object_key(obj.as_ref()), err)
 }

@@ -3,7 +3,7 @@
 
 use kube::api::{Api, ListParams};
 
-use crate::api::{EcsCluster, EcsService, EcsTask, EcsTaskDefinition};
+use crate::api::{EcsCapacityProvider, EcsCluster, EcsService, EcsTask, EcsTaskDefinition};
 use crate::ecs::{EcsApi, EcsError};
 
 /// Why the controller cannot start.
@@ -43,12 +43,13 @@ where
         .map_err(|source| StartupError::CrdMissing { kind, source })
 }
 
-/// Checks that the four CRDs answer in the watched scope.
+/// Checks that the five CRDs answer in the watched scope.
 pub async fn check_crds(client: &kube::Client, namespace: Option<&str>) -> Result<(), StartupError> {
     can_list::<EcsTaskDefinition>(client, namespace, "EcsTaskDefinition").await?;
     can_list::<EcsCluster>(client, namespace, "EcsCluster").await?;
     can_list::<EcsService>(client, namespace, "EcsService").await?;
     can_list::<EcsTask>(client, namespace, "EcsTask").await?;
+    can_list::<EcsCapacityProvider>(client, namespace, "EcsCapacityProvider").await?;
     Ok(())
 }
 

@@ -25,9 +25,11 @@ pub struct StoredRevision {
 }
 
 #[derive(Default)]
-struct State {
+pub(super) struct State {
     families: BTreeMap<String, Vec<StoredRevision>>,
-    clusters: BTreeMap<String, ClusterState>,
+    pub(super) clusters: BTreeMap<String, ClusterState>,
+    /// Capacity providers (see `capacity_provider_fake`).
+    pub(super) providers: BTreeMap<String, super::capacity_provider::ProviderState>,
     calls: Vec<&'static str>,
     failures: HashMap<&'static str, VecDeque<EcsError>>,
 }
@@ -45,7 +47,7 @@ impl Default for FakeEcs {
 }
 
 impl FakeEcs {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -114,7 +116,7 @@ impl FakeEcs {
     }
 
     /// Logs the call and pops a scripted failure, if any.
-    fn enter(&self, operation: &'static str) -> Result<std::sync::MutexGuard<'_, State>, EcsError> {
+    pub(super) fn enter(&self, operation: &'static str) -> Result<std::sync::MutexGuard<'_, State>, EcsError> {
         let mut state = self.lock();
         state.calls.push(operation);
         if let Some(err) = state.failures.get_mut(operation).and_then(VecDeque::pop_front) {
@@ -329,6 +331,9 @@ impl EcsApi for FakeEcs {
         if let Some(cluster) = state.clusters.values_mut().find(|c| c.arn == arn) {
             cluster.tags.extend(tags.clone());
         }
+        if let Some(provider) = state.providers.values_mut().find(|p| p.arn == arn) {
+            provider.tags.extend(tags.clone());
+        }
         Ok(())
     }
 
@@ -337,6 +342,11 @@ impl EcsApi for FakeEcs {
         if let Some(cluster) = state.clusters.values_mut().find(|c| c.arn == arn) {
             for key in keys {
                 cluster.tags.remove(key);
+            }
+        }
+        if let Some(provider) = state.providers.values_mut().find(|p| p.arn == arn) {
+            for key in keys {
+                provider.tags.remove(key);
             }
         }
         Ok(())

@@ -1,8 +1,8 @@
 //! The seam to Amazon ECS: the few operations the reconcilers need, as three traits,
 //! [`EcsApi`] (task definitions and clusters), [`EcsServiceApi`] (services) and
-//! [`EcsTaskApi`] (one-off tasks); and, for an EcsService's `autoScaling` and
-//! `serviceDiscovery`, two more: [`ScalingApi`] (Application Auto Scaling) and
-//! [`DiscoveryApi`] (Cloud Map).
+//! [`EcsTaskApi`] (one-off tasks), plus [`EcsCapacityProviderApi`] (capacity providers);
+//! and, for an EcsService's `autoScaling` and `serviceDiscovery`, two more:
+//! [`ScalingApi`] (Application Auto Scaling) and [`DiscoveryApi`] (Cloud Map).
 //!
 //! Reconcilers depend on the traits, never on the SDK client, so their unit
 //! tests run against in-memory fakes and their integration tests against the
@@ -14,6 +14,10 @@
 //! [`readback`] turns what ECS describes back into specs, ECS's defaults left out
 //! (for `ecs-bridge import`, `ecs-bridge diff` and adoption).
 
+pub mod capacity_provider;
+#[cfg(test)]
+mod capacity_provider_fake;
+mod capacity_provider_sdk;
 pub mod discovery;
 mod discovery_sdk;
 mod error;
@@ -40,6 +44,7 @@ pub mod task_mapping;
 mod task_sdk;
 
 pub use aws_sdk_ecs::operation::register_task_definition::RegisterTaskDefinitionInput;
+pub use capacity_provider::{EcsCapacityProviderApi, ProviderState};
 pub use discovery::DiscoveryApi;
 pub use error::{EcsError, EcsErrorKind};
 pub use metrics::{EcsCallLabels, EcsCallMetrics};

@@ -183,6 +183,20 @@ fn client_exception_is_not_found(err: EcsError) -> EcsError {
     }
 }
 
+/// A cluster naming a capacity provider that does not exist yet is refused
+/// as invalid, but an EcsCapacityProvider applied with the cluster creates it
+/// moments later: a conflict to retry with back-off, not a spec to give up on.
+fn provider_may_appear(err: EcsError) -> EcsError {
+    match err {
+        EcsError::Rejected { operation, code, message }
+            if message.contains("capacity provider") && message.contains("does not exist") =>
+        {
+            EcsError::Conflict { operation, code, message }
+        }
+        other => other,
+    }
+}
+
 fn sdk_tags(tags: &Tags) -> Vec<Tag> {
     tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
@@ -376,7 +390,7 @@ impl EcsApi for SdkEcs {
         if !config.default_strategy.is_empty() {
             request = request.set_default_capacity_provider_strategy(Some(sdk_strategy(&config.default_strategy, OP)?));
         }
-        let output = self.call(OP, request.send(), keep).await?;
+        let output = self.call(OP, request.send(), provider_may_appear).await?;
         output.cluster.as_ref().map(mapping::cluster_from_sdk).ok_or_else(|| EcsError::Other {
             operation: OP,
             code: "MissingCluster".to_owned(),
@@ -402,7 +416,7 @@ impl EcsApi for SdkEcs {
             .cluster(name)
             .set_capacity_providers(Some(providers.to_vec()))
             .set_default_capacity_provider_strategy(Some(sdk_strategy(strategy, OP)?));
-        self.call(OP, request.send(), keep).await.map(|_| ())
+        self.call(OP, request.send(), provider_may_appear).await.map(|_| ())
     }
 
     async fn tag_resource(&self, arn: &str, tags: &Tags) -> Result<(), EcsError> {

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ecs_bridge::api::{EcsCluster, EcsService, EcsTask, EcsTaskDefinition};
+use ecs_bridge::api::{EcsCapacityProvider, EcsCluster, EcsService, EcsTask, EcsTaskDefinition};
 use kube::CustomResourceExt;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::ApiResource;
@@ -28,6 +28,7 @@ fn resource_of(object: &Value) -> ApiResource {
         Some("EcsService") => EcsService::api_resource(),
         Some("EcsCluster") => EcsCluster::api_resource(),
         Some("EcsTask") => EcsTask::api_resource(),
+        Some("EcsCapacityProvider") => EcsCapacityProvider::api_resource(),
         other => panic!("not one of our kinds: {other:?}"),
     }
 }
@@ -668,6 +669,8 @@ async fn every_example_applies_server_side() {
         "ecsservice.ecs-bridge.dev/api",
         "ecstaskdefinition.ecs-bridge.dev/migrate",
         "ecstask.ecs-bridge.dev/migrate",
+        "ecscapacityprovider.ecs-bridge.dev/spark",
+        "ecscluster.ecs-bridge.dev/batch",
     ] {
         assert!(listed.lines().any(|l| l == expected), "{expected} missing from `kubectl get ecs`:\n{listed}");
     }

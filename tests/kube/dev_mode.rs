@@ -190,7 +190,7 @@ async fn dev_mode_on_its_own_control_plane_runs_the_examples_then_stops_everythi
     support::run_ok(kubectl(&kubeconfig).args([
         "wait",
         "--for=condition=Ready",
-        "ecstaskdefinitions,ecsclusters",
+        "ecstaskdefinitions,ecsclusters,ecscapacityproviders",
         "--all",
         "--timeout=120s",
     ]));

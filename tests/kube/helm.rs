@@ -270,6 +270,7 @@ async fn helm_install_creates_the_controller_emulator_rbac_and_services() {
     assert!(!has_rule(&rules, "ecs-bridge.dev", "ecsservices", "delete"));
     assert!(has_rule(&rules, "ecs-bridge.dev", "ecstasks", "delete"), "an EcsTask's TTL deletes it");
     assert!(has_rule(&rules, "ecs-bridge.dev", "ecstasks/status", "patch"));
+    assert!(has_rule(&rules, "ecs-bridge.dev", "ecscapacityproviders/status", "patch"));
     let binding = Api::<ClusterRoleBinding>::all(client.clone()).get(&full).await.expect("the ClusterRoleBinding");
     let subject = &binding.subjects.expect("subjects")[0];
     assert_eq!((subject.name.as_str(), subject.namespace.as_deref()), (full.as_str(), Some(ns.as_str())));

@@ -10,6 +10,7 @@ mod finalizer_patch;
 mod helm;
 
 mod operator;
+mod operator_capacity_provider;
 mod operator_cluster;
 mod operator_docker;
 mod operator_import;

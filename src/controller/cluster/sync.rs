@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use crate::api::DeletionPolicy;
 use crate::api::cluster::{EcsCluster, EcsClusterSpec, EcsClusterStatus};
-use crate::api::conditions::{READY, SYNCED};
+use crate::api::conditions::SYNCED;
 use crate::controller::context::{Clock, Notice};
 use crate::controller::error::ReconcileError;
-use crate::controller::outcome::{Next, Outcome};
+use crate::controller::outcome::{Next, Outcome, failed_apply};
 use crate::controller::status::{
     Judgement, condition_reason, failure_reason, reason, rejected_this_generation, set_ready_and_synced,
 };
@@ -63,37 +63,13 @@ pub async fn apply<E: EcsApi>(ecs: &E, clock: &dyn Clock, subject: Subject<'_>) 
     let state = match converge(ecs, &subject, &mut notices).await {
         Ok(state) => state,
         Err(err) => {
-            let why = failure_reason(&err);
-            let message = err.to_string();
-            let previous = condition_reason(&status.conditions, SYNCED).map(|(r, _)| r.to_owned());
-            // A cluster that was Ready stays Ready through a transient failure
-            // to look at it; only Synced says that the last reconcile failed.
-            let was_ready = status.conditions.iter().any(|c| c.type_ == READY && c.status == "True");
-            let ready = if was_ready && err.is_transient() {
-                Judgement::yes(reason::ACTIVE, format!("Cluster {} is ACTIVE", subject.name))
-            } else {
-                Judgement::no(why, message.clone())
-            };
-            set_ready_and_synced(
-                &mut status.conditions,
-                ready,
-                Judgement::no(why, message.clone()),
-                subject.generation,
-                &now,
-            );
-            if err.kind() == EcsErrorKind::Rejected {
+            let active = Judgement::yes(reason::ACTIVE, format!("Cluster {} is ACTIVE", subject.name));
+            let failed = failed_apply(&mut status.conditions, subject.generation, &now, err, active, "cluster");
+            if failed.observed {
                 status.observed_generation = subject.generation;
-                notices.push(Notice::warning(
-                    why,
-                    err.operation(),
-                    format!("ECS rejected the cluster: {}", err.ecs_message()),
-                ));
-                return Outcome::new(status, notices, Next::AwaitChange);
             }
-            if previous.as_deref() != Some(why) {
-                notices.push(Notice::warning(why, err.operation(), message));
-            }
-            return Outcome::new(status, notices, Next::Retry(err.into()));
+            notices.extend(failed.notices);
+            return Outcome::new(status, notices, failed.next);
         }
     };
     report(&mut status, &state);
