@@ -148,7 +148,9 @@ impl ControllerHandle {
 
 /// Checks the environment, then starts the endpoints, the leader election
 /// and the reconcilers. Returns once everything is running.
-pub async fn start<E: EcsApi + EcsServiceApi + EcsTaskApi + EcsCapacityProviderApi + ScalingApi + DiscoveryApi + Clone>(
+pub async fn start<
+    E: EcsApi + EcsServiceApi + EcsTaskApi + EcsCapacityProviderApi + ScalingApi + DiscoveryApi + Clone,
+>(
     config: ControllerConfig,
     client: kube::Client,
     ecs: E,
@@ -184,7 +186,9 @@ pub async fn start<E: EcsApi + EcsServiceApi + EcsTaskApi + EcsCapacityProviderA
 }
 
 /// Runs the reconcilers during each leadership term.
-async fn supervise<E: EcsApi + EcsServiceApi + EcsTaskApi + EcsCapacityProviderApi + ScalingApi + DiscoveryApi + Clone>(
+async fn supervise<
+    E: EcsApi + EcsServiceApi + EcsTaskApi + EcsCapacityProviderApi + ScalingApi + DiscoveryApi + Clone,
+>(
     config: ControllerConfig,
     client: kube::Client,
     ecs: E,
@@ -255,7 +259,9 @@ where
 }
 
 /// One leadership term: the EcsService cache and the four controllers.
-async fn run_reconcilers<E: EcsApi + EcsServiceApi + EcsTaskApi + EcsCapacityProviderApi + ScalingApi + DiscoveryApi>(
+async fn run_reconcilers<
+    E: EcsApi + EcsServiceApi + EcsTaskApi + EcsCapacityProviderApi + ScalingApi + DiscoveryApi,
+>(
     config: ControllerConfig,
     client: kube::Client,
     ecs: E,
