@@ -13,7 +13,7 @@ fn start_child(state_dir: &std::path::Path) -> (Child, String) {
 }
 
 /// [`start_child`] with the journal's `--fsync` mode.
-fn start_child_with(state_dir: &std::path::Path, fsync: &str) -> (Child, String) {
+pub(crate) fn start_child_with(state_dir: &std::path::Path, fsync: &str) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ecs-bridge"))
         .args(["emulator", "--listen", "127.0.0.1:0", "--fsync", fsync, "--state-dir"])
         .arg(state_dir)
