@@ -18,6 +18,7 @@
 //! wire/     the JSON 1.1 codec, the CBOR and query bridges, the services' error shapes and dialects, pagination
 //! docker/   the Docker Engine client the agent drives (knows nothing of ECS)
 //! clock.rs, timings.rs   time and how long each simulated phase takes
+//! fuzzing.rs   the fuzz targets' checks (beside this facade: it drives the server)
 //! ```
 
 mod admin;
@@ -25,6 +26,8 @@ mod agent;
 mod api;
 pub mod clock;
 mod docker;
+#[doc(hidden)]
+pub mod fuzzing;
 mod rules;
 mod server;
 mod sim;
@@ -373,6 +376,21 @@ pub fn build_app(config: &EmulatorConfig) -> Result<Arc<App>, EmulatorError> {
         guard,
         limits: config.limits,
     }))
+}
+
+/// Runs one fuzz input through `check` (one of [`fuzzing::TARGETS`]) on a
+/// fresh in-memory emulator: a fixed seed, a manual clock at
+/// [`fuzzing::START_MILLIS`], two simulated EC2 instances per cluster.
+#[doc(hidden)]
+pub fn fuzz(check: fuzzing::Check, data: &[u8]) -> fuzzing::Checked {
+    let config = EmulatorConfig {
+        seed: Some(7),
+        ec2_capacity: 2,
+        clock: Arc::new(clock::ManualClock::new(fuzzing::START_MILLIS)),
+        ..EmulatorConfig::default()
+    };
+    let app = build_app(&config).map_err(|e| fuzzing::Finding(format!("the emulator does not start: {e}")))?;
+    check(&app, data)
 }
 
 /// An emulator serving in the background of this process. Dropping it stops

@@ -33,7 +33,7 @@ const EMULATOR_FLOORS: [&[&str]; 10] = [
     &["api"],
     &["server"],
     &["admin"],
-    &[""],
+    &["", "fuzzing"],
 ];
 
 /// One module file: its module path (`["emulator", "sim", "pass"]`) and what

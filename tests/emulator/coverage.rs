@@ -20,7 +20,7 @@ use crate::support::{raw, start, target};
 
 /// The `src/` directory of the `aws-sdk-ecs` this build resolved, from
 /// `cargo metadata`.
-fn sdk_source() -> PathBuf {
+pub fn sdk_source() -> PathBuf {
     let out = Command::new(env!("CARGO"))
         .args(["metadata", "--format-version", "1", "--offline", "--manifest-path"])
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))

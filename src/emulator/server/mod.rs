@@ -35,8 +35,10 @@ use crate::emulator::state::partitions::{Partition, is_account_id, is_region};
 use crate::emulator::state::{Partitions, Store};
 use crate::emulator::wire::codec::Reply;
 use crate::emulator::wire::error::{Dialect, EcsError, ErrorKind};
+use crate::emulator::wire::protocols::Protocols;
 use faults::Faults;
 use listener::Limits;
+use protocols::QueryCall;
 use stats::Stats;
 
 /// The JSON 1.1 content type every served service answers with.
@@ -232,24 +234,55 @@ pub async fn serve_cbor(
     let Some(served) = protocols::cbor_service(&service) else { return protocols::cbor_unknown_service(&service) };
     let op = operation_named(&format!("{}{name}", served.target_prefix));
     injected_latency(&app, op.as_ref().ok().copied()).await;
-    let dialect = op.as_ref().map_or(Dialect::ECS, |op| op.service.dialect);
     let bytes = read(&app, request_body).await;
-    protocols::cbor_reply(served, dialect, bytes.as_deref().map_err(EcsError::clone), |input| {
-        run(&app, &headers, op, input)
-    })
+    cbor_answer(&app, &headers, served, op, bytes.as_deref().map_err(EcsError::clone))
+}
+
+/// The answer to a CBOR request for `served` whose body is read (or
+/// refused): [`serve_cbor`] after its latency fault, and the fuzzers.
+pub fn cbor_answer(
+    app: &App,
+    headers: &HeaderMap,
+    served: &Protocols,
+    op: Result<Operation, (Dialect, EcsError)>,
+    body: Result<&[u8], EcsError>,
+) -> Response {
+    let dialect = op.as_ref().map_or(Dialect::ECS, |op| op.service.dialect);
+    protocols::cbor_reply(served, dialect, body, |input| run(app, headers, op, input))
 }
 
 /// A query-protocol request (a form post without a target), answered in XML.
 async fn serve_query(app: &App, headers: &HeaderMap, request_body: Body) -> Response {
     let bytes = read(app, request_body).await;
-    let call = match protocols::query_call(bytes.as_deref().map_err(EcsError::clone)) {
-        Ok(call) => call,
+    let (call, op) = match query_operation(bytes.as_deref().map_err(EcsError::clone)) {
+        Ok(read) => read,
         Err(response) => return *response,
     };
-    let op = operation_named(&call.target).map_err(|e| protocols::invalid_action(&call, e));
     injected_latency(app, op.as_ref().ok().copied()).await;
+    query_answer(app, headers, &call, op)
+}
+
+/// What a query request's body calls, or its XML error at once.
+pub type QueryOperation = (QueryCall, Result<Operation, (Dialect, EcsError)>);
+
+/// Reads a query request's body (or its refusal) into the call and the
+/// operation it names.
+pub fn query_operation(body: Result<&[u8], EcsError>) -> Result<QueryOperation, Box<Response>> {
+    let call = protocols::query_call(body)?;
+    let op = operation_named(&call.target).map_err(|e| protocols::invalid_action(&call, e));
+    Ok((call, op))
+}
+
+/// Runs a read query request and answers it in XML: [`serve_query`] after
+/// its latency fault, and the fuzzers.
+pub fn query_answer(
+    app: &App,
+    headers: &HeaderMap,
+    call: &QueryCall,
+    op: Result<Operation, (Dialect, EcsError)>,
+) -> Response {
     let input = serde_json::to_vec(&call.request.input).unwrap_or_default();
-    protocols::query_reply(&call, run(app, headers, op, &input))
+    protocols::query_reply(call, run(app, headers, op, &input))
 }
 
 /// A request's body within the listener's limits, or the refusal as an
