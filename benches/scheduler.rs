@@ -10,6 +10,10 @@
 //!
 //! In-process, no HTTP: requests go through the same request path
 //! (`handle_target`) and ticks are timed directly.
+//!
+//! After the rollout it also prints what the console's count timeline costs
+//! each service: samples and markers kept, and its bytes against the whole
+//! service entry's (what each journaled write of the service carries).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -190,5 +194,51 @@ fn main() {
             format!("{running}/{}", tasks) + if steady == fleet.services { "" } else { " UNSTEADY" },
         );
         eprintln!("  (creating {tasks} tasks in {} services took {:.1} ms)", fleet.services, ms(create));
+        let cost = fleet.timeline_cost();
+        println!(
+            "{:>7} timeline per service: {:.1} samples, {:.1} markers, {:.0} of {:.0} bytes of the service entry ({:.1}%), serialized in {:.1} us",
+            "",
+            cost.samples,
+            cost.markers,
+            cost.bytes,
+            cost.entry_bytes,
+            100.0 * cost.bytes / cost.entry_bytes.max(1.0),
+            cost.serialize_us,
+        );
+    }
+}
+
+/// Averages per service of the console's count timeline.
+struct TimelineCost {
+    samples: f64,
+    markers: f64,
+    bytes: f64,
+    entry_bytes: f64,
+    serialize_us: f64,
+}
+
+impl Fleet {
+    fn timeline_cost(&self) -> TimelineCost {
+        let dump = serde_json::to_value(self.app.store.dump()).expect("state dump");
+        let entries: Vec<&Value> = dump["clusters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|c| c["services"].as_object().into_iter().flat_map(|m| m.values()))
+            .collect();
+        let n = entries.len().max(1) as f64;
+        let count =
+            |key: &str| entries.iter().map(|e| e["timeline"][key].as_array().map_or(0, Vec::len)).sum::<usize>();
+        let bytes = |v: &Value| serde_json::to_vec(v).map_or(0, |b| b.len());
+        let started = Instant::now();
+        let timeline_bytes: usize = entries.iter().map(|e| bytes(&e["timeline"])).sum();
+        let serialize = started.elapsed();
+        TimelineCost {
+            samples: count("samples") as f64 / n,
+            markers: count("markers") as f64 / n,
+            bytes: timeline_bytes as f64 / n,
+            entry_bytes: entries.iter().map(|e| bytes(e)).sum::<usize>() as f64 / n,
+            serialize_us: serialize.as_secs_f64() * 1e6 / n,
+        }
     }
 }

@@ -44,6 +44,10 @@ pub fn print(args: &DevArgs, running: &Running) {
         args.region, args.ec2_capacity
     );
     println!(
+        "  console:    {} (clusters, services' deployment timelines, tasks, in a browser)",
+        running.emulator.console_url()
+    );
+    println!(
         "  controller: reconciling {}; metrics http://{}/metrics",
         args.namespace.as_deref().map_or("all namespaces".to_owned(), |ns| format!("namespace {ns}")),
         running.controller.metrics_addr()

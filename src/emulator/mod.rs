@@ -8,6 +8,7 @@
 //!
 //! ```text
 //! mod.rs    this facade: configuration, spawn/run, the router, the ticker
+//! console/  /_emulator/console/: the pages that draw the state for people
 //! admin/    the /_emulator/ endpoints that tests and people steer it with
 //! server/   POST /: target header to a served service's handler (api::SERVICES), faults, throttling, stats
 //! api/      one file per family of operations (ECS, Logs, Auto Scaling); api/mod.rs names them all
@@ -25,6 +26,7 @@ mod admin;
 mod agent;
 mod api;
 pub mod clock;
+mod console;
 mod docker;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -321,7 +323,8 @@ pub enum EmulatorError {
 }
 
 /// The HTTP routes: ECS and the other JSON and query services at `POST /`,
-/// Smithy RPC v2 CBOR at `POST /service/…`, admin under `/_emulator/`, all behind
+/// Smithy RPC v2 CBOR at `POST /service/…`, admin under `/_emulator/` (the
+/// console under `/_emulator/console/`), all behind
 /// the signature check when credentials are configured.
 pub fn router(app: Arc<App>) -> Router {
     let guard = app.guard.clone();
@@ -329,6 +332,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/", post(server::serve_ecs))
         .route("/service/{service}/operation/{operation}", post(server::serve_cbor))
         .merge(admin::routes())
+        .merge(console::routes())
         .fallback(server::fallback)
         .with_state(app);
     match guard {
@@ -415,6 +419,11 @@ impl RunningEmulator {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The console's address, for a browser.
+    pub fn console_url(&self) -> String {
+        format!("{}{}/", self.endpoint(), console::ROOT)
     }
 
     /// The default partition's state (`account_id` in `region`), for
@@ -620,6 +629,7 @@ pub async fn run(args: EmulatorArgs) -> Result<(), EmulatorError> {
     let mut signals = crate::shutdown::Signals::listen().map_err(EmulatorError::Signals)?;
     let emulator = spawn(args.into()).await?;
     println!("ecs-bridge emulator listening on {}", emulator.endpoint());
+    println!("console: {}", emulator.console_url());
     tracing::info!(endpoint = %emulator.endpoint(), "ECS emulator serving");
     let signal = signals.received().await;
     tracing::info!(signal = signal.name(), "shutting down");

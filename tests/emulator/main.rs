@@ -14,6 +14,7 @@ mod circuit_breaker;
 mod cli;
 mod cloudwatch;
 mod clusters;
+mod console;
 mod container_instances;
 mod coverage;
 mod credentials;

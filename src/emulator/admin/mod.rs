@@ -37,9 +37,10 @@
 //! | `GET /_emulator/metrics` | `{loads: [{cluster, service, metric: "cpu"\|"memory"\|"requestCountPerTarget", sinceMillis, points: [{at, value}], value}]}`: every load set, with its `value` now (absent before the first point) |
 //! | `POST /_emulator/autoscaling/alarm` | `{"resourceId": "service/demo/web", "policyName": "step-out", "breach"?: 12.5, "alarmName"?: "cpu-high"}`: stands in for the CloudWatch alarm that invokes a step scaling policy: the alarm is in ALARM with the metric `breach` past its threshold (metric − threshold; default 0), so the step holding it is applied, within min/max, the policy's `Cooldown` and `SuspendedState`; answers `{desiredCount, activity, reason}` |
 //! | `POST /_emulator/lifecycle-hooks` | `{"cluster"?, "service": "web", "hookId"?: "<hook id or Lambda ARN>", "hookStatus": "SUCCEEDED"\|"FAILED"}`: stands in for the Lambda functions of a blue/green, linear or canary deployment's AWS_LAMBDA lifecycle hooks (`deploymentConfiguration.lifecycleHooks`): the deployment waits at a stage until each of its hooks succeeded; FAILED rolls it back. Applies to the matching hooks (all when no `hookId`) the service's deployment waits at; 409 when none waits; answers `{hooks}` |
+//! | `GET /_emulator/console/` | the console: HTML pages that draw the state for people, a service's deployments on a timeline (see `crate::emulator::console`, served beside these routes) |
 //! | `POST /_emulator/throttling` | `{"enabled": true}`: ECS's token buckets per API category (as `--throttling`) |
 
-mod scope;
+pub mod scope;
 
 use std::sync::Arc;
 

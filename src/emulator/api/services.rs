@@ -295,6 +295,7 @@ pub fn create_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
             stored_inputs,
             scheduling: Default::default(),
             task_set_tokens: Default::default(),
+            timeline: Default::default(),
         },
     );
     let mut changes = store.changes();

@@ -74,6 +74,7 @@ pub fn sync(entry: &mut ServiceEntry, now: Timestamp) {
         }
     }
     history.truncate(HISTORY);
+    super::timeline::record(entry, now);
 }
 
 /// Notes that the breaker rolled `failed` back to `target`.

@@ -5,7 +5,7 @@
 //! blue/green, linear and canary strategies, [`task_sets`] for EXTERNAL and
 //! CODE_DEPLOY services, [`daemon`], all through a [`pass`]) under the
 //! [`circuit_breaker`] and deployment [`alarms`], writing
-//! its [`events`] and deployment [`history`]. [`spot`] and [`chaos`] are the
+//! its [`events`], deployment [`history`] and count [`timeline`]. [`spot`] and [`chaos`] are the
 //! accidents the admin endpoints cause. Application Auto Scaling acts on
 //! services' desired counts in [`autoscaling`], reading their load through
 //! [`utilisation`]. Capacity providers' Auto Scaling groups grow and shrink
@@ -35,4 +35,5 @@ pub mod scheduler;
 pub mod service_discovery;
 pub mod spot;
 pub mod task_sets;
+pub mod timeline;
 pub mod utilisation;

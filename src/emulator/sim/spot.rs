@@ -88,6 +88,7 @@ pub fn interrupt(store: &Store, cluster: Option<&str>, target: &Target, warning_
     let until = Timestamp(now.0.saturating_add(warning_millis.max(0)));
     let mut changes = store.changes();
     let mut services: Vec<String> = Vec::new();
+    let mut interrupted: Vec<(String, String, String)> = Vec::new();
     for id in &ids {
         let Some(mut t) = state.tasks.get_mut(id) else { continue };
         request_stop(&mut t, now, STOP_CODE, STOPPED_REASON);
@@ -95,10 +96,16 @@ pub fn interrupt(store: &Store, cluster: Option<&str>, target: &Target, warning_
         t.due = Some(until);
         let entry = t.clone();
         changes.push(|| Change::PutTask { cluster: name.clone(), entry: entry.clone() });
-        if let Some(service) = &t.service_name
-            && !services.contains(service)
-        {
-            services.push(service.clone());
+        if let Some(service) = &t.service_name {
+            interrupted.push((service.clone(), t.task.started_by.clone().unwrap_or_default(), id.clone()));
+            if !services.contains(service) {
+                services.push(service.clone());
+            }
+        }
+    }
+    for (service, deployment, task) in &interrupted {
+        if let Some(entry) = state.services.get_mut(service) {
+            super::timeline::note_spot(entry, deployment, task, STOPPED_REASON, now);
         }
     }
     for service in &services {

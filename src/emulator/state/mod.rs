@@ -32,6 +32,7 @@ pub mod scaling;
 pub mod secrets;
 pub mod tagged;
 pub mod task_table;
+pub mod timeline;
 pub mod usage;
 
 use std::collections::{BTreeMap, HashMap};

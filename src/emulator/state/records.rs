@@ -589,6 +589,9 @@ pub struct ServiceEntry {
     /// retried request answers the same task set.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub task_set_tokens: std::collections::BTreeMap<String, String>,
+    /// Counts over time and what happened to the rollouts, for the console.
+    #[serde(default, skip_serializing_if = "super::timeline::Timeline::is_empty")]
+    pub timeline: super::timeline::Timeline,
 }
 
 /// What the service scheduler remembers about a service between ticks.
