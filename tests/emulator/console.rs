@@ -281,8 +281,18 @@ async fn a_tripped_circuit_breaker_is_on_the_timeline_with_ecss_reason() {
     browser.goto(&console(&emulator, "clusters/c/services/web")).await;
     // The clock buttons: each press moves the manual clock 10 s.
     let before = emulator.store().clock.now_millis();
-    for _ in 0..3 {
+    for press in 0..3 {
+        // Each press posts the form and loads the page anew (a new time origin).
+        let origin = browser.execute("return performance.timeOrigin;", json!([])).await;
         browser.click("form.clock button[value='10']").await;
+        browser
+            .wait_for(
+                &format!("the page after press {press}"),
+                15,
+                "return performance.timeOrigin !== arguments[0] && document.readyState === 'complete';",
+                json!([origin]),
+            )
+            .await;
     }
     assert_eq!(emulator.store().clock.now_millis() - before, 30_000, "three presses of +10 s");
     let events = crate::support::events(&service(&client, "c", "web").await);
