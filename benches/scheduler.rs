@@ -196,14 +196,13 @@ fn main() {
         eprintln!("  (creating {tasks} tasks in {} services took {:.1} ms)", fleet.services, ms(create));
         let cost = fleet.timeline_cost();
         println!(
-            "{:>7} timeline per service: {:.1} samples, {:.1} markers, {:.0} of {:.0} bytes of the service entry ({:.1}%), serialized in {:.1} us",
+            "{:>7} timeline per service: {:.1} samples, {:.1} markers, {:.0} of {:.0} bytes of the service entry ({:.1}%)",
             "",
             cost.samples,
             cost.markers,
             cost.bytes,
             cost.entry_bytes,
             100.0 * cost.bytes / cost.entry_bytes.max(1.0),
-            cost.serialize_us,
         );
     }
 }
@@ -214,7 +213,6 @@ struct TimelineCost {
     markers: f64,
     bytes: f64,
     entry_bytes: f64,
-    serialize_us: f64,
 }
 
 impl Fleet {
@@ -230,15 +228,12 @@ impl Fleet {
         let count =
             |key: &str| entries.iter().map(|e| e["timeline"][key].as_array().map_or(0, Vec::len)).sum::<usize>();
         let bytes = |v: &Value| serde_json::to_vec(v).map_or(0, |b| b.len());
-        let started = Instant::now();
         let timeline_bytes: usize = entries.iter().map(|e| bytes(&e["timeline"])).sum();
-        let serialize = started.elapsed();
         TimelineCost {
             samples: count("samples") as f64 / n,
             markers: count("markers") as f64 / n,
             bytes: timeline_bytes as f64 / n,
             entry_bytes: entries.iter().map(|e| bytes(e)).sum::<usize>() as f64 / n,
-            serialize_us: serialize.as_secs_f64() * 1e6 / n,
         }
     }
 }

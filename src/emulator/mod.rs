@@ -629,8 +629,8 @@ pub async fn run(args: EmulatorArgs) -> Result<(), EmulatorError> {
     let mut signals = crate::shutdown::Signals::listen().map_err(EmulatorError::Signals)?;
     let emulator = spawn(args.into()).await?;
     println!("ecs-bridge emulator listening on {}", emulator.endpoint());
-    println!("console: {}", emulator.console_url());
-    tracing::info!(endpoint = %emulator.endpoint(), "ECS emulator serving");
+    // On stderr: a parent may stop reading stdout after the first line.
+    tracing::info!(endpoint = %emulator.endpoint(), console = %emulator.console_url(), "ECS emulator serving");
     let signal = signals.received().await;
     tracing::info!(signal = signal.name(), "shutting down");
     emulator.shutdown().await

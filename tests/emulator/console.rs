@@ -150,9 +150,27 @@ fn assert_png(png: &[u8]) -> (u32, u32) {
     (width, height)
 }
 
+/// An emulator on the manual clock with cluster `c` and service `web` of
+/// `desired` tasks steady on `web:1`, and a `web:2` whose container has
+/// `env` (the next deployment's revision).
+async fn web_on_revision_1(
+    env: &[(&str, &str)],
+    desired: i32,
+    config: DeploymentConfiguration,
+) -> (RunningEmulator, aws_sdk_ecs::Client) {
+    let (emulator, client) = start().await;
+    client.create_cluster().cluster_name("c").send().await.expect("cluster");
+    register_fargate(&client, "web").await;
+    register_fargate_env(&client, "web", env).await;
+    create_service(&client, "web:1", desired, config).await;
+    advance(&emulator, 10.0).await;
+    (emulator, client)
+}
+
 #[tokio::test]
 async fn the_console_lists_a_cluster_made_with_the_aws_cli_and_its_pages_pass_the_checks() {
-    let (emulator, client) = start().await;
+    let (emulator, _client) =
+        web_on_revision_1(&[("MODE", "second")], 2, DeploymentConfiguration::builder().build()).await;
     let endpoint = emulator.endpoint();
     let created = tokio::task::spawn_blocking(move || {
         aws(&endpoint, &["ecs", "create-cluster", "--cluster-name", "from-the-cli"])
@@ -160,11 +178,6 @@ async fn the_console_lists_a_cluster_made_with_the_aws_cli_and_its_pages_pass_th
     .await
     .expect("aws ran");
     assert_eq!(created["cluster"]["clusterName"], "from-the-cli");
-    register_fargate(&client, "web").await;
-    register_fargate_env(&client, "web", &[("MODE", "second")]).await;
-    client.create_cluster().cluster_name("c").send().await.expect("cluster c");
-    create_service(&client, "web:1", 2, DeploymentConfiguration::builder().build()).await;
-    advance(&emulator, 10.0).await;
 
     let browser = Browser::start().await;
     browser.goto(&console(&emulator, "")).await;
@@ -205,12 +218,8 @@ async fn the_console_lists_a_cluster_made_with_the_aws_cli_and_its_pages_pass_th
 
 #[tokio::test]
 async fn a_rolling_deployment_shows_two_lanes_whose_counts_follow_describe_services() {
-    let (emulator, client) = start().await;
-    client.create_cluster().cluster_name("c").send().await.expect("cluster");
-    register_fargate(&client, "web").await;
-    register_fargate_env(&client, "web", &[("VERSION", "2")]).await;
-    create_service(&client, "web:1", 3, DeploymentConfiguration::builder().build()).await;
-    advance(&emulator, 10.0).await;
+    let (emulator, client) =
+        web_on_revision_1(&[("VERSION", "2")], 3, DeploymentConfiguration::builder().build()).await;
 
     let browser = Browser::start().await;
     browser.goto(&console(&emulator, "clusters/c/services/web")).await;
@@ -261,15 +270,10 @@ return ok ? lanes : null;"#;
 
 #[tokio::test]
 async fn a_tripped_circuit_breaker_is_on_the_timeline_with_ecss_reason() {
-    let (emulator, client) = start().await;
-    client.create_cluster().cluster_name("c").send().await.expect("cluster");
-    register_fargate(&client, "web").await;
-    register_fargate_env(&client, "web", &[("ECS_EMULATOR_EXIT_CODE", "1")]).await;
     let breaker = DeploymentConfiguration::builder()
         .deployment_circuit_breaker(DeploymentCircuitBreaker::builder().enable(true).rollback(true).build())
         .build();
-    create_service(&client, "web:1", 2, breaker).await;
-    advance(&emulator, 10.0).await;
+    let (emulator, client) = web_on_revision_1(&[("ECS_EMULATOR_EXIT_CODE", "1")], 2, breaker).await;
     client.update_service().cluster("c").service("web").task_definition("web:2").send().await.expect("update");
     let failing = service(&client, "c", "web").await.deployments()[0].id().expect("id").to_owned();
 
@@ -277,8 +281,18 @@ async fn a_tripped_circuit_breaker_is_on_the_timeline_with_ecss_reason() {
     browser.goto(&console(&emulator, "clusters/c/services/web")).await;
     // The clock buttons: each press moves the manual clock 10 s.
     let before = emulator.store().clock.now_millis();
-    for _ in 0..3 {
+    for press in 0..3 {
+        // Each press posts the form and loads the page anew (a new time origin).
+        let origin = browser.execute("return performance.timeOrigin;", json!([])).await;
         browser.click("form.clock button[value='10']").await;
+        browser
+            .wait_for(
+                &format!("the page after press {press}"),
+                15,
+                "return performance.timeOrigin !== arguments[0] && document.readyState === 'complete';",
+                json!([origin]),
+            )
+            .await;
     }
     assert_eq!(emulator.store().clock.now_millis() - before, 30_000, "three presses of +10 s");
     let events = crate::support::events(&service(&client, "c", "web").await);

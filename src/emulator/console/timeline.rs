@@ -9,13 +9,13 @@
 use maud::{Markup, html};
 
 use super::layout::instant;
-use crate::emulator::state::timeline::{MarkerKind, Sample, Timeline};
+use crate::emulator::state::timeline::{Marker, MarkerKind, Sample, Timeline};
 
 const WIDTH: f64 = 960.0;
 const LABELS: f64 = 210.0;
 const RIGHT: f64 = 20.0;
-const TOP: f64 = 28.0;
-const LANE: f64 = 86.0;
+const TOP: f64 = 8.0;
+const LANE: f64 = 124.0;
 const AXIS: f64 = 30.0;
 
 const RUNNING: &str = "#1d4ed8";
@@ -82,6 +82,39 @@ fn counts(s: &Sample) -> String {
     text
 }
 
+/// Where a lane's small labels go: four rows above its plot, each label
+/// in the first row free at its x (else the row that frees first), so
+/// labels of things that happened together do not overprint.
+struct Rows {
+    ends: [f64; LABEL_ROWS],
+}
+
+const LABEL_ROWS: usize = 4;
+/// Height of a label row; the first row's baseline is one row below the
+/// lane's top.
+const ROW: f64 = 11.0;
+
+impl Rows {
+    fn place(&mut self, x: f64, text: &str) -> usize {
+        let width = text.chars().count() as f64 * 6.0 + 8.0;
+        let row = (0..LABEL_ROWS)
+            .find(|r| self.ends[*r] <= x)
+            .unwrap_or_else(|| (0..LABEL_ROWS).min_by(|a, b| self.ends[*a].total_cmp(&self.ends[*b])).unwrap_or(0));
+        self.ends[row] = x + width;
+        row
+    }
+}
+
+/// A label above a lane: a rollout state or a marker's kind.
+struct Label<'a> {
+    at: i64,
+    text: &'a str,
+    /// The rollout state it names, for `data-rollout-state`.
+    rollout: Option<&'a str>,
+    /// The marker it names (index in the timeline's markers).
+    marker: Option<usize>,
+}
+
 /// The timeline of a service; `label` names a lane's deployment (its task
 /// definition, say), `now` is the right edge.
 pub fn svg(service: &str, timeline: &Timeline, label: &dyn Fn(&str) -> String, now: i64) -> Markup {
@@ -107,6 +140,34 @@ pub fn svg(service: &str, timeline: &Timeline, label: &dyn Fn(&str) -> String, n
     let step = tick_step(end - start) * 1000;
     let ticks: Vec<i64> = (0..).map(|i| start + i * step).take_while(|t| *t <= end).collect();
     let lane_of = |deployment: &str| lanes.iter().position(|l| l.deployment == deployment);
+    // A rollback is drawn on the lane it rolls back to, when there is one.
+    let lane_of_marker = |m: &Marker| m.to.as_deref().and_then(&lane_of).or_else(|| lane_of(&m.deployment));
+    // Each lane's labels, placed in time order.
+    let placed: Vec<Vec<(Label, usize)>> = lanes
+        .iter()
+        .enumerate()
+        .map(|(i, lane)| {
+            let mut labels: Vec<Label> = Vec::new();
+            for (j, s) in lane.samples.iter().enumerate() {
+                let changed = j == 0 || lane.samples[j - 1].rollout_state != s.rollout_state;
+                if let Some(state) = s.rollout_state.as_deref().filter(|_| changed) {
+                    labels.push(Label { at: s.at, text: state, rollout: Some(state), marker: None });
+                }
+            }
+            for (k, m) in timeline.markers.iter().enumerate().filter(|(_, m)| lane_of_marker(m) == Some(i)) {
+                labels.push(Label { at: m.at, text: m.kind.label(), rollout: None, marker: Some(k) });
+            }
+            labels.sort_by_key(|l| (l.at, l.marker.is_some()));
+            let mut rows = Rows { ends: [f64::MIN; LABEL_ROWS] };
+            labels
+                .into_iter()
+                .map(|l| {
+                    let row = rows.place(x(l.at), l.text);
+                    (l, row)
+                })
+                .collect()
+        })
+        .collect();
     let description = format!(
         "Deployments of service {service} from {} to {}: {} lanes, {} markers.",
         instant(start),
@@ -123,15 +184,17 @@ pub fn svg(service: &str, timeline: &Timeline, label: &dyn Fn(&str) -> String, n
             rect x="0" y="0" width=(WIDTH) height=(height) fill="#ffffff" {}
             // The axis: ticks relative to the first sample.
             @for t in &ticks {
-                line x1=(x(*t)) x2=(x(*t)) y1=(TOP - 6.0) y2=(height - AXIS) stroke="#e5e7eb" {}
+                line x1=(x(*t)) x2=(x(*t)) y1=(TOP) y2=(height - AXIS) stroke="#e5e7eb" {}
                 text x=(x(*t)) y=(height - AXIS + 16.0) font-size="11" text-anchor="middle" fill=(TEXT) { (offset(t - start)) }
             }
             @if lanes.is_empty() {
                 text x=(LABELS) y=(TOP + 30.0) font-size="13" fill=(TEXT) { "No deployment yet." }
             }
             @for (i, lane) in lanes.iter().enumerate() {
-                @let base = TOP + LANE * (i as f64 + 1.0) - 10.0;
-                @let y = |v: i64| base - (LANE - 30.0) * v as f64 / top as f64;
+                @let lane_top = TOP + LANE * i as f64;
+                @let plot_top = lane_top + ROW * (LABEL_ROWS as f64 + 0.6);
+                @let base = lane_top + LANE - 12.0;
+                @let y = |v: i64| base - (base - plot_top) * v as f64 / top as f64;
                 @let now_s = lane.last();
                 @let closed = now_s.status == "INACTIVE";
                 @let lane_end = if closed { now_s.at } else { end };
@@ -140,10 +203,13 @@ pub fn svg(service: &str, timeline: &Timeline, label: &dyn Fn(&str) -> String, n
                     data-rollout-state=(now_s.rollout_state.as_deref().unwrap_or(""))
                     data-failed-tasks=(now_s.failed_tasks) data-samples=(lane.samples.len()) {
                     title { (counts(now_s)) }
+                    @if i > 0 {
+                        line x1="0" x2=(WIDTH) y1=(lane_top) y2=(lane_top) stroke="#e5e7eb" {}
+                    }
                     line x1=(LABELS) x2=(WIDTH - RIGHT) y1=(base) y2=(base) stroke="#9ca3af" {}
-                    text x="8" y=(base - LANE + 44.0) font-size="12" font-weight="600" fill=(TEXT) { (lane.deployment) }
-                    text x="8" y=(base - LANE + 60.0) font-size="11" fill=(TEXT) { (label(lane.deployment)) }
-                    text x="8" y=(base - LANE + 76.0) font-size="11" fill=(TEXT) {
+                    text x="8" y=(lane_top + 24.0) font-size="12" font-weight="600" fill=(TEXT) { (lane.deployment) }
+                    text x="8" y=(lane_top + 42.0) font-size="11" fill=(TEXT) { (label(lane.deployment)) }
+                    text x="8" y=(lane_top + 60.0) font-size="11" fill=(TEXT) {
                         (now_s.status) " · " (now_s.running) "/" (now_s.desired) " running"
                     }
                     path d=(steps(&lane.samples, &x, &y, lane_end, |s| s.desired)) fill="none" stroke=(DESIRED)
@@ -152,35 +218,42 @@ pub fn svg(service: &str, timeline: &Timeline, label: &dyn Fn(&str) -> String, n
                         stroke-width="2" stroke-dasharray="2 3" {}
                     path d=(steps(&lane.samples, &x, &y, lane_end, |s| s.running)) fill="none" stroke=(RUNNING)
                         stroke-width="2.5" {}
-                    @for (j, s) in lane.samples.iter().enumerate() {
+                    @for s in &lane.samples {
                         circle.sample cx=(x(s.at)) cy=(y(s.running)) r="3" fill=(RUNNING) data-at=(s.at)
                             data-running=(s.running) data-pending=(s.pending) data-desired=(s.desired) {
                             title { (offset(s.at - start)) ": " (counts(s)) }
                         }
-                        @if j == 0 || lane.samples[j - 1].rollout_state != s.rollout_state {
-                            @if let Some(state) = &s.rollout_state {
-                                text.rollout x=(x(s.at) + 4.0) y=(base - LANE + 34.0) font-size="10" fill=(TEXT)
-                                    data-rollout-state=(state) { (state) }
-                            }
+                    }
+                    @for (l, row) in &placed[i] {
+                        @let ly = lane_top + ROW * (*row as f64 + 1.0);
+                        @if let Some(state) = l.rollout {
+                            line x1=(x(l.at)) x2=(x(l.at)) y1=(ly + 2.0) y2=(plot_top) stroke="#9ca3af" stroke-width="1" {}
+                            text.rollout x=(x(l.at) + 3.0) y=(ly) font-size="10" fill=(TEXT) data-rollout-state=(state) { (state) }
+                        }
+                        @if let Some(m) = l.marker.and_then(|k| timeline.markers.get(k)) {
+                            (marker(m, x(l.at), ly, base, start))
                         }
                     }
                 }
             }
-            @for m in &timeline.markers {
-                @let row = lane_of(&m.deployment);
-                @let (y1, y2) = match row {
-                    Some(i) => (TOP + LANE * i as f64 + 4.0, TOP + LANE * (i as f64 + 1.0) - 10.0),
-                    None => (TOP, height - AXIS),
-                };
-                g.marker data-kind=(m.kind.name()) data-deployment=(m.deployment) data-at=(m.at)
-                    data-reason=(m.reason) {
-                    title { (m.kind.label()) " at " (offset(m.at - start)) ": " (m.reason) }
-                    line x1=(x(m.at)) x2=(x(m.at)) y1=(y1) y2=(y2) stroke=(marker_colour(m.kind)) stroke-width="2.5" {}
-                    polygon points=(format!("{},{} {},{} {},{}", x(m.at) - 5.0, y1, x(m.at) + 5.0, y1, x(m.at), y1 + 8.0))
-                        fill=(marker_colour(m.kind)) {}
-                    text x=(x(m.at) + 6.0) y=(y1 + 10.0) font-size="10" fill=(TEXT) { (m.kind.label()) }
-                }
+            // Markers whose deployment's samples were dropped span every lane.
+            @for m in timeline.markers.iter().filter(|m| lane_of_marker(m).is_none()) {
+                (marker(m, x(m.at), TOP + ROW, height - AXIS, start))
             }
+        }
+    }
+}
+
+/// A marker: a rule from its label row `label_y` down to `bottom`.
+fn marker(m: &Marker, x: f64, label_y: f64, bottom: f64, start: i64) -> Markup {
+    let colour = marker_colour(m.kind);
+    html! {
+        g.marker data-kind=(m.kind.name()) data-deployment=(m.deployment) data-at=(m.at) data-reason=(m.reason) {
+            title { (m.kind.label()) " at " (offset(m.at - start)) ": " (m.reason) }
+            line x1=(x) x2=(x) y1=(label_y + 2.0) y2=(bottom) stroke=(colour) stroke-width="2.5" {}
+            polygon points=(format!("{},{} {},{} {},{}", x - 5.0, label_y - 8.0, x + 5.0, label_y - 8.0, x, label_y + 1.0))
+                fill=(colour) {}
+            text x=(x + 7.0) y=(label_y) font-size="10" font-weight="600" fill=(TEXT) { (m.kind.label()) }
         }
     }
 }
@@ -234,18 +307,7 @@ pub fn legend() -> Markup {
 mod tests {
     use super::*;
 
-    fn sample(at: i64, deployment: &str, running: i64) -> Sample {
-        Sample {
-            at,
-            deployment: deployment.into(),
-            status: "PRIMARY".into(),
-            running,
-            pending: 0,
-            desired: 2,
-            rollout_state: Some("IN_PROGRESS".into()),
-            failed_tasks: 0,
-        }
-    }
+    use crate::emulator::state::timeline::sample;
 
     #[test]
     fn lanes_follow_first_appearance_and_steps_hold_until_the_end() {

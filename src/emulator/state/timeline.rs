@@ -15,8 +15,9 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-/// Samples kept per service: about a hundred rollouts of two lanes.
-pub const SAMPLES: usize = 512;
+/// Samples kept per service: a few dozen rollouts (at most about 55 KB of
+/// JSON, which each journaled write of the service carries).
+pub const SAMPLES: usize = 256;
 /// Markers kept per service.
 pub const MARKERS: usize = 64;
 
@@ -150,21 +151,27 @@ impl Timeline {
     }
 }
 
+/// A PRIMARY, IN_PROGRESS sample of 2 desired tasks, for tests.
+#[cfg(test)]
+pub fn sample(at: i64, deployment: &str, running: i64) -> Sample {
+    Sample {
+        at,
+        deployment: deployment.into(),
+        status: "PRIMARY".into(),
+        running,
+        pending: 0,
+        desired: 2,
+        rollout_state: Some("IN_PROGRESS".into()),
+        failed_tasks: 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn sample(at: i64, running: i64) -> Sample {
-        Sample {
-            at,
-            deployment: "ecs-svc/1".into(),
-            status: "PRIMARY".into(),
-            running,
-            pending: 0,
-            desired: 2,
-            rollout_state: Some("IN_PROGRESS".into()),
-            failed_tasks: 0,
-        }
+        super::sample(at, "ecs-svc/1", running)
     }
 
     #[test]
