@@ -228,10 +228,8 @@ impl Pool {
     /// Keeps the ARNs an answer names (up to a bound).
     fn learn(&mut self, answer: &Value) {
         match answer {
-            Value::String(s) if s.starts_with("arn:aws:ecs:") && self.texts.len() < 400 => {
-                if !self.texts.contains(s) {
-                    self.texts.push(s.clone());
-                }
+            Value::String(s) if s.starts_with("arn:aws:ecs:") && self.texts.len() < 400 && !self.texts.contains(s) => {
+                self.texts.push(s.clone());
             }
             Value::Array(items) => items.iter().for_each(|v| self.learn(v)),
             Value::Object(members) => members.values().for_each(|v| self.learn(v)),
