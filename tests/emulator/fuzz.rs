@@ -113,7 +113,7 @@ fn call(app: &App, op: &str, body: &[u8]) -> (u16, Value) {
     handle(app, &headers, body)
 }
 
-fn check(status: u16, body: &Value) -> Result<(), TestCaseError> {
+pub fn check(status: u16, body: &Value) -> Result<(), TestCaseError> {
     prop_assert!(status == 200 || status == 400, "status {status}: {body}");
     prop_assert!(body.is_object(), "body is not an object: {body}");
     if status == 400 {
