@@ -15,8 +15,13 @@
 //! BENCH_RESYNC_SECS (the controller's resync, 20), BENCH_RESYNCS (steady-state
 //! resyncs measured, 3), BENCH_CONCURRENCY (the controller's, 16),
 //! BENCH_TIMEOUT_SECS (give up waiting for Ready, 900), BENCH_LOG (the
-//! controller's RUST_LOG, `warn`; its log goes to $TMPDIR/ecs-bridge-bench-controller.log). Needs the test control
-//! plane (tests/control-plane/install.sh). Not a timed test: it reports figures.
+//! controller's RUST_LOG, `warn`; its log goes to $TMPDIR/ecs-bridge-bench-controller.log),
+//! BENCH_PROBE_WRITES (ConfigMaps created, 32 at a time, before the fleet, to
+//! measure the API server's own write ceiling on this machine; 2000, 0 = none),
+//! BENCH_CONTROLLER_BIN (another build of the controller to run, e.g. one kept
+//! from before a change; default: this build's `ecs-bridge`).
+//! Needs the test control plane (tests/control-plane/install.sh). Not a timed
+//! test: it reports figures.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -70,7 +75,8 @@ impl Drop for Controller {
 fn start_controller(kubeconfig: &Path, endpoint: &str, resync: u64, concurrency: u64) -> Controller {
     let port = free_port();
     let log = std::fs::File::create(std::env::temp_dir().join("ecs-bridge-bench-controller.log")).expect("log file");
-    let child = Command::new(env!("CARGO_BIN_EXE_ecs-bridge"))
+    let binary = std::env::var("BENCH_CONTROLLER_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ecs-bridge").to_owned());
+    let child = Command::new(binary)
         .arg("controller")
         .args(["--namespace", NAMESPACE])
         .args(["--ecs-endpoint", endpoint])
@@ -118,6 +124,37 @@ fn is_ready(service: &EcsService) -> bool {
         .any(|c| c.type_ == "Ready" && c.status == "True" && c.observed_generation == service.metadata.generation)
 }
 
+/// Creates `writes` ConfigMaps, 32 at a time, and returns the rate: what the
+/// API server and etcd manage here before any controller adds its load.
+async fn write_ceiling(client: &kube::Client, writes: usize) -> f64 {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    let namespace = "bench-probe";
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    namespaces
+        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap())
+        .await
+        .expect("the probe's namespace");
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+    let started = Instant::now();
+    let created = futures::stream::iter(0..writes)
+        .map(|i| {
+            let api = api.clone();
+            async move {
+                let map: ConfigMap = serde_json::from_value(json!({
+                    "metadata": {"name": format!("probe-{i:05}")},
+                    "data": {"key": "value"}
+                }))
+                .expect("a ConfigMap");
+                api.create(&PostParams::default(), &map).await.is_ok()
+            }
+        })
+        .buffer_unordered(32)
+        .filter(|ok| futures::future::ready(*ok))
+        .count()
+        .await;
+    created as f64 / started.elapsed().as_secs_f64()
+}
+
 async fn count_ready(api: &Api<EcsService>) -> (usize, usize) {
     match api.list(&ListParams::default()).await {
         Ok(list) => (list.items.iter().filter(|s| is_ready(s)).count(), list.items.len()),
@@ -145,6 +182,12 @@ async fn main() {
         .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": NAMESPACE}})).unwrap())
         .await
         .expect("the namespace");
+
+    let probe = env_or("BENCH_PROBE_WRITES", 2000) as usize;
+    if probe > 0 {
+        let rate = write_ceiling(&client, probe).await;
+        println!("API server write ceiling: {rate:.0} creates/s ({probe} ConfigMaps, 32 in flight, no controller)");
+    }
 
     let emulator = spawn(EmulatorConfig::default()).await.expect("the emulator starts");
     let endpoint = emulator.endpoint();
@@ -231,7 +274,11 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     if let Some(after) = all_ready {
-        println!("all {services} Ready {:.1}s after the first apply", after.as_secs_f64());
+        println!(
+            "all {services} Ready {:.1}s after the first apply ({:.0} objects/s created to Ready)",
+            after.as_secs_f64(),
+            services as f64 / after.as_secs_f64()
+        );
     }
     let (peak, rss) = memory_kib(pid);
     println!(

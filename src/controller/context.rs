@@ -177,6 +177,12 @@ impl<E> Context<E> {
         }
     }
 
+    /// Publishes `notices` together: a reconcile with several waits one round
+    /// trip to the API server for them, not one each.
+    pub async fn publish_all(&self, notices: &[Notice], reference: &k8s_openapi::api::core::v1::ObjectReference) {
+        futures::future::join_all(notices.iter().map(|notice| self.publish(notice, reference))).await;
+    }
+
     /// The task definition revisions (as `family:revision`) that some
     /// EcsService's status says it runs or is deploying.
     pub async fn revisions_in_use(&self) -> Result<HashSet<String>, ReconcileError> {

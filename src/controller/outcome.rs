@@ -63,9 +63,7 @@ where
     // between the two can repeat a notice at the next reconcile; the other
     // order could lose it.
     let reference = obj.object_ref(&());
-    for notice in &notices {
-        ctx.publish(notice, &reference).await;
-    }
+    ctx.publish_all(&notices, &reference).await;
     let write = apply_status(api, &obj.name_any(), current, &status).await;
     match (next, write) {
         (Next::Retry(err), _) => Err(err),

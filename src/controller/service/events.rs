@@ -72,9 +72,12 @@ pub fn event_for(reporter: &Reporter, reference: &ObjectReference, record: &Serv
     }
 }
 
-/// Publishes `records` (oldest first) and returns how many are now published,
-/// counting those already there; it stops at the first failure so that the
-/// watermark never passes an event that is not published.
+/// Publishes `records` (oldest first), all at once, and returns how many of
+/// the oldest are now published, counting those already there. The count
+/// stops at the first failure so that the watermark never passes an event
+/// that is not published; a later one that did go through is refused as
+/// AlreadyExists when it is sent again. Sent together, a reconcile that
+/// mirrors several events waits one round trip to the API server, not one each.
 pub async fn mirror(
     client: &kube::Client,
     reporter: &Reporter,
@@ -83,18 +86,25 @@ pub async fn mirror(
 ) -> usize {
     let namespace = reference.namespace.clone().unwrap_or_else(|| "default".to_owned());
     let api: Api<Event> = Api::namespaced(client.clone(), &namespace);
-    for (published, record) in records.iter().enumerate() {
-        let event = event_for(reporter, reference, record);
-        match api.create(&PostParams::default(), &event).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(status)) if status.code == 409 => {}
-            Err(err) => {
-                tracing::warn!(error = %err, ecs_event = %record.id, "could not publish an ECS service event");
-                return published;
+    let sent = records.iter().map(|record| {
+        let api = &api;
+        async move {
+            match api.create(&PostParams::default(), &event_for(reporter, reference, record)).await {
+                Ok(_) => true,
+                Err(kube::Error::Api(status)) if status.code == 409 => true,
+                Err(err) => {
+                    tracing::warn!(error = %err, ecs_event = %record.id, "could not publish an ECS service event");
+                    false
+                }
             }
         }
-    }
-    records.len()
+    });
+    published_prefix(&futures::future::join_all(sent).await)
+}
+
+/// How many results, from the first, are successes.
+fn published_prefix(results: &[bool]) -> usize {
+    results.iter().take_while(|published| **published).count()
 }
 
 #[cfg(test)]
@@ -127,6 +137,14 @@ mod tests {
         assert_eq!(event.event_time.unwrap().0.as_second(), 1_800_000_000);
         assert_eq!(event.metadata.namespace.as_deref(), Some("prod"));
         assert!(truncate(&"é".repeat(600), NOTE_MAX).len() <= 1024);
+    }
+
+    #[test]
+    fn the_watermark_stops_at_the_first_event_not_published() {
+        assert_eq!(published_prefix(&[true, true, false, true]), 2);
+        assert_eq!(published_prefix(&[false, true]), 0);
+        assert_eq!(published_prefix(&[true, true]), 2);
+        assert_eq!(published_prefix(&[]), 0);
     }
 
     #[test]

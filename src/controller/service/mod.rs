@@ -291,11 +291,18 @@ async fn apply<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
 }
 
 /// Mirrors the new ECS events (moving the watermark only past published
-/// ones) and updates the fleet metrics, before the status is written.
+/// ones) and updates the fleet metrics, before the status is written. The
+/// reconcile's own notices go out with the ECS events, all at once, so the
+/// status waits for one round trip of Events, not one per Event.
 async fn finish<E>(obj: &EcsService, out: &mut plan::ServiceOutcome, ctx: &ServiceContext<E>) {
-    if !out.ecs_events.is_empty() {
+    let notices = std::mem::take(&mut out.outcome.notices);
+    if !out.ecs_events.is_empty() || !notices.is_empty() {
         let reference = obj.object_ref(&());
-        let published = events::mirror(&ctx.base.client, &ctx.base.reporter, &reference, &out.ecs_events).await;
+        let (published, ()) = futures::future::join(
+            events::mirror(&ctx.base.client, &ctx.base.reporter, &reference, &out.ecs_events),
+            ctx.base.publish_all(&notices, &reference),
+        )
+        .await;
         if let Some(last) = published.checked_sub(1).and_then(|i| out.ecs_events.get(i)) {
             out.outcome.status.last_event_id = Some(last.id.clone());
             out.outcome.status.last_event_time =
