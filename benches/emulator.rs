@@ -1,24 +1,35 @@
-//! Load benchmark of the ECS emulator: concurrent clients drive a mixed ECS
-//! workload over loopback HTTP against an in-process emulator and report
-//! requests per second, p50/p99 latency per operation class, and the
-//! process's resident memory over the run.
+//! Load benchmark of the ECS emulator beside a null baseline: the same HTTP
+//! stack (the emulator's listener, router and response path) answering a
+//! fixed 3 KB JSON body once it has parsed the request's JSON, and nothing
+//! of ECS. Both serve the same mix from the same load generator in one
+//! run, in alternating rounds, so the ratio of the emulator's requests per
+//! second to the baseline's is its own cost, whatever else loads the machine.
 //!
 //!     cargo bench --bench emulator
-//!     BENCH_SECONDS=60 BENCH_CLIENTS=64 BENCH_CLUSTERS=8 cargo bench --bench emulator
+//!     BENCH_SECONDS=10 BENCH_ROUNDS=2 cargo bench --bench emulator
 //!
-//! Workload per client, cycling over the clusters (one write in five):
-//! reads — DescribeServices, ListTasks, DescribeTasks, DescribeTaskDefinition,
-//! DescribeClusters, ListClusters; writes — RunTask + StopTask (task churn),
-//! UpdateService (scale 2 ↔ 3, which starts and stops tasks), TagResource.
-//! Stopped tasks are forgotten after BENCH_RETENTION_SECS (default 5), so a
-//! long run shows whether memory stays flat under churn.
+//! One load-generator thread (a current-thread runtime on the main thread)
+//! keeps `BENCH_CLIENTS` (32) connections busy, one request at a time each;
+//! both servers run on their own runtime of `BENCH_SERVER_THREADS` (2)
+//! threads. Each round serves the baseline for `BENCH_SECONDS` (10), then
+//! the emulator as long; `BENCH_ROUNDS` (2) rounds.
+//!
+//! The mix, in equal parts, cycling over `BENCH_CLUSTERS` (8) clusters of
+//! one service each: DescribeServices, ListServices, DescribeTaskDefinition,
+//! ListTaskDefinitions, DescribeClusters, ListTasks, UpdateService (desired
+//! count 2 ↔ 3, which starts and stops tasks) and TagResource. Stopped
+//! tasks are forgotten after `BENCH_RETENTION_SECS` (5), so memory stays
+//! flat under the churn. Last, the same mix runs for
+//! `BENCH_DIRECT_SECONDS` (5; 0 skips it) straight through the request
+//! path on one thread, without HTTP.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use ecs_bridge::emulator::{EmulatorConfig, spawn};
+use ecs_bridge::emulator::{EmulatorConfig, Limits, baseline_router, serve_router, spawn};
 use serde_json::{Value, json};
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -44,9 +55,9 @@ struct Ecs {
 }
 
 impl Ecs {
-    /// Sends one request; the body is parsed only when the caller needs it
-    /// (`parse`), as a real client that ignores most of a response would.
-    async fn send(&self, op: &str, body: String, parse: bool) -> Result<Value, String> {
+    /// Sends one request; returns the answer's size, and the answer parsed
+    /// when `parse` (as a real client that ignores most answers would).
+    async fn send(&self, op: &str, body: String, parse: bool) -> Result<(usize, Value), String> {
         let response = self
             .http
             .post(&self.url)
@@ -62,121 +73,162 @@ impl Ecs {
             return Err(format!("{op}: {status} {}", String::from_utf8_lossy(&bytes)));
         }
         if !parse {
-            return Ok(Value::Null);
+            return Ok((bytes.len(), Value::Null));
         }
-        serde_json::from_slice(&bytes).map_err(|e| format!("{op}: {e}"))
-    }
-
-    async fn call(&self, op: &str, body: String) -> Result<Value, String> {
-        self.send(op, body, false).await
-    }
-
-    async fn call_parsed(&self, op: &str, body: String) -> Result<Value, String> {
-        self.send(op, body, true).await
+        serde_json::from_slice(&bytes).map(|v| (bytes.len(), v)).map_err(|e| format!("{op}: {e}"))
     }
 }
 
 const AWSVPC: &str =
     r#"{"awsvpcConfiguration":{"subnets":["subnet-0123456789abcdef0"],"securityGroups":["sg-0123456789abcdef0"]}}"#;
 
-async fn setup(ecs: &Ecs, clusters: u64) -> Result<Vec<String>, String> {
-    ecs.call(
-        "RegisterTaskDefinition",
-        json!({
-            "family": "bench", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
-            "cpu": "256", "memory": "512",
-            "containerDefinitions": [{"name": "web", "image": "nginx", "portMappings": [{"containerPort": 80}]}]
-        })
-        .to_string(),
-    )
-    .await?;
-    let mut tasks = Vec::new();
-    for c in 0..clusters {
-        ecs.call("CreateCluster", json!({ "clusterName": format!("bench-{c}") }).to_string()).await?;
-        ecs.call(
-            "CreateService",
-            format!(r#"{{"cluster":"bench-{c}","serviceName":"svc","taskDefinition":"bench","desiredCount":2,"launchType":"FARGATE","networkConfiguration":{AWSVPC}}}"#),
-        )
-        .await?;
-        let out = ecs
-            .call_parsed(
-                "RunTask",
-                format!(r#"{{"cluster":"bench-{c}","taskDefinition":"bench","launchType":"FARGATE","networkConfiguration":{AWSVPC}}}"#),
-            )
-            .await?;
-        tasks.push(out["tasks"][0]["taskArn"].as_str().unwrap_or_default().to_owned());
-    }
-    Ok(tasks)
+fn task_definition() -> String {
+    json!({
+        "family": "bench", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256", "memory": "512",
+        "containerDefinitions": [{
+            "name": "web", "image": "nginx", "portMappings": [{"containerPort": 80}],
+            "environment": [{"name": "MODE", "value": "bench"}],
+        }]
+    })
+    .to_string()
 }
 
-/// One request of the mix: (operation, class, body).
-fn request(n: u64, worker: u64, clusters: u64, last_task: &str) -> (&'static str, &'static str, String) {
-    let c = (n + worker) % clusters;
-    let cluster = format!("bench-{c}");
-    let task_cluster = last_task.split('/').nth(1).unwrap_or("bench-0");
-    match n % 20 {
-        0..=4 => {
-            ("DescribeServices", "read:DescribeServices", format!(r#"{{"cluster":"{cluster}","services":["svc"]}}"#))
-        }
-        5..=8 => ("ListTasks", "read:ListTasks", format!(r#"{{"cluster":"{cluster}"}}"#)),
-        9..=11 => (
-            "DescribeTasks",
-            "read:DescribeTasks",
-            format!(r#"{{"cluster":"{task_cluster}","tasks":["{last_task}"]}}"#),
-        ),
-        12 | 13 => {
-            ("DescribeTaskDefinition", "read:DescribeTaskDefinition", r#"{"taskDefinition":"bench"}"#.to_owned())
-        }
-        14 => (
-            "DescribeClusters",
-            "read:DescribeClusters",
-            format!(r#"{{"clusters":["{cluster}"],"include":["STATISTICS"]}}"#),
-        ),
-        15 => ("ListClusters", "read:ListClusters", "{}".to_owned()),
-        16 => (
-            "RunTask",
-            "write:RunTask",
-            format!(
-                r#"{{"cluster":"{cluster}","taskDefinition":"bench","launchType":"FARGATE","networkConfiguration":{AWSVPC},"clientToken":"w{worker}-{n}"}}"#
-            ),
-        ),
-        17 => ("StopTask", "write:StopTask", format!(r#"{{"cluster":"{task_cluster}","task":"{last_task}"}}"#)),
-        18 => {
-            let count = 2 + (n / 20) % 2;
-            (
-                "UpdateService",
-                "write:UpdateService",
-                format!(r#"{{"cluster":"{cluster}","service":"svc","desiredCount":{count}}}"#),
-            )
+fn create_service(c: u64) -> String {
+    format!(
+        r#"{{"cluster":"bench-{c}","serviceName":"svc","taskDefinition":"bench","desiredCount":2,"launchType":"FARGATE","networkConfiguration":{AWSVPC}}}"#
+    )
+}
+
+/// Two revisions of one task definition and `clusters` clusters of one
+/// service each.
+async fn setup(ecs: &Ecs, clusters: u64) -> Result<(), String> {
+    for _ in 0..2 {
+        ecs.send("RegisterTaskDefinition", task_definition(), false).await?;
+    }
+    for c in 0..clusters {
+        ecs.send("CreateCluster", json!({ "clusterName": format!("bench-{c}") }).to_string(), false).await?;
+        ecs.send("CreateService", create_service(c), false).await?;
+    }
+    Ok(())
+}
+
+/// Request `n` of client `worker`'s mix: (operation, body).
+fn request(n: u64, worker: u64, clusters: u64) -> (&'static str, String) {
+    let cluster = format!("bench-{}", (n / 8 + worker) % clusters);
+    match n % 8 {
+        0 => ("DescribeServices", format!(r#"{{"cluster":"{cluster}","services":["svc"]}}"#)),
+        1 => ("ListServices", format!(r#"{{"cluster":"{cluster}"}}"#)),
+        2 => ("DescribeTaskDefinition", r#"{"taskDefinition":"bench"}"#.to_owned()),
+        3 => ("ListTaskDefinitions", r#"{"familyPrefix":"bench"}"#.to_owned()),
+        4 => ("DescribeClusters", format!(r#"{{"clusters":["{cluster}"],"include":["STATISTICS"]}}"#)),
+        5 => ("ListTasks", format!(r#"{{"cluster":"{cluster}"}}"#)),
+        6 => {
+            let count = 2 + (n / 8) % 2;
+            ("UpdateService", format!(r#"{{"cluster":"{cluster}","service":"svc","desiredCount":{count}}}"#))
         }
         _ => {
             let arn = format!("arn:aws:ecs:us-east-1:000000000000:cluster/{cluster}");
-            (
-                "TagResource",
-                "write:TagResource",
-                format!(r#"{{"resourceArn":"{arn}","tags":[{{"key":"k{}","value":"v{n}"}}]}}"#, n % 7),
-            )
+            ("TagResource", format!(r#"{{"resourceArn":"{arn}","tags":[{{"key":"k{}","value":"v{n}"}}]}}"#, n % 7))
         }
     }
 }
 
-/// One request of the mix over HTTP; returns its class name.
-async fn step(ecs: &Ecs, n: u64, worker: u64, clusters: u64, last_task: &mut String) -> Result<&'static str, String> {
-    let (op, class, body) = request(n, worker, clusters, last_task);
-    if op == "RunTask" {
-        let out = ecs.call_parsed(op, body).await?;
-        if let Some(arn) = out["tasks"][0]["taskArn"].as_str() {
-            *last_task = arn.to_owned();
-        }
-    } else {
-        ecs.call(op, body).await?;
+/// A valid JSON document of about `size` bytes, shaped like a describe answer.
+fn fixed_answer(size: usize) -> Vec<u8> {
+    let mut services = Vec::new();
+    let mut i = 0;
+    while json!({ "services": services, "failures": [] }).to_string().len() < size {
+        services.push(json!({
+            "serviceArn": format!("arn:aws:ecs:us-east-1:000000000000:service/bench-0/svc-{i}"),
+            "serviceName": format!("svc-{i}"), "status": "ACTIVE", "desiredCount": 2, "runningCount": 2,
+        }));
+        i += 1;
     }
-    Ok(class)
+    json!({ "services": services, "failures": [] }).to_string().into_bytes()
+}
+
+/// What one server served in one or more runs of the load.
+#[derive(Default)]
+struct Served {
+    seconds: f64,
+    errors: u64,
+    /// Per operation: latencies (µs) and answer bytes.
+    latencies: BTreeMap<&'static str, Vec<u32>>,
+    bytes: BTreeMap<&'static str, u64>,
+}
+
+impl Served {
+    fn requests(&self) -> usize {
+        self.latencies.values().map(Vec::len).sum()
+    }
+
+    fn per_second(&self) -> f64 {
+        self.requests() as f64 / self.seconds.max(f64::EPSILON)
+    }
+
+    fn add(&mut self, other: Served) {
+        self.seconds += other.seconds;
+        self.errors += other.errors;
+        for (op, mut v) in other.latencies {
+            self.latencies.entry(op).or_default().append(&mut v);
+        }
+        for (op, b) in other.bytes {
+            *self.bytes.entry(op).or_default() += b;
+        }
+    }
+}
+
+/// `clients` concurrent clients on this thread drive the mix against `ecs`
+/// for `seconds`.
+async fn load(ecs: &Ecs, clients: u64, clusters: u64, seconds: u64) -> Served {
+    let stop = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for worker in 0..clients {
+        let ecs = ecs.clone();
+        let stop = stop.clone();
+        let errors = errors.clone();
+        handles.push(tokio::spawn(async move {
+            let mut latencies: BTreeMap<&'static str, Vec<u32>> = BTreeMap::new();
+            let mut bytes: BTreeMap<&'static str, u64> = BTreeMap::new();
+            let mut n = worker * 3;
+            while !stop.load(Ordering::Relaxed) {
+                let (op, body) = request(n, worker, clusters);
+                let t0 = Instant::now();
+                match ecs.send(op, body, false).await {
+                    Ok((size, _)) => {
+                        let micros = u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX);
+                        latencies.entry(op).or_default().push(micros);
+                        *bytes.entry(op).or_default() += size as u64;
+                    }
+                    Err(e) => {
+                        if errors.fetch_add(1, Ordering::Relaxed) < 5 {
+                            eprintln!("error: {e}");
+                        }
+                    }
+                }
+                n += 1;
+            }
+            (latencies, bytes)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut served = Served::default();
+    for h in handles {
+        let (latencies, bytes) = h.await.expect("client");
+        served.add(Served { latencies, bytes, ..Served::default() });
+    }
+    served.seconds = started.elapsed().as_secs_f64();
+    served.errors = errors.load(Ordering::Relaxed);
+    served
 }
 
 /// The emulator's own cost: the same mix through the request path
-/// (`protocol::serve`) on one thread, without HTTP or a client.
-fn direct(seconds: u64, clusters: u64, retention: u64, seeds: &[String]) -> (u64, f64) {
+/// (`handle_target`) on one thread, without HTTP or a client.
+fn direct(seconds: u64, clusters: u64, retention: u64) -> (u64, f64) {
     use ecs_bridge::emulator::handle_target;
     let app = ecs_bridge::emulator::build_app(&EmulatorConfig {
         stopped_task_retention: Duration::from_secs(retention),
@@ -186,35 +238,23 @@ fn direct(seconds: u64, clusters: u64, retention: u64, seeds: &[String]) -> (u64
     let call = |op: &str, body: &str| {
         handle_target(&app, Some(&format!("AmazonEC2ContainerServiceV20141113.{op}")), body.as_bytes())
     };
-    call(
-        "RegisterTaskDefinition",
-        &json!({
-            "family": "bench", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
-            "cpu": "256", "memory": "512",
-            "containerDefinitions": [{"name": "web", "image": "nginx", "portMappings": [{"containerPort": 80}]}]
-        })
-        .to_string(),
-    );
+    for _ in 0..2 {
+        call("RegisterTaskDefinition", &task_definition());
+    }
     for c in 0..clusters {
         call("CreateCluster", &format!(r#"{{"clusterName":"bench-{c}"}}"#));
-        call(
-            "CreateService",
-            &format!(
-                r#"{{"cluster":"bench-{c}","serviceName":"svc","taskDefinition":"bench","desiredCount":2,"launchType":"FARGATE","networkConfiguration":{AWSVPC}}}"#
-            ),
-        );
+        call("CreateService", &create_service(c));
     }
-    let mut last_task = seeds.first().cloned().unwrap_or_default();
     let started = Instant::now();
     let mut n = 0u64;
     while started.elapsed() < Duration::from_secs(seconds) {
-        let (op, _, body) = request(n, 0, clusters, &last_task);
+        let (op, body) = request(n, 0, clusters);
         let (status, out) = call(op, &body);
-        assert!(status == 200 || op == "DescribeTasks" || op == "StopTask", "{op}: {status} {out}");
-        if let Some(arn) = out["tasks"][0]["taskArn"].as_str().filter(|_| op == "RunTask") {
-            last_task = arn.to_owned();
-        }
+        assert_eq!(status, 200, "{op}: {out}");
         n += 1;
+        if n % 4096 == 0 {
+            ecs_bridge::emulator::tick(&app.store);
+        }
     }
     (n, started.elapsed().as_secs_f64())
 }
@@ -227,123 +267,99 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     f64::from(sorted[idx]) / 1000.0
 }
 
+fn print_table(label: &str, served: &mut Served) {
+    println!(
+        "\n{label}\n{:<24} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "operation", "requests", "req/s", "p50 ms", "p99 ms", "bytes/ans"
+    );
+    for (op, v) in &mut served.latencies {
+        v.sort_unstable();
+        let bytes = served.bytes.get(op).copied().unwrap_or(0) / v.len().max(1) as u64;
+        println!(
+            "{:<24} {:>10} {:>10.0} {:>10.3} {:>10.3} {:>10}",
+            op,
+            v.len(),
+            v.len() as f64 / served.seconds,
+            percentile(v, 0.50),
+            percentile(v, 0.99),
+            bytes
+        );
+    }
+    println!("{:<24} {:>10} {:>10.0}   errors: {}", "TOTAL", served.requests(), served.per_second(), served.errors);
+}
+
 fn main() {
-    let seconds = env_or("BENCH_SECONDS", 20);
+    let seconds = env_or("BENCH_SECONDS", 10);
+    let rounds = env_or("BENCH_ROUNDS", 2);
     let clients = env_or("BENCH_CLIENTS", 32);
     let clusters = env_or("BENCH_CLUSTERS", 8).max(1);
-    let workers = env_or("BENCH_WORKER_THREADS", 2) as usize;
+    let server_threads = env_or("BENCH_SERVER_THREADS", 2).max(1) as usize;
     let retention = env_or("BENCH_RETENTION_SECS", 5);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
+    let direct_seconds = env_or("BENCH_DIRECT_SECONDS", 5);
+    let servers = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(server_threads)
+        .thread_name("server")
         .enable_all()
         .build()
-        .expect("tokio runtime");
-    runtime.block_on(async move {
-        let config = EmulatorConfig {
-            stopped_task_retention: Duration::from_secs(retention),
-            ..EmulatorConfig::default()
-        };
+        .expect("server runtime");
+    let fixed = fixed_answer(3 * 1024);
+    let fixed_len = fixed.len();
+    let (emulator, baseline) = servers.block_on(async {
+        let config =
+            EmulatorConfig { stopped_task_retention: Duration::from_secs(retention), ..EmulatorConfig::default() };
         let emulator = spawn(config).await.expect("emulator");
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(clients as usize)
-            .build()
-            .expect("http client");
-        let ecs = Ecs { http, url: format!("{}/", emulator.endpoint()) };
-        let seeds = setup(&ecs, clusters).await.expect("setup");
-        println!(
-            "emulator bench: {clients} clients, {clusters} clusters, {seconds}s, {workers} runtime threads (client and server share them), retention {retention}s"
-        );
-        let stop = Arc::new(AtomicBool::new(false));
-        let errors = Arc::new(AtomicU64::new(0));
-        let rss_start = rss_kib();
-        let sampler = {
-            let stop = stop.clone();
-            tokio::spawn(async move {
-                let mut samples = Vec::new();
-                while !stop.load(Ordering::Relaxed) {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    samples.push(rss_kib());
-                }
-                samples
-            })
-        };
-        let started = Instant::now();
-        let mut handles = Vec::new();
-        for worker in 0..clients {
-            let ecs = ecs.clone();
-            let stop = stop.clone();
-            let errors = errors.clone();
-            let mut last_task = seeds[(worker % clusters) as usize].clone();
-            handles.push(tokio::spawn(async move {
-                let mut latencies: BTreeMap<&'static str, Vec<u32>> = BTreeMap::new();
-                let mut n = worker * 7;
-                while !stop.load(Ordering::Relaxed) {
-                    let t0 = Instant::now();
-                    match step(&ecs, n, worker, clusters, &mut last_task).await {
-                        Ok(class) => {
-                            let micros = u32::try_from(t0.elapsed().as_micros()).unwrap_or(u32::MAX);
-                            latencies.entry(class).or_default().push(micros);
-                        }
-                        Err(e) => {
-                            if errors.fetch_add(1, Ordering::Relaxed) < 5 {
-                                eprintln!("error: {e}");
-                            }
-                        }
-                    }
-                    n += 1;
-                }
-                latencies
-            }));
-        }
-        tokio::time::sleep(Duration::from_secs(seconds)).await;
-        stop.store(true, Ordering::Relaxed);
-        let direct_seconds = env_or("BENCH_DIRECT_SECONDS", 5);
-        let mut all: BTreeMap<&'static str, Vec<u32>> = BTreeMap::new();
-        for h in handles {
-            for (class, mut v) in h.await.expect("worker") {
-                all.entry(class).or_default().append(&mut v);
-            }
-        }
-        let elapsed = started.elapsed().as_secs_f64();
-        let samples = sampler.await.expect("sampler");
-        let total: usize = all.values().map(Vec::len).sum();
-        println!("\n{:<30} {:>10} {:>10} {:>10} {:>10}", "operation", "requests", "req/s", "p50 ms", "p99 ms");
-        let mut reads = Vec::new();
-        let mut writes = Vec::new();
-        for (class, v) in &mut all {
-            v.sort_unstable();
-            println!(
-                "{:<30} {:>10} {:>10.0} {:>10.3} {:>10.3}",
-                class,
-                v.len(),
-                v.len() as f64 / elapsed,
-                percentile(v, 0.50),
-                percentile(v, 0.99)
-            );
-            if class.starts_with("read") { reads.extend_from_slice(v) } else { writes.extend_from_slice(v) }
-        }
-        for (label, v) in [("all reads", &mut reads), ("all writes", &mut writes)] {
-            v.sort_unstable();
-            println!("{:<30} {:>10} {:>10.0} {:>10.3} {:>10.3}", label, v.len(), v.len() as f64 / elapsed, percentile(v, 0.5), percentile(v, 0.99));
-        }
-        println!("{:<30} {:>10} {:>10.0}", "TOTAL", total, total as f64 / elapsed);
-        println!("errors: {}", errors.load(Ordering::Relaxed));
-        let mid = samples.get(samples.len() / 2).copied().unwrap_or(0);
-        let end = samples.last().copied().unwrap_or(0);
-        let peak = samples.iter().copied().max().unwrap_or(0);
-        println!("RSS KiB: start {rss_start}, middle {mid}, end {end}, peak {peak} (samples every 1s: {samples:?})");
-        let seeds_for_direct = seeds.clone();
-        let (direct_requests, direct_elapsed) =
-            tokio::task::spawn_blocking(move || direct(direct_seconds, clusters, retention, &seeds_for_direct))
-                .await
-                .expect("direct run");
-        println!(
-            "request path alone (same mix, one thread, no HTTP): {direct_requests} requests in {direct_elapsed:.1}s = {:.0} req/s per core",
-            direct_requests as f64 / direct_elapsed
-        );
-        let dump = emulator.store().dump();
-        let tasks: usize = dump.clusters.iter().map(|c| c.tasks.len()).sum();
-        println!("tasks held at the end: {tasks}");
-        emulator.shutdown().await.expect("shutdown");
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("bind");
+        let baseline = listener.local_addr().expect("baseline address");
+        let limits = Limits::default();
+        tokio::spawn(serve_router(listener, baseline_router(fixed, limits), limits, std::future::pending()));
+        (emulator, baseline)
     });
+    let generator = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("load runtime");
+    generator.block_on(async {
+        let http = reqwest::Client::builder().pool_max_idle_per_host(clients as usize).build().expect("http client");
+        let to_emulator = Ecs { http: http.clone(), url: format!("{}/", emulator.endpoint()) };
+        let to_baseline = Ecs { http, url: format!("http://{baseline}/") };
+        setup(&to_emulator, clusters).await.expect("setup");
+        println!(
+            "emulator bench: {clients} connections from one load-generator thread, servers on {server_threads} threads, \
+             {clusters} clusters, {rounds} rounds of {seconds}s per server, retention {retention}s; \
+             baseline answers {fixed_len} bytes"
+        );
+        let rss_start = rss_kib();
+        let (mut base_all, mut emu_all) = (Served::default(), Served::default());
+        for round in 1..=rounds {
+            let base = load(&to_baseline, clients, clusters, seconds).await;
+            let emu = load(&to_emulator, clients, clusters, seconds).await;
+            println!(
+                "round {round}: baseline {:.0} req/s, emulator {:.0} req/s, ratio {:.2}",
+                base.per_second(),
+                emu.per_second(),
+                emu.per_second() / base.per_second().max(f64::EPSILON)
+            );
+            base_all.add(base);
+            emu_all.add(emu);
+        }
+        if rounds > 0 {
+            print_table("null baseline (same HTTP stack, parses the JSON, fixed answer)", &mut base_all);
+            print_table("emulator", &mut emu_all);
+            println!(
+                "\nemulator / baseline: {:.0} / {:.0} req/s = {:.2}",
+                emu_all.per_second(),
+                base_all.per_second(),
+                emu_all.per_second() / base_all.per_second().max(f64::EPSILON)
+            );
+            println!("RSS KiB (whole process): start {rss_start}, end {}", rss_kib());
+        }
+    });
+    if direct_seconds > 0 {
+        let (requests, elapsed) = direct(direct_seconds, clusters, retention);
+        println!(
+            "request path alone (same mix, one thread, no HTTP): {requests} requests in {elapsed:.1}s = {:.0} req/s",
+            requests as f64 / elapsed
+        );
+    }
+    let dump = emulator.store().dump();
+    let tasks: usize = dump.clusters.iter().map(|c| c.tasks.len()).sum();
+    println!("tasks held at the end: {tasks}");
+    servers.block_on(emulator.shutdown()).expect("shutdown");
 }

@@ -4,8 +4,13 @@
 //! Prints, per fleet size, the time per tick when nothing is due (it should
 //! not grow with the fleet: due tasks come from an index), the busiest tick, and the total tick time of start-up and of
 //! the rollout, with the time per task, to show how ticks grow with tasks.
+//! Each size runs `BENCH_REPEATS` (3) times, the sizes interleaved so that
+//! a busy moment of the machine does not fall on one size only; the summary
+//! gives each size's median time per task and, for the rollout, the ratio
+//! of the largest size's to the smallest's (1.0 is linear).
 //!
 //!     cargo bench --bench scheduler
+//!     BENCH_TASKS=1000,10000 BENCH_REPEATS=5 cargo bench --bench scheduler
 //!     BENCH_TASKS=1000,10000,20000 BENCH_TASKS_PER_SERVICE=100 cargo bench --bench scheduler
 //!
 //! In-process, no HTTP: requests go through the same request path
@@ -134,14 +139,82 @@ impl Fleet {
     }
 }
 
+/// One size's run: start-up and rollout tick time per task (µs).
+struct Run {
+    startup_per_task: f64,
+    rollout_per_task: f64,
+}
+
+fn run_size(tasks: usize, per_service: usize) -> Run {
+    let created = Instant::now();
+    let fleet = Fleet::new(tasks, per_service);
+    let create = created.elapsed();
+    let startup = fleet.run(250, 60_000);
+    let running = fleet.running();
+    // Nothing due: each tick only looks at the indexes.
+    let mut idle = Phase::default();
+    for _ in 0..20 {
+        fleet.clock.set_millis(fleet.clock.now_millis() + 250);
+        let started = Instant::now();
+        ecs_bridge::emulator::tick(&fleet.app.store);
+        idle.add(started.elapsed());
+    }
+    // A rolling deployment of every service (200/100: all new tasks, then the old ones stop).
+    for s in 0..fleet.services {
+        call(
+            &fleet.app,
+            "UpdateService",
+            json!({ "cluster": "bench", "service": format!("svc-{s}"), "taskDefinition": "web:2" }),
+        );
+    }
+    let rollout = fleet.run(250, 120_000);
+    let steady = fleet.steady_services();
+    let idle_avg = idle.total / idle.ticks.max(1) as u32;
+    let per_task = |d: Duration| ms(d) * 1000.0 / tasks as f64;
+    println!(
+        "{:>7} {:>8} | {:>9.3} {:>12.3} | {:>7} {:>10.1} {:>10.2} {:>9.1} | {:>7} {:>10.1} {:>10.2} {:>9.1} | {:>10}",
+        tasks,
+        fleet.services,
+        ms(idle_avg),
+        ms(idle_avg) * 1000.0 / tasks as f64,
+        startup.ticks,
+        ms(startup.total),
+        ms(startup.busiest),
+        per_task(startup.total),
+        rollout.ticks,
+        ms(rollout.total),
+        ms(rollout.busiest),
+        per_task(rollout.total),
+        format!("{running}/{}", tasks) + if steady == fleet.services { "" } else { " UNSTEADY" },
+    );
+    let cost = fleet.timeline_cost();
+    println!(
+        "{:>7} timeline per service: {:.1} samples, {:.1} markers, {:.0} of {:.0} bytes of the service entry ({:.1}%)",
+        "",
+        cost.samples,
+        cost.markers,
+        cost.bytes,
+        cost.entry_bytes,
+        100.0 * cost.bytes / cost.entry_bytes.max(1.0),
+    );
+    eprintln!("  (creating {tasks} tasks in {} services took {:.1} ms)", fleet.services, ms(create));
+    Run { startup_per_task: per_task(startup.total), rollout_per_task: per_task(rollout.total) }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
 fn main() {
     let sizes = env_list("BENCH_TASKS", &[1_000, 2_500, 5_000, 10_000]);
     let per_service = env_list("BENCH_TASKS_PER_SERVICE", &[50])[0].max(1);
+    let repeats = env_list("BENCH_REPEATS", &[3])[0].max(1);
     println!(
-        "scheduler benchmark: N services x {per_service} tasks, manual clock, ticks every 250 ms of simulated time"
+        "scheduler benchmark: N services x {per_service} tasks, manual clock, ticks every 250 ms of simulated time, {repeats} runs per size"
     );
     println!(
-        "{:>7} {:>8} | {:>9} {:>12} | {:>7} {:>10} {:>10} | {:>7} {:>10} {:>10} | {:>10}",
+        "{:>7} {:>8} | {:>9} {:>12} | {:>7} {:>10} {:>10} {:>9} | {:>7} {:>10} {:>10} {:>9} | {:>10}",
         "tasks",
         "services",
         "idle ms",
@@ -149,60 +222,38 @@ fn main() {
         "startup",
         "total ms",
         "busiest",
+        "us/task",
         "rollout",
         "total ms",
         "busiest",
+        "us/task",
         "ok"
     );
-    for tasks in sizes {
-        let created = Instant::now();
-        let fleet = Fleet::new(tasks, per_service);
-        let create = created.elapsed();
-        let startup = fleet.run(250, 60_000);
-        let running = fleet.running();
-        // Nothing due: each tick only looks at the indexes.
-        let mut idle = Phase::default();
-        for _ in 0..20 {
-            fleet.clock.set_millis(fleet.clock.now_millis() + 250);
-            let started = Instant::now();
-            ecs_bridge::emulator::tick(&fleet.app.store);
-            idle.add(started.elapsed());
+    let mut runs: Vec<Vec<Run>> = sizes.iter().map(|_| Vec::new()).collect();
+    for _ in 0..repeats {
+        for (i, &tasks) in sizes.iter().enumerate() {
+            runs[i].push(run_size(tasks, per_service));
         }
-        // A rolling deployment of every service (200/100: all new tasks, then the old ones stop).
-        for s in 0..fleet.services {
-            call(
-                &fleet.app,
-                "UpdateService",
-                json!({ "cluster": "bench", "service": format!("svc-{s}"), "taskDefinition": "web:2" }),
-            );
-        }
-        let rollout = fleet.run(250, 120_000);
-        let steady = fleet.steady_services();
-        let idle_avg = idle.total / idle.ticks.max(1) as u32;
+    }
+    println!("\nmedian of {repeats} runs, tick time per task:");
+    println!("{:>7} | {:>16} | {:>16}", "tasks", "start-up us/task", "rollout us/task");
+    let mut rollout = Vec::new();
+    for (tasks, runs) in sizes.iter().zip(runs) {
+        let startup = median(runs.iter().map(|r| r.startup_per_task).collect());
+        let roll = median(runs.iter().map(|r| r.rollout_per_task).collect());
+        println!("{tasks:>7} | {startup:>16.1} | {roll:>16.1}");
+        rollout.push((*tasks, roll));
+    }
+    if let (Some(first), Some(last)) = (rollout.first(), rollout.last())
+        && rollout.len() > 1
+    {
         println!(
-            "{:>7} {:>8} | {:>9.3} {:>12.3} | {:>7} {:>10.1} {:>10.2} | {:>7} {:>10.1} {:>10.2} | {:>10}",
-            tasks,
-            fleet.services,
-            ms(idle_avg),
-            ms(idle_avg) * 1000.0 / tasks as f64,
-            startup.ticks,
-            ms(startup.total),
-            ms(startup.busiest),
-            rollout.ticks,
-            ms(rollout.total),
-            ms(rollout.busiest),
-            format!("{running}/{}", tasks) + if steady == fleet.services { "" } else { " UNSTEADY" },
-        );
-        eprintln!("  (creating {tasks} tasks in {} services took {:.1} ms)", fleet.services, ms(create));
-        let cost = fleet.timeline_cost();
-        println!(
-            "{:>7} timeline per service: {:.1} samples, {:.1} markers, {:.0} of {:.0} bytes of the service entry ({:.1}%)",
-            "",
-            cost.samples,
-            cost.markers,
-            cost.bytes,
-            cost.entry_bytes,
-            100.0 * cost.bytes / cost.entry_bytes.max(1.0),
+            "rollout cost per task at {} tasks / at {} tasks: {:.1} / {:.1} us = {:.2}x",
+            last.0,
+            first.0,
+            last.1,
+            first.1,
+            last.1 / first.1.max(f64::EPSILON)
         );
     }
 }

@@ -59,6 +59,7 @@ use state::{Partitions, Store};
 pub use api::{OPERATIONS, UNSUPPORTED_OPERATIONS};
 pub use server::auth::Credentials;
 pub use server::listener::Limits;
+pub use server::listener::serve as serve_router;
 pub use server::{App, handle, handle_target};
 pub use sim::chaos::kill_task;
 pub use sim::scheduler::{AdvanceReport, ClockError, TickReport, advance, next_due, tick, tick_all};
@@ -339,6 +340,16 @@ pub fn router(app: Arc<App>) -> Router {
         Some(guard) => router.layer(axum::middleware::from_fn_with_state(guard, server::auth::check)),
         None => router,
     }
+}
+
+/// The null baseline for benchmarks: the emulator's HTTP stack (serve it
+/// with [`serve_router`], the emulator's listener) answering every
+/// `POST /` with `body` once the request's JSON is read and parsed, with
+/// no ECS behind it. The emulator's requests per second over the
+/// baseline's, in one run, is its cost beyond the stack's.
+pub fn baseline_router(body: Vec<u8>, limits: Limits) -> Router {
+    let fixed = Arc::new(server::Fixed { limits, body });
+    Router::new().route("/", post(server::serve_fixed)).fallback(server::fallback).with_state(fixed)
 }
 
 /// Builds the shared state, loading `state_dir` when given.

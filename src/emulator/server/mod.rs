@@ -223,6 +223,34 @@ pub async fn serve_ecs(
     response
 }
 
+/// What the null baseline answers, and within which limits it reads.
+#[derive(Debug)]
+pub struct Fixed {
+    pub limits: Limits,
+    pub body: Vec<u8>,
+}
+
+/// The null baseline's `POST /` (`crate::emulator::baseline_router`): the
+/// body read within the limits and parsed as JSON, then a fixed answer
+/// through the same response path as [`serve_ecs`]'s, and nothing of ECS
+/// (no operation, counter, lock or record). Benchmarks serve it beside the
+/// emulator to read the emulator's throughput as a share of what the HTTP
+/// stack alone serves on the same machine at the same moment.
+pub async fn serve_fixed(
+    axum::extract::State(fixed): axum::extract::State<Arc<Fixed>>,
+    request_body: Body,
+) -> Response {
+    let read = body::read_body(request_body, &fixed.limits).await.map_err(|refusal| refusal.error());
+    let parsed = read.and_then(|bytes| {
+        serde_json::from_slice::<Value>(&bytes)
+            .map_err(|e| EcsError::new(ErrorKind::SerializationException, format!("Request body is not JSON: {e}")))
+    });
+    match parsed {
+        Ok(_) => bytes_response(200, fixed.body.clone()),
+        Err(err) => bytes_response(err.kind.http_status(), Reply::from(err.body()).0),
+    }
+}
+
 /// `POST /service/<Service>/operation/<Operation>`: Smithy RPC v2 CBOR
 /// for the services whose models list it ([`protocols`]).
 pub async fn serve_cbor(
