@@ -252,7 +252,7 @@ fn direct(seconds: u64, clusters: u64, retention: u64) -> (u64, f64) {
         let (status, out) = call(op, &body);
         assert_eq!(status, 200, "{op}: {out}");
         n += 1;
-        if n % 4096 == 0 {
+        if n.is_multiple_of(4096) {
             ecs_bridge::emulator::tick(&app.store);
         }
     }
