@@ -476,9 +476,13 @@ pub fn list_tasks(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     let instance = input.container_instance.as_deref().map(id_of);
     let family_prefix = family.map(|f| format!(":task-definition/{f}:"));
     // Tasks are keyed by id, and ARNs differ only by id, so id order is ARN order.
-    let items = state
-        .tasks
-        .iter()
+    // RUNNING and PENDING come from the index of tasks desired RUNNING, not
+    // a walk over the hour of STOPPED tasks the table keeps.
+    let candidates: Box<dyn Iterator<Item = (&String, &TaskEntry)>> = match desired.as_str() {
+        "STOPPED" => Box::new(state.tasks.iter()),
+        _ => Box::new(state.tasks.desired_running()),
+    };
+    let items = candidates
         .filter(|(_, t)| match desired.as_str() {
             "PENDING" => t.task.desired_status == "RUNNING" && crate::emulator::sim::lifecycle::is_pending(&t.task),
             d => t.task.desired_status == d,
