@@ -154,13 +154,11 @@ pub fn render_cluster(state: &ClusterState, include: &[String]) -> Cluster {
 }
 
 fn statistics(state: &ClusterState) -> Vec<KeyValuePair> {
+    // From the task table's counters: no walk over the tasks.
+    let counts = state.tasks.counts();
     let count_tasks = |status: &str, fargate: bool| {
-        state
-            .tasks
-            .values()
-            .filter(|t| t.task.last_status == status)
-            .filter(|t| (t.task.launch_type.as_deref() == Some("FARGATE")) == fargate)
-            .count()
+        let by_launch = if status == "RUNNING" { counts.running } else { counts.pending };
+        by_launch[usize::from(fargate)]
     };
     let count_services = |status: &str, fargate: bool| {
         state

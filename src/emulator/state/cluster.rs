@@ -98,9 +98,9 @@ impl ClusterState {
     pub fn cluster_with_counts(&self) -> Cluster {
         let mut cluster = self.cluster.clone();
         cluster.active_services_count = self.services.values().filter(|s| s.service.status == "ACTIVE").count() as i64;
-        let (running, pending) = self.tasks.running_and_pending();
-        cluster.running_tasks_count = running as i64;
-        cluster.pending_tasks_count = pending as i64;
+        let counts = self.tasks.counts();
+        cluster.running_tasks_count = counts.running.iter().sum::<usize>() as i64;
+        cluster.pending_tasks_count = counts.pending.iter().sum::<usize>() as i64;
         cluster.registered_container_instances_count = self
             .container_instances
             .values()

@@ -21,7 +21,7 @@
 //! ticks stay deterministic.
 
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::Hash;
 use std::ops::{Deref, DerefMut, Index};
 
@@ -46,17 +46,59 @@ struct TaskIndex {
     /// Every id, in order: what iteration walks.
     ids: BTreeSet<String>,
     /// Tasks with a next change, by when it is due.
-    due: BTreeSet<(Timestamp, String)>,
+    due: ByTime,
     /// Live tasks by service name; ids sorted as in the table.
     live: HashMap<String, BTreeSet<String>>,
     /// STOPPED tasks by when they stopped.
-    stopped: BTreeSet<(Timestamp, String)>,
+    stopped: ByTime,
     /// Tasks whose desired status is RUNNING, in id order: what ListTasks
     /// answers by default, without a walk over the hour of STOPPED tasks.
     desired_running: BTreeSet<String>,
-    /// Tasks whose last status is RUNNING and PENDING: the cluster's counts.
-    running: usize,
-    pending: usize,
+    /// Tasks last RUNNING and PENDING, on Fargate and not: the cluster's
+    /// counts and statistics.
+    counts: StatusCounts,
+}
+
+/// How many tasks were last RUNNING and PENDING, by whether they run on
+/// Fargate (`[not Fargate, Fargate]`).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StatusCounts {
+    pub running: [usize; 2],
+    pub pending: [usize; 2],
+}
+
+/// Ids by a time. Many tasks share a time (those launched in one tick are
+/// due together), so ids are grouped under their time: filing compares
+/// integers, never ids (a set of `(time, id)` pairs compared ids on every
+/// tie, each comparison a cache miss on the id's bytes in a large table).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct ByTime(BTreeMap<Timestamp, HashSet<String, foldhash::fast::RandomState>>);
+
+impl ByTime {
+    fn insert(&mut self, at: Timestamp, id: &str) {
+        self.0.entry(at).or_default().insert(id.to_owned());
+    }
+
+    fn remove(&mut self, at: Timestamp, id: &str) {
+        if let Some(ids) = self.0.get_mut(&at) {
+            ids.remove(id);
+            if ids.is_empty() {
+                self.0.remove(&at);
+            }
+        }
+    }
+
+    fn first(&self) -> Option<Timestamp> {
+        self.0.keys().next().copied()
+    }
+
+    /// The ids filed at times that pass `keep`, from the earliest, in id order.
+    fn until(&self, keep: impl Fn(Timestamp) -> bool) -> Vec<String> {
+        let mut ids: Vec<String> =
+            self.0.iter().take_while(|(at, _)| keep(**at)).flat_map(|(_, ids)| ids.iter().cloned()).collect();
+        ids.sort_unstable();
+        ids
+    }
 }
 
 /// Where one task is filed.
@@ -67,6 +109,7 @@ struct Keys {
     stopped_at: Option<Timestamp>,
     desired_running: bool,
     last: Last,
+    fargate: bool,
 }
 
 /// The last statuses the cluster counts.
@@ -90,6 +133,7 @@ impl Keys {
                 "PENDING" => Last::Pending,
                 _ => Last::Other,
             },
+            fargate: entry.task.launch_type.as_deref() == Some("FARGATE"),
         }
     }
 }
@@ -97,27 +141,28 @@ impl Keys {
 impl TaskIndex {
     fn file(&mut self, id: &str, keys: &Keys) {
         if let Some(due) = keys.due {
-            self.due.insert((due, id.to_owned()));
+            self.due.insert(due, id);
         }
         if let Some(service) = &keys.live_in {
             self.live.entry(service.clone()).or_default().insert(id.to_owned());
         }
         if let Some(at) = keys.stopped_at {
-            self.stopped.insert((at, id.to_owned()));
+            self.stopped.insert(at, id);
         }
         if keys.desired_running {
             self.desired_running.insert(id.to_owned());
         }
+        let on = usize::from(keys.fargate);
         match keys.last {
-            Last::Running => self.running += 1,
-            Last::Pending => self.pending += 1,
+            Last::Running => self.counts.running[on] += 1,
+            Last::Pending => self.counts.pending[on] += 1,
             Last::Other => {}
         }
     }
 
     fn unfile(&mut self, id: &str, keys: &Keys) {
         if let Some(due) = keys.due {
-            self.due.remove(&(due, id.to_owned()));
+            self.due.remove(due, id);
         }
         if let Some(service) = &keys.live_in
             && let Some(ids) = self.live.get_mut(service)
@@ -128,14 +173,15 @@ impl TaskIndex {
             }
         }
         if let Some(at) = keys.stopped_at {
-            self.stopped.remove(&(at, id.to_owned()));
+            self.stopped.remove(at, id);
         }
         if keys.desired_running {
             self.desired_running.remove(id);
         }
+        let on = usize::from(keys.fargate);
         match keys.last {
-            Last::Running => self.running -= 1,
-            Last::Pending => self.pending -= 1,
+            Last::Running => self.counts.running[on] -= 1,
+            Last::Pending => self.counts.pending[on] -= 1,
             Last::Other => {}
         }
     }
@@ -215,28 +261,22 @@ impl TaskTable {
     /// The ids of the tasks due at or before `now`, in id order (the order a
     /// scan of the table would meet them, which keeps ticks deterministic).
     pub fn due_by(&self, now: Timestamp) -> Vec<String> {
-        let mut ids: Vec<String> =
-            self.index.due.iter().take_while(|(due, _)| *due <= now).map(|(_, id)| id.clone()).collect();
-        ids.sort_unstable();
-        ids
+        self.index.due.until(|due| due <= now)
     }
 
     /// The earliest next change of any task.
     pub fn next_due(&self) -> Option<Timestamp> {
-        self.index.due.first().map(|(due, _)| *due)
+        self.index.due.first()
     }
 
     /// When the earliest-stopped STOPPED task stopped.
     pub fn earliest_stop(&self) -> Option<Timestamp> {
-        self.index.stopped.first().map(|(at, _)| *at)
+        self.index.stopped.first()
     }
 
     /// STOPPED tasks that stopped before `before`, in id order.
     pub fn stopped_before(&self, before: Timestamp) -> Vec<String> {
-        let mut ids: Vec<String> =
-            self.index.stopped.iter().take_while(|(at, _)| *at < before).map(|(_, id)| id.clone()).collect();
-        ids.sort_unstable();
-        ids
+        self.index.stopped.until(|at| at < before)
     }
 
     /// The tasks whose desired status is RUNNING, with their ids, in id order.
@@ -244,9 +284,9 @@ impl TaskTable {
         self.index.desired_running.iter().filter_map(|id| self.map.get_key_value(id))
     }
 
-    /// How many tasks were last RUNNING, and how many PENDING.
-    pub fn running_and_pending(&self) -> (usize, usize) {
-        (self.index.running, self.index.pending)
+    /// How many tasks were last RUNNING and PENDING.
+    pub fn counts(&self) -> StatusCounts {
+        self.index.counts
     }
 
     /// The ids of a service's live tasks, in id order.
@@ -410,7 +450,11 @@ mod tests {
             .collect();
         assert_eq!(table.stopped_before(now), stopped);
         let counted = |status: &str| table.values().filter(|t| t.task.last_status == status).count();
-        assert_eq!(table.running_and_pending(), (counted("RUNNING"), counted("PENDING")));
+        let counts = table.counts();
+        let running = counts.running[0] + counts.running[1];
+        assert_eq!((running, counts.pending[0] + counts.pending[1]), (counted("RUNNING"), counted("PENDING")));
+        let fargate = table.values().filter(|t| t.task.last_status == "RUNNING" && t.task.launch_type.is_some()).count();
+        assert_eq!(counts.running[1], fargate);
         let wanted: Vec<&String> =
             table.iter().filter(|(_, t)| t.task.desired_status == "RUNNING").map(|(id, _)| id).collect();
         assert_eq!(table.desired_running().map(|(id, _)| id).collect::<Vec<_>>(), wanted);
@@ -448,10 +492,11 @@ mod tests {
                 }
                 _ => {
                     if let Some(mut t) = table.get_mut(&id) {
-                        match rng.below(4) {
+                        match rng.below(5) {
                             0 => t.due = maybe(&mut rng).map(Timestamp),
                             1 => t.task.last_status = statuses[rng.below(5) as usize].into(),
                             2 => t.task.desired_status = ["RUNNING", "STOPPED"][rng.below(2) as usize].into(),
+                            3 => t.task.launch_type = [None, Some("FARGATE".into())][rng.below(2) as usize].clone(),
                             _ => t.task.stopped_at = maybe(&mut rng).map(Timestamp),
                         }
                     }
