@@ -101,12 +101,20 @@ fn start_controller(kubeconfig: &Path, endpoint: &str, resync: u64, concurrency:
 }
 
 /// A counter or gauge from the controller's `/metrics`, summed over label sets
-/// (`name` may include labels: `services{condition="Ready"}`).
+/// (`name` may include labels: `services{condition="Ready"}`, or the first of
+/// them: `reconciles_total{kind="EcsService"`).
 async fn metric(http: &reqwest::Client, url: &str, name: &str) -> Option<f64> {
     let text = http.get(url).send().await.ok()?.text().await.ok()?;
+    let follows: &[char] = if name.ends_with('}') {
+        &[' ']
+    } else if name.contains('{') {
+        &[',', '}']
+    } else {
+        &[' ', '{']
+    };
     let values: Vec<f64> = text
         .lines()
-        .filter(|l| l.starts_with(name) && (name.ends_with('}') || l[name.len()..].starts_with([' ', '{'])))
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(follows))
         .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
         .collect();
     (!values.is_empty()).then(|| values.iter().sum())
@@ -153,6 +161,44 @@ async fn write_ceiling(client: &kube::Client, writes: usize) -> f64 {
         .count()
         .await;
     created as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The API server's finished requests that wrote (`POST`, `PATCH`, `APPLY`,
+/// `PUT`, `DELETE`), by `verb resource[/subresource]`, from its own
+/// `/metrics`: what the fleet cost the API server, whoever sent it.
+async fn apiserver_writes(client: &kube::Client) -> BTreeMap<String, f64> {
+    let request = http::Request::get("/metrics").body(Vec::new()).expect("a request");
+    let Ok(text) = client.request_text(request).await else { return BTreeMap::new() };
+    let mut writes = BTreeMap::new();
+    for line in text.lines().filter(|l| l.starts_with("apiserver_request_total{")) {
+        let label = |name: &str| {
+            let start = line.find(&format!("{name}=\""))? + name.len() + 2;
+            line[start..].split('"').next()
+        };
+        let verb = label("verb").unwrap_or_default();
+        if !matches!(verb, "POST" | "PATCH" | "APPLY" | "PUT" | "DELETE") {
+            continue;
+        }
+        let resource = label("resource").unwrap_or_default();
+        let key = match label("subresource").unwrap_or_default() {
+            "" => format!("{verb} {resource}"),
+            sub => format!("{verb} {resource}/{sub}"),
+        };
+        let value: f64 = line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+        *writes.entry(key).or_default() += value;
+    }
+    writes
+}
+
+/// What moved between two [`apiserver_writes`], largest first.
+fn writes_between(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>) -> (f64, Vec<(String, f64)>) {
+    let mut moved: Vec<(String, f64)> = after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0.0)))
+        .filter(|(_, d)| *d > 0.0)
+        .collect();
+    moved.sort_by(|a, b| b.1.total_cmp(&a.1));
+    (moved.iter().map(|(_, d)| d).sum(), moved)
 }
 
 async fn count_ready(api: &Api<EcsService>) -> (usize, usize) {
@@ -225,6 +271,7 @@ async fn main() {
     .expect("the task definition object");
 
     let api: Api<EcsService> = Api::namespaced(client.clone(), NAMESPACE);
+    let writes_before = apiserver_writes(&client).await;
     let started = Instant::now();
     let created = futures::stream::iter(0..services)
         .map(|i| {
@@ -273,6 +320,7 @@ async fn main() {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
+    let fleet_elapsed = started.elapsed().as_secs_f64();
     if let Some(after) = all_ready {
         println!(
             "all {services} Ready {:.1}s after the first apply ({:.0} objects/s created to Ready)",
@@ -280,6 +328,29 @@ async fn main() {
             services as f64 / after.as_secs_f64()
         );
     }
+    let (writes, by_kind) = writes_between(&writes_before, &apiserver_writes(&client).await);
+    println!(
+        "API server writes from the first apply to Ready: {writes:.0} = {:.1} per service, {:.0} writes/s ({})",
+        writes / services as f64,
+        writes / fleet_elapsed,
+        by_kind.iter().map(|(k, d)| format!("{k} {d:.0}")).collect::<Vec<_>>().join(", ")
+    );
+    let reconciles = metric(&http, &controller.metrics, "ecs_bridge_reconciles_total{kind=\"EcsService\"").await;
+    let reconcile_sum =
+        metric(&http, &controller.metrics, "ecs_bridge_reconcile_duration_seconds_sum{kind=\"EcsService\"}").await;
+    if let (Some(n), Some(sum)) = (reconciles, reconcile_sum) {
+        println!(
+            "EcsService reconciles: {n:.0} = {:.1} per service, {:.0} ms each on average ({:.1} in flight on average)",
+            n / services as f64,
+            1000.0 * sum / n.max(1.0),
+            sum / fleet_elapsed
+        );
+    }
+    let ecs_calls = requests(&emulator);
+    println!(
+        "ECS calls to Ready: {}",
+        ecs_calls.iter().map(|(op, n)| format!("{op} {n}")).collect::<Vec<_>>().join(", ")
+    );
     let (peak, rss) = memory_kib(pid);
     println!(
         "controller memory at {services} objects: peak {:.1} MiB, now {:.1} MiB",

@@ -98,14 +98,35 @@ pub fn condition_reason<'a>(conditions: &'a [Condition], type_: &str) -> Option<
     conditions.iter().find(|c| c.type_ == type_).map(|c| (c.reason.as_str(), c.message.as_str()))
 }
 
+/// A time as the API server stores it: whole seconds (`metav1.Time`
+/// serializes as RFC 3339 without fractions). A time from ECS (milliseconds)
+/// goes into a status through this, so that the status read back from the
+/// API server equals the one computed again from the same ECS answer.
+pub fn stored_time(at: k8s_openapi::jiff::Timestamp) -> Time {
+    Time(k8s_openapi::jiff::Timestamp::from_second(at.as_second()).unwrap_or(at))
+}
+
+/// Whether `status` would store exactly what `current` holds: compared as
+/// the JSON the API server gets, so a difference it would not keep (a time's
+/// fraction of a second) is no difference.
+fn same_as_stored<S: Serialize + PartialEq>(current: Option<&S>, status: &S) -> bool {
+    let Some(current) = current else { return false };
+    current == status
+        || matches!(
+            (serde_json::to_value(current), serde_json::to_value(status)),
+            (Ok(a), Ok(b)) if a == b
+        )
+}
+
 /// Writes `status` through the status subresource with server-side apply,
-/// unless it equals `current` (a no-op write still costs a round trip).
+/// unless the API server holds it already as `current` (a no-op write still
+/// costs a round trip and the API server's work on the whole object).
 pub async fn apply_status<K, S>(api: &Api<K>, name: &str, current: Option<&S>, status: &S) -> Result<bool, kube::Error>
 where
     K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
     S: Serialize + PartialEq,
 {
-    if current == Some(status) {
+    if same_as_stored(current, status) {
         return Ok(false);
     }
     let patch = serde_json::json!({
@@ -115,4 +136,24 @@ where
     });
     api.patch_status(name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&patch)).await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::jiff::Timestamp;
+
+    #[test]
+    fn a_status_that_differs_only_below_a_second_is_already_stored() {
+        let at = Timestamp::from_millisecond(1_800_000_000_250).expect("a time");
+        let computed = Some(Time(at));
+        let stored: Option<Time> =
+            serde_json::from_value(serde_json::to_value(&computed).expect("serializes")).expect("reads back");
+        assert_ne!(stored, computed, "the API server keeps whole seconds");
+        assert!(same_as_stored(Some(&stored), &computed), "no write for a fraction of a second");
+        assert_eq!(Some(stored_time(at)), stored);
+        let later = Some(Time(Timestamp::from_second(1_800_000_001).expect("a time")));
+        assert!(!same_as_stored(Some(&stored), &later));
+        assert!(!same_as_stored(None, &computed), "no status yet: write one");
+    }
 }

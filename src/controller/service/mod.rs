@@ -15,6 +15,7 @@ pub mod events;
 pub mod fleet;
 pub mod metrics;
 pub mod plan;
+pub mod progress;
 pub mod sync;
 
 use std::hash::{Hash, Hasher};
@@ -75,6 +76,8 @@ pub struct ServiceContext<E> {
     pub kind: KindState,
     pub task_definitions: Store<EcsTaskDefinition>,
     pub observations: fleet::Observations,
+    /// When each object rolling out last had its status written.
+    pub progress: progress::ProgressWrites,
     pub settings: ServiceSettings,
 }
 
@@ -287,6 +290,15 @@ async fn apply<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
     }
     autoscale::follow(ecs, &mut out, &spec, &service_name, previous.auto_scaling.as_ref(), generation, &now).await;
     finish(obj.as_ref(), &mut out, ctx).await;
+    let object = fleet::object_key(&obj);
+    if ctx.progress.hold_back(&object, obj.status.as_ref(), &out.outcome.status) {
+        // Only the rollout's counts moved, and they were written moments ago:
+        // keep the status as it is (`conclude` writes nothing), look again at
+        // the next poll as decided.
+        out.outcome.status = obj.status.clone().unwrap_or_default();
+    } else if obj.status.as_ref() != Some(&out.outcome.status) {
+        ctx.progress.writing(&object, &out.outcome.status);
+    }
     conclude(api, obj.as_ref(), obj.status.as_ref(), out.outcome, &ctx.base).await
 }
 
@@ -305,8 +317,7 @@ async fn finish<E>(obj: &EcsService, out: &mut plan::ServiceOutcome, ctx: &Servi
         .await;
         if let Some(last) = published.checked_sub(1).and_then(|i| out.ecs_events.get(i)) {
             out.outcome.status.last_event_id = Some(last.id.clone());
-            out.outcome.status.last_event_time =
-                Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(last.created_at));
+            out.outcome.status.last_event_time = Some(super::status::stored_time(last.created_at));
         }
     }
     let metrics = ctx.base.metrics.services();
@@ -345,6 +356,7 @@ async fn cleanup<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
     released.append(&mut out.outcome.notices);
     out.outcome.notices = released;
     ctx.observations.forget(&key);
+    ctx.progress.forget(&fleet::object_key(&obj));
     if matches!(out.outcome.next, Next::AwaitChange) {
         ctx.base.metrics.services().forget(&fleet::object_key(&obj));
     }
@@ -447,6 +459,7 @@ pub async fn run<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
         kind: KindState::new(KIND, retry),
         task_definitions,
         observations: fleet::Observations::default(),
+        progress: progress::ProgressWrites::default(),
         settings,
     });
 

@@ -2,8 +2,6 @@
 //! adopted) it, the annotation that lets an object take over one it did not create, and
 //! the bookkeeping of an adoption.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-
 use super::subject::Subject;
 use crate::api::service::EcsServiceStatus;
 use crate::controller::context::Notice;
@@ -94,7 +92,7 @@ pub fn adopt(
     status.pending_redeploy = None;
     if let Some(newest) = service.events.first() {
         status.last_event_id = Some(newest.id.clone());
-        status.last_event_time = Some(Time(newest.created_at));
+        status.last_event_time = Some(crate::controller::status::stored_time(newest.created_at));
     }
     let notice = Notice::normal(
         "Adopted",

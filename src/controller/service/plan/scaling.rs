@@ -263,7 +263,7 @@ pub fn status(
                 description: a.description.clone(),
                 cause: a.cause.clone(),
                 status_code: a.status_code.clone(),
-                start_time: a.start_time.map(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time),
+                start_time: a.start_time.map(crate::controller::status::stored_time),
             })
             .collect(),
         last_activity_id: activities.first().map(|a| a.id.clone()),

@@ -14,7 +14,7 @@ use crate::api::service::EcsServiceStatus;
 use crate::controller::context::Notice;
 use crate::controller::outcome::{Next, Outcome};
 use crate::controller::service::metrics::RolloutCounts;
-use crate::controller::status::{Judgement, condition_reason, failure_reason};
+use crate::controller::status::{Judgement, condition_reason, failure_reason, stored_time};
 use crate::ecs::service::{ServiceDescription, ServiceEventRecord};
 use crate::ecs::{EcsError, EcsErrorKind, parse_task_definition_ref};
 
@@ -249,7 +249,7 @@ pub fn report(
     status.task_definition_arn = service.task_definition.clone();
     status.task_definition_revision =
         service.task_definition.as_deref().and_then(parse_task_definition_ref).map(|(_, revision)| revision);
-    status.deployments = service.deployments.clone();
+    status.deployments = service.deployments.iter().map(stored_deployment).collect();
 
     let previous_degraded = condition_reason(&status.conditions, DEGRADED).map(|(r, m)| (r.to_owned(), m.to_owned()));
     let (ready, synced, retry) = match sync_result {
@@ -294,6 +294,16 @@ pub fn report(
     ServiceOutcome { outcome: Outcome::new(status, notices, next), ecs_events, rollouts, wrote }
 }
 
+/// A deployment as the status stores it: ECS's times in whole seconds, as the
+/// API server keeps them, so that an unchanged deployment compares equal to
+/// the one read back and no status is written for nothing.
+pub fn stored_deployment(deployment: &crate::api::service::Deployment) -> crate::api::service::Deployment {
+    let mut deployment = deployment.clone();
+    deployment.created_at = deployment.created_at.map(|t| stored_time(t.0));
+    deployment.updated_at = deployment.updated_at.map(|t| stored_time(t.0));
+    deployment
+}
+
 /// How long the current rollout has been going on, by the Progressing
 /// condition's transition time (which moves only when it flips).
 fn rollout_age(conditions: &[Condition], now: &Time) -> Duration {
@@ -317,6 +327,37 @@ pub fn deletion_failed(
     set(&mut status.conditions, SYNCED, Judgement::no(why, message.clone()), generation, now);
     let notice = Notice::warning(why, err.operation(), message);
     ServiceOutcome::plain(Outcome::new(status, vec![notice], Next::Retry(err.into())))
+}
+
+/// Whether `next` differs from `current` only in a rollout's progress: both
+/// say Progressing, and apart from the task counts (the service's and each
+/// deployment's, with the deployments' `updatedAt` and the conditions'
+/// messages that quote them) they are equal: no condition flipped or changed
+/// its reason, no deployment came or went or changed its rollout state, no
+/// event was published, nothing was recorded. Such a status may wait (see
+/// `service::progress`); anything else is written at once.
+pub fn only_progress(current: &EcsServiceStatus, next: &EcsServiceStatus) -> bool {
+    use crate::api::conditions::is_true;
+    is_true(&current.conditions, PROGRESSING)
+        && is_true(&next.conditions, PROGRESSING)
+        && current != next
+        && without_progress(current) == without_progress(next)
+}
+
+/// `status` less what a rollout's progress moves (see [`only_progress`]).
+fn without_progress(status: &EcsServiceStatus) -> EcsServiceStatus {
+    let mut status = status.clone();
+    status.running_count = None;
+    status.pending_count = None;
+    for condition in &mut status.conditions {
+        condition.message.clear();
+    }
+    for deployment in &mut status.deployments {
+        deployment.running_count = None;
+        deployment.pending_count = None;
+        deployment.updated_at = None;
+    }
+    status
 }
 
 /// The conditions' current values, for the fleet gauge: (Ready, Progressing, Degraded).
@@ -402,5 +443,71 @@ mod tests {
         );
         assert_eq!(r.failed_task_definition.as_deref(), Some(TD2));
         assert_eq!(readiness(&settled, &r, Some(TD2)).status, ConditionStatus::False);
+    }
+
+    /// The status `report` writes for `observed`, after `before`.
+    fn reported(
+        before: &EcsServiceStatus,
+        observed: ServiceDescription,
+        events: Vec<ServiceEventRecord>,
+    ) -> EcsServiceStatus {
+        let applied = Applied {
+            status: before.clone(),
+            service: observed,
+            new_events: events,
+            synced: Ok(()),
+            notices: Vec::new(),
+            wrote: false,
+            redeploy_recorded: false,
+        };
+        let now = Time(k8s_openapi::jiff::Timestamp::from_second(1_800_000_000).unwrap());
+        let timing = Timing { rollout_poll: Duration::from_secs(5), steady: Duration::from_secs(300) };
+        report(applied, Some(1), Some(TD1), &now, timing).outcome.status
+    }
+
+    fn rolling(running: i32, pending: i32) -> ServiceDescription {
+        let mut primary = deployment("ecs-svc/1", "PRIMARY", TD1, RolloutState::InProgress);
+        (primary.running_count, primary.pending_count) = (Some(running), Some(pending));
+        // ECS's times have milliseconds; the API server keeps seconds.
+        let ms = 1_800_000_000_000 + i64::from(running) * 1_250;
+        primary.updated_at = Some(Time(k8s_openapi::jiff::Timestamp::from_millisecond(ms).unwrap()));
+        let mut observed = service(TD1, vec![primary]);
+        (observed.running_count, observed.pending_count) = (running, pending);
+        observed
+    }
+
+    #[test]
+    fn only_the_counts_of_a_rollout_in_progress_are_progress() {
+        let started = reported(&EcsServiceStatus::default(), rolling(0, 2), Vec::new());
+        let read_back: EcsServiceStatus = serde_json::from_value(serde_json::to_value(&started).unwrap()).unwrap();
+        assert_eq!(read_back, started, "the status holds ECS's times as the API server stores them");
+        assert_eq!(reported(&read_back, rolling(0, 2), Vec::new()), started, "the same look, the same status");
+        assert!(!only_progress(&EcsServiceStatus::default(), &started), "the first status is more than progress");
+        assert!(!only_progress(&started, &started), "nothing changed: nothing to hold back");
+
+        let moved = reported(&started, rolling(1, 1), Vec::new());
+        assert_ne!(moved.running_count, started.running_count);
+        assert!(only_progress(&started, &moved), "counts and the messages quoting them");
+
+        let mut scaled = rolling(1, 1);
+        scaled.desired_count = 3;
+        assert!(!only_progress(&started, &reported(&started, scaled, Vec::new())), "a new desired count");
+
+        let mut told = reported(&started, rolling(1, 1), Vec::new());
+        // What `finish` records once it published an ECS event.
+        told.last_event_id = Some("e1".into());
+        assert!(!only_progress(&started, &told), "a published event moves the watermark");
+
+        let mut failing = rolling(1, 1);
+        failing.deployments[0].failed_tasks = Some(1);
+        assert!(!only_progress(&started, &reported(&started, failing, Vec::new())), "failed tasks");
+
+        let done = reported(
+            &started,
+            service(TD1, vec![deployment("ecs-svc/1", "PRIMARY", TD1, RolloutState::Completed)]),
+            Vec::new(),
+        );
+        assert!(crate::api::conditions::is_true(&done.conditions, READY));
+        assert!(!only_progress(&started, &done), "the end of the rollout");
     }
 }
