@@ -493,7 +493,8 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     if entry.service.status != "ACTIVE" {
         return Err(EcsError::new(ErrorKind::ServiceNotActiveException, "Service was not ACTIVE."));
     }
-    let controller = entry.service.deployment_controller.get("type").and_then(Value::as_str).unwrap_or("ECS");
+    let controller =
+        entry.service.deployment_controller.get("type").and_then(Value::as_str).unwrap_or("ECS").to_owned();
     let deploys = input.task_definition.is_some()
         || input.network_configuration.is_some()
         || input.platform_version.is_some()
@@ -513,8 +514,18 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
             "Unable to update task definition on services with a {controller} deployment controller. {how}"
         )));
     }
-    let mut service = entry.service.clone();
     let mut stored_inputs = entry.stored_inputs.clone();
+    // The working copy leaves out the events (up to 100: nothing here adds
+    // one), which stay on the service and go back with the copy below.
+    let mut service = match state.services.get_mut(&name) {
+        Some(entry) => {
+            let events = std::mem::take(&mut entry.service.events);
+            let copy = entry.service.clone();
+            entry.service.events = events;
+            copy
+        }
+        None => return Err(EcsError::service_not_found()),
+    };
     let daemon = service.scheduling_strategy == "DAEMON";
     let td = match (&new_td, &service.task_definition) {
         (Some(td), _) => Some(td.clone()),
@@ -653,6 +664,7 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
         }
     }
     if let Some(entry) = state.services.get_mut(&name) {
+        service.events = std::mem::take(&mut entry.service.events);
         entry.service = service;
         entry.stored_inputs = stored_inputs;
     }

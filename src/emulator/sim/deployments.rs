@@ -202,8 +202,13 @@ pub fn reconcile_with(
             super::blue_green::check(entry, now, &mut messages);
         }
     }
-    let entry = &state.services[name];
+    // The pass reads a copy of the service while it changes the tasks; the
+    // copy leaves out the events (up to 100), which only `finish` reads, on
+    // the service itself: copying them made every UpdateService pay for them.
+    let Some(entry) = state.services.get_mut(name) else { return };
+    let events = std::mem::take(&mut entry.service.events);
     let service = entry.service.clone();
+    entry.service.events = events;
     let mut scheduling = entry.scheduling.clone();
     let primary = service.deployments.iter().find(|d| d.status == "PRIMARY").cloned();
     let primary_id = primary.as_ref().map(|d| d.id.clone()).unwrap_or_default();

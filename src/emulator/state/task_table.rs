@@ -453,7 +453,8 @@ mod tests {
         let counts = table.counts();
         let running = counts.running[0] + counts.running[1];
         assert_eq!((running, counts.pending[0] + counts.pending[1]), (counted("RUNNING"), counted("PENDING")));
-        let fargate = table.values().filter(|t| t.task.last_status == "RUNNING" && t.task.launch_type.is_some()).count();
+        let fargate =
+            table.values().filter(|t| t.task.last_status == "RUNNING" && t.task.launch_type.is_some()).count();
         assert_eq!(counts.running[1], fargate);
         let wanted: Vec<&String> =
             table.iter().filter(|(_, t)| t.task.desired_status == "RUNNING").map(|(id, _)| id).collect();
