@@ -63,14 +63,14 @@ pub fn schedule(pass: &mut Pass, state: &mut ClusterState, live: &[String]) {
             pass.stops.stop(state, id, now, pass.reason);
         }
     }
-    let mut healthy = live.iter().filter(|id| state.tasks.get(*id).is_some_and(|t| is_healthy(t, now))).count() as i64;
+    let mut healthy = live.iter().filter(|id| state.tasks.get(id).is_some_and(|t| is_healthy(t, now))).count() as i64;
     for instance in &targets {
         let on_it: Vec<String> = live
             .iter()
             .filter(|id| {
                 state
                     .tasks
-                    .get(*id)
+                    .get(id)
                     .is_some_and(|t| !t.is_stopped() && t.container_instance_id.as_deref() == Some(instance))
             })
             .cloned()

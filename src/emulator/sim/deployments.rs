@@ -392,7 +392,7 @@ impl Pass<'_> {
         }
 
         // Start PRIMARY tasks within maximumPercent.
-        let counted = live.iter().filter(|id| state.tasks.get(*id).is_some_and(is_live)).count() as i64;
+        let counted = live.iter().filter(|id| state.tasks.get(id).is_some_and(is_live)).count() as i64;
         let want = desired - keep.len() as i64;
         let room = max_tasks - counted;
         let mut launched = 0;
@@ -403,7 +403,7 @@ impl Pass<'_> {
         // Stop old tasks while the healthy ones stay at or above
         // minimumHealthyPercent: unhealthy (or not yet healthy) first.
         let mut healthy =
-            live.iter().filter(|id| state.tasks.get(*id).is_some_and(|t| is_healthy(t, now))).count() as i64;
+            live.iter().filter(|id| state.tasks.get(id).is_some_and(|t| is_healthy(t, now))).count() as i64;
         let mut old: Vec<String> = old_tasks.into_iter().filter(|id| still(state, id)).collect();
         // One lookup per task, not one per comparison (ids make keys unique,
         // so the order is the same).

@@ -93,7 +93,7 @@ fn deployment_view(set: &TaskSet, desired: i64) -> Deployment {
     }
 }
 
-fn wanted(state: &ClusterState, id: &String) -> bool {
+fn wanted(state: &ClusterState, id: &str) -> bool {
     state.tasks.get(id).is_some_and(|t| is_live(t) && t.task.desired_status == "RUNNING")
 }
 
