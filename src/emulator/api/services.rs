@@ -515,17 +515,12 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
         )));
     }
     let mut stored_inputs = entry.stored_inputs.clone();
-    // The working copy leaves out the events (up to 100: nothing here adds
-    // one), which stay on the service and go back with the copy below.
-    let mut service = match state.services.get_mut(&name) {
-        Some(entry) => {
-            let events = std::mem::take(&mut entry.service.events);
-            let copy = entry.service.clone();
-            entry.service.events = events;
-            copy
-        }
-        None => return Err(EcsError::service_not_found()),
-    };
+    // Nothing here adds an event: they go back with the copy below.
+    let mut service = state
+        .services
+        .get_mut(&name)
+        .map(|entry| entry.service.copy_without_events())
+        .ok_or_else(EcsError::service_not_found)?;
     let daemon = service.scheduling_strategy == "DAEMON";
     let td = match (&new_td, &service.task_definition) {
         (Some(td), _) => Some(td.clone()),

@@ -202,13 +202,10 @@ pub fn reconcile_with(
             super::blue_green::check(entry, now, &mut messages);
         }
     }
-    // The pass reads a copy of the service while it changes the tasks; the
-    // copy leaves out the events (up to 100), which only `finish` reads, on
-    // the service itself: copying them made every UpdateService pay for them.
+    // The pass reads a copy of the service while it changes the tasks;
+    // only `finish` reads the events, on the service itself.
     let Some(entry) = state.services.get_mut(name) else { return };
-    let events = std::mem::take(&mut entry.service.events);
-    let service = entry.service.clone();
-    entry.service.events = events;
+    let service = entry.service.copy_without_events();
     let mut scheduling = entry.scheduling.clone();
     let primary = service.deployments.iter().find(|d| d.status == "PRIMARY").cloned();
     let primary_id = primary.as_ref().map(|d| d.id.clone()).unwrap_or_default();

@@ -507,6 +507,18 @@ pub struct Service {
     pub resource_management_type: Option<String>,
 }
 
+impl Service {
+    /// A working copy of the service without its events (up to 100), for
+    /// code that reads or edits the rest while the service itself keeps them:
+    /// copying the events made every UpdateService and reconcile pay for them.
+    pub fn copy_without_events(&mut self) -> Service {
+        let events = std::mem::take(&mut self.events);
+        let copy = self.clone();
+        self.events = events;
+        copy
+    }
+}
+
 /// A task set's size as a share of the service's desired count.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
