@@ -8,7 +8,7 @@ use axum::http::Uri;
 use axum::response::Response;
 use maud::html;
 
-use super::layout::{Frame, instant, service_href, state, task_definition_link};
+use super::layout::{Frame, column_heads, instant, service_href, state, task_definition_link};
 use crate::emulator::admin::scope::Scoped;
 use crate::emulator::server::App;
 use crate::emulator::state::lock;
@@ -35,11 +35,7 @@ pub async fn page(State(app): State<Arc<App>>, Scoped(store): Scoped, Path(name)
             p { "No service." }
         } @else {
             table.services {
-                thead { tr {
-                    th scope="col" { "Service" } th scope="col" { "Status" } th scope="col" { "Desired" }
-                    th scope="col" { "Running" } th scope="col" { "Pending" } th scope="col" { "Deployments" }
-                    th scope="col" { "Rollout" } th scope="col" { "Task definition" }
-                } }
+                (column_heads(&["Service", "Status", "Desired", "Running", "Pending", "Deployments", "Rollout", "Task definition"]))
                 tbody {
                     @for (name, entry) in &state_.services {
                         @let s = &entry.service;
@@ -68,11 +64,7 @@ pub async fn page(State(app): State<Arc<App>>, Scoped(store): Scoped, Path(name)
             p { "No container instance (Fargate tasks need none)." }
         } @else {
             table.instances {
-                thead { tr {
-                    th scope="col" { "Container instance" } th scope="col" { "EC2 instance" } th scope="col" { "Status" }
-                    th scope="col" { "Agent connected" } th scope="col" { "Running tasks" } th scope="col" { "Pending tasks" }
-                    th scope="col" { "Zone" } th scope="col" { "Registered" }
-                } }
+                (column_heads(&["Container instance", "EC2 instance", "Status", "Agent connected", "Running tasks", "Pending tasks", "Zone", "Registered"]))
                 tbody {
                     @for (id, ci) in &state_.container_instances {
                         tr {

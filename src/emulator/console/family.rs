@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::diff::{Line, lines};
-use super::layout::{Frame, family_href, instant, state};
+use super::layout::{Frame, column_heads, family_href, instant, state};
 use crate::emulator::admin::scope::Scoped;
 use crate::emulator::server::App;
 use crate::emulator::state::read;
@@ -81,10 +81,7 @@ pub async fn page(
     let body = html! {
         h2 { "Revisions" }
         table.revisions {
-            thead { tr {
-                th scope="col" { "Revision" } th scope="col" { "Status" } th scope="col" { "Registered" }
-                th scope="col" { "CPU" } th scope="col" { "Memory" } th scope="col" { "Network mode" } th scope="col" { "Containers" }
-            } }
+            (column_heads(&["Revision", "Status", "Registered", "CPU", "Memory", "Network mode", "Containers"]))
             tbody {
                 @for td in &revisions {
                     tr id=(format!("revision-{}", td.revision)) {

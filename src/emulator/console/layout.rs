@@ -137,6 +137,12 @@ pub fn instant(millis: i64) -> String {
     jiff::Timestamp::from_millisecond(millis).map(|t| t.to_string()).unwrap_or_else(|_| millis.to_string())
 }
 
+/// A table's header row: each heading a column header (`scope="col"`), so
+/// a screen reader ties every cell to its column.
+pub fn column_heads(names: &[&str]) -> Markup {
+    html! { thead { tr { @for name in names { th scope="col" { (name) } } } } }
+}
+
 /// An ECS status word, coloured by what it means.
 pub fn state(word: &str) -> Markup {
     let class = match word {

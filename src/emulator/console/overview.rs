@@ -8,7 +8,7 @@ use axum::http::Uri;
 use axum::response::Response;
 use maud::html;
 
-use super::layout::{Frame, ROOT, cluster_href, family_href, state};
+use super::layout::{Frame, ROOT, cluster_href, column_heads, family_href, state};
 use crate::emulator::admin::scope::Scoped;
 use crate::emulator::server::App;
 use crate::emulator::state::{lock, read};
@@ -35,11 +35,7 @@ pub async fn page(State(app): State<Arc<App>>, Scoped(store): Scoped, uri: Uri) 
         } @else {
             table.clusters {
                 caption.muted { (clusters.len()) " clusters" }
-                thead { tr {
-                    th scope="col" { "Cluster" } th scope="col" { "Status" } th scope="col" { "Services" }
-                    th scope="col" { "Running tasks" } th scope="col" { "Pending tasks" }
-                    th scope="col" { "Container instances" }
-                } }
+                (column_heads(&["Cluster", "Status", "Services", "Running tasks", "Pending tasks", "Container instances"]))
                 tbody {
                     @for c in &clusters {
                         tr.cluster data-cluster=(c.cluster_name) {
@@ -59,7 +55,7 @@ pub async fn page(State(app): State<Arc<App>>, Scoped(store): Scoped, uri: Uri) 
             p { "No task definition yet." }
         } @else {
             table {
-                thead { tr { th scope="col" { "Family" } th scope="col" { "Latest revision" } th scope="col" { "Active revisions" } } }
+                (column_heads(&["Family", "Latest revision", "Active revisions"]))
                 tbody {
                     @for (family, last, active) in &families {
                         tr {

@@ -9,7 +9,7 @@ use axum::http::Uri;
 use axum::response::Response;
 use maud::html;
 
-use super::layout::{Frame, cluster_href, instant, state, task_definition_link};
+use super::layout::{Frame, cluster_href, column_heads, instant, state, task_definition_link};
 use crate::emulator::admin::scope::Scoped;
 use crate::emulator::server::App;
 use crate::emulator::sim::history;
@@ -75,9 +75,7 @@ pub async fn page(
             p { "No circuit breaker trip, alarm, rollback or Spot interruption." }
         } @else {
             table.markers {
-                thead { tr {
-                    th scope="col" { "When" } th scope="col" { "What" } th scope="col" { "Deployment" } th scope="col" { "Reason" }
-                } }
+                (column_heads(&["When", "What", "Deployment", "Reason"]))
                 tbody {
                     @for m in timeline.markers.iter().rev() {
                         tr.marker data-kind=(m.kind.name()) {
@@ -96,11 +94,7 @@ pub async fn page(
         }
         h2 id="deployments" { "Deployments" }
         table.deployments {
-            thead { tr {
-                th scope="col" { "Deployment" } th scope="col" { "Status" } th scope="col" { "Task definition" }
-                th scope="col" { "Desired" } th scope="col" { "Pending" } th scope="col" { "Running" } th scope="col" { "Failed tasks" }
-                th scope="col" { "Rollout" } th scope="col" { "Reason" } th scope="col" { "Updated" }
-            } }
+            (column_heads(&["Deployment", "Status", "Task definition", "Desired", "Pending", "Running", "Failed tasks", "Rollout", "Reason", "Updated"]))
             tbody {
                 @for d in &s.deployments {
                     @let (td, href) = task_definition_link(&d.task_definition);
@@ -123,10 +117,7 @@ pub async fn page(
         @if !past.is_empty() {
             h3 { "Earlier deployments" }
             table.history {
-                thead { tr {
-                    th scope="col" { "Deployment" } th scope="col" { "Outcome" } th scope="col" { "Task definition" }
-                    th scope="col" { "Started" } th scope="col" { "Finished" } th scope="col" { "Reason" }
-                } }
+                (column_heads(&["Deployment", "Outcome", "Task definition", "Started", "Finished", "Reason"]))
                 tbody {
                     @for r in &past {
                         @let (outcome, why) = history::status(r, records);

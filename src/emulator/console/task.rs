@@ -9,7 +9,7 @@ use axum::http::Uri;
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::layout::{Frame, cluster_href, instant, service_href, state, task_definition_link};
+use super::layout::{Frame, cluster_href, column_heads, instant, service_href, state, task_definition_link};
 use crate::emulator::admin::scope::Scoped;
 use crate::emulator::server::App;
 use crate::emulator::state::records::Timestamp;
@@ -74,10 +74,7 @@ pub async fn page(
         }
         h2 { "Containers" }
         table.containers {
-            thead { tr {
-                th scope="col" { "Container" } th scope="col" { "Image" } th scope="col" { "Last status" }
-                th scope="col" { "Health" } th scope="col" { "Exit code" } th scope="col" { "Reason" } th scope="col" { "Runtime id" }
-            } }
+            (column_heads(&["Container", "Image", "Last status", "Health", "Exit code", "Reason", "Runtime id"]))
             tbody {
                 @for c in &t.containers {
                     tr {

@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::layout::{Frame, instant, state, task_definition_link, task_href, task_id};
+use super::layout::{Frame, column_heads, instant, state, task_definition_link, task_href, task_id};
 use crate::emulator::state::records::TaskEntry;
 
 /// Tasks shown per table, the newest first.
@@ -23,11 +23,7 @@ pub fn table(frame: &Frame, cluster: &str, mut tasks: Vec<&TaskEntry>) -> Markup
                     (total) " tasks"
                     @if total > SHOWN { ", the newest " (SHOWN) " shown" }
                 }
-                thead { tr {
-                    th scope="col" { "Task" } th scope="col" { "Last status" } th scope="col" { "Desired" }
-                    th scope="col" { "Health" } th scope="col" { "Task definition" } th scope="col" { "Started by" }
-                    th scope="col" { "Created" } th scope="col" { "Stop code" } th scope="col" { "Stopped reason" }
-                } }
+                (column_heads(&["Task", "Last status", "Desired", "Health", "Task definition", "Started by", "Created", "Stop code", "Stopped reason"]))
                 tbody {
                     @for t in &tasks {
                         @let id = task_id(&t.task.task_arn);
