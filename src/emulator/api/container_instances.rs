@@ -150,7 +150,7 @@ pub fn deregister_container_instance(store: &Store, body: &[u8]) -> EcsResult<Va
         .tasks
         .iter()
         .filter(|(_, t)| t.container_instance_id.as_deref() == Some(&id) && t.task.desired_status == "RUNNING")
-        .map(|(k, _)| k.clone())
+        .map(|(k, _)| k.to_owned())
         .collect();
     if !busy.is_empty() && !input.force.unwrap_or(false) {
         return Err(EcsError::invalid(

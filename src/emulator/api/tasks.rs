@@ -478,7 +478,7 @@ pub fn list_tasks(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     // Tasks are keyed by id, and ARNs differ only by id, so id order is ARN order.
     // RUNNING and PENDING come from the index of tasks desired RUNNING, not
     // a walk over the hour of STOPPED tasks the table keeps.
-    let candidates: Box<dyn Iterator<Item = (&String, &TaskEntry)>> = match desired.as_str() {
+    let candidates: Box<dyn Iterator<Item = (&str, &TaskEntry)>> = match desired.as_str() {
         "STOPPED" => Box::new(state.tasks.iter()),
         _ => Box::new(state.tasks.desired_running()),
     };
@@ -492,7 +492,7 @@ pub fn list_tasks(store: &Store, body: &[u8]) -> EcsResult<Reply> {
         .filter(|(_, t)| family_prefix.as_ref().is_none_or(|p| t.task.task_definition_arn.contains(p.as_str())))
         .filter(|(_, t)| input.started_by.is_none() || t.task.started_by == input.started_by)
         .filter(|(_, t)| input.launch_type.is_none() || t.task.launch_type == input.launch_type)
-        .map(|(id, t)| (id.as_str(), t.task.task_arn.as_str()));
+        .map(|(id, t)| (id, t.task.task_arn.as_str()));
     let (arns, next) = page.take(items);
     list_reply("taskArns", &arns, next)
 }

@@ -89,7 +89,7 @@ pub fn kill_instance(store: &Store, cluster: Option<&str>, id: &str) -> EcsResul
         .tasks
         .iter()
         .filter(|(_, t)| t.container_instance_id.as_deref() == Some(id) && !t.is_stopped())
-        .map(|(k, _)| k.clone())
+        .map(|(k, _)| k.to_owned())
         .collect();
     for task_id in &on_it {
         if let Some(mut t) = state.tasks.get_mut(task_id) {

@@ -20,8 +20,7 @@ pub fn add_event(service: &mut Service, now: Timestamp, message: String) {
     {
         return;
     }
-    service.events.insert(0, ServiceEvent { id: uuid(), created_at: now, message });
-    service.events.truncate(MAX_EVENTS);
+    service.events.add(ServiceEvent { id: uuid(), created_at: now, message }, MAX_EVENTS);
 }
 
 fn task_list(ids: &[String]) -> String {

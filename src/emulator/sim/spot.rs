@@ -74,7 +74,7 @@ pub fn interrupt(store: &Store, cluster: Option<&str>, target: &Target, warning_
             vec![id.clone()]
         }
         Target::Count(n) => {
-            let mut candidates: Vec<(&String, &TaskEntry)> =
+            let mut candidates: Vec<(&str, &TaskEntry)> =
                 state.tasks.iter().filter(|(_, t)| interruptible(t)).collect();
             if candidates.is_empty() {
                 return Err(EcsError::invalid(format!(
@@ -82,7 +82,7 @@ pub fn interrupt(store: &Store, cluster: Option<&str>, target: &Target, warning_
                 )));
             }
             candidates.sort_by(|a, b| (a.1.task.created_at, a.0).cmp(&(b.1.task.created_at, b.0)));
-            candidates.into_iter().take(*n).map(|(id, _)| id.clone()).collect()
+            candidates.into_iter().take(*n).map(|(id, _)| id.to_owned()).collect()
         }
     };
     let until = Timestamp(now.0.saturating_add(warning_millis.max(0)));

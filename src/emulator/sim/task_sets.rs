@@ -63,7 +63,7 @@ fn service_view(service: &Service, set: &TaskSet) -> Service {
         service_registries: set.service_registries.clone(),
         task_sets: None,
         deployments: Vec::new(),
-        events: Vec::new(),
+        events: ServiceEvents::default(),
         ..service.clone()
     }
 }

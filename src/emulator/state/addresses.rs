@@ -86,11 +86,11 @@ impl PartialEq for Addresses {
 
 impl Addresses {
     /// The addresses held by the tasks of a cluster.
-    pub fn of<'a>(tasks: impl IntoIterator<Item = (&'a String, &'a TaskEntry)>) -> Self {
+    pub fn of<'a>(tasks: impl IntoIterator<Item = (&'a str, &'a TaskEntry)>) -> Self {
         let mut book = Self::default();
         for (id, t) in tasks {
             if let Some(ip) = held_address(t) {
-                book.holders.insert(u32::from(ip), id.clone());
+                book.holders.insert(u32::from(ip), id.to_owned());
             }
         }
         book

@@ -381,6 +381,74 @@ pub struct ServiceEvent {
     pub message: String,
 }
 
+/// A service's events, newest first, with their JSON text kept once written.
+///
+/// DescribeServices and UpdateService answer with the service's last 100
+/// events (about 13 KB), which rarely change between two answers; writing
+/// them out again each time (escaping every message) was the largest part
+/// of those requests. The text is dropped whenever the list changes, and the
+/// list changes only through [`ServiceEvents::add`], so it cannot go stale.
+/// Records serialize only through `serde_json` (answers, journal, dump,
+/// `to_value`), which writes the kept text as it is.
+#[derive(Clone, Default)]
+pub struct ServiceEvents {
+    list: Vec<ServiceEvent>,
+    json: std::sync::OnceLock<Box<serde_json::value::RawValue>>,
+}
+
+impl ServiceEvents {
+    /// Adds the newest event, keeping at most `max`.
+    pub fn add(&mut self, event: ServiceEvent, max: usize) {
+        self.json = std::sync::OnceLock::new();
+        self.list.insert(0, event);
+        self.list.truncate(max);
+    }
+}
+
+impl From<Vec<ServiceEvent>> for ServiceEvents {
+    fn from(list: Vec<ServiceEvent>) -> Self {
+        Self { list, json: std::sync::OnceLock::new() }
+    }
+}
+
+/// Read access to the events, newest first.
+impl std::ops::Deref for ServiceEvents {
+    type Target = [ServiceEvent];
+    fn deref(&self) -> &[ServiceEvent] {
+        &self.list
+    }
+}
+
+impl PartialEq for ServiceEvents {
+    fn eq(&self, other: &Self) -> bool {
+        self.list == other.list
+    }
+}
+
+impl std::fmt::Debug for ServiceEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.list.fmt(f)
+    }
+}
+
+impl Serialize for ServiceEvents {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if let Some(json) = self.json.get() {
+            return json.serialize(s);
+        }
+        match serde_json::value::to_raw_value(&self.list) {
+            Ok(json) => self.json.get_or_init(|| json).serialize(s),
+            Err(_) => self.list.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ServiceEvents {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::deserialize(d).map(Self::from)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentCircuitBreaker {
@@ -480,7 +548,7 @@ pub struct Service {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role_arn: Option<String>,
     #[serde(default)]
-    pub events: Vec<ServiceEvent>,
+    pub events: ServiceEvents,
     pub created_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_service_deployment: Option<String>,

@@ -32,7 +32,96 @@ use crate::emulator::state::records::{TaskEntry, Timestamp};
 /// Tasks by id: ids are the emulator's own random hex (never chosen by a
 /// client), so a fast hash serves, where SipHash's flooding resistance
 /// would cost every lookup of the scheduler's hot path.
-type Map = HashMap<String, TaskEntry, foldhash::fast::RandomState>;
+type Map = HashMap<TaskId, TaskEntry, foldhash::fast::RandomState>;
+
+/// A task id as the table and its indexes keep it: inline when it fits, as
+/// the emulator's own ids (32 hex digits) do. Hashing, comparing or copying
+/// an inline id reads only the bytes beside it; a `String` sends each of
+/// those to the heap, and with tens of thousands of tasks that was a cache
+/// miss per comparison in every index and lookup (the rollout's cost per
+/// task grew with the fleet).
+#[derive(Clone)]
+pub struct TaskId(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Heap(Box<str>),
+}
+
+const INLINE: usize = 32;
+
+impl TaskId {
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // SAFETY: `From<&str>` is the only constructor of an inline id:
+            // its first `len` bytes are a copy of a whole `str`, so UTF-8.
+            // (Checking them again on every hash and comparison is what
+            // this type exists to avoid.)
+            Repr::Inline { len, bytes } => unsafe { std::str::from_utf8_unchecked(&bytes[..usize::from(*len)]) },
+            Repr::Heap(id) => id,
+        }
+    }
+}
+
+impl From<&str> for TaskId {
+    fn from(id: &str) -> Self {
+        match u8::try_from(id.len()) {
+            Ok(len) if id.len() <= INLINE => {
+                let mut bytes = [0; INLINE];
+                bytes[..id.len()].copy_from_slice(id.as_bytes());
+                Self(Repr::Inline { len, bytes })
+            }
+            _ => Self(Repr::Heap(id.into())),
+        }
+    }
+}
+
+impl Deref for TaskId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Borrow<str> for TaskId {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// As the `str`, so that lookups by `&str` find it.
+impl Hash for TaskId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialEq for TaskId {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for TaskId {}
+
+impl PartialOrd for TaskId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for TaskId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl std::fmt::Debug for TaskId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_str().fmt(f)
+    }
+}
 
 /// Tasks by id, with their indexes.
 #[derive(Clone, Default)]
@@ -44,16 +133,16 @@ pub struct TaskTable {
 #[derive(Clone, Debug, Default, PartialEq)]
 struct TaskIndex {
     /// Every id, in order: what iteration walks.
-    ids: BTreeSet<String>,
+    ids: BTreeSet<TaskId>,
     /// Tasks with a next change, by when it is due.
     due: ByTime,
     /// Live tasks by service name; ids sorted as in the table.
-    live: HashMap<String, BTreeSet<String>>,
+    live: HashMap<String, BTreeSet<TaskId>>,
     /// STOPPED tasks by when they stopped.
     stopped: ByTime,
     /// Tasks whose desired status is RUNNING, in id order: what ListTasks
     /// answers by default, without a walk over the hour of STOPPED tasks.
-    desired_running: BTreeSet<String>,
+    desired_running: BTreeSet<TaskId>,
     /// Tasks last RUNNING and PENDING, on Fargate and not: the cluster's
     /// counts and statistics.
     counts: StatusCounts,
@@ -72,11 +161,11 @@ pub struct StatusCounts {
 /// integers, never ids (a set of `(time, id)` pairs compared ids on every
 /// tie, each comparison a cache miss on the id's bytes in a large table).
 #[derive(Clone, Debug, Default, PartialEq)]
-struct ByTime(BTreeMap<Timestamp, HashSet<String, foldhash::fast::RandomState>>);
+struct ByTime(BTreeMap<Timestamp, HashSet<TaskId, foldhash::fast::RandomState>>);
 
 impl ByTime {
     fn insert(&mut self, at: Timestamp, id: &str) {
-        self.0.entry(at).or_default().insert(id.to_owned());
+        self.0.entry(at).or_default().insert(id.into());
     }
 
     fn remove(&mut self, at: Timestamp, id: &str) {
@@ -94,10 +183,27 @@ impl ByTime {
 
     /// The ids filed at times that pass `keep`, from the earliest, in id order.
     fn until(&self, keep: impl Fn(Timestamp) -> bool) -> Vec<String> {
-        let mut ids: Vec<String> =
-            self.0.iter().take_while(|(at, _)| keep(**at)).flat_map(|(_, ids)| ids.iter().cloned()).collect();
+        let mut ids: Vec<String> = self
+            .0
+            .iter()
+            .take_while(|(at, _)| keep(**at))
+            .flat_map(|(_, ids)| ids.iter().map(|id| id.to_string()))
+            .collect();
         ids.sort_unstable();
         ids
+    }
+}
+
+impl StatusCounts {
+    /// Counts a task filed under `keys` once more (`by` 1) or once less (-1).
+    fn add(&mut self, keys: &Keys, by: isize) {
+        let on = usize::from(keys.fargate);
+        let count = match keys.last {
+            Last::Running => &mut self.running[on],
+            Last::Pending => &mut self.pending[on],
+            Last::Other => return,
+        };
+        *count = count.wrapping_add_signed(by);
     }
 }
 
@@ -121,6 +227,10 @@ enum Last {
 }
 
 impl Keys {
+    /// Filed nowhere: what a task is before it is inserted and after it is removed.
+    const NOWHERE: Keys =
+        Keys { due: None, live_in: None, stopped_at: None, desired_running: false, last: Last::Other, fargate: false };
+
     fn of(entry: &TaskEntry) -> Self {
         let stopped = entry.is_stopped();
         Self {
@@ -140,49 +250,57 @@ impl Keys {
 
 impl TaskIndex {
     fn file(&mut self, id: &str, keys: &Keys) {
-        if let Some(due) = keys.due {
-            self.due.insert(due, id);
-        }
-        if let Some(service) = &keys.live_in {
-            self.live.entry(service.clone()).or_default().insert(id.to_owned());
-        }
-        if let Some(at) = keys.stopped_at {
-            self.stopped.insert(at, id);
-        }
-        if keys.desired_running {
-            self.desired_running.insert(id.to_owned());
-        }
-        let on = usize::from(keys.fargate);
-        match keys.last {
-            Last::Running => self.counts.running[on] += 1,
-            Last::Pending => self.counts.pending[on] += 1,
-            Last::Other => {}
-        }
+        self.refile(id, &Keys::NOWHERE, keys);
     }
 
     fn unfile(&mut self, id: &str, keys: &Keys) {
-        if let Some(due) = keys.due {
-            self.due.remove(due, id);
-        }
-        if let Some(service) = &keys.live_in
-            && let Some(ids) = self.live.get_mut(service)
-        {
-            ids.remove(id);
-            if ids.is_empty() {
-                self.live.remove(service);
+        self.refile(id, keys, &Keys::NOWHERE);
+    }
+
+    /// Moves a task from where `before` filed it to where `after` does,
+    /// touching only the indexes whose key changed: most changes of a task
+    /// (a status step, a new due time) move it in one index, and the
+    /// ordered sets of ids are the expensive ones to touch.
+    fn refile(&mut self, id: &str, before: &Keys, after: &Keys) {
+        if before.due != after.due {
+            if let Some(due) = before.due {
+                self.due.remove(due, id);
+            }
+            if let Some(due) = after.due {
+                self.due.insert(due, id);
             }
         }
-        if let Some(at) = keys.stopped_at {
-            self.stopped.remove(at, id);
+        if before.live_in != after.live_in {
+            if let Some(service) = &before.live_in
+                && let Some(ids) = self.live.get_mut(service)
+            {
+                ids.remove(id);
+                if ids.is_empty() {
+                    self.live.remove(service);
+                }
+            }
+            if let Some(service) = &after.live_in {
+                self.live.entry(service.clone()).or_default().insert(id.into());
+            }
         }
-        if keys.desired_running {
-            self.desired_running.remove(id);
+        if before.stopped_at != after.stopped_at {
+            if let Some(at) = before.stopped_at {
+                self.stopped.remove(at, id);
+            }
+            if let Some(at) = after.stopped_at {
+                self.stopped.insert(at, id);
+            }
         }
-        let on = usize::from(keys.fargate);
-        match keys.last {
-            Last::Running => self.counts.running[on] -= 1,
-            Last::Pending => self.counts.pending[on] -= 1,
-            Last::Other => {}
+        if before.desired_running != after.desired_running {
+            if before.desired_running {
+                self.desired_running.remove(id);
+            } else {
+                self.desired_running.insert(id.into());
+            }
+        }
+        if (before.last, before.fargate) != (after.last, after.fargate) {
+            self.counts.add(before, -1);
+            self.counts.add(after, 1);
         }
     }
 
@@ -198,7 +316,7 @@ impl TaskIndex {
 
 impl TaskTable {
     pub fn from_map(map: BTreeMap<String, TaskEntry>) -> Self {
-        let map: Map = map.into_iter().collect();
+        let map: Map = map.into_iter().map(|(id, entry)| (TaskId::from(id.as_str()), entry)).collect();
         let index = TaskIndex::build(&map);
         Self { map, index }
     }
@@ -206,6 +324,7 @@ impl TaskTable {
     /// Adds or replaces a task.
     pub fn insert(&mut self, id: String, entry: TaskEntry) -> Option<TaskEntry> {
         let old = self.remove(&id);
+        let id = TaskId::from(id.as_str());
         self.index.file(&id, &Keys::of(&entry));
         self.index.ids.insert(id.clone());
         self.map.insert(id, entry);
@@ -247,15 +366,15 @@ impl TaskTable {
     }
 
     /// Every id, in order.
-    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + '_ {
-        self.index.ids.iter()
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &str> + '_ {
+        self.index.ids.iter().map(TaskId::as_str)
     }
 
     /// The task, to change; it is re-filed in the indexes when the guard drops.
     pub fn get_mut(&mut self, id: &str) -> Option<TaskMut<'_>> {
         let entry = self.map.get_mut(id)?;
         let before = Keys::of(entry);
-        Some(TaskMut { id: id.to_owned(), before, entry, index: &mut self.index })
+        Some(TaskMut { id: TaskId::from(id), before, entry, index: &mut self.index })
     }
 
     /// The ids of the tasks due at or before `now`, in id order (the order a
@@ -280,8 +399,8 @@ impl TaskTable {
     }
 
     /// The tasks whose desired status is RUNNING, with their ids, in id order.
-    pub fn desired_running(&self) -> impl DoubleEndedIterator<Item = (&String, &TaskEntry)> + '_ {
-        self.index.desired_running.iter().filter_map(|id| self.map.get_key_value(id))
+    pub fn desired_running(&self) -> impl DoubleEndedIterator<Item = (&str, &TaskEntry)> + '_ {
+        self.index.desired_running.iter().filter_map(|id| self.map.get_key_value(id)).map(|(id, t)| (id.as_str(), t))
     }
 
     /// How many tasks were last RUNNING and PENDING.
@@ -291,7 +410,7 @@ impl TaskTable {
 
     /// The ids of a service's live tasks, in id order.
     pub fn live_of(&self, service: &str) -> Vec<String> {
-        self.index.live.get(service).map(|ids| ids.iter().cloned().collect()).unwrap_or_default()
+        self.index.live.get(service).map(|ids| ids.iter().map(|id| id.to_string()).collect()).unwrap_or_default()
     }
 
     /// Whether the indexes say what a full scan of the table says.
@@ -302,14 +421,14 @@ impl TaskTable {
 
 /// The table's tasks with their ids, in id order.
 pub struct Iter<'a> {
-    ids: std::collections::btree_set::Iter<'a, String>,
+    ids: std::collections::btree_set::Iter<'a, TaskId>,
     map: &'a Map,
 }
 
 impl<'a> Iterator for Iter<'a> {
-    type Item = (&'a String, &'a TaskEntry);
+    type Item = (&'a str, &'a TaskEntry);
     fn next(&mut self) -> Option<Self::Item> {
-        self.ids.next().and_then(|id| self.map.get_key_value(id))
+        self.ids.next().and_then(|id| self.map.get_key_value(id)).map(|(id, t)| (id.as_str(), t))
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.ids.size_hint()
@@ -318,14 +437,14 @@ impl<'a> Iterator for Iter<'a> {
 
 impl DoubleEndedIterator for Iter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
-        self.ids.next_back().and_then(|id| self.map.get_key_value(id))
+        self.ids.next_back().and_then(|id| self.map.get_key_value(id)).map(|(id, t)| (id.as_str(), t))
     }
 }
 
 impl ExactSizeIterator for Iter<'_> {}
 
 impl<'a> IntoIterator for &'a TaskTable {
-    type Item = (&'a String, &'a TaskEntry);
+    type Item = (&'a str, &'a TaskEntry);
     type IntoIter = Iter<'a>;
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
@@ -333,14 +452,17 @@ impl<'a> IntoIterator for &'a TaskTable {
 }
 
 /// `table[id]`, for ids the caller knows are there (as a map's index).
-impl<Q> Index<&Q> for TaskTable
-where
-    String: Borrow<Q>,
-    Q: Hash + Eq + ?Sized,
-{
+impl Index<&str> for TaskTable {
     type Output = TaskEntry;
-    fn index(&self, id: &Q) -> &TaskEntry {
+    fn index(&self, id: &str) -> &TaskEntry {
         self.map.get(id).expect("no task with this id in the table")
+    }
+}
+
+impl Index<&String> for TaskTable {
+    type Output = TaskEntry;
+    fn index(&self, id: &String) -> &TaskEntry {
+        &self[id.as_str()]
     }
 }
 
@@ -372,7 +494,7 @@ impl<'de> Deserialize<'de> for TaskTable {
 
 /// A task being changed; re-files it in the table's indexes when dropped.
 pub struct TaskMut<'a> {
-    id: String,
+    id: TaskId,
     before: Keys,
     entry: &'a mut TaskEntry,
     index: &'a mut TaskIndex,
@@ -395,8 +517,7 @@ impl Drop for TaskMut<'_> {
     fn drop(&mut self) {
         let after = Keys::of(self.entry);
         if after != self.before {
-            self.index.unfile(&self.id, &self.before);
-            self.index.file(&self.id, &after);
+            self.index.refile(&self.id, &self.before, &after);
         }
     }
 }
@@ -438,7 +559,7 @@ mod tests {
     fn check_against_scan(table: &TaskTable, now: Timestamp) {
         assert!(table.index_is_consistent());
         let due: Vec<String> =
-            table.iter().filter(|(_, t)| t.due.is_some_and(|d| d <= now)).map(|(id, _)| id.clone()).collect();
+            table.iter().filter(|(_, t)| t.due.is_some_and(|d| d <= now)).map(|(id, _)| id.to_owned()).collect();
         assert_eq!(table.due_by(now), due);
         assert_eq!(table.next_due(), table.values().filter_map(|t| t.due).min());
         let stops = table.values().filter(|t| t.is_stopped()).filter_map(|t| t.task.stopped_at);
@@ -446,7 +567,7 @@ mod tests {
         let stopped: Vec<String> = table
             .iter()
             .filter(|(_, t)| t.is_stopped() && t.task.stopped_at.is_some_and(|at| at < now))
-            .map(|(id, _)| id.clone())
+            .map(|(id, _)| id.to_owned())
             .collect();
         assert_eq!(table.stopped_before(now), stopped);
         let counted = |status: &str| table.values().filter(|t| t.task.last_status == status).count();
@@ -456,17 +577,17 @@ mod tests {
         let fargate =
             table.values().filter(|t| t.task.last_status == "RUNNING" && t.task.launch_type.is_some()).count();
         assert_eq!(counts.running[1], fargate);
-        let wanted: Vec<&String> =
+        let wanted: Vec<&str> =
             table.iter().filter(|(_, t)| t.task.desired_status == "RUNNING").map(|(id, _)| id).collect();
         assert_eq!(table.desired_running().map(|(id, _)| id).collect::<Vec<_>>(), wanted);
-        let ordered: Vec<&String> = table.keys().collect();
+        let ordered: Vec<&str> = table.keys().collect();
         assert!(ordered.windows(2).all(|w| w[0] < w[1]), "iteration is in id order");
         assert_eq!(ordered.len(), table.len());
         for service in ["a", "b", "c"] {
             let live: Vec<String> = table
                 .iter()
                 .filter(|(_, t)| t.service_name.as_deref() == Some(service) && !t.is_stopped())
-                .map(|(id, _)| id.clone())
+                .map(|(id, _)| id.to_owned())
                 .collect();
             assert_eq!(table.live_of(service), live, "live tasks of {service}");
         }
