@@ -422,7 +422,7 @@ impl TaskView {
         }
         if version == Version::V4 {
             if let Some(service) = &self.entry.service_name {
-                doc.insert("ServiceName".into(), json!(service));
+                doc.insert("ServiceName".into(), json!(&**service));
             }
             if let Some(launch_type) = &task.launch_type {
                 doc.insert("LaunchType".into(), json!(launch_type));

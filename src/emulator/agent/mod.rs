@@ -274,7 +274,7 @@ impl Agent {
             out.push(Measured {
                 partition: store.partition(),
                 key: (t.cluster.clone(), t.task_id.clone()),
-                service: entry.service_name.clone(),
+                service: entry.service_name.as_deref().map(str::to_owned),
                 cpu: size(entry.task.cpu.as_ref(), entry.reservation.cpu),
                 memory: size(entry.task.memory.as_ref(), entry.reservation.memory),
                 ids: t.containers.iter().map(|(_, id, _)| id.clone()).collect(),

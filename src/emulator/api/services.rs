@@ -245,7 +245,7 @@ pub fn create_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
         task_sets: (controller_type != "ECS").then(Vec::new),
         deployments: Vec::new(),
         role_arn: role_arn(store, input.role),
-        events: ServiceEvents::default(),
+        events: Vec::new(),
         created_at: now,
         current_service_deployment: None,
         current_service_revisions: None,

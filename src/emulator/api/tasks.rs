@@ -201,7 +201,7 @@ pub fn run_task(store: &Store, body: &[u8]) -> EcsResult<Reply> {
         network_configuration: input.network_configuration.as_ref(),
         platform_version: input.platform_version.as_deref(),
         group: input.group.unwrap_or_else(|| format!("family:{}", td_record.family)),
-        started_by: input.started_by,
+        started_by: input.started_by.map(Into::into),
         overrides: input.overrides,
         tags: task_tags(
             &cluster,
@@ -297,7 +297,7 @@ pub fn start_task(store: &Store, body: &[u8]) -> EcsResult<Value> {
         network_configuration: input.network_configuration.as_ref(),
         platform_version: None,
         group: input.group.unwrap_or_else(|| format!("family:{}", td.task_definition.family)),
-        started_by: input.started_by,
+        started_by: input.started_by.map(Into::into),
         overrides: input.overrides,
         tags: task_tags(
             &cluster,
@@ -487,11 +487,11 @@ pub fn list_tasks(store: &Store, body: &[u8]) -> EcsResult<Reply> {
             "PENDING" => t.task.desired_status == "RUNNING" && crate::emulator::sim::lifecycle::is_pending(&t.task),
             d => t.task.desired_status == d,
         })
-        .filter(|(_, t)| service.is_none() || t.service_name == service)
+        .filter(|(_, t)| service.is_none() || t.service_name.as_deref() == service.as_deref())
         .filter(|(_, t)| instance.is_none() || t.container_instance_id.as_deref() == instance)
         .filter(|(_, t)| family_prefix.as_ref().is_none_or(|p| t.task.task_definition_arn.contains(p.as_str())))
-        .filter(|(_, t)| input.started_by.is_none() || t.task.started_by == input.started_by)
-        .filter(|(_, t)| input.launch_type.is_none() || t.task.launch_type == input.launch_type)
+        .filter(|(_, t)| input.started_by.is_none() || t.task.started_by.as_deref() == input.started_by.as_deref())
+        .filter(|(_, t)| input.launch_type.is_none() || t.task.launch_type.as_deref() == input.launch_type.as_deref())
         .map(|(id, t)| (id, t.task.task_arn.as_str()));
     let (arns, next) = page.take(items);
     list_reply("taskArns", &arns, next)

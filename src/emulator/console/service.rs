@@ -140,7 +140,7 @@ pub async fn page(
         } @else {
             ol.events reversed {
                 @for e in s.events.iter().take(EVENTS) {
-                    li { time { (instant(e.created_at.0)) } " " (e.message) }
+                    li { time { (instant(e.created_at().0)) } " " (e.message()) }
                 }
             }
         }

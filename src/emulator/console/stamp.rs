@@ -17,7 +17,7 @@ pub fn stamp(store: &Store) -> u64 {
         for (service, entry) in &state.services {
             let s = &entry.service;
             (service, &s.status, s.desired_count, s.running_count, s.pending_count, s.events.len()).hash(&mut h);
-            s.events.first().map(|e| &e.id).hash(&mut h);
+            s.events.first().map(|e| e.id()).hash(&mut h);
             for d in &s.deployments {
                 (&d.id, &d.status, d.running_count, d.pending_count, d.desired_count, &d.rollout_state).hash(&mut h);
             }

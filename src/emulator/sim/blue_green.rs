@@ -37,6 +37,7 @@ use crate::emulator::sim::pass::{Pass, is_live};
 use crate::emulator::state::ClusterState;
 use crate::emulator::state::ids::uuid;
 use crate::emulator::state::records::*;
+use crate::emulator::state::task_table::TaskId;
 use crate::emulator::wire::error::{EcsError, EcsResult};
 
 const MINUTE: i64 = 60_000;
@@ -276,7 +277,7 @@ impl Pass<'_> {
     /// One step of a blue/green, linear or canary deployment: green kept at
     /// full size from SCALE_UP on, blue untouched until CLEAN_UP, and the
     /// phases advanced as far as their work and hooks allow.
-    pub fn blue_green(&mut self, state: &mut ClusterState, live: &[String]) {
+    pub fn blue_green(&mut self, state: &mut ClusterState, live: &[TaskId]) {
         let Ok(Some(strategy)) = strategy_of(&self.service.deployment_configuration) else { return };
         let now = self.now;
         let green = self.primary.id.clone();
@@ -297,16 +298,17 @@ impl Pass<'_> {
             }
         };
         let desired = self.service.desired_count;
-        let running = |state: &ClusterState, id: &String| {
+        let running = |state: &ClusterState, id: &str| {
             state.tasks.get(id).is_some_and(|t| is_live(t) && t.task.desired_status == "RUNNING")
         };
         loop {
             let phase = progress.phase;
             let greens: Vec<String> = live
                 .iter()
-                .chain(self.started.iter())
+                .map(TaskId::as_str)
+                .chain(self.started.iter().map(String::as_str))
                 .filter(|id| running(state, id) && state.tasks[*id].task.started_by.as_deref() == Some(green.as_str()))
-                .cloned()
+                .map(str::to_owned)
                 .collect();
             if phase >= SCALE_UP && (greens.len() as i64) < desired && self.may_launch() {
                 self.launch(state, (desired - greens.len() as i64) as usize, None);
@@ -334,7 +336,7 @@ impl Pass<'_> {
                         .filter(|id| {
                             running(state, id) && state.tasks[*id].task.started_by.as_deref() != Some(green.as_str())
                         })
-                        .cloned()
+                        .map(|id| id.to_string())
                         .collect();
                     for id in &blues {
                         self.stops.stop(state, id, now, self.reason);

@@ -10,6 +10,7 @@ use crate::emulator::rules::placement::{Constraints, serves};
 use crate::emulator::sim::health::is_healthy;
 use crate::emulator::sim::pass::{Pass, on_leaving_instance};
 use crate::emulator::state::records::*;
+use crate::emulator::state::task_table::TaskId;
 use crate::emulator::state::{ClusterState, Store, read};
 
 fn launch_type(service: &Service) -> String {
@@ -46,14 +47,14 @@ pub fn desired_count(store: &Store, state: &ClusterState, service: &Service) -> 
 }
 
 /// Places, replaces and stops a daemon service's tasks.
-pub fn schedule(pass: &mut Pass, state: &mut ClusterState, live: &[String]) {
+pub fn schedule(pass: &mut Pass, state: &mut ClusterState, live: &[TaskId]) {
     let td = primary_definition(&read(&pass.store.task_definitions), pass.service);
     let targets = instances(state, pass.service, td.as_deref());
     let desired = targets.len() as i64;
     let min_percent = i64::from(pass.service.deployment_configuration.minimum_healthy_percent.unwrap_or(0));
     let min_healthy = (desired * min_percent + 99) / 100;
     let now = pass.now;
-    let running = |state: &ClusterState, id: &String| {
+    let running = |state: &ClusterState, id: &str| {
         state.tasks.get(id).is_some_and(|t| !t.is_stopped() && t.task.desired_status == "RUNNING")
     };
 
@@ -73,7 +74,7 @@ pub fn schedule(pass: &mut Pass, state: &mut ClusterState, live: &[String]) {
                     .get(id)
                     .is_some_and(|t| !t.is_stopped() && t.container_instance_id.as_deref() == Some(instance))
             })
-            .cloned()
+            .map(|id| id.to_string())
             .collect();
         let mut primary_kept = false;
         for id in &on_it {

@@ -19,6 +19,7 @@ use crate::emulator::sim::load_balancers;
 use crate::emulator::sim::pass::{Pass, Stops, is_live, on_leaving_instance};
 use crate::emulator::state::ids::deployment_id;
 use crate::emulator::state::records::*;
+use crate::emulator::state::task_table::TaskId;
 use crate::emulator::state::{Change, Changes, ClusterState, Store};
 
 /// Failed starts in a row before the scheduler backs off.
@@ -116,7 +117,7 @@ pub fn set_desired_count(
     Some(before)
 }
 
-pub fn live_tasks(state: &ClusterState, name: &str) -> Vec<String> {
+pub fn live_tasks(state: &ClusterState, name: &str) -> Vec<TaskId> {
     state.tasks.live_of(name)
 }
 
@@ -178,7 +179,7 @@ pub fn reconcile_with(
     store: &Store,
     state: &mut ClusterState,
     name: &str,
-    mut live: Vec<String>,
+    mut live: Vec<TaskId>,
     facts: &TaskFacts,
     changes: &mut Changes,
 ) {
@@ -314,7 +315,7 @@ pub fn reconcile_with(
     if stops.pending > 0 {
         messages.push(events::stopped_pending(name, stops.pending));
     }
-    live.extend(started.iter().cloned());
+    live.extend(started.iter().map(TaskId::from));
     live.retain(|id| state.tasks.get(id).is_some_and(is_live));
     let desired_count =
         if daemon && active { super::daemon::desired_count(store, state, &service) } else { service.desired_count };
@@ -339,7 +340,7 @@ pub fn reconcile_with(
 impl Pass<'_> {
     /// ECS's rolling update for a REPLICA service
     /// (<https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html>).
-    fn roll(&mut self, state: &mut ClusterState, live: &[String]) {
+    fn roll(&mut self, state: &mut ClusterState, live: &[TaskId]) {
         let desired = self.service.desired_count;
         let config = &self.service.deployment_configuration;
         let max_percent = i64::from(config.maximum_percent.unwrap_or(200));
@@ -347,10 +348,10 @@ impl Pass<'_> {
         let max_tasks = desired * max_percent / 100;
         let min_healthy = (desired * min_percent + 99) / 100;
         let now = self.now;
-        let still = |state: &ClusterState, id: &String| {
+        let still = |state: &ClusterState, id: &str| {
             state.tasks.get(id).is_some_and(|t| is_live(t) && t.task.desired_status == "RUNNING")
         };
-        let (primary_tasks, old_tasks): (Vec<String>, Vec<String>) =
+        let (primary_tasks, old_tasks): (Vec<TaskId>, Vec<TaskId>) =
             live.iter().filter(|id| still(state, id)).cloned().partition(|id| {
                 let t = &state.tasks[id];
                 t.task.started_by.as_deref() == Some(self.primary.id.as_str()) && !on_leaving_instance(state, t)
@@ -360,6 +361,7 @@ impl Pass<'_> {
         let mut keep = primary_tasks.clone();
         if primary_tasks.len() as i64 > desired {
             let surplus = primary_tasks.len() - desired.max(0) as usize;
+            let primary_tasks: Vec<String> = primary_tasks.iter().map(|id| id.to_string()).collect();
             let strategies = &self.service.placement_strategy;
             let order = if strategies.is_empty() {
                 // Zones stay balanced, tasks not yet running going first
@@ -385,7 +387,7 @@ impl Pass<'_> {
             for id in order.iter().take(surplus) {
                 self.stops.stop(state, id, now, self.reason);
             }
-            keep = order.into_iter().skip(surplus).chain(protected).collect();
+            keep = order.iter().skip(surplus).chain(&protected).map(TaskId::from).collect();
         }
 
         // Start PRIMARY tasks within maximumPercent.
@@ -401,7 +403,7 @@ impl Pass<'_> {
         // minimumHealthyPercent: unhealthy (or not yet healthy) first.
         let mut healthy =
             live.iter().filter(|id| state.tasks.get(id).is_some_and(|t| is_healthy(t, now))).count() as i64;
-        let mut old: Vec<String> = old_tasks.into_iter().filter(|id| still(state, id)).collect();
+        let mut old: Vec<TaskId> = old_tasks.into_iter().filter(|id| still(state, id)).collect();
         // One lookup per task, not one per comparison (ids make keys unique,
         // so the order is the same).
         old.sort_by_cached_key(|id| {
@@ -446,7 +448,7 @@ impl Pass<'_> {
 fn finish(
     state: &mut ClusterState,
     name: &str,
-    live: &[String],
+    live: &[TaskId],
     desired_count: i64,
     scheduling: ServiceScheduling,
     messages: Vec<String>,
@@ -524,12 +526,12 @@ fn finish(
         // A completed deployment always ends in a steady state.
         if !scheduling.steady || completed {
             add_event(service, now, events::steady_state(name));
-        } else if service.events.first().is_some_and(|e| e.message == events::steady_state(name)) {
+        } else if service.events.first().is_some_and(|e| e.message() == events::steady_state(name)) {
             // Re-logged about every 6 hours while nothing else happens.
             add_event(service, now, events::steady_state(name));
         }
         if let Some(newest) = service.events.first() {
-            let relog = Timestamp(newest.created_at.0 + events::EVENT_REPEAT_MILLIS);
+            let relog = Timestamp(newest.created_at().0 + events::EVENT_REPEAT_MILLIS);
             retry_at = Some(retry_at.map_or(relog, |r| r.min(relog)));
         }
     }

@@ -15,12 +15,13 @@ pub const EVENT_REPEAT_MILLIS: i64 = 6 * 60 * 60 * 1000;
 /// the same thing and is less than 6 hours old.
 pub fn add_event(service: &mut Service, now: Timestamp, message: String) {
     if let Some(newest) = service.events.first()
-        && newest.message == message
-        && now.0 - newest.created_at.0 < EVENT_REPEAT_MILLIS
+        && newest.message() == message
+        && now.0 - newest.created_at().0 < EVENT_REPEAT_MILLIS
     {
         return;
     }
-    service.events.add(ServiceEvent { id: uuid(), created_at: now, message }, MAX_EVENTS);
+    service.events.insert(0, ServiceEvent::new(uuid(), now, message));
+    service.events.truncate(MAX_EVENTS);
 }
 
 fn task_list(ids: &[String]) -> String {

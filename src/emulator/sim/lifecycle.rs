@@ -73,11 +73,11 @@ pub struct TaskLaunch<'a> {
     pub network_configuration: Option<&'a NetworkConfiguration>,
     pub platform_version: Option<&'a str>,
     pub group: String,
-    pub started_by: Option<String>,
+    pub started_by: Option<std::sync::Arc<str>>,
     pub overrides: Option<Value>,
     pub tags: Vec<Tag>,
     pub enable_execute_command: bool,
-    pub service_name: Option<String>,
+    pub service_name: Option<std::sync::Arc<str>>,
 }
 
 /// The platform version `LATEST` resolves to on Fargate.
@@ -170,7 +170,7 @@ pub fn new_task(
         execution_stopped_at: None,
         stopped_at: None,
         group: launch.group.clone(),
-        launch_type: Some(launch.target.launch_type()),
+        launch_type: Some(launch.target.launch_type().into()),
         capacity_provider_name: match &launch.target {
             LaunchTarget::CapacityProvider(p) => Some(p.clone()),
             LaunchTarget::LaunchType(_) => None,

@@ -153,7 +153,7 @@ pub fn snapshot(store: &Store) -> Value {
             for target in registered {
                 groups.entry(target.target_group_arn.clone()).or_default().push(json!({
                     "cluster": cluster,
-                    "service": t.service_name,
+                    "service": t.service_name.as_deref(),
                     "taskArn": t.task.task_arn,
                     "containerName": target.container_name,
                     "containerPort": target.container_port,

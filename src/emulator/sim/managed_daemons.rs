@@ -169,7 +169,10 @@ fn converge(
     let mut kept: HashMap<String, String> = HashMap::new();
     for t in &live {
         let instance = t.container_instance_id.clone().unwrap_or_default();
-        if targets.contains_key(&instance) && t.task.started_by == current && t.task.desired_status == "RUNNING" {
+        if targets.contains_key(&instance)
+            && t.task.started_by.as_deref() == current.as_deref()
+            && t.task.desired_status == "RUNNING"
+        {
             kept.entry(instance).or_insert_with(|| t.id().to_owned());
         }
     }
@@ -195,7 +198,7 @@ fn converge(
             live.iter().any(|t| {
                 t.container_instance_id.as_deref() == Some(i.as_str())
                     && (t.task.desired_status != "RUNNING"
-                        || (t.task.started_by == current && t.task.last_status != "RUNNING"))
+                        || (t.task.started_by.as_deref() == current.as_deref() && t.task.last_status != "RUNNING"))
             })
         })
         .count();
@@ -225,7 +228,7 @@ fn converge(
                 network_configuration: None,
                 platform_version: None,
                 group: group(daemon),
-                started_by: Some(by.clone()),
+                started_by: Some(by.as_str().into()),
                 overrides: None,
                 tags: if revision.propagate_tags == "DAEMON" { daemon.tags.clone() } else { Vec::new() },
                 enable_execute_command: revision.enable_execute_command,
@@ -262,7 +265,7 @@ fn converge(
     let done = match &current {
         None => live.is_empty(),
         Some(by) => {
-            live.iter().all(|t| t.task.started_by.as_ref() == Some(by))
+            live.iter().all(|t| t.task.started_by.as_deref() == Some(by.as_str()))
                 && targets.keys().all(|i| {
                     live.iter().any(|t| {
                         t.container_instance_id.as_deref() == Some(i.as_str()) && t.task.last_status == "RUNNING"

@@ -45,7 +45,9 @@ pub fn sample(store: &Store) {
             if !state.is_active() {
                 continue;
             }
-            for entry in state.tasks.values() {
+            // RUNNING tasks are live: the table's index of them skips the
+            // hour of STOPPED tasks it keeps.
+            for (_, entry) in state.tasks.live_service_tasks() {
                 let Some(service) = entry.service_name.as_deref() else { continue };
                 if entry.task.last_status != "RUNNING" {
                     continue;

@@ -174,11 +174,11 @@ fn template<'a>(
         network_configuration: service.network_configuration.as_ref(),
         platform_version: service.platform_version.as_deref(),
         group: format!("service:{}", service.service_name),
-        started_by: Some(primary.id.clone()),
+        started_by: Some(primary.id.as_str().into()),
         overrides: None,
         tags,
         enable_execute_command: service.enable_execute_command,
-        service_name: Some(service.service_name.clone()),
+        service_name: Some(service.service_name.as_str().into()),
     }
 }
 

@@ -106,10 +106,10 @@ fn tick_cluster(store: &Store, state: &mut ClusterState) -> TickReport {
             report.tasks += 1;
             changes.push(|| Change::PutTask { cluster: cluster.clone(), entry: TaskEntry::clone(&entry) });
             let Some(service) = &entry.service_name else { continue };
-            wake.insert(service.clone());
-            let deployment = entry.task.started_by.clone().unwrap_or_default();
+            wake.insert(service.to_string());
+            let deployment = entry.task.started_by.as_deref().unwrap_or_default().to_owned();
             let task_id = entry.id().to_owned();
-            let service_facts = facts.entry(service.clone()).or_default();
+            let service_facts = facts.entry(service.to_string()).or_default();
             for outcome in outcomes {
                 match outcome {
                     Outcome::Started => service_facts.started.push(deployment.clone()),

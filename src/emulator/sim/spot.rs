@@ -97,9 +97,13 @@ pub fn interrupt(store: &Store, cluster: Option<&str>, target: &Target, warning_
         let entry = t.clone();
         changes.push(|| Change::PutTask { cluster: name.clone(), entry: entry.clone() });
         if let Some(service) = &t.service_name {
-            interrupted.push((service.clone(), t.task.started_by.clone().unwrap_or_default(), id.clone()));
-            if !services.contains(service) {
-                services.push(service.clone());
+            interrupted.push((
+                service.to_string(),
+                t.task.started_by.as_deref().unwrap_or_default().to_owned(),
+                id.clone(),
+            ));
+            if !services.iter().any(|s| **s == **service) {
+                services.push(service.to_string());
             }
         }
     }

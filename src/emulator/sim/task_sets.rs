@@ -15,6 +15,7 @@ use crate::emulator::sim::pass::{Pass, Stops, is_live, on_leaving_instance};
 use crate::emulator::state::ClusterState;
 use crate::emulator::state::ids::Arns;
 use crate::emulator::state::records::*;
+use crate::emulator::state::task_table::TaskId;
 
 /// Task sets a service may have at once (ECS's "5 deployments exist on the
 /// service" limit).
@@ -63,7 +64,7 @@ fn service_view(service: &Service, set: &TaskSet) -> Service {
         service_registries: set.service_registries.clone(),
         task_sets: None,
         deployments: Vec::new(),
-        events: ServiceEvents::default(),
+        events: Vec::new(),
         ..service.clone()
     }
 }
@@ -102,7 +103,7 @@ fn wanted(state: &ClusterState, id: &str) -> bool {
 pub fn stop_strays(
     service: &Service,
     state: &mut ClusterState,
-    live: &[String],
+    live: &[TaskId],
     stops: &mut Stops,
     now: Timestamp,
     reason: &str,
@@ -115,7 +116,7 @@ pub fn stop_strays(
             let of = state.tasks[*id].task.started_by.as_deref().unwrap_or_default();
             !sets.iter().any(|s| s.id == of && s.status != "DRAINING")
         })
-        .cloned()
+        .map(|id| id.to_string())
         .collect();
     for id in &strays {
         stops.stop(state, id, now, reason);
@@ -133,7 +134,7 @@ pub fn lead(service: &Service) -> Option<Deployment> {
 
 /// Keeps every task set at its computed count: surplus tasks stop (those not
 /// yet running first), missing ones are launched from the set's template.
-pub fn schedule(pass: &mut Pass, state: &mut ClusterState, live: &[String]) {
+pub fn schedule(pass: &mut Pass, state: &mut ClusterState, live: &[TaskId]) {
     let service = pass.service;
     for set in service.task_sets.iter().flatten() {
         let desired = if set.status == "DRAINING" { 0 } else { computed_count(service.desired_count, &set.scale) };
@@ -144,7 +145,7 @@ pub fn schedule(pass: &mut Pass, state: &mut ClusterState, live: &[String]) {
                 let t = &state.tasks[*id];
                 t.task.started_by.as_deref() == Some(set.id.as_str()) && !on_leaving_instance(state, t)
             })
-            .cloned()
+            .map(|id| id.to_string())
             .collect();
         let have = mine.len() as i64;
         if have > desired {

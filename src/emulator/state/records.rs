@@ -8,6 +8,7 @@
 //! `*Entry` wrapper, never inside it, so they cannot leak onto the wire.
 
 use std::cell::Cell;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -34,6 +35,150 @@ pub fn with_tags_shown<R>(show: bool, f: impl FnOnce() -> R) -> R {
 
 fn tags_hidden(tags: &[Tag]) -> bool {
     tags.is_empty() || !SHOW_TAGS.with(Cell::get)
+}
+
+/// A status word of a task or container (`RUNNING`, `STOPPED`, `HEALTHY`,
+/// ...) or a launch type. The words ECS uses are kept as `&'static str`, so
+/// reading one reads no heap memory: the scheduler reads a few of them for
+/// every task of a service on each of its passes, and with tens of
+/// thousands of tasks a `String`'s heap bytes were a cache miss each time
+/// (the rollout's cost per task grew with the fleet). Any other word is kept
+/// as it came.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Word(std::borrow::Cow<'static, str>);
+
+/// The words kept without an allocation.
+const KNOWN_WORDS: &[&str] = &[
+    "PROVISIONING",
+    "PENDING",
+    "ACTIVATING",
+    "RUNNING",
+    "DEACTIVATING",
+    "STOPPING",
+    "DEPROVISIONING",
+    "STOPPED",
+    "DELETED",
+    "HEALTHY",
+    "UNHEALTHY",
+    "UNKNOWN",
+    "FARGATE",
+    "EC2",
+    "EXTERNAL",
+    "MANAGED_INSTANCES",
+];
+
+impl Word {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for Word {
+    fn from(word: &str) -> Self {
+        match KNOWN_WORDS.iter().find(|known| **known == word) {
+            Some(known) => Word(std::borrow::Cow::Borrowed(known)),
+            None => Word(std::borrow::Cow::Owned(word.to_owned())),
+        }
+    }
+}
+
+impl From<String> for Word {
+    fn from(word: String) -> Self {
+        match KNOWN_WORDS.iter().find(|known| **known == word) {
+            Some(known) => Word(std::borrow::Cow::Borrowed(known)),
+            None => Word(std::borrow::Cow::Owned(word)),
+        }
+    }
+}
+
+impl From<&String> for Word {
+    fn from(word: &String) -> Self {
+        Word::from(word.as_str())
+    }
+}
+
+impl From<Word> for String {
+    fn from(word: Word) -> Self {
+        word.0.into_owned()
+    }
+}
+
+impl std::ops::Deref for Word {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for Word {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for Word {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<String> for Word {
+    fn eq(&self, other: &String) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<Word> for &str {
+    fn eq(&self, other: &Word) -> bool {
+        **self == *other.0
+    }
+}
+
+impl PartialEq<Word> for str {
+    fn eq(&self, other: &Word) -> bool {
+        *self == *other.0
+    }
+}
+
+impl std::fmt::Debug for Word {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Display for Word {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for Word {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Word {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Word::from)
+    }
+}
+
+/// `Option<Arc<str>>` as an optional string. (serde's `rc` feature does the
+/// same for every `Arc`, but turning it on rebuilds every crate that uses
+/// serde.)
+mod shared_str {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<Arc<str>>, s: S) -> Result<S::Ok, S::Error> {
+        value.as_deref().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Arc<str>>, D::Error> {
+        Option::<String>::deserialize(d).map(|value| value.map(Arc::from))
+    }
 }
 
 /// An instant, kept as epoch milliseconds and sent as ECS does: epoch seconds
@@ -373,79 +518,71 @@ pub struct Deployment {
     pub vpc_lattice_configurations: Option<Value>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ServiceEvent {
-    pub id: String,
-    pub created_at: Timestamp,
-    pub message: String,
-}
-
-/// A service's events, newest first, with their JSON text kept once written.
+/// One service event, with its JSON text written once, when it is made.
 ///
 /// DescribeServices and UpdateService answer with the service's last 100
-/// events (about 13 KB), which rarely change between two answers; writing
-/// them out again each time (escaping every message) was the largest part
-/// of those requests. The text is dropped whenever the list changes, and the
-/// list changes only through [`ServiceEvents::add`], so it cannot go stale.
-/// Records serialize only through `serde_json` (answers, journal, dump,
-/// `to_value`), which writes the kept text as it is.
-#[derive(Clone, Default)]
-pub struct ServiceEvents {
-    list: Vec<ServiceEvent>,
-    json: std::sync::OnceLock<Box<serde_json::value::RawValue>>,
+/// events (about 13 KB); writing them out again for every answer (escaping
+/// every message) was the largest part of those requests. An event never
+/// changes once made, and its fields are read through methods, so the text
+/// cannot go stale. Records serialize only through `serde_json` (answers,
+/// journal, dump, `to_value`), which writes the kept text as it is.
+#[derive(Clone, Debug)]
+pub struct ServiceEvent {
+    id: String,
+    created_at: Timestamp,
+    message: String,
+    json: Option<Box<serde_json::value::RawValue>>,
 }
 
-impl ServiceEvents {
-    /// Adds the newest event, keeping at most `max`.
-    pub fn add(&mut self, event: ServiceEvent, max: usize) {
-        self.json = std::sync::OnceLock::new();
-        self.list.insert(0, event);
-        self.list.truncate(max);
+/// A service event's members, as ECS sends them.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ServiceEventFields<S> {
+    id: S,
+    created_at: Timestamp,
+    message: S,
+}
+
+impl ServiceEvent {
+    pub fn new(id: String, created_at: Timestamp, message: String) -> Self {
+        let json = serde_json::value::to_raw_value(&ServiceEventFields { id: &id, created_at, message: &message }).ok();
+        Self { id, created_at, message, json }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn created_at(&self) -> Timestamp {
+        self.created_at
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 
-impl From<Vec<ServiceEvent>> for ServiceEvents {
-    fn from(list: Vec<ServiceEvent>) -> Self {
-        Self { list, json: std::sync::OnceLock::new() }
-    }
-}
-
-/// Read access to the events, newest first.
-impl std::ops::Deref for ServiceEvents {
-    type Target = [ServiceEvent];
-    fn deref(&self) -> &[ServiceEvent] {
-        &self.list
-    }
-}
-
-impl PartialEq for ServiceEvents {
+impl PartialEq for ServiceEvent {
     fn eq(&self, other: &Self) -> bool {
-        self.list == other.list
+        (&self.id, self.created_at, &self.message) == (&other.id, other.created_at, &other.message)
     }
 }
 
-impl std::fmt::Debug for ServiceEvents {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.list.fmt(f)
-    }
-}
-
-impl Serialize for ServiceEvents {
+impl Serialize for ServiceEvent {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if let Some(json) = self.json.get() {
-            return json.serialize(s);
-        }
-        match serde_json::value::to_raw_value(&self.list) {
-            Ok(json) => self.json.get_or_init(|| json).serialize(s),
-            Err(_) => self.list.serialize(s),
+        match &self.json {
+            Some(json) => json.serialize(s),
+            None => {
+                ServiceEventFields { id: &self.id, created_at: self.created_at, message: &self.message }.serialize(s)
+            }
         }
     }
 }
 
-impl<'de> Deserialize<'de> for ServiceEvents {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Vec::deserialize(d).map(Self::from)
+impl<'de> Deserialize<'de> for ServiceEvent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let fields = ServiceEventFields::<String>::deserialize(d)?;
+        Ok(Self::new(fields.id, fields.created_at, fields.message))
     }
 }
 
@@ -548,7 +685,7 @@ pub struct Service {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role_arn: Option<String>,
     #[serde(default)]
-    pub events: ServiceEvents,
+    pub events: Vec<ServiceEvent>,
     pub created_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_service_deployment: Option<String>,
@@ -807,7 +944,7 @@ pub struct Container {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
-    pub last_status: String,
+    pub last_status: Word,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -816,7 +953,7 @@ pub struct Container {
     pub network_bindings: Vec<Value>,
     #[serde(default)]
     pub network_interfaces: Vec<Value>,
-    pub health_status: String,
+    pub health_status: Word,
     pub cpu: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<String>,
@@ -837,15 +974,18 @@ pub struct Task {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_instance_arn: Option<String>,
     pub overrides: Value,
-    pub last_status: String,
-    pub desired_status: String,
+    pub last_status: Word,
+    pub desired_status: Word,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<String>,
     pub containers: Vec<Container>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub started_by: Option<String>,
+    /// Shared by the tasks one deployment launches: the scheduler compares
+    /// it for every task of a service on each pass, and one shared string
+    /// stays in the cache where a copy per task did not.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "shared_str")]
+    pub started_by: Option<Arc<str>>,
     pub version: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_code: Option<String>,
@@ -870,7 +1010,7 @@ pub struct Task {
     pub stopped_at: Option<Timestamp>,
     pub group: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub launch_type: Option<String>,
+    pub launch_type: Option<Word>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity_provider_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -883,7 +1023,7 @@ pub struct Task {
     pub attachments: Vec<Value>,
     #[serde(default)]
     pub attributes: Vec<Attribute>,
-    pub health_status: String,
+    pub health_status: Word,
     #[serde(default, skip_serializing_if = "tags_hidden")]
     pub tags: Vec<Tag>,
     pub enable_execute_command: bool,
@@ -909,9 +1049,10 @@ pub struct Reservation {
 #[serde(rename_all = "camelCase")]
 pub struct TaskEntry {
     pub task: Task,
-    /// The owning service's name for service tasks.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub service_name: Option<String>,
+    /// The owning service's name for service tasks, shared by the tasks
+    /// one launch makes (read for every re-filing of a task; see `started_by`).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "shared_str")]
+    pub service_name: Option<Arc<str>>,
     /// The container-instance id, when placed on one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_instance_id: Option<String>,

@@ -11,13 +11,39 @@ use crate::emulator::wire::error::{EcsError, EcsResult, ErrorKind};
 #[derive(Debug)]
 pub struct Reply(pub Vec<u8>);
 
+thread_local! {
+    /// Where this thread writes answers before copying them out.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl Reply {
+    /// Writes the answer into a buffer this thread keeps, then copies it out
+    /// at its size: one allocation and one copy, where a fresh buffer grew
+    /// by doubling (seven reallocations and copies for the 14 KB answer of a
+    /// service with its 100 events).
     pub fn of<T: serde::Serialize + ?Sized>(value: &T) -> EcsResult<Self> {
-        serde_json::to_vec(value)
-            .map(Reply)
-            .map_err(|e| EcsError::server(format!("could not encode the response: {e}")))
+        let encode = |buffer: &mut Vec<u8>| {
+            buffer.clear();
+            serde_json::to_writer(&mut *buffer, value)
+                .map(|()| Reply(buffer.as_slice().to_vec()))
+                .map_err(|e| EcsError::server(format!("could not encode the response: {e}")))
+        };
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut buffer) => {
+                let reply = encode(&mut buffer);
+                // A rare huge answer does not stay with the thread.
+                if buffer.capacity() > MAX_SCRATCH {
+                    *buffer = Vec::new();
+                }
+                reply
+            }
+            Err(_) => encode(&mut Vec::new()),
+        })
     }
 }
+
+/// The largest buffer a thread keeps between answers.
+const MAX_SCRATCH: usize = 1 << 20;
 
 impl From<Value> for Reply {
     fn from(value: Value) -> Self {
