@@ -253,7 +253,8 @@ mod tests {
         assert_eq!(writes.unwritten("ns/web", "uid-1"), Some(first.clone()));
         assert_eq!(writes.unwritten("ns/web", "uid-2"), None, "another object of the same name");
         assert!(writes.hold_first_at("ns/web", "uid-1", &first, t0 + Duration::from_secs(2), every));
-        let moved = status(true, 1, "1 of 1 running");
+        let mut moved = first.clone();
+        moved.running_count = Some(1);
         assert!(
             writes.hold_back_at("ns/web", Some(&first), &moved, t0 + Duration::from_secs(2), every),
             "its progress waits like a written one's"
