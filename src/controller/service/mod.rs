@@ -470,13 +470,16 @@ where
 }
 
 /// Runs the EcsService controller for one leadership term: the EcsService
-/// watch (feeding `writer`, whose store is `base.services`), the
+/// watch (feeding `writer`, whose store is `base.services`, and handing each
+/// object it sees to `seen`, for whoever else follows EcsServices), the
 /// EcsTaskDefinition watch, the fleet resync and the reconcilers, until
 /// `graceful` fires and in-flight reconciles end.
+#[allow(clippy::too_many_arguments)]
 pub async fn run<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
     base: Arc<Context<E>>,
     writer: reflector::store::Writer<EcsService>,
     settings: ServiceSettings,
+    seen: mpsc::UnboundedSender<EcsService>,
     namespace: Option<String>,
     concurrency: u16,
     retry: RetryPolicy,
@@ -500,6 +503,12 @@ pub async fn run<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
         .modify(strip_for_cache)
         .reflect(writer)
         .applied_objects()
+        .inspect(move |event| {
+            if let Ok(service) = event {
+                // The receiver is gone only when its controller stopped.
+                let _ = seen.send(service.clone());
+            }
+        })
         .predicate_filter(service_trigger, Default::default());
     let own = trigger_self(own, ());
 
