@@ -87,19 +87,19 @@ pub fn clusters_named(
 }
 
 /// Reconcile requests for the clusters in `clusters` whose occupants'
-/// counts moved: one watch on EcsService and one on EcsTask (in `api`'s
-/// scope), filtered by [`service_signal`] and [`task_signal`].
+/// counts moved: the EcsServices the EcsService controller's own watch
+/// delivers (`services`: a second watch of every EcsService would cost the
+/// API server a watcher and this process a decode per write), and a watch on
+/// EcsTask (in `api`'s scope), filtered by [`service_signal`] and
+/// [`task_signal`].
 pub fn triggers(
-    services: Api<EcsService>,
+    services: impl Stream<Item = EcsService> + Send + 'static,
     tasks: Api<EcsTask>,
     clusters: Store<EcsCluster>,
 ) -> impl Stream<Item = Result<ReconcileRequest<EcsCluster>, watcher::Error>> + Send + 'static {
     let by_service = clusters.clone();
-    let services = watcher(services, watcher::Config::default())
-        .default_backoff()
-        .touched_objects()
-        .predicate_filter(service_signal, Default::default())
-        .map(move |event| {
+    let services =
+        services.map(Ok::<_, watcher::Error>).predicate_filter(service_signal, Default::default()).map(move |event| {
             event.map(|service| {
                 clusters_named(&service.spec.cluster, service.meta().namespace.as_deref(), &by_service.state())
             })

@@ -238,6 +238,20 @@ async fn apply<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
     }
     let task_definition = resolve_task_definition(&obj, &ctx.task_definitions);
     let mut subject = subject_of(&obj)?;
+    let uid = subject.uid.to_owned();
+    let object = fleet::object_key(&obj);
+    // A new object's first status may be waiting unwritten (see `progress`):
+    // then this reconcile starts from it, as if it were stored.
+    let unwritten = match obj.status {
+        Some(_) => {
+            ctx.progress.stored(&object);
+            None
+        }
+        None => ctx.progress.unwritten(&object, &uid),
+    };
+    if let Some(status) = &unwritten {
+        subject.status = status.clone();
+    }
     let key = fleet::key_of(&obj);
     let now = ctx.base.clock.now_time();
     let ecs = &ctx.base.ecs;
@@ -289,17 +303,35 @@ async fn apply<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
         discovery::record(ecs, &mut out, status, generation, &now).await;
     }
     autoscale::follow(ecs, &mut out, &spec, &service_name, previous.auto_scaling.as_ref(), generation, &now).await;
+    let stored = obj.status.as_ref();
+    if stored.is_none()
+        && matches!(out.outcome.next, Next::After(_))
+        && ctx.progress.hold_first(&object, &uid, &out.outcome.status)
+    {
+        // A new object whose rollout just began: its first status waits (see
+        // `progress`), usually for the Ready one a poll or two later. ECS's
+        // events wait with it: they are mirrored right before the status that
+        // moves the watermark past them is written, so a restart in between
+        // mirrors them once, as ever. Our own notices go out now.
+        out.ecs_events.clear();
+        finish(obj.as_ref(), &mut out, ctx).await;
+        let kept = out.outcome.status.clone();
+        return conclude(api, obj.as_ref(), Some(&kept), out.outcome, &ctx.base).await;
+    }
     finish(obj.as_ref(), &mut out, ctx).await;
-    let object = fleet::object_key(&obj);
-    if ctx.progress.hold_back(&object, obj.status.as_ref(), &out.outcome.status) {
+    let known = stored.or(unwritten.as_ref());
+    if ctx.progress.hold_back(&object, known, &out.outcome.status) {
         // Only the rollout's counts moved, and they were written moments ago:
         // keep the status as it is (`conclude` writes nothing), look again at
         // the next poll as decided.
-        out.outcome.status = obj.status.clone().unwrap_or_default();
-    } else if obj.status.as_ref() != Some(&out.outcome.status) {
+        let kept = known.cloned().unwrap_or_default();
+        out.outcome.status = kept.clone();
+        return conclude(api, obj.as_ref(), Some(&kept), out.outcome, &ctx.base).await;
+    }
+    if stored != Some(&out.outcome.status) {
         ctx.progress.writing(&object, &out.outcome.status);
     }
-    conclude(api, obj.as_ref(), obj.status.as_ref(), out.outcome, &ctx.base).await
+    conclude(api, obj.as_ref(), stored, out.outcome, &ctx.base).await
 }
 
 /// Mirrors the new ECS events (moving the watermark only past published
@@ -438,13 +470,16 @@ where
 }
 
 /// Runs the EcsService controller for one leadership term: the EcsService
-/// watch (feeding `writer`, whose store is `base.services`), the
+/// watch (feeding `writer`, whose store is `base.services`, and handing each
+/// object it sees to `seen`, for whoever else follows EcsServices), the
 /// EcsTaskDefinition watch, the fleet resync and the reconcilers, until
 /// `graceful` fires and in-flight reconciles end.
+#[allow(clippy::too_many_arguments)]
 pub async fn run<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
     base: Arc<Context<E>>,
     writer: reflector::store::Writer<EcsService>,
     settings: ServiceSettings,
+    seen: mpsc::UnboundedSender<EcsService>,
     namespace: Option<String>,
     concurrency: u16,
     retry: RetryPolicy,
@@ -468,6 +503,12 @@ pub async fn run<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
         .modify(strip_for_cache)
         .reflect(writer)
         .applied_objects()
+        .inspect(move |event| {
+            if let Ok(service) = event {
+                // The receiver is gone only when its controller stopped.
+                let _ = seen.send(service.clone());
+            }
+        })
         .predicate_filter(service_trigger, Default::default());
     let own = trigger_self(own, ());
 
