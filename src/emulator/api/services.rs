@@ -289,7 +289,7 @@ pub fn create_service(store: &Store, body: &[u8]) -> EcsResult<Value> {
     state.services.insert(
         name.clone(),
         ServiceEntry {
-            service,
+            service: Shared::new(service),
             create_fingerprint: fingerprint,
             client_token: input.client_token,
             stored_inputs,
@@ -385,7 +385,7 @@ pub fn describe_services(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     for reference in &names {
         let name = service_name_of(reference);
         match state.services.get(name) {
-            Some(entry) => services.push(&entry.service),
+            Some(entry) => services.push(&*entry.service),
             None => failures.push(Failure {
                 arn: store.arns.service(state.name(), name),
                 reason: "MISSING".into(),
@@ -660,7 +660,7 @@ pub fn update_service(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     }
     if let Some(entry) = state.services.get_mut(&name) {
         service.events = std::mem::take(&mut entry.service.events);
-        entry.service = service;
+        entry.service = Shared::new(service);
         entry.stored_inputs = stored_inputs;
     }
     let mut changes = store.changes();

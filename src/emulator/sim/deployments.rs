@@ -203,13 +203,14 @@ pub fn reconcile_with(
             super::blue_green::check(entry, now, &mut messages);
         }
     }
-    // The pass reads a copy of the service while it changes the tasks;
-    // only `finish` reads the events, on the service itself.
+    // The pass reads a snapshot of the service while it changes the tasks
+    // (shared, not copied: the service changes only after the pass, in
+    // `finish`, once the snapshot is gone).
     let Some(entry) = state.services.get_mut(name) else { return };
-    let service = entry.service.copy_without_events();
+    let service = entry.service.clone();
     let mut scheduling = entry.scheduling.clone();
-    let primary = service.deployments.iter().find(|d| d.status == "PRIMARY").cloned();
-    let primary_id = primary.as_ref().map(|d| d.id.clone()).unwrap_or_default();
+    let primary = service.deployments.iter().find(|d| d.status == "PRIMARY");
+    let primary_id = primary.map(|d| d.id.clone()).unwrap_or_default();
     let reason = format!("Scaling activity initiated by (deployment {primary_id})");
     let mut stops = Stops::default();
     let mut started: Vec<String> = Vec::new();
@@ -281,7 +282,7 @@ pub fn reconcile_with(
         // A task-set service has no deployment: its pass carries its lead
         // set's, and each set launches through its own.
         let lead = if external { super::task_sets::lead(&service) } else { None };
-        let carried = if external { lead.as_ref() } else { primary.as_ref() };
+        let carried = if external { lead.as_ref() } else { primary };
         if let Some(primary) = carried {
             let mut pass = Pass {
                 store,
@@ -319,6 +320,8 @@ pub fn reconcile_with(
     live.retain(|id| state.tasks.get(id).is_some_and(is_live));
     let desired_count =
         if daemon && active { super::daemon::desired_count(store, state, &service) } else { service.desired_count };
+    // The snapshot goes before `finish` changes the service, so nothing is copied.
+    drop(service);
     finish(state, name, &live, desired_count, scheduling, messages, retry_at, now);
     let cluster = state.name().to_owned();
     if let Some(entry) = state.services.get_mut(name) {
@@ -462,7 +465,7 @@ fn finish(
     entry.scheduling = scheduling;
     super::history::sync(entry, now);
     let scheduling = &mut entry.scheduling;
-    let service = &mut entry.service;
+    let service: &mut Service = &mut entry.service;
     if service.scheduling_strategy == "DAEMON" && service.status == "ACTIVE" {
         service.desired_count = desired_count;
     }

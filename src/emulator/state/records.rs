@@ -181,6 +181,52 @@ mod shared_str {
     }
 }
 
+/// A record that code can read a snapshot of for a while without copying
+/// it: cloning shares it, and changing it (through `DerefMut`) copies it
+/// only while a snapshot is held. A service's reconcile reads its service
+/// throughout while it changes the cluster's tasks; copying the whole
+/// service (its deployments, configuration and events) for that was a fifth
+/// of an UpdateService.
+#[derive(Clone, Default, PartialEq)]
+pub struct Shared<T>(Arc<T>);
+
+impl<T> Shared<T> {
+    pub fn new(value: T) -> Self {
+        Self(Arc::new(value))
+    }
+}
+
+impl<T> std::ops::Deref for Shared<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Clone> std::ops::DerefMut for Shared<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for Shared<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<T: Serialize> Serialize for Shared<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Shared<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(Self::new)
+    }
+}
+
 /// An instant, kept as epoch milliseconds and sent as ECS does: epoch seconds
 /// as a JSON number with a millisecond fraction (`1480952611.84`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -789,7 +835,7 @@ pub struct TaskSet {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceEntry {
-    pub service: Service,
+    pub service: Shared<Service>,
     /// Canonical form of the CreateService request that made it, for the
     /// "same request returns the same service" rule.
     pub create_fingerprint: String,
