@@ -184,15 +184,19 @@ mod tests {
 
     fn status(progressing: bool, running: i32, message: &str) -> EcsServiceStatus {
         let mut status = EcsServiceStatus { running_count: Some(running), ..Default::default() };
-        let at = Time(Timestamp::UNIX_EPOCH);
         for (type_, value) in [(READY, !progressing), (PROGRESSING, progressing)] {
-            let reason = if value { "Yes" } else { "No" };
-            set_condition(
-                &mut status.conditions,
-                new_condition(type_, ConditionStatus::from(value), reason, message, Some(1), at.clone()),
-            );
+            with_condition(&mut status, type_, value, if value { "Yes" } else { "No" }, message);
         }
         status
+    }
+
+    /// Sets one condition of generation 1, at the epoch.
+    fn with_condition(status: &mut EcsServiceStatus, type_: &str, value: bool, reason: &str, message: &str) {
+        let at = Time(Timestamp::UNIX_EPOCH);
+        set_condition(
+            &mut status.conditions,
+            new_condition(type_, ConditionStatus::from(value), reason, message, Some(1), at),
+        );
     }
 
     #[test]
@@ -229,17 +233,7 @@ mod tests {
     /// A status as right after CreateService: rolling out, in sync.
     fn created() -> EcsServiceStatus {
         let mut status = status(true, 0, "0 of 1 running");
-        set_condition(
-            &mut status.conditions,
-            new_condition(
-                SYNCED,
-                ConditionStatus::True,
-                "Synced",
-                "ECS matches the spec",
-                Some(1),
-                Time(Timestamp::UNIX_EPOCH),
-            ),
-        );
+        with_condition(&mut status, SYNCED, true, "Synced", "ECS matches the spec");
         status
     }
 

@@ -202,6 +202,20 @@ impl ByTime {
         }
     }
 
+    /// Files an id under `after` instead of `before` (either may be none);
+    /// nothing moves when they are the same.
+    fn move_between(&mut self, id: &str, before: Option<Timestamp>, after: Option<Timestamp>) {
+        if before == after {
+            return;
+        }
+        if let Some(at) = before {
+            self.remove(at, id);
+        }
+        if let Some(at) = after {
+            self.insert(at, id);
+        }
+    }
+
     fn first(&self) -> Option<Timestamp> {
         self.0.keys().next().copied()
     }
@@ -287,14 +301,7 @@ impl TaskIndex {
     /// (a status step, a new due time) move it in one index, and the
     /// ordered sets of ids are the expensive ones to touch.
     fn refile(&mut self, id: &str, before: &Keys, after: &Keys) {
-        if before.due != after.due {
-            if let Some(due) = before.due {
-                self.due.remove(due, id);
-            }
-            if let Some(due) = after.due {
-                self.due.insert(due, id);
-            }
-        }
+        self.due.move_between(id, before.due, after.due);
         if before.live_in != after.live_in {
             if let Some(service) = &before.live_in
                 && let Some(ids) = self.live.get_mut(service)
@@ -308,14 +315,7 @@ impl TaskIndex {
                 self.live.entry(service.clone()).or_default().insert(id.into());
             }
         }
-        if before.stopped_at != after.stopped_at {
-            if let Some(at) = before.stopped_at {
-                self.stopped.remove(at, id);
-            }
-            if let Some(at) = after.stopped_at {
-                self.stopped.insert(at, id);
-            }
-        }
+        self.stopped.move_between(id, before.stopped_at, after.stopped_at);
         if before.desired_running != after.desired_running {
             if before.desired_running {
                 self.desired_running.remove(id);
