@@ -13,12 +13,12 @@
 use crate::emulator::rules::placement::scale_in_order;
 use crate::emulator::sim::circuit_breaker;
 use crate::emulator::sim::events::{self as events, add_event};
-use crate::emulator::sim::health::{self, is_healthy};
-use crate::emulator::sim::lifecycle::is_pending;
+use crate::emulator::sim::health;
 use crate::emulator::sim::load_balancers;
-use crate::emulator::sim::pass::{Pass, Stops, is_live, on_leaving_instance};
+use crate::emulator::sim::pass::{Pass, Stops, on_leaving_instance};
 use crate::emulator::state::ids::deployment_id;
 use crate::emulator::state::records::*;
+use crate::emulator::state::task_summary::TaskSummary;
 use crate::emulator::state::task_table::TaskId;
 use crate::emulator::state::{Change, Changes, ClusterState, Store};
 
@@ -228,12 +228,16 @@ pub fn reconcile_with(
         }
     } else {
         // Tasks that failed their container or load-balancer health checks
-        // are replaced, once the health-check grace period is over.
+        // are replaced, once the health-check grace period is over. (The
+        // passes read each task's summary from the table's index of the
+        // service's live tasks; a record only when the summary says there
+        // is something to do with the task.)
         for id in &live {
-            let t = &state.tasks[id];
-            if t.task.desired_status != "RUNNING" || !health::judged_unhealthy(t) {
+            let Some(s) = state.tasks.live_summary(name, id) else { continue };
+            if s.desired_status() != "RUNNING" || !s.judged_unhealthy() {
                 continue;
             }
+            let t = &state.tasks[id];
             let grace_ends = health::grace_ends(t, service.health_check_grace_period_seconds);
             if grace_ends > now {
                 grace_retry = Some(grace_retry.map_or(grace_ends, |r: Timestamp| r.min(grace_ends)));
@@ -268,13 +272,13 @@ pub fn reconcile_with(
         // minimumHealthyPercent. So do service tasks not yet running on an
         // instance that is leaving (and every daemon task there).
         for id in live.iter().filter(|_| !external) {
-            let t = &state.tasks[id];
-            if t.task.desired_status == "STOPPED" {
+            let Some(s) = state.tasks.live_summary(name, id) else { continue };
+            if s.desired_status() == "STOPPED" {
                 continue;
             }
-            let not_running = t.task.last_status != "RUNNING";
-            let replaced = t.task.started_by.as_deref() != Some(primary_id.as_str());
-            let leaving = on_leaving_instance(state, t);
+            let not_running = !s.is_running();
+            let replaced = s.started_by() != Some(primary_id.as_str());
+            let leaving = s.on_instance() && on_leaving_instance(state, &state.tasks[id]);
             if (not_running && (replaced || leaving)) || (daemon && leaving) {
                 stops.stop(state, id, now, &reason);
             }
@@ -317,7 +321,7 @@ pub fn reconcile_with(
         messages.push(events::stopped_pending(name, stops.pending));
     }
     live.extend(started.iter().map(TaskId::from));
-    live.retain(|id| state.tasks.get(id).is_some_and(is_live));
+    live.retain(|id| state.tasks.live_summary(name, id).is_some());
     let desired_count =
         if daemon && active { super::daemon::desired_count(store, state, &service) } else { service.desired_count };
     // The snapshot goes before `finish` changes the service, so nothing is copied.
@@ -351,13 +355,16 @@ impl Pass<'_> {
         let max_tasks = desired * max_percent / 100;
         let min_healthy = (desired * min_percent + 99) / 100;
         let now = self.now;
-        let still = |state: &ClusterState, id: &str| {
-            state.tasks.get(id).is_some_and(|t| is_live(t) && t.task.desired_status == "RUNNING")
+        let name = self.service.service_name.as_str();
+        let still = |state: &ClusterState, id: &TaskId| {
+            state.tasks.live_summary(name, id).is_some_and(|s| s.desired_status() == "RUNNING")
         };
         let (primary_tasks, old_tasks): (Vec<TaskId>, Vec<TaskId>) =
             live.iter().filter(|id| still(state, id)).cloned().partition(|id| {
-                let t = &state.tasks[id];
-                t.task.started_by.as_deref() == Some(self.primary.id.as_str()) && !on_leaving_instance(state, t)
+                state.tasks.live_summary(name, id).is_some_and(|s| {
+                    s.started_by() == Some(self.primary.id.as_str())
+                        && !(s.on_instance() && on_leaving_instance(state, &state.tasks[id]))
+                })
             });
 
         // Scale-in: surplus PRIMARY tasks go, those not yet running first.
@@ -394,7 +401,7 @@ impl Pass<'_> {
         }
 
         // Start PRIMARY tasks within maximumPercent.
-        let counted = live.iter().filter(|id| state.tasks.get(id).is_some_and(is_live)).count() as i64;
+        let counted = live.iter().filter(|id| state.tasks.live_summary(name, id).is_some()).count() as i64;
         let want = desired - keep.len() as i64;
         let room = max_tasks - counted;
         let mut launched = 0;
@@ -404,19 +411,20 @@ impl Pass<'_> {
 
         // Stop old tasks while the healthy ones stay at or above
         // minimumHealthyPercent: unhealthy (or not yet healthy) first.
-        let mut healthy =
-            live.iter().filter(|id| state.tasks.get(id).is_some_and(|t| is_healthy(t, now))).count() as i64;
+        let healthy_now =
+            |state: &ClusterState, id: &TaskId| state.tasks.live_summary(name, id).is_some_and(|s| s.is_healthy(now));
+        let mut healthy = live.iter().filter(|id| healthy_now(state, id)).count() as i64;
         let mut old: Vec<TaskId> = old_tasks.into_iter().filter(|id| still(state, id)).collect();
         // One lookup per task, not one per comparison (ids make keys unique,
         // so the order is the same).
         old.sort_by_cached_key(|id| {
-            let t = &state.tasks[id];
-            (is_healthy(t, now), t.task.created_at, id.clone())
+            let created = state.tasks.live_summary(name, id).map(|s| s.created_at());
+            (healthy_now(state, id), created, id.clone())
         });
         let mut stopped_old = 0;
         let mut blocked = false;
         for id in &old {
-            let healthy_task = is_healthy(&state.tasks[id], now);
+            let healthy_task = healthy_now(state, id);
             if healthy_task && healthy - 1 < min_healthy {
                 blocked = true;
                 continue;
@@ -432,11 +440,10 @@ impl Pass<'_> {
         // (100/100, or a single task with maximumPercent below 200 and
         // minimumHealthyPercent 100): ECS says so in an event.
         let in_transit = live.iter().any(|id| {
-            state.tasks.get(id).is_some_and(|t| {
-                is_live(t)
-                    && (t.task.last_status != "RUNNING"
-                        || t.task.desired_status == "STOPPED"
-                        || (t.healthy_at.is_none() && !health::judged_unhealthy(t)))
+            state.tasks.live_summary(name, id).is_some_and(|s| {
+                !s.is_running()
+                    || s.desired_status() == "STOPPED"
+                    || (s.healthy_at().is_none() && !s.judged_unhealthy())
             })
         });
         let failed = self.primary.rollout_state.as_deref() == Some("FAILED");
@@ -458,7 +465,7 @@ fn finish(
     retry_at: Option<Timestamp>,
     now: Timestamp,
 ) {
-    let tasks: Vec<&TaskEntry> = live.iter().filter_map(|id| state.tasks.get(id)).collect();
+    let tasks: Vec<&TaskSummary> = live.iter().filter_map(|id| state.tasks.live_summary(name, id)).collect();
     let Some(entry) = state.services.get_mut(name) else { return };
     // The pass worked on a copy of the bookkeeping; the history sees every
     // deployment's last state before drained ones leave the list.
@@ -471,11 +478,11 @@ fn finish(
     }
     let counts = |deployment: &str| {
         let (mut running, mut pending, mut live) = (0, 0, 0);
-        for t in tasks.iter().filter(|t| t.task.started_by.as_deref() == Some(deployment)) {
+        for t in tasks.iter().filter(|t| t.started_by() == Some(deployment)) {
             live += 1;
-            if t.task.last_status == "RUNNING" {
+            if t.is_running() {
                 running += 1;
-            } else if is_pending(&t.task) {
+            } else if t.is_pending() {
                 pending += 1;
             }
         }
@@ -504,7 +511,7 @@ fn finish(
         add_event(service, now, message);
     }
 
-    let all_healthy = tasks.iter().all(|t| is_healthy(t, now));
+    let all_healthy = tasks.iter().all(|t| t.is_healthy(now));
     let settled = service.status == "ACTIVE"
         && service.deployments.len() == 1
         && tasks.len() as i64 == service.desired_count

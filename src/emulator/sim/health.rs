@@ -22,6 +22,7 @@
 //! ([`grace_ends`]); until then the task is simply not healthy.
 
 use crate::emulator::state::records::*;
+use crate::emulator::state::task_summary::TaskSummary;
 use crate::emulator::timings::Timings;
 
 /// When one container's health changes, relative to the task's start.
@@ -102,19 +103,11 @@ pub fn target_plan(fate: Option<&Fate>, timings: &Timings) -> HealthPlan {
     }
 }
 
-/// Healthy for a deployment's `minimumHealthyPercent` and completion.
+/// Healthy for a deployment's `minimumHealthyPercent` and completion (the
+/// rule is [`TaskSummary::is_healthy`], which the scheduler reads from the
+/// task table's index).
 pub fn is_healthy(entry: &TaskEntry, now: Timestamp) -> bool {
-    entry.task.last_status == "RUNNING"
-        && entry.task.desired_status == "RUNNING"
-        && entry.task.health_status != "UNHEALTHY"
-        && entry.targets.iter().all(|t| t.state == TargetState::Healthy)
-        && entry.healthy_at.is_some_and(|at| at <= now)
-}
-
-/// Whether a container or load-balancer health check has judged the task
-/// unhealthy (whether or not the grace period lets the service act on it).
-pub fn judged_unhealthy(entry: &TaskEntry) -> bool {
-    entry.task.health_status == "UNHEALTHY" || entry.targets.iter().any(|t| t.state == TargetState::Unhealthy)
+    TaskSummary::of(entry).is_healthy(now)
 }
 
 /// From when a service acts on unhealthy verdicts about a task: its

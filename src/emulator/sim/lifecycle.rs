@@ -465,8 +465,8 @@ pub fn purge_expired(
     for id in state.tasks.stopped_before(Timestamp(horizon)) {
         state.tasks.remove(&id);
         // Its protection goes with it (replaying DeleteTask drops it too).
-        state.task_protection.remove(&id);
-        changes.push(|| crate::emulator::state::Change::DeleteTask { cluster: cluster.clone(), id });
+        state.task_protection.remove(id.as_str());
+        changes.push(|| crate::emulator::state::Change::DeleteTask { cluster: cluster.clone(), id: id.to_string() });
     }
     if let Some(at) = state.tasks.earliest_stop() {
         due = due.min(expiry(at));

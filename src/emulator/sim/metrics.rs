@@ -46,15 +46,14 @@ pub fn sample(store: &Store) {
                 continue;
             }
             // RUNNING tasks are live: the table's index of them skips the
-            // hour of STOPPED tasks it keeps.
-            for (_, entry) in state.tasks.live_service_tasks() {
-                let Some(service) = entry.service_name.as_deref() else { continue };
-                if entry.task.last_status != "RUNNING" {
+            // hour of STOPPED tasks it keeps, and its summaries say which
+            // run without a read of each record.
+            for (id, service, summary) in state.tasks.live_service_summaries() {
+                if !summary.is_running() {
                     continue;
                 }
                 for (name, metric) in METRICS {
-                    let Some(value) = utilisation.task_value(&cluster, service, entry.id(), *metric, Timestamp(minute))
-                    else {
+                    let Some(value) = utilisation.task_value(&cluster, service, id, *metric, Timestamp(minute)) else {
                         continue;
                     };
                     for owner in [Some(service.to_owned()), None] {

@@ -62,8 +62,13 @@ fn has_eni(task: &Task) -> bool {
 
 fn set_attachment_status(task: &mut Task, status: &str) {
     for a in &mut task.attachments {
-        if let Some(obj) = a.as_object_mut() {
-            obj.insert("status".into(), json!(status));
+        let Some(obj) = a.as_object_mut() else { continue };
+        // Written in place: every step of an awsvpc task sets it.
+        match obj.get_mut("status") {
+            Some(Value::String(old)) => status.clone_into(old),
+            _ => {
+                obj.insert("status".into(), json!(status));
+            }
         }
     }
 }
@@ -80,8 +85,18 @@ fn is_essential(td: Option<&TaskDefinition>, container: &str) -> bool {
     definition(td, container).is_none_or(ContainerDefinition::is_essential)
 }
 
+/// Whether [`advance`] reads `entry`'s task definition. A task that is
+/// stopping never does (its steps are timed by the emulator's timings and
+/// its containers' state alone), so the scheduler does not look it up:
+/// that lookup reads the task's definition ARN, a string on the heap of
+/// each task, cold in a large fleet. (A test holds `advance` to this.)
+pub fn needs_definition(entry: &TaskEntry) -> bool {
+    entry.task.desired_status != "STOPPED"
+}
+
 /// Makes every change of `entry` due by `now`; `td` is its task definition
-/// (for health checks and essential containers; `None` if it is gone).
+/// (for health checks and essential containers; `None` if it is gone, and
+/// may be `None` when [`needs_definition`] says it is not read).
 ///
 /// With [`Runtime::Docker`] the image pull, the start and the stop are not
 /// timed: the task waits in PENDING and STOPPING until the agent reports what
@@ -509,6 +524,39 @@ mod tests {
             let seen = run_with(&mut e, Some(&td), &t, 60_000);
             assert!(seen.contains(&(running_at + healthy_after, Outcome::BecameHealthy)), "{target_healthy}: {seen:?}");
             assert_eq!(e.task.health_status, "HEALTHY");
+        }
+    }
+
+    #[test]
+    fn a_stopping_task_moves_the_same_without_its_definition() {
+        let td: TaskDefinition = serde_json::from_value(json!({
+            "taskDefinitionArn": "td", "family": "web", "revision": 1, "status": "ACTIVE",
+            "registeredAt": 0, "registeredBy": "me",
+            "containerDefinitions": [{
+                "name": "app", "image": "nginx", "essential": true, "stopTimeout": 5,
+                "healthCheck": { "command": ["CMD", "true"] }, "portMappings": [{ "containerPort": 80 }]
+            }]
+        }))
+        .unwrap();
+        let t = Timings::short();
+        // Told to stop in every phase of its life, with and without an ENI.
+        for awsvpc in [false, true] {
+            for stop_at in [0, 500, 1_000, 1_500, 2_000, 2_500, 60_000] {
+                let started = || {
+                    let mut e = task(awsvpc);
+                    run_with(&mut e, Some(&td), &t, stop_at);
+                    e.task.desired_status = "STOPPED".into();
+                    e.due = Some(Timestamp(stop_at));
+                    e
+                };
+                let (mut with, mut without) = (started(), started());
+                assert!(!needs_definition(&with));
+                let seen_with = run_with(&mut with, Some(&td), &t, 120_000);
+                let seen_without = run_with(&mut without, None, &t, 120_000);
+                assert_eq!(seen_with, seen_without, "stopped at {stop_at}");
+                assert_eq!(with, without, "stopped at {stop_at}");
+                assert_eq!(with.task.last_status, "STOPPED", "stopped at {stop_at}");
+            }
         }
     }
 

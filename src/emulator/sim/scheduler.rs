@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use crate::emulator::clock::Clock;
 use crate::emulator::sim::deployments::{TaskFacts, reconcile_with};
-use crate::emulator::sim::progress::{Outcome, advance as advance_task};
+use crate::emulator::sim::progress::{Outcome, advance as advance_task, needs_definition};
 use crate::emulator::state::ids::with_rng;
 use crate::emulator::state::records::*;
 use crate::emulator::state::{Change, ClusterState, Partitions, Store, TaskDefinitions, lock, read};
@@ -84,7 +84,12 @@ struct Definitions<'a> {
 
 impl Definitions<'_> {
     fn get(&mut self, arn: &str) -> Option<Arc<TaskDefinitionEntry>> {
-        self.cache.entry(arn.to_owned()).or_insert_with(|| self.registry.resolve(arn)).clone()
+        if let Some(known) = self.cache.get(arn) {
+            return known.clone();
+        }
+        let resolved = self.registry.resolve(arn);
+        self.cache.insert(arn.to_owned(), resolved.clone());
+        resolved
     }
 }
 
@@ -93,31 +98,31 @@ fn tick_cluster(store: &Store, state: &mut ClusterState) -> TickReport {
     let mut changes = store.changes();
     let mut report = TickReport::default();
     let cluster = state.name().to_owned();
-    let mut facts: HashMap<String, TaskFacts> = HashMap::new();
-    let mut wake: HashSet<String> = HashSet::new();
+    // Keyed by the service name the service's tasks share (no copy per task).
+    let mut facts: HashMap<Arc<str>, TaskFacts> = HashMap::new();
+    let mut wake: HashSet<Arc<str>> = HashSet::new();
     {
         let registry = read(&store.task_definitions);
         let mut definitions = Definitions { registry: &registry, cache: HashMap::new() };
         for id in state.tasks.due_by(now) {
             let Some(mut entry) = state.tasks.get_mut(&id) else { continue };
-            let td = definitions.get(&entry.task.task_definition_arn);
+            let td = needs_definition(&entry).then(|| definitions.get(&entry.task.task_definition_arn)).flatten();
             let outcomes =
                 advance_task(&mut entry, td.as_ref().map(|td| &td.task_definition), now, &store.timings, store.runtime);
             report.tasks += 1;
             changes.push(|| Change::PutTask { cluster: cluster.clone(), entry: TaskEntry::clone(&entry) });
             let Some(service) = &entry.service_name else { continue };
-            wake.insert(service.to_string());
-            let deployment = entry.task.started_by.as_deref().unwrap_or_default().to_owned();
-            let task_id = entry.id().to_owned();
-            let service_facts = facts.entry(service.to_string()).or_default();
+            wake.insert(service.clone());
+            let deployment = || entry.task.started_by.as_deref().unwrap_or_default().to_owned();
+            let service_facts = facts.entry(service.clone()).or_default();
             for outcome in outcomes {
                 match outcome {
-                    Outcome::Started => service_facts.started.push(deployment.clone()),
-                    Outcome::FailedToStart => service_facts.failed_to_start.push(deployment.clone()),
-                    Outcome::BecameHealthy => service_facts.became_healthy.push(deployment.clone()),
-                    Outcome::TargetsRegistered => service_facts.targets_registered.push(task_id.clone()),
-                    Outcome::TargetsDraining => service_facts.targets_draining.push(task_id.clone()),
-                    Outcome::TargetsDeregistered => service_facts.targets_deregistered.push(task_id.clone()),
+                    Outcome::Started => service_facts.started.push(deployment()),
+                    Outcome::FailedToStart => service_facts.failed_to_start.push(deployment()),
+                    Outcome::BecameHealthy => service_facts.became_healthy.push(deployment()),
+                    Outcome::TargetsRegistered => service_facts.targets_registered.push(id.to_string()),
+                    Outcome::TargetsDraining => service_facts.targets_draining.push(id.to_string()),
+                    Outcome::TargetsDeregistered => service_facts.targets_deregistered.push(id.to_string()),
                     Outcome::TurnedUnhealthy | Outcome::TargetTurnedUnhealthy | Outcome::Exited | Outcome::Stopped => {}
                 }
             }
@@ -125,19 +130,20 @@ fn tick_cluster(store: &Store, state: &mut ClusterState) -> TickReport {
     }
     for entry in state.services.values() {
         if entry.service.status != "INACTIVE" && entry.scheduling.retry_at.is_some_and(|at| at <= now) {
-            wake.insert(entry.service.service_name.clone());
+            wake.insert(entry.service.service_name.as_str().into());
         }
     }
     if !wake.is_empty() {
-        let mut names: Vec<String> = wake.into_iter().collect();
+        let mut names: Vec<Arc<str>> = wake.into_iter().collect();
         names.sort();
         for name in names {
-            if state.services.get(&name).is_none_or(|e| e.service.status == "INACTIVE") {
+            let name: &str = &name;
+            if state.services.get(name).is_none_or(|e| e.service.status == "INACTIVE") {
                 continue;
             }
-            let tasks = state.tasks.live_of(&name);
-            let service_facts = facts.remove(&name).unwrap_or_default();
-            reconcile_with(store, state, &name, tasks, &service_facts, &mut changes);
+            let tasks = state.tasks.live_of(name);
+            let service_facts = facts.remove(name).unwrap_or_default();
+            reconcile_with(store, state, name, tasks, &service_facts, &mut changes);
             report.services += 1;
         }
     }

@@ -9,12 +9,11 @@
 //! run and are healthy, else STABILIZING.
 
 use crate::emulator::rules::placement::scale_in_order;
-use crate::emulator::sim::health::is_healthy;
-use crate::emulator::sim::lifecycle::is_pending;
 use crate::emulator::sim::pass::{Pass, Stops, is_live, on_leaving_instance};
 use crate::emulator::state::ClusterState;
 use crate::emulator::state::ids::Arns;
 use crate::emulator::state::records::*;
+use crate::emulator::state::task_summary::TaskSummary;
 use crate::emulator::state::task_table::TaskId;
 
 /// Task sets a service may have at once (ECS's "5 deployments exist on the
@@ -169,21 +168,19 @@ pub fn schedule(pass: &mut Pass, state: &mut ClusterState, live: &[TaskId]) {
 
 /// Counts and stability of every task set, drained sets dropped, and the
 /// service's counts summed over its sets.
-pub fn tally(service: &mut Service, tasks: &[&TaskEntry], now: Timestamp) {
+pub fn tally(service: &mut Service, tasks: &[&TaskSummary], now: Timestamp) {
     let desired = service.desired_count;
     let Some(sets) = service.task_sets.as_mut() else { return };
-    let of = |id: &str| -> Vec<&TaskEntry> {
-        tasks.iter().copied().filter(|t| t.task.started_by.as_deref() == Some(id)).collect()
-    };
+    let of = |id: &str| -> Vec<&TaskSummary> { tasks.iter().copied().filter(|t| t.started_by() == Some(id)).collect() };
     sets.retain(|s| s.status != "DRAINING" || !of(&s.id).is_empty());
     let (mut running, mut pending) = (0, 0);
     for set in sets.iter_mut() {
         let computed = if set.status == "DRAINING" { 0 } else { computed_count(desired, &set.scale) };
         let mine = of(&set.id);
-        let r = mine.iter().filter(|t| t.task.last_status == "RUNNING").count() as i64;
-        let p = mine.iter().filter(|t| is_pending(&t.task)).count() as i64;
+        let r = mine.iter().filter(|t| t.is_running()).count() as i64;
+        let p = mine.iter().filter(|t| t.is_pending()).count() as i64;
         let all = mine.len() as i64;
-        let healthy = mine.iter().all(|t| is_healthy(t, now));
+        let healthy = mine.iter().all(|t| t.is_healthy(now));
         if (set.computed_desired_count, set.running_count, set.pending_count) != (computed, r, p) {
             set.computed_desired_count = computed;
             set.running_count = r;

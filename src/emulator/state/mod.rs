@@ -31,6 +31,7 @@ pub mod records;
 pub mod scaling;
 pub mod secrets;
 pub mod tagged;
+pub mod task_summary;
 pub mod task_table;
 pub mod timeline;
 pub mod usage;

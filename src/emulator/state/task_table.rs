@@ -25,6 +25,12 @@
 //! changed: with 20,000–30,000 tasks, reading an id's heap bytes in every
 //! comparison of an ordered index was most of what still grew with the
 //! fleet.
+//!
+//! The index of live tasks by service keeps, beside each id, a
+//! [`TaskSummary`] of the task: what a service's reconcile reads of its
+//! tasks on every look. It is written with the other keys when a task is
+//! filed, so it is as current as the record; the reconcile reads a few
+//! adjacent cache lines per service instead of a kilobyte record per task.
 
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -35,6 +41,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::emulator::state::records::{TaskEntry, Timestamp};
+use crate::emulator::state::task_summary::TaskSummary;
 
 /// Tasks by id: ids are the emulator's own random hex (never chosen by a
 /// client), so a fast hash serves, where SipHash's flooding resistance
@@ -106,7 +113,13 @@ impl Hash for TaskId {
 
 impl PartialEq for TaskId {
     fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
+        match (&self.0, &other.0) {
+            // Whole arrays compare in a few vector instructions, where a
+            // `str` comparison is a call to `memcmp`; the unused bytes
+            // are zero, so equal ids have equal arrays.
+            (Repr::Inline { len: a, bytes: x }, Repr::Inline { len: b, bytes: y }) => a == b && x == y,
+            _ => self.as_str() == other.as_str(),
+        }
     }
 }
 
@@ -136,10 +149,35 @@ impl PartialOrd for TaskId {
     }
 }
 
+/// The `str` order. Two inline ids compare as four big-endian words and then
+/// their lengths, without a call to `memcmp` (the scheduler's indexes
+/// compare ids on every lookup): where the zero-padded arrays first differ,
+/// either both ids have a byte there, or the one that ended is a prefix of
+/// the other, and is smaller in both orders; where they do not differ,
+/// the shorter id is the prefix.
 impl Ord for TaskId {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
+        match (&self.0, &other.0) {
+            (Repr::Inline { len: a, bytes: x }, Repr::Inline { len: b, bytes: y }) => {
+                // Random ids nearly always differ in the first word.
+                for i in 0..INLINE / 8 {
+                    let order = word(x, i).cmp(&word(y, i));
+                    if order.is_ne() {
+                        return order;
+                    }
+                }
+                a.cmp(b)
+            }
+            _ => self.as_str().cmp(other.as_str()),
+        }
     }
+}
+
+/// The `i`th eight bytes of an inline id, as a word that orders as they do.
+fn word(bytes: &[u8; INLINE], i: usize) -> u64 {
+    let mut word = [0; 8];
+    word.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
+    u64::from_be_bytes(word)
 }
 
 impl std::fmt::Debug for TaskId {
@@ -161,8 +199,11 @@ struct TaskIndex {
     ids: BTreeSet<TaskId>,
     /// Tasks with a next change, by when it is due.
     due: ByTime,
-    /// Live tasks by service name; ids sorted as in the table.
-    live: HashMap<Arc<str>, BTreeSet<TaskId>>,
+    /// Live tasks by service name, each with what the service's scheduler
+    /// reads of it (see [`TaskSummary`]). Hashed, not ordered: a reconcile
+    /// looks up each of its service's tasks in every pass, and sorts their
+    /// ids once.
+    live: HashMap<Arc<str>, Summaries, foldhash::fast::RandomState>,
     /// STOPPED tasks by when they stopped.
     stopped: ByTime,
     /// Tasks whose desired status is RUNNING, in id order: what ListTasks
@@ -172,6 +213,9 @@ struct TaskIndex {
     /// counts and statistics.
     counts: StatusCounts,
 }
+
+/// One service's live tasks.
+type Summaries = HashMap<TaskId, TaskSummary, foldhash::fast::RandomState>;
 
 /// How many tasks were last RUNNING and PENDING, by whether they run on
 /// Fargate (`[not Fargate, Fargate]`).
@@ -189,11 +233,11 @@ pub struct StatusCounts {
 struct ByTime(BTreeMap<Timestamp, HashSet<TaskId, foldhash::fast::RandomState>>);
 
 impl ByTime {
-    fn insert(&mut self, at: Timestamp, id: &str) {
-        self.0.entry(at).or_default().insert(id.into());
+    fn insert(&mut self, at: Timestamp, id: &TaskId) {
+        self.0.entry(at).or_default().insert(id.clone());
     }
 
-    fn remove(&mut self, at: Timestamp, id: &str) {
+    fn remove(&mut self, at: Timestamp, id: &TaskId) {
         if let Some(ids) = self.0.get_mut(&at) {
             ids.remove(id);
             if ids.is_empty() {
@@ -204,7 +248,7 @@ impl ByTime {
 
     /// Files an id under `after` instead of `before` (either may be none);
     /// nothing moves when they are the same.
-    fn move_between(&mut self, id: &str, before: Option<Timestamp>, after: Option<Timestamp>) {
+    fn move_between(&mut self, id: &TaskId, before: Option<Timestamp>, after: Option<Timestamp>) {
         if before == after {
             return;
         }
@@ -221,13 +265,9 @@ impl ByTime {
     }
 
     /// The ids filed at times that pass `keep`, from the earliest, in id order.
-    fn until(&self, keep: impl Fn(Timestamp) -> bool) -> Vec<String> {
-        let mut ids: Vec<String> = self
-            .0
-            .iter()
-            .take_while(|(at, _)| keep(**at))
-            .flat_map(|(_, ids)| ids.iter().map(|id| id.to_string()))
-            .collect();
+    fn until(&self, keep: impl Fn(Timestamp) -> bool) -> Vec<TaskId> {
+        let mut ids: Vec<TaskId> =
+            self.0.iter().take_while(|(at, _)| keep(**at)).flat_map(|(_, ids)| ids.iter().cloned()).collect();
         ids.sort_unstable();
         ids
     }
@@ -251,6 +291,8 @@ impl StatusCounts {
 struct Keys {
     due: Option<Timestamp>,
     live_in: Option<Arc<str>>,
+    /// Kept for live service tasks only (those filed under `live_in`).
+    summary: Option<TaskSummary>,
     stopped_at: Option<Timestamp>,
     desired_running: bool,
     last: Last,
@@ -267,14 +309,23 @@ enum Last {
 
 impl Keys {
     /// Filed nowhere: what a task is before it is inserted and after it is removed.
-    const NOWHERE: Keys =
-        Keys { due: None, live_in: None, stopped_at: None, desired_running: false, last: Last::Other, fargate: false };
+    const NOWHERE: Keys = Keys {
+        due: None,
+        live_in: None,
+        summary: None,
+        stopped_at: None,
+        desired_running: false,
+        last: Last::Other,
+        fargate: false,
+    };
 
     fn of(entry: &TaskEntry) -> Self {
         let stopped = entry.is_stopped();
+        let live_in = if stopped { None } else { entry.service_name.clone() };
         Self {
             due: entry.due,
-            live_in: if stopped { None } else { entry.service_name.clone() },
+            summary: live_in.as_ref().map(|_| TaskSummary::of(entry)),
+            live_in,
             stopped_at: entry.task.stopped_at.filter(|_| stopped),
             desired_running: entry.task.desired_status == "RUNNING",
             last: match entry.task.last_status.as_str() {
@@ -288,11 +339,11 @@ impl Keys {
 }
 
 impl TaskIndex {
-    fn file(&mut self, id: &str, keys: &Keys) {
+    fn file(&mut self, id: &TaskId, keys: &Keys) {
         self.refile(id, &Keys::NOWHERE, keys);
     }
 
-    fn unfile(&mut self, id: &str, keys: &Keys) {
+    fn unfile(&mut self, id: &TaskId, keys: &Keys) {
         self.refile(id, keys, &Keys::NOWHERE);
     }
 
@@ -300,7 +351,8 @@ impl TaskIndex {
     /// touching only the indexes whose key changed: most changes of a task
     /// (a status step, a new due time) move it in one index, and the
     /// ordered sets of ids are the expensive ones to touch.
-    fn refile(&mut self, id: &str, before: &Keys, after: &Keys) {
+    /// (Ids as `TaskId`s: the ordered indexes compare them cheaply.)
+    fn refile(&mut self, id: &TaskId, before: &Keys, after: &Keys) {
         self.due.move_between(id, before.due, after.due);
         if before.live_in != after.live_in {
             if let Some(service) = &before.live_in
@@ -311,16 +363,21 @@ impl TaskIndex {
                     self.live.remove(service);
                 }
             }
-            if let Some(service) = &after.live_in {
-                self.live.entry(service.clone()).or_default().insert(id.into());
+            if let (Some(service), Some(summary)) = (&after.live_in, &after.summary) {
+                self.live.entry(service.clone()).or_default().insert(id.clone(), summary.clone());
             }
+        } else if before.summary != after.summary
+            && let (Some(service), Some(summary)) = (&after.live_in, &after.summary)
+            && let Some(kept) = self.live.get_mut(service).and_then(|ids| ids.get_mut(id))
+        {
+            *kept = summary.clone();
         }
         self.stopped.move_between(id, before.stopped_at, after.stopped_at);
         if before.desired_running != after.desired_running {
             if before.desired_running {
                 self.desired_running.remove(id);
             } else {
-                self.desired_running.insert(id.into());
+                self.desired_running.insert(id.clone());
             }
         }
         if (before.last, before.fargate) != (after.last, after.fargate) {
@@ -358,7 +415,7 @@ impl TaskTable {
 
     pub fn remove(&mut self, id: &str) -> Option<TaskEntry> {
         let old = self.map.remove(id)?;
-        self.index.unfile(id, &Keys::of(&old));
+        self.index.unfile(&TaskId::from(id), &Keys::of(&old));
         self.index.ids.remove(id);
         Some(old)
     }
@@ -404,7 +461,7 @@ impl TaskTable {
 
     /// The ids of the tasks due at or before `now`, in id order (the order a
     /// scan of the table would meet them, which keeps ticks deterministic).
-    pub fn due_by(&self, now: Timestamp) -> Vec<String> {
+    pub fn due_by(&self, now: Timestamp) -> Vec<TaskId> {
         self.index.due.until(|due| due <= now)
     }
 
@@ -419,7 +476,7 @@ impl TaskTable {
     }
 
     /// STOPPED tasks that stopped before `before`, in id order.
-    pub fn stopped_before(&self, before: Timestamp) -> Vec<String> {
+    pub fn stopped_before(&self, before: Timestamp) -> Vec<TaskId> {
         self.index.stopped.until(|at| at < before)
     }
 
@@ -433,18 +490,36 @@ impl TaskTable {
         self.index.counts
     }
 
-    /// Every service's live (not STOPPED) tasks with their ids, in id order:
-    /// what a walk of the table filtered to service tasks that are not
-    /// STOPPED meets, without walking the hour of STOPPED tasks.
-    pub fn live_service_tasks(&self) -> impl Iterator<Item = (&str, &TaskEntry)> + '_ {
-        let mut ids: Vec<&TaskId> = self.index.live.values().flatten().collect();
-        ids.sort_unstable();
-        ids.into_iter().filter_map(|id| self.map.get_key_value(id)).map(|(id, t)| (id.as_str(), t))
+    /// Every service's live (not STOPPED) tasks, in id order, as their ids,
+    /// services and summaries: what a walk of the table filtered to service
+    /// tasks that are not STOPPED meets, without walking the hour of STOPPED
+    /// tasks, and without reading a record.
+    pub fn live_service_summaries(&self) -> impl Iterator<Item = (&str, &str, &TaskSummary)> + '_ {
+        let mut live: Vec<(&str, &str, &TaskSummary)> = self
+            .index
+            .live
+            .iter()
+            .flat_map(|(service, ids)| ids.iter().map(move |(id, summary)| (id.as_str(), &**service, summary)))
+            .collect();
+        live.sort_unstable_by_key(|(id, _, _)| *id);
+        live.into_iter()
     }
 
     /// The ids of a service's live tasks, in id order.
     pub fn live_of(&self, service: &str) -> Vec<TaskId> {
-        self.index.live.get(service).map(|ids| ids.iter().cloned().collect()).unwrap_or_default()
+        let mut ids: Vec<TaskId> =
+            self.index.live.get(service).map(|ids| ids.keys().cloned().collect()).unwrap_or_default();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// What the scheduler reads of one of a service's live tasks; `None`
+    /// when the task is not a live task of that service (it stopped, or is
+    /// another's).
+    /// (By `TaskId`, whose comparisons the index's search makes cheaply,
+    /// where a `&str` would compare as strings.)
+    pub fn live_summary(&self, service: &str, id: &TaskId) -> Option<&TaskSummary> {
+        self.index.live.get(service)?.get(id)
     }
 
     /// Whether the indexes say what a full scan of the table says.
@@ -568,6 +643,36 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    #[test]
+    fn ids_compare_as_their_strings() {
+        // Prefixes, NUL bytes, multi-byte characters, and ids too long to
+        // keep inline, each against each.
+        let ids = [
+            "",
+            "\0",
+            "a",
+            "a\0",
+            "a\0b",
+            "ab",
+            "b",
+            "0123456789abcdef0123456789abcdef",
+            "0123456789abcdef0123456789abcdee",
+            "0123456789abcdef0123456789abcde",
+            "0123456789abcdef0123456789abcdef0",
+            "é",
+            "e\u{301}",
+            "ffffffff",
+            "fffffffe",
+        ];
+        for a in ids {
+            for b in ids {
+                let (x, y) = (TaskId::from(a), TaskId::from(b));
+                assert_eq!(x.cmp(&y), a.cmp(b), "{a:?} against {b:?}");
+                assert_eq!(x == y, a == b, "{a:?} against {b:?}");
+            }
+        }
+    }
+
     fn task(id: &str, service: Option<&str>, status: &str, due: Option<i64>, stopped_at: Option<i64>) -> TaskEntry {
         let mut entry: TaskEntry = serde_json::from_value(json!({
             "task": {
@@ -601,7 +706,7 @@ mod tests {
         assert!(table.index_is_consistent());
         let due: Vec<String> =
             table.iter().filter(|(_, t)| t.due.is_some_and(|d| d <= now)).map(|(id, _)| id.to_owned()).collect();
-        assert_eq!(table.due_by(now), due);
+        assert_eq!(table.due_by(now).iter().map(TaskId::to_string).collect::<Vec<_>>(), due);
         assert_eq!(table.next_due(), table.values().filter_map(|t| t.due).min());
         let stops = table.values().filter(|t| t.is_stopped()).filter_map(|t| t.task.stopped_at);
         assert_eq!(table.earliest_stop(), stops.min());
@@ -610,7 +715,7 @@ mod tests {
             .filter(|(_, t)| t.is_stopped() && t.task.stopped_at.is_some_and(|at| at < now))
             .map(|(id, _)| id.to_owned())
             .collect();
-        assert_eq!(table.stopped_before(now), stopped);
+        assert_eq!(table.stopped_before(now).iter().map(TaskId::to_string).collect::<Vec<_>>(), stopped);
         let counted = |status: &str| table.values().filter(|t| t.task.last_status == status).count();
         let counts = table.counts();
         let running = counts.running[0] + counts.running[1];
@@ -634,7 +739,13 @@ mod tests {
         }
         let live: Vec<&str> =
             table.iter().filter(|(_, t)| t.service_name.is_some() && !t.is_stopped()).map(|(id, _)| id).collect();
-        assert_eq!(table.live_service_tasks().map(|(id, _)| id).collect::<Vec<_>>(), live);
+        let summaries: Vec<(&str, &str, &TaskSummary)> = table.live_service_summaries().collect();
+        assert_eq!(summaries.iter().map(|(id, _, _)| *id).collect::<Vec<_>>(), live);
+        for (id, service, summary) in summaries {
+            assert_eq!(table[id].service_name.as_deref(), Some(service));
+            assert_eq!(*summary, TaskSummary::of(&table[id]), "summary of {id}");
+            assert_eq!(table.live_summary(service, &TaskId::from(id)), Some(summary));
+        }
     }
 
     #[test]
@@ -658,11 +769,17 @@ mod tests {
                 }
                 _ => {
                     if let Some(mut t) = table.get_mut(&id) {
-                        match rng.below(5) {
+                        match rng.below(8) {
                             0 => t.due = maybe(&mut rng).map(Timestamp),
                             1 => t.task.last_status = statuses[rng.below(5) as usize].into(),
                             2 => t.task.desired_status = ["RUNNING", "STOPPED"][rng.below(2) as usize].into(),
                             3 => t.task.launch_type = [None, Some("FARGATE".into())][rng.below(2) as usize].clone(),
+                            // What only a live task's summary keeps.
+                            4 => t.healthy_at = maybe(&mut rng).map(Timestamp),
+                            5 => {
+                                t.task.health_status = ["UNKNOWN", "HEALTHY", "UNHEALTHY"][rng.below(3) as usize].into()
+                            }
+                            6 => t.task.started_by = [None, Some("ecs-svc/1".into())][rng.below(2) as usize].clone(),
                             _ => t.task.stopped_at = maybe(&mut rng).map(Timestamp),
                         }
                     }
