@@ -26,7 +26,7 @@ use serde_json::{Map, Value, json};
 use super::spec;
 use crate::emulator::docker::{Engine, Inspected};
 use crate::emulator::rules::awsvpc::private_dns_name;
-use crate::emulator::state::addresses::{detail, eni_of};
+use crate::emulator::state::addresses::eni_of;
 use crate::emulator::state::records::{Container, TaskDefinition, TaskEntry, Timestamp};
 use crate::emulator::state::{Partitions, Store, lock, read};
 
@@ -366,11 +366,11 @@ impl TaskView {
         match mode {
             "awsvpc" => {
                 let eni = eni_of(&self.entry)?;
-                let ip = address.or_else(|| detail(eni, "privateIPv4Address"))?;
+                let ip = address.or_else(|| eni.detail("privateIPv4Address"))?;
                 network.insert("IPv4Addresses".into(), json!([ip]));
                 if version == Version::V4 {
                     network.insert("AttachmentIndex".into(), json!(0));
-                    if let Some(mac) = detail(eni, "macAddress") {
+                    if let Some(mac) = eni.detail("macAddress") {
                         network.insert("MACAddress".into(), json!(mac));
                     }
                     if let Ok(ip) = ip.parse() {

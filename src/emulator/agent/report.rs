@@ -116,18 +116,16 @@ pub fn started(
 /// subnet: the attachment's `privateIPv4Address` and `privateDnsName`, and
 /// each container's `networkInterfaces`.
 fn real_address(entry: &mut TaskEntry, ip: Ipv4Addr, region: &str) {
-    let Some(eni) = entry.task.attachments.iter_mut().find(|a| a.get("type").and_then(Value::as_str) == Some(ENI))
-    else {
+    let Some(eni) = entry.task.attachments.iter_mut().find(|a| a.kind == ENI) else {
         return;
     };
-    let details = eni.get_mut("details").and_then(Value::as_array_mut);
-    for d in details.into_iter().flatten() {
-        let value = match d.get("name").and_then(Value::as_str) {
+    for d in &mut eni.details {
+        let value = match d.name.as_deref() {
             Some("privateIPv4Address") => ip.to_string(),
             Some("privateDnsName") => private_dns_name(region, ip),
             _ => continue,
         };
-        d["value"] = Value::String(value);
+        d.value = Some(value);
     }
     for c in &mut entry.task.containers {
         for interface in &mut c.network_interfaces {

@@ -28,9 +28,9 @@ use std::net::Ipv4Addr;
 use serde_json::{Value, json};
 
 pub use crate::emulator::state::addresses::ENI;
-use crate::emulator::state::addresses::{block_start, detail, eni_of, stable_hash};
+use crate::emulator::state::addresses::{block_start, eni_of, stable_hash};
 use crate::emulator::state::ids::{random_index, random_u128, uuid};
-use crate::emulator::state::records::TaskEntry;
+use crate::emulator::state::records::{KeyValuePair, TaskAttachment, TaskEntry};
 
 /// The zone letters ids without an `-az-<letter>` suffix are hashed onto.
 const ZONES: [char; 3] = ['a', 'b', 'c'];
@@ -70,7 +70,7 @@ pub struct Eni {
 /// The ENI attachment of a new task (status ATTACHING: the interface exists
 /// and is being attached while the task is PROVISIONING), and the
 /// `networkInterfaces` entry its containers show.
-pub fn attachment(region: &str, eni: &Eni) -> (Value, Option<Value>) {
+pub fn attachment(region: &str, eni: &Eni) -> (TaskAttachment, Option<Value>) {
     let id = uuid();
     let bits = random_u128();
     let interface_id = format!("eni-{:017x}", bits & ((1u128 << 68) - 1));
@@ -79,18 +79,19 @@ pub fn attachment(region: &str, eni: &Eni) -> (Value, Option<Value>) {
         let b = (bits >> 68).to_be_bytes();
         format!("0a:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[11], b[12], b[13], b[14], b[15])
     };
+    let detail = |name: &str, value: String| KeyValuePair { name: Some(name.to_owned()), value: Some(value) };
     let mut details = vec![
-        json!({ "name": "subnetId", "value": eni.subnet_id }),
-        json!({ "name": "networkInterfaceId", "value": interface_id }),
-        json!({ "name": "macAddress", "value": mac }),
+        detail("subnetId", eni.subnet_id.clone()),
+        detail("networkInterfaceId", interface_id),
+        detail("macAddress", mac),
     ];
     let mut interface = None;
     if let Some(ip) = eni.private_ip {
-        details.push(json!({ "name": "privateDnsName", "value": private_dns_name(region, ip) }));
-        details.push(json!({ "name": "privateIPv4Address", "value": ip.to_string() }));
+        details.push(detail("privateDnsName", private_dns_name(region, ip)));
+        details.push(detail("privateIPv4Address", ip.to_string()));
         interface = Some(json!({ "attachmentId": id, "privateIpv4Address": ip.to_string() }));
     }
-    (json!({ "id": id, "type": ENI, "status": "ATTACHING", "details": details }), interface)
+    (TaskAttachment { details, id, status: "ATTACHING".into(), kind: ENI.into() }, interface)
 }
 
 /// Where a group's running tasks are, by zone and subnet: what a launch
@@ -114,7 +115,7 @@ impl Spread {
             if let Some(zone) = &t.task.availability_zone {
                 *spread.per_zone.entry(zone.clone()).or_default() += 1;
             }
-            if let Some(subnet) = eni_of(t).and_then(|a| detail(a, "subnetId")) {
+            if let Some(subnet) = eni_of(t).and_then(|a| a.detail("subnetId")) {
                 *spread.per_subnet.entry(subnet.to_owned()).or_default() += 1;
             }
         }
@@ -232,17 +233,17 @@ mod tests {
             private_ip: Some(Ipv4Addr::new(10, 0, 0, 4)),
         };
         let (a, interface) = attachment("us-east-1", &eni);
-        assert_eq!(a["type"], ENI);
-        assert_eq!(a["status"], "ATTACHING");
-        assert_eq!(detail(&a, "subnetId"), Some("subnet-1-az-a"));
-        assert_eq!(detail(&a, "privateIPv4Address"), Some("10.0.0.4"));
-        assert_eq!(detail(&a, "privateDnsName"), Some("ip-10-0-0-4.ec2.internal"));
-        assert!(detail(&a, "networkInterfaceId").unwrap().len() == "eni-".len() + 17);
-        let mac = detail(&a, "macAddress").unwrap();
+        assert_eq!(a.kind, ENI);
+        assert_eq!(a.status, "ATTACHING");
+        assert_eq!(a.detail("subnetId"), Some("subnet-1-az-a"));
+        assert_eq!(a.detail("privateIPv4Address"), Some("10.0.0.4"));
+        assert_eq!(a.detail("privateDnsName"), Some("ip-10-0-0-4.ec2.internal"));
+        assert!(a.detail("networkInterfaceId").unwrap().len() == "eni-".len() + 17);
+        let mac = a.detail("macAddress").unwrap();
         assert_eq!(mac.len(), 17);
         assert!(mac.starts_with("0a:"));
         let interface = interface.unwrap();
-        assert_eq!(interface["attachmentId"], a["id"]);
+        assert_eq!(interface["attachmentId"], a.id.as_str());
         assert_eq!(interface["privateIpv4Address"], "10.0.0.4");
     }
 }

@@ -105,9 +105,15 @@ pub fn new_task(
         Some(_) => (None, None),
         // No subnet to put it in (not reachable through the API, which
         // requires one): an ENI without details, as before it is attached.
-        None if awsvpc => {
-            (Some(json!({ "id": uuid(), "type": awsvpc::ENI, "status": "ATTACHING", "details": [] })), None)
-        }
+        None if awsvpc => (
+            Some(TaskAttachment {
+                id: uuid(),
+                kind: awsvpc::ENI.into(),
+                status: "ATTACHING".into(),
+                details: Vec::new(),
+            }),
+            None,
+        ),
         None => (None, None),
     };
     let containers = td
@@ -260,9 +266,7 @@ fn mark_stopped(task: &mut TaskEntry, now: Timestamp) {
         c.last_status = "STOPPED".into();
     }
     for a in &mut task.task.attachments {
-        if let Some(obj) = a.as_object_mut() {
-            obj.insert("status".into(), json!("DELETED"));
-        }
+        a.status = "DELETED".into();
     }
     task.task.version += 1;
 }

@@ -57,19 +57,12 @@ fn pull_error(image: &str) -> String {
 pub const ESSENTIAL_EXITED: &str = "Essential container in task exited";
 
 fn has_eni(task: &Task) -> bool {
-    task.attachments.iter().any(|a| a.get("type").and_then(Value::as_str) == Some("ElasticNetworkInterface"))
+    task.attachments.iter().any(|a| a.kind == "ElasticNetworkInterface")
 }
 
 fn set_attachment_status(task: &mut Task, status: &str) {
     for a in &mut task.attachments {
-        let Some(obj) = a.as_object_mut() else { continue };
-        // Written in place: every step of an awsvpc task sets it.
-        match obj.get_mut("status") {
-            Some(Value::String(old)) => status.clone_into(old),
-            _ => {
-                obj.insert("status".into(), json!(status));
-            }
-        }
+        a.status = status.into();
     }
 }
 
@@ -566,7 +559,7 @@ mod tests {
         let t = Timings::short();
         assert_eq!(run(&mut e, 1_000), vec![]);
         assert_eq!(e.task.last_status, "PENDING");
-        assert_eq!(e.task.attachments[0]["status"], "ATTACHED");
+        assert_eq!(e.task.attachments[0].status, "ATTACHED");
         let seen = run(&mut e, 10_000);
         assert_eq!(seen, vec![(2_000, Outcome::Started), (2_000 + t.healthy_after, Outcome::BecameHealthy)]);
         assert_eq!(e.task.started_at, Some(Timestamp(2_000)));
@@ -578,13 +571,13 @@ mod tests {
         assert_eq!(e.task.last_status, "DEACTIVATING");
         assert_eq!(run(&mut e, 20_750), vec![]);
         assert_eq!(e.task.last_status, "DEPROVISIONING");
-        assert_eq!(e.task.attachments[0]["status"], "DETACHING");
+        assert_eq!(e.task.attachments[0].status, "DETACHING");
         let seen = run(&mut e, 30_000);
         assert_eq!(seen, vec![(21_000, Outcome::Stopped)]);
         assert_eq!(e.task.stopped_at, Some(Timestamp(21_000)));
         assert_eq!(e.task.execution_stopped_at, Some(Timestamp(20_750)));
         assert_eq!(e.task.containers[0].exit_code, Some(0));
-        assert_eq!(e.task.attachments[0]["status"], "DELETED");
+        assert_eq!(e.task.attachments[0].status, "DELETED");
     }
 
     fn target() -> Target {

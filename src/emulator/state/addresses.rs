@@ -6,9 +6,7 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
-use serde_json::Value;
-
-use crate::emulator::state::records::TaskEntry;
+use crate::emulator::state::records::{TaskAttachment, TaskEntry};
 
 /// The attachment type of a task's ENI.
 pub const ENI: &str = "ElasticNetworkInterface";
@@ -25,20 +23,9 @@ pub fn block_start(subnet: &str) -> u32 {
     u32::from(Ipv4Addr::new(10, 0, 0, 0)) + ((block as u32) << 12)
 }
 
-/// A detail of an attachment, by name.
-pub fn detail<'a>(attachment: &'a Value, name: &str) -> Option<&'a str> {
-    attachment
-        .get("details")?
-        .as_array()?
-        .iter()
-        .find(|d| d.get("name").and_then(Value::as_str) == Some(name))?
-        .get("value")?
-        .as_str()
-}
-
 /// The task's ENI attachment, if it has one.
-pub fn eni_of(entry: &TaskEntry) -> Option<&Value> {
-    entry.task.attachments.iter().find(|a| a.get("type").and_then(Value::as_str) == Some(ENI))
+pub fn eni_of(entry: &TaskEntry) -> Option<&TaskAttachment> {
+    entry.task.attachments.iter().find(|a| a.kind == ENI)
 }
 
 /// The private addresses handed out in one cluster, so a new task's address
@@ -144,7 +131,7 @@ pub fn held_address(t: &TaskEntry) -> Option<Ipv4Addr> {
     if t.is_stopped() {
         return None;
     }
-    detail(eni_of(t)?, "privateIPv4Address")?.parse().ok()
+    eni_of(t)?.detail("privateIPv4Address")?.parse().ok()
 }
 
 #[cfg(test)]

@@ -65,6 +65,10 @@ const KNOWN_WORDS: &[&str] = &[
     "EC2",
     "EXTERNAL",
     "MANAGED_INSTANCES",
+    "ATTACHING",
+    "ATTACHED",
+    "DETACHING",
+    "ElasticNetworkInterface",
 ];
 
 impl Word {
@@ -252,6 +256,30 @@ pub struct Tag {
     pub key: String,
     #[serde(default)]
     pub value: String,
+}
+
+/// One of a task's attachments (its elastic network interface, for
+/// `awsvpc`). Typed rather than JSON: every step of an awsvpc task reads its
+/// type or writes its status, and as JSON each of those was a walk over
+/// keys on the heap, cold in a large fleet; here both are [`Word`]s. The
+/// fields are in the order a JSON object's keys were written in.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskAttachment {
+    #[serde(default)]
+    pub details: Vec<KeyValuePair>,
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub status: Word,
+    #[serde(rename = "type", default)]
+    pub kind: Word,
+}
+
+impl TaskAttachment {
+    /// A detail's value, by name (`subnetId`, `privateIPv4Address`, ...).
+    pub fn detail(&self, name: &str) -> Option<&str> {
+        self.details.iter().find(|d| d.name.as_deref() == Some(name))?.value.as_deref()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -1066,7 +1094,7 @@ pub struct Task {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub availability_zone: Option<String>,
     #[serde(default)]
-    pub attachments: Vec<Value>,
+    pub attachments: Vec<TaskAttachment>,
     #[serde(default)]
     pub attributes: Vec<Attribute>,
     pub health_status: Word,
