@@ -9,9 +9,10 @@
 //! of them changed. Read from the records, each look was a cache miss once
 //! the fleet outgrew the cache: a record is about a kilobyte, with its
 //! containers and attachments on the heap, and twenty thousand of them are
-//! far from one another. A summary is a few dozen bytes, kept in id order
-//! with the service's other summaries, so a reconcile reads its service's
-//! tasks from a few adjacent cache lines whatever the size of the fleet.
+//! far from one another. A summary is about a hundred bytes, kept in a
+//! small hash map with the service's other summaries, so a reconcile reads
+//! its service's tasks from memory that stays in the cache whatever the
+//! size of the fleet.
 //! The table writes a summary with every change of its task, so it cannot
 //! go stale.
 

@@ -29,8 +29,8 @@
 //! The index of live tasks by service keeps, beside each id, a
 //! [`TaskSummary`] of the task: what a service's reconcile reads of its
 //! tasks on every look. It is written with the other keys when a task is
-//! filed, so it is as current as the record; the reconcile reads a few
-//! adjacent cache lines per service instead of a kilobyte record per task.
+//! filed, so it is as current as the record; the reconcile reads those
+//! instead of a kilobyte record per task.
 
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
