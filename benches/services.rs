@@ -22,7 +22,8 @@
 //! BENCH_PROBE_WRITES (ConfigMaps created, 32 at a time, before the fleet, to
 //! measure the API server's own write ceiling on this machine; 2000, 0 = none),
 //! BENCH_CONTROLLER_BIN (another build of the controller to run, e.g. one kept
-//! from before a change; default: this build's `ecs-bridge`).
+//! from before a change; default: this build's `ecs-bridge`), BENCH_CRDS_DIR (the
+//! CRDs to install, e.g. those of the code before; default: this tree's `crds/`).
 //! Needs the test control plane (tests/control-plane/install.sh). Not a timed
 //! test: it reports figures.
 
@@ -234,7 +235,9 @@ async fn main() {
     let concurrency = env_or("BENCH_CONCURRENCY", 16);
     let timeout = Duration::from_secs(env_or("BENCH_TIMEOUT_SECS", 900));
 
-    let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("crds");
+    let crds = std::env::var_os("BENCH_CRDS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("crds"));
     let control_plane = ControlPlane::start(StartOptions { crds_dir: Some(crds), ..StartOptions::default() })
         .await
         .unwrap_or_else(|e| panic!("the control plane starts (run tests/control-plane/install.sh): {e}"));
