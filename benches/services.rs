@@ -4,7 +4,10 @@
 //!
 //! - the time until all are Ready (created, rolled out, runningCount = desiredCount);
 //! - the ECS calls per service per steady-state resync (batched DescribeServices);
-//! - the controller's peak and current resident memory.
+//! - the controller's peak and current resident memory;
+//! - the API server's writes and reads by verb and resource, and the CPU time the
+//!   API server, etcd, the controller and the bench (with the emulator) used per
+//!   service, from the first apply to Ready.
 //!
 //! ```text
 //! cargo bench --bench services                       # 1,000 services, 1 task each
@@ -19,7 +22,8 @@
 //! BENCH_PROBE_WRITES (ConfigMaps created, 32 at a time, before the fleet, to
 //! measure the API server's own write ceiling on this machine; 2000, 0 = none),
 //! BENCH_CONTROLLER_BIN (another build of the controller to run, e.g. one kept
-//! from before a change; default: this build's `ecs-bridge`).
+//! from before a change; default: this build's `ecs-bridge`), BENCH_CRDS_DIR (the
+//! CRDs to install, e.g. those of the code before; default: this tree's `crds/`).
 //! Needs the test control plane (tests/control-plane/install.sh). Not a timed
 //! test: it reports figures.
 
@@ -54,6 +58,17 @@ fn memory_kib(pid: u32) -> (u64, u64) {
             .unwrap_or(0)
     };
     (field("VmHWM:"), field("VmRSS:"))
+}
+
+/// CPU seconds (user + system) a process has used so far, from `/proc`.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces), from the 3rd on.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are the 14th and 15th fields; clock ticks are 100 per second on Linux.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 fn free_port() -> u16 {
@@ -163,10 +178,11 @@ async fn write_ceiling(client: &kube::Client, writes: usize) -> f64 {
     created as f64 / started.elapsed().as_secs_f64()
 }
 
-/// The API server's finished requests that wrote (`POST`, `PATCH`, `APPLY`,
-/// `PUT`, `DELETE`), by `verb resource[/subresource]`, from its own
-/// `/metrics`: what the fleet cost the API server, whoever sent it.
-async fn apiserver_writes(client: &kube::Client) -> BTreeMap<String, f64> {
+/// The API server's finished requests, by `verb resource[/subresource]`, from
+/// its own `/metrics`: what the fleet cost the API server, whoever sent it.
+/// `writing` picks those that wrote (`POST`, `PATCH`, `APPLY`, `PUT`,
+/// `DELETE`), else those that read (`GET`, `LIST`, `WATCH`).
+async fn apiserver_requests(client: &kube::Client, writing: bool) -> BTreeMap<String, f64> {
     let request = http::Request::get("/metrics").body(Vec::new()).expect("a request");
     let Ok(text) = client.request_text(request).await else { return BTreeMap::new() };
     let mut writes = BTreeMap::new();
@@ -176,7 +192,8 @@ async fn apiserver_writes(client: &kube::Client) -> BTreeMap<String, f64> {
             line[start..].split('"').next()
         };
         let verb = label("verb").unwrap_or_default();
-        if !matches!(verb, "POST" | "PATCH" | "APPLY" | "PUT" | "DELETE") {
+        let wrote = matches!(verb, "POST" | "PATCH" | "APPLY" | "PUT" | "DELETE");
+        if wrote != writing || verb.is_empty() {
             continue;
         }
         let resource = label("resource").unwrap_or_default();
@@ -190,8 +207,8 @@ async fn apiserver_writes(client: &kube::Client) -> BTreeMap<String, f64> {
     writes
 }
 
-/// What moved between two [`apiserver_writes`], largest first.
-fn writes_between(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>) -> (f64, Vec<(String, f64)>) {
+/// What moved between two [`apiserver_requests`], largest first.
+fn requests_between(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>) -> (f64, Vec<(String, f64)>) {
     let mut moved: Vec<(String, f64)> = after
         .iter()
         .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0.0)))
@@ -218,7 +235,9 @@ async fn main() {
     let concurrency = env_or("BENCH_CONCURRENCY", 16);
     let timeout = Duration::from_secs(env_or("BENCH_TIMEOUT_SECS", 900));
 
-    let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("crds");
+    let crds = std::env::var_os("BENCH_CRDS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("crds"));
     let control_plane = ControlPlane::start(StartOptions { crds_dir: Some(crds), ..StartOptions::default() })
         .await
         .unwrap_or_else(|e| panic!("the control plane starts (run tests/control-plane/install.sh): {e}"));
@@ -271,7 +290,12 @@ async fn main() {
     .expect("the task definition object");
 
     let api: Api<EcsService> = Api::namespaced(client.clone(), NAMESPACE);
-    let writes_before = apiserver_writes(&client).await;
+    let writes_before = apiserver_requests(&client, true).await;
+    let reads_before = apiserver_requests(&client, false).await;
+    let (etcd_pid, apiserver_pid) = control_plane.pids();
+    let cpu_pids =
+        [("API server", apiserver_pid), ("etcd", etcd_pid), ("controller", pid), ("bench", std::process::id())];
+    let cpu_before: Vec<f64> = cpu_pids.iter().map(|(_, p)| cpu_seconds(*p)).collect();
     let started = Instant::now();
     let created = futures::stream::iter(0..services)
         .map(|i| {
@@ -328,11 +352,26 @@ async fn main() {
             services as f64 / after.as_secs_f64()
         );
     }
-    let (writes, by_kind) = writes_between(&writes_before, &apiserver_writes(&client).await);
+    let cpu_used: Vec<String> = cpu_pids
+        .iter()
+        .zip(&cpu_before)
+        .map(|((name, p), before)| {
+            let used = cpu_seconds(*p) - before;
+            format!("{name} {used:.1}s = {:.2} ms per service", 1000.0 * used / services as f64)
+        })
+        .collect();
+    println!("CPU from the first apply to Ready: {}", cpu_used.join(", "));
+    let (writes, by_kind) = requests_between(&writes_before, &apiserver_requests(&client, true).await);
     println!(
         "API server writes from the first apply to Ready: {writes:.0} = {:.1} per service, {:.0} writes/s ({})",
         writes / services as f64,
         writes / fleet_elapsed,
+        by_kind.iter().map(|(k, d)| format!("{k} {d:.0}")).collect::<Vec<_>>().join(", ")
+    );
+    let (reads, by_kind) = requests_between(&reads_before, &apiserver_requests(&client, false).await);
+    println!(
+        "API server reads from the first apply to Ready: {reads:.0} = {:.2} per service ({})",
+        reads / services as f64,
         by_kind.iter().map(|(k, d)| format!("{k} {d:.0}")).collect::<Vec<_>>().join(", ")
     );
     let reconciles = metric(&http, &controller.metrics, "ecs_bridge_reconciles_total{kind=\"EcsService\"").await;

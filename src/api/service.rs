@@ -47,10 +47,6 @@ fn default_cluster() -> String {
         "(has(self.spec.serviceName) ? self.spec.serviceName : self.metadata.name) == (has(oldSelf.spec.serviceName) ? oldSelf.spec.serviceName : oldSelf.metadata.name)",
         "spec.serviceName is immutable (it defaults to metadata.name): ECS cannot rename a service; create a new EcsService instead"
     ),
-    validation = (
-        "!has(oldSelf.spec.serviceDiscovery) || has(self.spec.serviceDiscovery)",
-        "spec.serviceDiscovery cannot be removed: its Cloud Map service goes with the object; create a new EcsService instead"
-    ),
 )]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = [
@@ -66,25 +62,18 @@ fn default_cluster() -> String {
         "rule": "has(self.networkConfiguration) || !((has(self.launchType) && self.launchType == 'FARGATE') || (has(self.capacityProviderStrategy) && self.capacityProviderStrategy.exists(i, i.capacityProvider == 'FARGATE' || i.capacityProvider == 'FARGATE_SPOT')))",
         "message": "Fargate tasks use awsvpc networking: set networkConfiguration.awsvpcConfiguration with subnets"
     },
+    // What a DAEMON service may not have, as one rule: the API server looks a
+    // field up in a CEL rule by building a map of all the spec's properties
+    // (two dozen), once per lookup and per rule, on every write of the object
+    // (status writes too). Five rules that each began with the same
+    // `schedulingStrategy` lookup cost a REPLICA service five of those; one
+    // costs it one. The message is the first constraint the spec breaks, in
+    // the order the five rules had (the static one stands in should the
+    // expression fail).
     {
-        "rule": "self.schedulingStrategy != 'DAEMON' || !((has(self.launchType) && self.launchType == 'FARGATE') || (has(self.capacityProviderStrategy) && self.capacityProviderStrategy.exists(i, i.capacityProvider == 'FARGATE' || i.capacityProvider == 'FARGATE_SPOT')))",
-        "message": "schedulingStrategy DAEMON does not run on Fargate: use REPLICA or the EC2 launch type"
-    },
-    {
-        "rule": "self.schedulingStrategy != 'DAEMON' || !has(self.deploymentConfiguration) || !has(self.deploymentConfiguration.maximumPercent) || self.deploymentConfiguration.maximumPercent <= 100",
-        "message": "schedulingStrategy DAEMON does not support deploymentConfiguration.maximumPercent above 100"
-    },
-    {
-        "rule": "self.schedulingStrategy != 'DAEMON' || !has(self.placementStrategy)",
-        "message": "schedulingStrategy DAEMON does not take a placementStrategy: remove it"
-    },
-    {
-        "rule": "self.schedulingStrategy != 'DAEMON' || !has(self.desiredCount)",
-        "message": "schedulingStrategy DAEMON runs one task per instance: remove desiredCount"
-    },
-    {
-        "rule": "self.schedulingStrategy != 'DAEMON' || !has(self.autoScaling)",
-        "message": "schedulingStrategy DAEMON runs one task per instance: autoScaling needs a REPLICA service"
+        "rule": "self.schedulingStrategy != 'DAEMON' || (!((has(self.launchType) && self.launchType == 'FARGATE') || (has(self.capacityProviderStrategy) && self.capacityProviderStrategy.exists(i, i.capacityProvider == 'FARGATE' || i.capacityProvider == 'FARGATE_SPOT'))) && !(has(self.deploymentConfiguration) && has(self.deploymentConfiguration.maximumPercent) && self.deploymentConfiguration.maximumPercent > 100) && !has(self.placementStrategy) && !has(self.desiredCount) && !has(self.autoScaling))",
+        "messageExpression": "((has(self.launchType) && self.launchType == 'FARGATE') || (has(self.capacityProviderStrategy) && self.capacityProviderStrategy.exists(i, i.capacityProvider == 'FARGATE' || i.capacityProvider == 'FARGATE_SPOT'))) ? 'schedulingStrategy DAEMON does not run on Fargate: use REPLICA or the EC2 launch type' : (has(self.deploymentConfiguration) && has(self.deploymentConfiguration.maximumPercent) && self.deploymentConfiguration.maximumPercent > 100) ? 'schedulingStrategy DAEMON does not support deploymentConfiguration.maximumPercent above 100' : has(self.placementStrategy) ? 'schedulingStrategy DAEMON does not take a placementStrategy: remove it' : has(self.desiredCount) ? 'schedulingStrategy DAEMON runs one task per instance: remove desiredCount' : 'schedulingStrategy DAEMON runs one task per instance: autoScaling needs a REPLICA service'",
+        "message": "schedulingStrategy DAEMON does not run on Fargate and takes no placementStrategy, desiredCount, autoScaling or deploymentConfiguration.maximumPercent above 100"
     },
     {
         "rule": "!has(self.autoScaling) || !has(self.desiredCount) || (self.desiredCount >= self.autoScaling.minCapacity && self.desiredCount <= self.autoScaling.maxCapacity)",
@@ -93,6 +82,12 @@ fn default_cluster() -> String {
     {
         "rule": "!has(self.serviceDiscovery) || !has(self.serviceRegistries) || size(self.serviceRegistries) == 0",
         "message": "serviceDiscovery fills the service's registry: remove serviceRegistries"
+    },
+    // Here rather than on the object: a rule on the object reaches the spec
+    // through two more lookups (`self.spec`, `oldSelf.spec`), on every write.
+    {
+        "rule": "!has(oldSelf.serviceDiscovery) || has(self.serviceDiscovery)",
+        "message": "spec.serviceDiscovery cannot be removed: its Cloud Map service goes with the object; create a new EcsService instead"
     }
 ]))]
 pub struct EcsServiceSpec {

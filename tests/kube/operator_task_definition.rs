@@ -192,7 +192,11 @@ async fn revision_history_limit_keeps_revisions_in_use() {
     apply(&api, "web", nginx("web", "app:1", json!({"revisionHistoryLimit": 1}))).await;
     ready_on(&api, "web", 1).await;
 
-    // An EcsService whose status says it runs revision 1.
+    // An EcsService that runs revision 1, by its ARN: its status says so.
+    // (Its status is the controller's alone: each write puts all of it in
+    // place, so the test cannot simply write that field itself.)
+    let arn_1 = api.get("web").await.unwrap().status.unwrap().task_definition_arn.unwrap();
+    h.ecs.create_cluster().cluster_name("default").send().await.expect("the cluster is created");
     let services: Api<EcsService> = Api::namespaced(h.ns.client.clone(), &h.ns.name);
     apply(
         &services,
@@ -201,23 +205,18 @@ async fn revision_history_limit_keeps_revisions_in_use() {
             "apiVersion": "ecs-bridge.dev/v1alpha1",
             "kind": "EcsService",
             "metadata": {"name": "web"},
-            "spec": {"cluster": "default", "taskDefinitionRef": {"name": "web"}, "desiredCount": 1, "launchType": "EC2"},
+            "spec": {"cluster": "default", "taskDefinition": arn_1, "desiredCount": 0, "launchType": "EC2"},
         }),
     )
     .await;
-    let arn_1 = api.get("web").await.unwrap().status.unwrap().task_definition_arn.unwrap();
-    services
-        .patch_status(
-            "web",
-            &PatchParams::apply("tests").force(),
-            &Patch::Apply(json!({
-                "apiVersion": "ecs-bridge.dev/v1alpha1",
-                "kind": "EcsService",
-                "status": {"taskDefinitionArn": arn_1},
-            })),
-        )
-        .await
-        .expect("service status");
+    poll_until("the EcsService runs revision 1", || async {
+        let status = services.get("web").await.map_err(|e| e.to_string())?.status.unwrap_or_default();
+        match status.task_definition_arn {
+            Some(arn) if arn == arn_1 => Ok(()),
+            other => Err(format!("taskDefinitionArn {other:?}")),
+        }
+    })
+    .await;
 
     for (revision, image) in [(2, "app:2"), (3, "app:3"), (4, "app:4")] {
         apply(&api, "web", nginx("web", image, json!({"revisionHistoryLimit": 1}))).await;
