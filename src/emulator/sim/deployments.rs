@@ -359,13 +359,16 @@ impl Pass<'_> {
         let still = |state: &ClusterState, id: &TaskId| {
             state.tasks.live_summary(name, id).is_some_and(|s| s.desired_status() == "RUNNING")
         };
-        let (primary_tasks, old_tasks): (Vec<TaskId>, Vec<TaskId>) =
-            live.iter().filter(|id| still(state, id)).cloned().partition(|id| {
-                state.tasks.live_summary(name, id).is_some_and(|s| {
-                    s.started_by() == Some(self.primary.id.as_str())
-                        && !(s.on_instance() && on_leaving_instance(state, &state.tasks[id]))
-                })
-            });
+        // One look at each task's summary sorts it.
+        let (mut primary_tasks, mut old_tasks): (Vec<TaskId>, Vec<TaskId>) = (Vec::new(), Vec::new());
+        for id in live {
+            let Some(s) = state.tasks.live_summary(name, id).filter(|s| s.desired_status() == "RUNNING") else {
+                continue;
+            };
+            let primary = s.started_by() == Some(self.primary.id.as_str())
+                && !(s.on_instance() && on_leaving_instance(state, &state.tasks[id]));
+            if primary { &mut primary_tasks } else { &mut old_tasks }.push(id.clone());
+        }
 
         // Scale-in: surplus PRIMARY tasks go, those not yet running first.
         let mut keep = primary_tasks.clone();
@@ -418,8 +421,8 @@ impl Pass<'_> {
         // One lookup per task, not one per comparison (ids make keys unique,
         // so the order is the same).
         old.sort_by_cached_key(|id| {
-            let created = state.tasks.live_summary(name, id).map(|s| s.created_at());
-            (healthy_now(state, id), created, id.clone())
+            let s = state.tasks.live_summary(name, id);
+            (s.is_some_and(|s| s.is_healthy(now)), s.map(TaskSummary::created_at), id.clone())
         });
         let mut stopped_old = 0;
         let mut blocked = false;

@@ -265,15 +265,13 @@ fn mark_stopped(task: &mut TaskEntry, now: Timestamp) {
     for c in &mut task.task.containers {
         c.last_status = "STOPPED".into();
     }
-    for a in &mut task.task.attachments {
-        a.status = "DELETED".into();
-    }
+    task.task.set_attachments_status("DELETED");
     task.task.version += 1;
 }
 
 /// Counts toward a service's or cluster's pending tasks.
 pub fn is_pending(task: &Task) -> bool {
-    matches!(task.last_status.as_str(), "PROVISIONING" | "PENDING" | "ACTIVATING")
+    is_pending_status(&task.last_status)
 }
 
 /// How the launch target of each new task is chosen.

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use crate::emulator::sim::health::{self, HealthPlan};
 use crate::emulator::state::Runtime;
+use crate::emulator::state::addresses::eni_of;
 use crate::emulator::state::records::*;
 use crate::emulator::timings::Timings;
 
@@ -55,16 +56,6 @@ fn pull_error(image: &str) -> String {
 }
 
 pub const ESSENTIAL_EXITED: &str = "Essential container in task exited";
-
-fn has_eni(task: &Task) -> bool {
-    task.attachments.iter().any(|a| a.kind == "ElasticNetworkInterface")
-}
-
-fn set_attachment_status(task: &mut Task, status: &str) {
-    for a in &mut task.attachments {
-        a.status = status.into();
-    }
-}
 
 fn fate_of<'a>(entry: &'a TaskEntry, container: &str) -> Option<&'a Fate> {
     entry.fates.iter().find(|f| f.container == container)
@@ -162,9 +153,9 @@ fn step(
                     c.exit_code.get_or_insert(0);
                 }
             }
-            if has_eni(&entry.task) {
+            if eni_of(entry).is_some() {
                 entry.task.last_status = "DEPROVISIONING".into();
-                set_attachment_status(&mut entry.task, "DETACHING");
+                entry.task.set_attachments_status("DETACHING");
                 entry.due = Some(Timestamp(now.0 + t.deprovision));
             } else {
                 finish_stop(entry, now, out);
@@ -173,7 +164,7 @@ fn step(
         ("DEPROVISIONING", _) => finish_stop(entry, now, out),
         ("PROVISIONING", false) => {
             entry.task.last_status = "PENDING".into();
-            set_attachment_status(&mut entry.task, "ATTACHED");
+            entry.task.set_attachments_status("ATTACHED");
             entry.task.pull_started_at = Some(now);
             // With Docker, the agent reports the end of the pull.
             entry.due = (runtime == Runtime::Simulated).then_some(Timestamp(now.0 + t.pull));
@@ -212,7 +203,7 @@ fn finish_stop(entry: &mut TaskEntry, now: Timestamp, out: &mut Vec<Outcome>) {
     for c in &mut task.containers {
         c.last_status = "STOPPED".into();
     }
-    set_attachment_status(task, "DELETED");
+    task.set_attachments_status("DELETED");
     entry.due = None;
     out.push(Outcome::Stopped);
 }

@@ -1216,6 +1216,21 @@ pub struct Fate {
     pub start_failure: Option<String>,
 }
 
+/// Whether a task's last status is on the way to RUNNING (what counts
+/// toward a service's or cluster's pending tasks).
+pub fn is_pending_status(last_status: &str) -> bool {
+    matches!(last_status, "PROVISIONING" | "PENDING" | "ACTIVATING")
+}
+
+impl Task {
+    /// Sets the status of every attachment (its ENI moving with the task).
+    pub fn set_attachments_status(&mut self, status: &str) {
+        for a in &mut self.attachments {
+            a.status = status.into();
+        }
+    }
+}
+
 impl TaskEntry {
     pub fn id(&self) -> &str {
         self.task.task_arn.rsplit('/').next().unwrap_or_default()

@@ -18,7 +18,7 @@
 
 use std::sync::Arc;
 
-use crate::emulator::state::records::{TargetState, TaskEntry, Timestamp, Word};
+use crate::emulator::state::records::{TargetState, TaskEntry, Timestamp, Word, is_pending_status};
 
 /// A live service task, as its service's scheduler sees it.
 #[derive(Clone, Debug, PartialEq)]
@@ -70,7 +70,7 @@ impl TaskSummary {
 
     /// On its way to RUNNING.
     pub fn is_pending(&self) -> bool {
-        matches!(self.last_status.as_str(), "PROVISIONING" | "PENDING" | "ACTIVATING")
+        is_pending_status(&self.last_status)
     }
 
     pub fn started_by(&self) -> Option<&str> {

@@ -290,9 +290,8 @@ impl StatusCounts {
 #[derive(Clone, Debug, PartialEq)]
 struct Keys {
     due: Option<Timestamp>,
-    live_in: Option<Arc<str>>,
-    /// Kept for live service tasks only (those filed under `live_in`).
-    summary: Option<TaskSummary>,
+    /// A live service task's service, and its summary there.
+    live: Option<(Arc<str>, TaskSummary)>,
     stopped_at: Option<Timestamp>,
     desired_running: bool,
     last: Last,
@@ -309,23 +308,14 @@ enum Last {
 
 impl Keys {
     /// Filed nowhere: what a task is before it is inserted and after it is removed.
-    const NOWHERE: Keys = Keys {
-        due: None,
-        live_in: None,
-        summary: None,
-        stopped_at: None,
-        desired_running: false,
-        last: Last::Other,
-        fargate: false,
-    };
+    const NOWHERE: Keys =
+        Keys { due: None, live: None, stopped_at: None, desired_running: false, last: Last::Other, fargate: false };
 
     fn of(entry: &TaskEntry) -> Self {
         let stopped = entry.is_stopped();
-        let live_in = if stopped { None } else { entry.service_name.clone() };
         Self {
             due: entry.due,
-            summary: live_in.as_ref().map(|_| TaskSummary::of(entry)),
-            live_in,
+            live: entry.service_name.clone().filter(|_| !stopped).map(|service| (service, TaskSummary::of(entry))),
             stopped_at: entry.task.stopped_at.filter(|_| stopped),
             desired_running: entry.task.desired_status == "RUNNING",
             last: match entry.task.last_status.as_str() {
@@ -354,23 +344,20 @@ impl TaskIndex {
     /// (Ids as `TaskId`s: the ordered indexes compare them cheaply.)
     fn refile(&mut self, id: &TaskId, before: &Keys, after: &Keys) {
         self.due.move_between(id, before.due, after.due);
-        if before.live_in != after.live_in {
-            if let Some(service) = &before.live_in
-                && let Some(ids) = self.live.get_mut(service)
+        if before.live != after.live {
+            let (left, kept) = (before.live.as_ref().map(|(s, _)| s), after.live.as_ref().map(|(s, _)| s));
+            if let Some(left) = left.filter(|left| kept != Some(*left))
+                && let Some(ids) = self.live.get_mut(left)
             {
                 ids.remove(id);
                 if ids.is_empty() {
-                    self.live.remove(service);
+                    self.live.remove(left);
                 }
             }
-            if let (Some(service), Some(summary)) = (&after.live_in, &after.summary) {
+            // Files it, or writes its new summary over the old.
+            if let Some((service, summary)) = &after.live {
                 self.live.entry(service.clone()).or_default().insert(id.clone(), summary.clone());
             }
-        } else if before.summary != after.summary
-            && let (Some(service), Some(summary)) = (&after.live_in, &after.summary)
-            && let Some(kept) = self.live.get_mut(service).and_then(|ids| ids.get_mut(id))
-        {
-            *kept = summary.clone();
         }
         self.stopped.move_between(id, before.stopped_at, after.stopped_at);
         if before.desired_running != after.desired_running {
