@@ -12,6 +12,7 @@
 //!     cargo bench --bench scheduler
 //!     BENCH_TASKS=1000,10000 BENCH_REPEATS=5 cargo bench --bench scheduler
 //!     BENCH_TASKS=1000,10000,20000 BENCH_TASKS_PER_SERVICE=100 cargo bench --bench scheduler
+//!     BENCH_TICKS=1 BENCH_TASKS=1000,10000 cargo bench --bench scheduler   # and each busy tick
 //!
 //! In-process, no HTTP: requests go through the same request path
 //! (`handle_target`) and ticks are timed directly.
@@ -24,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ecs_bridge::emulator::clock::{Clock, ManualClock};
-use ecs_bridge::emulator::{App, handle_target};
+use ecs_bridge::emulator::{App, TickReport, handle_target};
 use ecs_bridge::emulator::{EmulatorConfig, build_app};
 use serde_json::{Value, json};
 
@@ -49,6 +50,8 @@ struct Phase {
     ticks: usize,
     total: Duration,
     busiest: Duration,
+    /// Each tick that did something: its time and what it did.
+    busy: Vec<(usize, Duration, TickReport)>,
 }
 
 impl Phase {
@@ -56,6 +59,33 @@ impl Phase {
         self.ticks += 1;
         self.total += d;
         self.busiest = self.busiest.max(d);
+    }
+
+    fn add_tick(&mut self, d: Duration, report: TickReport) {
+        if report.tasks + report.services > 0 {
+            self.busy.push((self.ticks, d, report));
+        }
+        self.add(d);
+    }
+
+    /// With `BENCH_TICKS` set: the ticks that took at least 2% of the
+    /// phase, with the time per task they moved (where a phase's cost per
+    /// task grows with the fleet, this shows which ticks grow).
+    fn print_busy(&self, name: &str, tasks: usize) {
+        if std::env::var_os("BENCH_TICKS").is_none() {
+            return;
+        }
+        for (i, d, r) in self.busy.iter().filter(|(_, d, _)| d.as_secs_f64() >= self.total.as_secs_f64() * 0.02) {
+            println!(
+                "{:>7} {name} tick {i:>4}: {:>8.2} ms, {:>6} tasks moved, {:>4} services ({:.2} us per task moved, {:.1}% of the phase)",
+                tasks,
+                ms(*d),
+                r.tasks,
+                r.services,
+                ms(*d) * 1000.0 / r.tasks.max(1) as f64,
+                100.0 * d.as_secs_f64() / self.total.as_secs_f64(),
+            );
+        }
     }
 }
 
@@ -109,8 +139,8 @@ impl Fleet {
         while self.clock.now_millis() < end {
             self.clock.set_millis(self.clock.now_millis() + step);
             let started = Instant::now();
-            ecs_bridge::emulator::tick(&self.app.store);
-            phase.add(started.elapsed());
+            let report = ecs_bridge::emulator::tick(&self.app.store);
+            phase.add_tick(started.elapsed(), report);
             if ecs_bridge::emulator::next_due(&self.app.store).is_none() {
                 break;
             }
@@ -187,6 +217,8 @@ fn run_size(tasks: usize, per_service: usize) -> Run {
         per_task(rollout.total),
         format!("{running}/{}", tasks) + if steady == fleet.services { "" } else { " UNSTEADY" },
     );
+    startup.print_busy("start-up", tasks);
+    rollout.print_busy("rollout", tasks);
     let cost = fleet.timeline_cost();
     println!(
         "{:>7} timeline per service: {:.1} samples, {:.1} markers, {:.0} of {:.0} bytes of the service entry ({:.1}%)",

@@ -37,7 +37,7 @@ use crate::emulator::sim::pass::{Pass, is_live};
 use crate::emulator::state::ClusterState;
 use crate::emulator::state::ids::uuid;
 use crate::emulator::state::records::*;
-use crate::emulator::state::task_table::TaskId;
+use crate::emulator::state::task_id::TaskId;
 use crate::emulator::wire::error::{EcsError, EcsResult};
 
 const MINUTE: i64 = 60_000;

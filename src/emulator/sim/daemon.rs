@@ -10,7 +10,7 @@ use crate::emulator::rules::placement::{Constraints, serves};
 use crate::emulator::sim::health::is_healthy;
 use crate::emulator::sim::pass::{Pass, on_leaving_instance};
 use crate::emulator::state::records::*;
-use crate::emulator::state::task_table::TaskId;
+use crate::emulator::state::task_id::TaskId;
 use crate::emulator::state::{ClusterState, Store, read};
 
 fn launch_type(service: &Service) -> String {

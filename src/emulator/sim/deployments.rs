@@ -18,8 +18,8 @@ use crate::emulator::sim::load_balancers;
 use crate::emulator::sim::pass::{Pass, Stops, on_leaving_instance};
 use crate::emulator::state::ids::deployment_id;
 use crate::emulator::state::records::*;
+use crate::emulator::state::task_id::TaskId;
 use crate::emulator::state::task_summary::TaskSummary;
-use crate::emulator::state::task_table::TaskId;
 use crate::emulator::state::{Change, Changes, ClusterState, Store};
 
 /// Failed starts in a row before the scheduler backs off.

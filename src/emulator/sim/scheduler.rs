@@ -76,6 +76,12 @@ fn next_due_all(partitions: &Partitions) -> Option<Timestamp> {
     partitions.all().iter().filter_map(|store| next_due(store)).min()
 }
 
+/// How many due tasks ahead of the one it steps a tick asks for records:
+/// far enough for a record to arrive from memory while the tasks between
+/// are stepped (a step is a microsecond or two), near enough that it is
+/// still in the cache when its turn comes.
+const PREFETCH_AHEAD: usize = 8;
+
 /// Task definitions by ARN, looked up once per tick.
 struct Definitions<'a> {
     registry: &'a TaskDefinitions,
@@ -104,8 +110,17 @@ fn tick_cluster(store: &Store, state: &mut ClusterState) -> TickReport {
     {
         let registry = read(&store.task_definitions);
         let mut definitions = Definitions { registry: &registry, cache: HashMap::new() };
-        for id in state.tasks.due_by(now) {
-            let Some(mut entry) = state.tasks.get_mut(&id) else { continue };
+        let due = state.tasks.due_by(now);
+        for (i, (id, slot)) in due.iter().enumerate() {
+            // With tens of thousands of tasks the records are not in the
+            // cache: ask for the ones a few steps ahead while this one moves.
+            if let Some((_, ahead)) = due.get(i + PREFETCH_AHEAD) {
+                state.tasks.prefetch(*ahead);
+            }
+            if let Some((_, ahead)) = due.get(i + PREFETCH_AHEAD / 2) {
+                state.tasks.prefetch_parts(*ahead);
+            }
+            let Some(mut entry) = state.tasks.get_mut_at(id, *slot) else { continue };
             let td = needs_definition(&entry).then(|| definitions.get(&entry.task.task_definition_arn)).flatten();
             let outcomes =
                 advance_task(&mut entry, td.as_ref().map(|td| &td.task_definition), now, &store.timings, store.runtime);

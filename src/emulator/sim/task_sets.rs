@@ -13,8 +13,8 @@ use crate::emulator::sim::pass::{Pass, Stops, is_live, on_leaving_instance};
 use crate::emulator::state::ClusterState;
 use crate::emulator::state::ids::Arns;
 use crate::emulator::state::records::*;
+use crate::emulator::state::task_id::TaskId;
 use crate::emulator::state::task_summary::TaskSummary;
-use crate::emulator::state::task_table::TaskId;
 
 /// Task sets a service may have at once (ECS's "5 deployments exist on the
 /// service" limit).

@@ -31,6 +31,8 @@ pub mod records;
 pub mod scaling;
 pub mod secrets;
 pub mod tagged;
+pub mod task_id;
+pub mod task_slab;
 pub mod task_summary;
 pub mod task_table;
 pub mod timeline;
