@@ -172,7 +172,7 @@ pub fn needs_reconcile(
     let TaskDefinition::Resolved(wanted) = resolve_task_definition(object, task_definitions) else {
         return true;
     };
-    let sent = plan::discovery::as_sent(&object.spec, status.service_discovery.as_ref());
+    let sent = plan::discovery::as_sent(&object.spec, status.service_discovery.as_deref());
     if !plan::changes(&sent, &status.applied_fields, Some(&wanted), observed).0.is_empty() {
         return true;
     }
@@ -263,7 +263,7 @@ async fn apply<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
         &subject.service_name,
         subject.uid,
         subject.adopt,
-        previous.service_discovery.as_ref(),
+        previous.service_discovery.as_deref(),
     )
     .await;
     let wired;
@@ -276,7 +276,7 @@ async fn apply<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
                 wired = plan::discovery::with_registry(subject.spec, spec, &arn);
                 subject.spec = &wired;
             }
-            subject.status.service_discovery = Some(status.clone());
+            subject.status.service_discovery = Some(Box::new(status.clone()));
             discovered = Some(status);
             registry_notices = notices;
         }
@@ -302,7 +302,7 @@ async fn apply<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
     if let Some(status) = discovered {
         discovery::record(ecs, &mut out, status, generation, &now).await;
     }
-    autoscale::follow(ecs, &mut out, &spec, &service_name, previous.auto_scaling.as_ref(), generation, &now).await;
+    autoscale::follow(ecs, &mut out, &spec, &service_name, previous.auto_scaling.as_deref(), generation, &now).await;
     let stored = obj.status.as_ref();
     if stored.is_none()
         && matches!(out.outcome.next, Next::After(_))
@@ -371,7 +371,7 @@ async fn cleanup<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
     // The scalable target before the ECS service, the Cloud Map service after it (its
     // instances leave with the tasks).
     let mut released = Vec::new();
-    match autoscale::release(ecs, spec, &name, previous.auto_scaling.as_ref()).await {
+    match autoscale::release(ecs, spec, &name, previous.auto_scaling.as_deref()).await {
         Ok(notice) => released.extend(notice),
         Err(err) => {
             let out = plan::verdict::deletion_failed(previous, generation, err, &now);
@@ -380,7 +380,7 @@ async fn cleanup<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
     }
     let mut out = sync::delete(ecs, now.clone(), subject).await;
     if matches!(out.outcome.next, Next::AwaitChange) {
-        match discovery::release(ecs, spec, &name, uid, previous.service_discovery.as_ref()).await {
+        match discovery::release(ecs, spec, &name, uid, previous.service_discovery.as_deref()).await {
             Ok(notice) => out.outcome.notices.extend(notice),
             Err(err) => out = plan::verdict::deletion_failed(out.outcome.status, generation, err, &now),
         }
