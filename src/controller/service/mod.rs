@@ -55,11 +55,10 @@ pub const KIND: &str = "EcsService";
 /// How long a reconcile waits for the EcsTaskDefinition cache after start-up.
 const TASK_DEFINITIONS_CACHE_WAIT: Duration = Duration::from_secs(30);
 
-/// A settled object's own requeue, in resync intervals: only a safety net,
-/// since the fleet's batched resync looks at every service each interval and
-/// wakes an object only when ECS differs. Twenty intervals keep the net's
-/// individual DescribeServices calls under 0.05 per service per resync.
-const STEADY_REQUEUE_RESYNCS: u32 = 20;
+/// The own requeue of a settled object the fleet's resync does not cover (a
+/// rollout that stopped without settling), in resync intervals: as often as
+/// the fleet's safety slices reach each object it covers (see [`fleet`]).
+const STEADY_REQUEUE_RESYNCS: u32 = fleet::SAFETY_SLICES as u32;
 
 /// The service reconciler's timings.
 #[derive(Debug, Clone, Copy)]
