@@ -12,6 +12,7 @@
 pub mod autoscale;
 pub mod discovery;
 pub mod events;
+pub mod fingerprints;
 pub mod fleet;
 pub mod metrics;
 pub mod plan;
@@ -22,7 +23,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use kube::api::Api;
 use kube::runtime::controller::{
     Action, Config as ControllerConfigKube, ReconcileRequest, applier, trigger_self, trigger_with,
@@ -468,17 +469,24 @@ where
     }
 }
 
+/// Whoever else follows the EcsServices this controller's watch sees (the
+/// clusters' triggers): `seen` gets each object whose `signal` moved, filtered
+/// with the reconciles' own trigger in one table (see [`fingerprints`]).
+pub struct Watchers {
+    pub seen: mpsc::UnboundedSender<EcsService>,
+    pub signal: fn(&EcsService) -> Option<u64>,
+}
+
 /// Runs the EcsService controller for one leadership term: the EcsService
-/// watch (feeding `writer`, whose store is `base.services`, and handing each
-/// object it sees to `seen`, for whoever else follows EcsServices), the
-/// EcsTaskDefinition watch, the fleet resync and the reconcilers, until
+/// watch (feeding `writer`, whose store is `base.services`, and `watchers`),
+/// the EcsTaskDefinition watch, the fleet resync and the reconcilers, until
 /// `graceful` fires and in-flight reconciles end.
 #[allow(clippy::too_many_arguments)]
 pub async fn run<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
     base: Arc<Context<E>>,
     writer: reflector::store::Writer<EcsService>,
     settings: ServiceSettings,
-    seen: mpsc::UnboundedSender<EcsService>,
+    watchers: Watchers,
     namespace: Option<String>,
     concurrency: u16,
     retry: RetryPolicy,
@@ -502,13 +510,19 @@ pub async fn run<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
         .modify(strip_for_cache)
         .reflect(writer)
         .applied_objects()
-        .inspect(move |event| {
-            if let Ok(service) = event {
-                // The receiver is gone only when its controller stopped.
-                let _ = seen.send(service.clone());
+        .try_filter({
+            let mut prints = fingerprints::Fingerprints::new(fingerprints::TTL, std::time::Instant::now());
+            move |service| {
+                let signal = (watchers.signal)(service);
+                let moved =
+                    prints.observe(&service.metadata, service_trigger(service), signal, std::time::Instant::now());
+                if moved.signal {
+                    // The receiver is gone only when its controller stopped.
+                    let _ = watchers.seen.send(service.clone());
+                }
+                futures::future::ready(moved.trigger)
             }
-        })
-        .predicate_filter(service_trigger, Default::default());
+        });
     let own = trigger_self(own, ());
 
     let followed_services = services.clone();
