@@ -91,6 +91,16 @@ impl Observations {
         Self::lock(&self.written).insert(key.clone(), Instant::now());
     }
 
+    /// Forgets the writes older than `max_age`, the age beyond which
+    /// [`Self::take_fresh`] refuses an observation anyway: any observation it
+    /// still takes was fetched after them, so they can reject none. Without this
+    /// every service ever written kept an entry (about 170 bytes at 10,000).
+    pub fn forget_writes_before(&self, max_age: Duration) {
+        let mut written = Self::lock(&self.written);
+        written.retain(|_, at| at.elapsed() < max_age);
+        written.shrink_to_fit();
+    }
+
     /// Forgets a deleted object's service.
     pub fn forget(&self, key: &ServiceKey) {
         Self::lock(&self.observed).remove(key);
@@ -220,6 +230,7 @@ pub async fn run<E: EcsServiceApi>(
             return;
         }
         let started = Instant::now();
+        observations.forget_writes_before(every);
         let round = resync_once(ecs, number, &store, observations, &trigger, needs_reconcile).await;
         metrics.resynced(round.calls);
         tracing::debug!(calls = round.calls, triggered = round.triggered, elapsed = ?started.elapsed(), "batched resync of the fleet");
@@ -294,6 +305,26 @@ mod tests {
         let long_ago = Instant::now().checked_sub(Duration::from_secs(120)).expect("the clock is past 2 minutes");
         observations.put(key.clone(), long_ago, None);
         assert_eq!(observations.take_fresh(&key, Duration::from_secs(60)), None, "too old");
+    }
+
+    #[test]
+    fn a_write_is_forgotten_only_once_no_fresh_observation_can_predate_it() {
+        let observations = Observations::default();
+        let key = ("prod".to_owned(), "web".to_owned());
+        let before = Instant::now();
+        observations.wrote(&key);
+        observations.forget_writes_before(Duration::from_secs(60));
+        observations.put(key.clone(), before, None);
+        assert_eq!(observations.take_fresh(&key, Duration::from_secs(60)), None, "a recent write still rejects");
+        std::thread::sleep(Duration::from_millis(20));
+        observations.forget_writes_before(Duration::from_millis(10));
+        assert!(Observations::lock(&observations.written).is_empty(), "an old write is gone");
+        observations.put(key.clone(), before, None);
+        assert_eq!(
+            observations.take_fresh(&key, Duration::from_secs(60)),
+            Some(None),
+            "then only the observation's own age counts"
+        );
     }
 
     #[test]
