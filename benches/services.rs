@@ -4,7 +4,8 @@
 //!
 //! - the time until all are Ready (created, rolled out, runningCount = desiredCount);
 //! - the ECS calls per service per steady-state resync (batched DescribeServices);
-//! - the controller's peak and current resident memory;
+//! - the controller's peak and current resident memory (now: its heap and stacks
+//!   apart from the pages of its binary);
 //! - the API server's writes and reads by verb and resource, and the CPU time the
 //!   API server, etcd, the controller and the bench (with the emulator) used per
 //!   service, from the first apply to Ready.
@@ -46,8 +47,33 @@ fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// `VmHWM` (peak) and `VmRSS` (current) of a process, in KiB.
-fn memory_kib(pid: u32) -> (u64, u64) {
+/// A process's resident memory, from `/proc/PID/status`, in KiB.
+struct Memory {
+    /// `VmHWM`: the peak.
+    peak: u64,
+    /// `VmRSS`: now.
+    now: u64,
+    /// `RssAnon`: the heap and stacks, now.
+    anonymous: u64,
+    /// `RssFile`: pages of files mapped in, now (the binary's code and data).
+    file: u64,
+}
+
+impl std::fmt::Display for Memory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mib = |kib: u64| kib as f64 / 1024.0;
+        write!(
+            f,
+            "peak {:.1} MiB, now {:.1} MiB ({:.1} MiB anonymous, {:.1} MiB file-backed)",
+            mib(self.peak),
+            mib(self.now),
+            mib(self.anonymous),
+            mib(self.file)
+        )
+    }
+}
+
+fn memory(pid: u32) -> Memory {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
@@ -57,7 +83,7 @@ fn memory_kib(pid: u32) -> (u64, u64) {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     };
-    (field("VmHWM:"), field("VmRSS:"))
+    Memory { peak: field("VmHWM:"), now: field("VmRSS:"), anonymous: field("RssAnon:"), file: field("RssFile:") }
 }
 
 /// CPU seconds (user + system) a process has used so far, from `/proc`.
@@ -390,12 +416,7 @@ async fn main() {
         "ECS calls to Ready: {}",
         ecs_calls.iter().map(|(op, n)| format!("{op} {n}")).collect::<Vec<_>>().join(", ")
     );
-    let (peak, rss) = memory_kib(pid);
-    println!(
-        "controller memory at {services} objects: peak {:.1} MiB, now {:.1} MiB",
-        peak as f64 / 1024.0,
-        rss as f64 / 1024.0
-    );
+    println!("controller memory at {services} objects: {}", memory(pid));
 
     // Steady state: brisk polls have ended once every rollout completed; measure whole resyncs.
     let resync_metric = "ecs_bridge_service_resyncs_total";
@@ -432,12 +453,7 @@ async fn main() {
         total as f64 / (rounds.max(1.0) * services as f64),
         by_op.join(", ")
     );
-    let (peak, rss) = memory_kib(pid);
-    println!(
-        "controller memory after the resyncs: peak {:.1} MiB, now {:.1} MiB",
-        peak as f64 / 1024.0,
-        rss as f64 / 1024.0
-    );
+    println!("controller memory after the resyncs: {}", memory(pid));
     drop(controller);
     control_plane.stop();
 }

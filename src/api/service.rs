@@ -174,10 +174,13 @@ pub struct EcsServiceSpec {
     #[schemars(length(max = 1), extend("x-kubernetes-list-type" = "atomic"))]
     pub service_registries: Vec<ServiceRegistry>,
 
+    // Boxed, like the other large optional parts below: every EcsService sits in
+    // the controller's cache, most set none of them, and unset a box costs a pointer
+    // instead of the part's whole size (see `tests::the_cached_object_stays_small`).
     /// How many tasks may run and must stay healthy during a deployment, and the
     /// deployment circuit breaker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deployment_configuration: Option<DeploymentConfiguration>,
+    pub deployment_configuration: Option<Box<DeploymentConfiguration>>,
 
     /// Rules every placement must satisfy (EC2 and EXTERNAL only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -232,15 +235,17 @@ pub struct EcsServiceSpec {
     #[schemars(length(max = 253))]
     pub force_new_deployment_token: Option<String>,
 
+    // Boxed: see `deployment_configuration`.
     /// Application Auto Scaling of the desired count. When set, the count belongs to
     /// the autoscaler: `desiredCount` only starts a new service and is never enforced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auto_scaling: Option<AutoScaling>,
+    pub auto_scaling: Option<Box<AutoScaling>>,
 
+    // Boxed: see `deployment_configuration`.
     /// A Cloud Map service the operator creates for the tasks and puts into the
     /// service's `serviceRegistries`. Immutable once set; exclusive with `serviceRegistries`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_discovery: Option<ServiceDiscovery>,
+    pub service_discovery: Option<Box<ServiceDiscovery>>,
 
     /// What deleting this object does in ECS: `Delete` (default) scales the service to
     /// 0 and deletes it, with its scalable target and Cloud Map service; `Retain` leaves
@@ -533,10 +538,11 @@ pub struct EcsServiceStatus {
     /// differs starts a new deployment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub force_new_deployment_token: Option<String>,
+    // Boxed: see `EcsServiceSpec::deployment_configuration`.
     /// A redeploy the operator asked ECS for but has not yet seen start: recorded before
     /// the call, so that a restart in between neither loses nor repeats it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pending_redeploy: Option<PendingRedeploy>,
+    pub pending_redeploy: Option<Box<PendingRedeploy>>,
     /// The ID of the newest ECS service event already published as a Kubernetes Event,
     /// so that a restarted controller does not publish it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -566,12 +572,14 @@ pub struct EcsServiceStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "set"))]
     pub applied_tags: Vec<String>,
+    // Boxed: see `EcsServiceSpec::deployment_configuration`.
     /// The service's scalable target, policies and latest scaling activities.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auto_scaling: Option<AutoScalingStatus>,
+    pub auto_scaling: Option<Box<AutoScalingStatus>>,
+    // Boxed: see `EcsServiceSpec::deployment_configuration`.
     /// The Cloud Map service and how many tasks are registered in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_discovery: Option<ServiceDiscoveryStatus>,
+    pub service_discovery: Option<Box<ServiceDiscoveryStatus>>,
 }
 
 /// An optional EcsService spec field that UpdateService can reset, by its spec path
@@ -738,6 +746,13 @@ mod tests {
 
     fn service(name: &str, spec: serde_json::Value) -> EcsService {
         EcsService::new(name, serde_json::from_value(spec).expect("valid spec"))
+    }
+
+    /// The controller caches every EcsService (1.66 KB each before the large
+    /// optional parts were boxed): a new inline field of some size shows here.
+    #[test]
+    fn the_cached_object_stays_small() {
+        assert!(std::mem::size_of::<EcsService>() <= 1_150, "{} bytes", std::mem::size_of::<EcsService>());
     }
 
     #[test]

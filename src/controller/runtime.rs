@@ -306,8 +306,8 @@ async fn run_reconcilers<
     // Clusters also wake when their services' or tasks' counts move, so
     // `kubectl get ecs` follows ECS within seconds, not at the resync.
     let (cluster_store, cluster_writer) = reflector::store::<EcsCluster>();
-    // The EcsService controller's watch hands every EcsService it sees on to
-    // the clusters' triggers: one watch of EcsService, not two.
+    // The EcsService controller's watch hands the EcsServices whose counts
+    // moved on to the clusters' triggers: one watch of EcsService, not two.
     let (seen_tx, seen_rx) = tokio::sync::mpsc::unbounded_channel::<EcsService>();
     let seen = futures::stream::unfold(seen_rx, |mut rx| async move { rx.recv().await.map(|s| (s, rx)) });
     let occupants = cluster::occupants::triggers(seen, scoped::<EcsTask>(&client, namespace), cluster_store.clone());
@@ -342,7 +342,7 @@ async fn run_reconcilers<
         ctx.clone(),
         services_writer,
         service::ServiceSettings { rollout_poll: config.rollout_poll, resync: config.resync },
-        seen_tx,
+        service::Watchers { seen: seen_tx, signal: cluster::occupants::service_signal },
         config.namespace.clone(),
         config.concurrency,
         config.retry,

@@ -249,7 +249,7 @@ impl EcsServiceApi for FakeServices {
         let desired = input.desired_count.unwrap_or(0);
         let mut service = Self::new_service(&mut state, &input.cluster, &input.name, &input.task_definition, desired);
         if let Some(config) = &input.spec.deployment_configuration {
-            service.deployment_configuration = Some(config.clone());
+            service.deployment_configuration = Some(config.as_ref().clone());
         }
         service.network_configuration = input.spec.network_configuration.clone();
         let spec = &input.spec;

@@ -91,7 +91,7 @@ fn scaled_spec(step: bool) -> Value {
 }
 
 fn auto_scaling(obj: &EcsService) -> ecs_bridge::api::scaling::AutoScalingStatus {
-    obj.status.as_ref().and_then(|s| s.auto_scaling.clone()).unwrap_or_default()
+    obj.status.as_ref().and_then(|s| s.auto_scaling.as_deref().cloned()).unwrap_or_default()
 }
 
 #[tokio::test]

@@ -87,23 +87,25 @@ pub fn clusters_named(
 }
 
 /// Reconcile requests for the clusters in `clusters` whose occupants'
-/// counts moved: the EcsServices the EcsService controller's own watch
-/// delivers (`services`: a second watch of every EcsService would cost the
-/// API server a watcher and this process a decode per write), and a watch on
-/// EcsTask (in `api`'s scope), filtered by [`service_signal`] and
-/// [`task_signal`].
+/// counts moved: the EcsServices whose [`service_signal`] moved, as the
+/// EcsService controller's own watch delivers them (`services`: a second
+/// watch of every EcsService would cost the API server a watcher and this
+/// process a decode per write; that watch filters them, see
+/// `service::fingerprints`), and a watch on EcsTask (in `api`'s scope),
+/// filtered by [`task_signal`].
 pub fn triggers(
     services: impl Stream<Item = EcsService> + Send + 'static,
     tasks: Api<EcsTask>,
     clusters: Store<EcsCluster>,
 ) -> impl Stream<Item = Result<ReconcileRequest<EcsCluster>, watcher::Error>> + Send + 'static {
     let by_service = clusters.clone();
-    let services =
-        services.map(Ok::<_, watcher::Error>).predicate_filter(service_signal, Default::default()).map(move |event| {
-            event.map(|service| {
-                clusters_named(&service.spec.cluster, service.meta().namespace.as_deref(), &by_service.state())
-            })
-        });
+    let services = services.map(move |service| {
+        Ok::<_, watcher::Error>(clusters_named(
+            &service.spec.cluster,
+            service.meta().namespace.as_deref(),
+            &by_service.state(),
+        ))
+    });
     let by_task = clusters;
     let tasks = watcher(tasks, watcher::Config::default())
         .default_backoff()

@@ -120,7 +120,7 @@ pub async fn follow<S: ScalingApi>(
         return;
     }
     let scaled = converge(api, spec, service_name, previous).await;
-    out.outcome.status.auto_scaling = scaled.status;
+    out.outcome.status.auto_scaling = scaled.status.map(Box::new);
     out.outcome.notices.extend(scaled.notices);
     if let Some(err) = scaled.error {
         step::failed(out, "autoScaling", err, generation, now);

@@ -139,7 +139,7 @@ pub async fn record<D: DiscoveryApi>(
     if let Err(err) = count(api, &mut status).await {
         step::failed(out, "serviceDiscovery", err, generation, now);
     }
-    out.outcome.status.service_discovery = Some(status);
+    out.outcome.status.service_discovery = Some(Box::new(status));
 }
 
 /// On deletion (policy `Delete`), after the ECS service: deletes the Cloud Map service.

@@ -12,6 +12,7 @@
 pub mod autoscale;
 pub mod discovery;
 pub mod events;
+pub mod fingerprints;
 pub mod fleet;
 pub mod metrics;
 pub mod plan;
@@ -22,7 +23,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use kube::api::Api;
 use kube::runtime::controller::{
     Action, Config as ControllerConfigKube, ReconcileRequest, applier, trigger_self, trigger_with,
@@ -55,11 +56,10 @@ pub const KIND: &str = "EcsService";
 /// How long a reconcile waits for the EcsTaskDefinition cache after start-up.
 const TASK_DEFINITIONS_CACHE_WAIT: Duration = Duration::from_secs(30);
 
-/// A settled object's own requeue, in resync intervals: only a safety net,
-/// since the fleet's batched resync looks at every service each interval and
-/// wakes an object only when ECS differs. Twenty intervals keep the net's
-/// individual DescribeServices calls under 0.05 per service per resync.
-const STEADY_REQUEUE_RESYNCS: u32 = 20;
+/// The own requeue of a settled object the fleet's resync does not cover (a
+/// rollout that stopped without settling), in resync intervals: as often as
+/// the fleet's safety slices reach each object it covers (see [`fleet`]).
+const STEADY_REQUEUE_RESYNCS: u32 = fleet::SAFETY_SLICES as u32;
 
 /// The service reconciler's timings.
 #[derive(Debug, Clone, Copy)]
@@ -172,7 +172,7 @@ pub fn needs_reconcile(
     let TaskDefinition::Resolved(wanted) = resolve_task_definition(object, task_definitions) else {
         return true;
     };
-    let sent = plan::discovery::as_sent(&object.spec, status.service_discovery.as_ref());
+    let sent = plan::discovery::as_sent(&object.spec, status.service_discovery.as_deref());
     if !plan::changes(&sent, &status.applied_fields, Some(&wanted), observed).0.is_empty() {
         return true;
     }
@@ -263,7 +263,7 @@ async fn apply<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
         &subject.service_name,
         subject.uid,
         subject.adopt,
-        previous.service_discovery.as_ref(),
+        previous.service_discovery.as_deref(),
     )
     .await;
     let wired;
@@ -276,7 +276,7 @@ async fn apply<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
                 wired = plan::discovery::with_registry(subject.spec, spec, &arn);
                 subject.spec = &wired;
             }
-            subject.status.service_discovery = Some(status.clone());
+            subject.status.service_discovery = Some(Box::new(status.clone()));
             discovered = Some(status);
             registry_notices = notices;
         }
@@ -302,7 +302,7 @@ async fn apply<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
     if let Some(status) = discovered {
         discovery::record(ecs, &mut out, status, generation, &now).await;
     }
-    autoscale::follow(ecs, &mut out, &spec, &service_name, previous.auto_scaling.as_ref(), generation, &now).await;
+    autoscale::follow(ecs, &mut out, &spec, &service_name, previous.auto_scaling.as_deref(), generation, &now).await;
     let stored = obj.status.as_ref();
     if stored.is_none()
         && matches!(out.outcome.next, Next::After(_))
@@ -371,7 +371,7 @@ async fn cleanup<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
     // The scalable target before the ECS service, the Cloud Map service after it (its
     // instances leave with the tasks).
     let mut released = Vec::new();
-    match autoscale::release(ecs, spec, &name, previous.auto_scaling.as_ref()).await {
+    match autoscale::release(ecs, spec, &name, previous.auto_scaling.as_deref()).await {
         Ok(notice) => released.extend(notice),
         Err(err) => {
             let out = plan::verdict::deletion_failed(previous, generation, err, &now);
@@ -380,7 +380,7 @@ async fn cleanup<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
     }
     let mut out = sync::delete(ecs, now.clone(), subject).await;
     if matches!(out.outcome.next, Next::AwaitChange) {
-        match discovery::release(ecs, spec, &name, uid, previous.service_discovery.as_ref()).await {
+        match discovery::release(ecs, spec, &name, uid, previous.service_discovery.as_deref()).await {
             Ok(notice) => out.outcome.notices.extend(notice),
             Err(err) => out = plan::verdict::deletion_failed(out.outcome.status, generation, err, &now),
         }
@@ -469,17 +469,24 @@ where
     }
 }
 
+/// Whoever else follows the EcsServices this controller's watch sees (the
+/// clusters' triggers): `seen` gets each object whose `signal` moved, filtered
+/// with the reconciles' own trigger in one table (see [`fingerprints`]).
+pub struct Watchers {
+    pub seen: mpsc::UnboundedSender<EcsService>,
+    pub signal: fn(&EcsService) -> Option<u64>,
+}
+
 /// Runs the EcsService controller for one leadership term: the EcsService
-/// watch (feeding `writer`, whose store is `base.services`, and handing each
-/// object it sees to `seen`, for whoever else follows EcsServices), the
-/// EcsTaskDefinition watch, the fleet resync and the reconcilers, until
+/// watch (feeding `writer`, whose store is `base.services`, and `watchers`),
+/// the EcsTaskDefinition watch, the fleet resync and the reconcilers, until
 /// `graceful` fires and in-flight reconciles end.
 #[allow(clippy::too_many_arguments)]
 pub async fn run<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
     base: Arc<Context<E>>,
     writer: reflector::store::Writer<EcsService>,
     settings: ServiceSettings,
-    seen: mpsc::UnboundedSender<EcsService>,
+    watchers: Watchers,
     namespace: Option<String>,
     concurrency: u16,
     retry: RetryPolicy,
@@ -503,13 +510,19 @@ pub async fn run<E: EcsApi + EcsServiceApi + ScalingApi + DiscoveryApi>(
         .modify(strip_for_cache)
         .reflect(writer)
         .applied_objects()
-        .inspect(move |event| {
-            if let Ok(service) = event {
-                // The receiver is gone only when its controller stopped.
-                let _ = seen.send(service.clone());
+        .try_filter({
+            let mut prints = fingerprints::Fingerprints::new(fingerprints::TTL, std::time::Instant::now());
+            move |service| {
+                let signal = (watchers.signal)(service);
+                let moved =
+                    prints.observe(&service.metadata, service_trigger(service), signal, std::time::Instant::now());
+                if moved.signal {
+                    // The receiver is gone only when its controller stopped.
+                    let _ = watchers.seen.send(service.clone());
+                }
+                futures::future::ready(moved.trigger)
             }
-        })
-        .predicate_filter(service_trigger, Default::default());
+        });
     let own = trigger_self(own, ());
 
     let followed_services = services.clone();

@@ -96,7 +96,7 @@ async fn creates_a_tagged_service_and_reports_its_rollout_until_ready() {
     assert!(is(&obj, READY, "True", reason::STEADY));
     assert!(is(&obj, PROGRESSING, "False", reason::ROLLOUT_COMPLETE));
     assert!(is(&obj, DEGRADED, "False", reason::HEALTHY));
-    assert!(matches!(out.outcome.next, Next::After(d) if d == TIMING.steady));
+    assert!(matches!(out.outcome.next, Next::Fleet), "settled: the fleet's resync looks again");
     assert_eq!(out.rollouts.completed, 1);
     let status = obj.status.as_ref().unwrap();
     assert_eq!((status.running_count, status.desired_count), (Some(1), Some(1)));
@@ -377,7 +377,7 @@ async fn a_rolled_back_deployment_is_degraded_and_not_retried_by_itself() {
     assert_eq!(ecs.service("default", "web").unwrap().task_definition.as_deref(), Some(TD1));
     assert!(is(&obj, DEGRADED, "True", reason::ROLLED_BACK));
     assert!(is(&obj, READY, "False", reason::ROLLED_BACK));
-    assert!(matches!(out.outcome.next, Next::After(d) if d == TIMING.steady));
+    assert!(matches!(out.outcome.next, Next::Fleet), "settled: the fleet's resync looks again");
 
     // A new revision is a new chance.
     const TD3: &str = "arn:aws:ecs:us-east-1:1:task-definition/web:3";

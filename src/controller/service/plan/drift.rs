@@ -250,7 +250,7 @@ pub fn changes(
         lines.push("networkConfiguration".to_owned());
     }
     if let Some(merged) = deployment_configuration_change(
-        spec.deployment_configuration.as_ref(),
+        spec.deployment_configuration.as_deref(),
         &removed,
         daemon,
         observed.deployment_configuration.as_ref(),
@@ -432,7 +432,7 @@ mod tests {
         observed.enable_execute_command = true;
         observed.enable_ecs_managed_tags = true;
         observed.propagate_tags = Some("SERVICE".into());
-        observed.deployment_configuration = full.deployment_configuration.clone();
+        observed.deployment_configuration = full.deployment_configuration.as_deref().cloned();
         observed
     }
 

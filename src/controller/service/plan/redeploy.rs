@@ -37,7 +37,7 @@ pub fn advance(status: &mut EcsServiceStatus, token: Option<&String>, primary: O
         && status.force_new_deployment_token.as_ref() != Some(token)
     {
         status.pending_redeploy =
-            Some(PendingRedeploy { token: token.clone(), previous_primary: primary.map(str::to_owned) });
+            Some(Box::new(PendingRedeploy { token: token.clone(), previous_primary: primary.map(str::to_owned) }));
         status.failed_task_definition = None;
         redeploy.recorded = true;
     }
@@ -66,9 +66,8 @@ mod tests {
     fn status(token: Option<&str>, pending: Option<(&str, Option<&str>)>) -> EcsServiceStatus {
         EcsServiceStatus {
             force_new_deployment_token: token.map(str::to_owned),
-            pending_redeploy: pending.map(|(token, previous)| PendingRedeploy {
-                token: token.to_owned(),
-                previous_primary: previous.map(str::to_owned),
+            pending_redeploy: pending.map(|(token, previous)| {
+                Box::new(PendingRedeploy { token: token.to_owned(), previous_primary: previous.map(str::to_owned) })
             }),
             failed_task_definition: Some("web:2".to_owned()),
             ..EcsServiceStatus::default()

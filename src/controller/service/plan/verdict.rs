@@ -23,8 +23,16 @@ use crate::ecs::{EcsError, EcsErrorKind, parse_task_definition_ref};
 pub struct Timing {
     /// While a rollout, creation or deletion is settling.
     pub rollout_poll: Duration,
-    /// In steady state: a safety net behind the fleet's batched resync.
+    /// In steady state, for a service the fleet's batched resync does not
+    /// cover (see [`resynced_by_fleet`]): its safety net.
     pub steady: Duration,
+}
+
+/// Whether the fleet's batched resync looks at a service whose status is
+/// `status` (it exists in ECS and no rollout is in progress; one being deleted
+/// is not reconciled by `apply`): its steady state needs no timer of its own.
+pub fn resynced_by_fleet(status: &EcsServiceStatus) -> bool {
+    status.service_arn.is_some() && !crate::api::conditions::is_true(&status.conditions, PROGRESSING)
 }
 
 /// What a reconcile decided.
@@ -286,9 +294,10 @@ pub fn report(
         None if settling => {
             Next::After(rollout::rollout_poll(timing.rollout_poll, rollout_age(&status.conditions, now)))
         }
+        None if resynced_by_fleet(&status) => Next::Fleet,
         None => Next::After(timing.steady),
     };
-    if redeploy_recorded && matches!(next, Next::After(_) | Next::Resync | Next::AwaitChange) {
+    if redeploy_recorded && matches!(next, Next::After(_) | Next::Resync | Next::AwaitChange | Next::Fleet) {
         next = Next::After(Duration::from_millis(500));
     }
     ServiceOutcome { outcome: Outcome::new(status, notices, next), ecs_events, rollouts, wrote }
@@ -372,6 +381,17 @@ mod tests {
     use crate::api::service::RolloutState;
     use crate::controller::service::plan::fixtures::{TD1, TD2, deployment, event, service};
     use crate::controller::service::plan::rollout::{is_settling, rollout};
+
+    #[test]
+    fn the_fleet_resyncs_the_services_that_exist_and_are_not_rolling_out() {
+        let mut status = EcsServiceStatus::default();
+        assert!(!resynced_by_fleet(&status), "not created yet");
+        status.service_arn = Some("arn:aws:ecs:us-east-1:1:service/prod/web".into());
+        assert!(resynced_by_fleet(&status));
+        let epoch = Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH);
+        set_condition(&mut status.conditions, new_condition(PROGRESSING, ConditionStatus::True, "r", "", None, epoch));
+        assert!(!resynced_by_fleet(&status), "a rollout in progress polls on its own");
+    }
 
     #[test]
     fn ready_is_services_stable_on_the_wanted_revision() {
