@@ -5,10 +5,11 @@
 //! The indexes exist so that a scheduler tick costs what is due, not the size
 //! of the table (STOPPED tasks stay for an hour, so the table is mostly tasks
 //! nothing will happen to). They cannot drift from the records because the
-//! table hands out no `&mut` to its map: reads go through [`TaskTable::get`]
-//! and the ordered iterators, and every write goes through
+//! table hands out no `&mut` to its records: reads go through
+//! [`TaskTable::get`] and the ordered iterators, and every write goes through
 //! [`TaskTable::insert`], [`TaskTable::remove`] or the [`TaskMut`] guard of
-//! [`TaskTable::get_mut`], which re-files the task when it is dropped. The
+//! [`TaskTable::get_mut`] and [`TaskTable::get_mut_at`], which re-files the
+//! task when it is dropped. The
 //! indexes are not persisted: they are rebuilt when a table is deserialized.
 //!
 //! Records live in a [`Slab`], found by id through a hash map of slots, not
