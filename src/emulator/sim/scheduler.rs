@@ -79,7 +79,8 @@ fn next_due_all(partitions: &Partitions) -> Option<Timestamp> {
 /// How many due tasks ahead of the one it steps a tick asks for records:
 /// far enough for a record to arrive from memory while the tasks between
 /// are stepped (a step is a microsecond or two), near enough that it is
-/// still in the cache when its turn comes.
+/// still in the cache when its turn comes. The parts outside a record are
+/// asked for half as far ahead, once its record (which points to them) is in.
 const PREFETCH_AHEAD: usize = 8;
 
 /// Task definitions by ARN, looked up once per tick.

@@ -97,6 +97,14 @@ impl Slab {
         self.get(slot).and(self.ids.get(slot.index()))
     }
 
+    /// The id last put in a slot, without reading its record: the task's
+    /// id for a slot an index holds (the table's indexes hold only the slots
+    /// of tasks it holds), a removed task's for a free slot. For sorting an
+    /// index's slots by id; [`Slab::id`] says whether the slot holds it.
+    pub fn filed_id(&self, slot: Slot) -> Option<&TaskId> {
+        self.ids.get(slot.index())
+    }
+
     /// Every task, by slot.
     pub fn iter(&self) -> impl Iterator<Item = (Slot, &TaskId, &TaskEntry)> + '_ {
         self.entries.iter().zip(&self.ids).enumerate().filter_map(|(i, (entry, id))| {
@@ -199,6 +207,7 @@ mod tests {
         }
         assert_eq!(slab.take(slots[7]).map(|e| e.task.version), Some(7));
         assert!(slab.get(slots[7]).is_none() && slab.id(slots[7]).is_none(), "a free slot has no task");
+        assert_eq!(slab.filed_id(slots[7]).map(TaskId::as_str), Some("t7"), "its last id stays beside it");
         assert!(slab.take(slots[7]).is_none(), "a slot is freed once");
         assert_eq!(slab.len(), 99);
         // A freed slot is reused before the slab grows.

@@ -9,8 +9,8 @@
 //! [`TaskTable::get`] and the ordered iterators, and every write goes through
 //! [`TaskTable::insert`], [`TaskTable::remove`] or the [`TaskMut`] guard of
 //! [`TaskTable::get_mut`] and [`TaskTable::get_mut_at`], which re-files the
-//! task when it is dropped. The
-//! indexes are not persisted: they are rebuilt when a table is deserialized.
+//! task when it is dropped. The indexes are not persisted: they are rebuilt
+//! when a table is deserialized.
 //!
 //! Records live in a [`Slab`], found by id through a hash map of slots, not
 //! a B-tree: a service's reconcile looks up each of its tasks several
@@ -136,14 +136,15 @@ impl ByTime {
     }
 
     /// The tasks filed at times that pass `keep`, from the earliest, with
-    /// their ids, in id order.
+    /// their ids, in id order. Reads the ids beside the records, not the
+    /// records (the scheduler fetches those ahead while it steps).
     fn until(&self, slab: &Slab, keep: impl Fn(Timestamp) -> bool) -> Vec<(TaskId, Slot)> {
         let mut found: Vec<(TaskId, Slot)> = self
             .0
             .iter()
             .take_while(|(at, _)| keep(**at))
             .flat_map(|(_, slots)| slots.iter())
-            .filter_map(|slot| slab.id(*slot).map(|id| (id.clone(), *slot)))
+            .filter_map(|slot| slab.filed_id(*slot).map(|id| (id.clone(), *slot)))
             .collect();
         found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         found
@@ -327,7 +328,7 @@ impl TaskTable {
     /// The task, to change; it is re-filed in the indexes when the guard drops.
     pub fn get_mut(&mut self, id: &str) -> Option<TaskMut<'_>> {
         let slot = *self.slots.get(id)?;
-        self.get_mut_at(&TaskId::from(id), slot)
+        self.guard(TaskId::from(id), slot)
     }
 
     /// The task in `slot`, as [`TaskTable::get_mut`] gives it, without a
@@ -336,9 +337,14 @@ impl TaskTable {
         if self.slab.id(slot) != Some(id) {
             return None;
         }
+        self.guard(id.clone(), slot)
+    }
+
+    /// The guard over the task `id` in `slot`, which the caller knows holds it.
+    fn guard(&mut self, id: TaskId, slot: Slot) -> Option<TaskMut<'_>> {
         let entry = self.slab.get_mut(slot)?;
         let before = Keys::of(entry);
-        Some(TaskMut { id: id.clone(), slot, before, entry, index: &mut self.index })
+        Some(TaskMut { id, slot, before, entry, index: &mut self.index })
     }
 
     /// Starts bringing the record in `slot` into the CPU's cache; see
