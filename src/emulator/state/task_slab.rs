@@ -37,8 +37,8 @@ pub struct Slab {
     /// `None` for a free slot.
     entries: Vec<Option<TaskEntry>>,
     /// The id of the task in each slot (of the last one, for a free slot):
-    /// beside the records rather than in them, so that sorting slots by id
-    /// reads forty bytes a task, not a record's cache line.
+    /// beside the records rather than in them, so that naming the tasks an
+    /// index holds reads forty bytes a task, not a record's cache line.
     ids: Vec<TaskId>,
     free: Vec<Slot>,
 }
@@ -99,8 +99,8 @@ impl Slab {
 
     /// The id last put in a slot, without reading its record: the task's
     /// id for a slot an index holds (the table's indexes hold only the slots
-    /// of tasks it holds), a removed task's for a free slot. For sorting an
-    /// index's slots by id; [`Slab::id`] says whether the slot holds it.
+    /// of tasks it holds), a removed task's for a free slot. For naming the
+    /// tasks of an index's slots; [`Slab::id`] says whether the slot holds it.
     pub fn filed_id(&self, slot: Slot) -> Option<&TaskId> {
         self.ids.get(slot.index())
     }
@@ -129,7 +129,8 @@ impl Slab {
     }
 
     /// Asks the CPU for the parts of a slot's task that live outside its
-    /// record and that every step reads (the containers, the attachments).
+    /// record and that every step reads (the containers, the attachments,
+    /// and the task definition's ARN, by which a tick finds the definition).
     /// It reads the record to find them, so call it after [`Slab::prefetch`]
     /// of the slot had time to bring the record in.
     pub fn prefetch_parts(&self, slot: Slot) {
@@ -137,6 +138,7 @@ impl Slab {
             let task = &entry.task;
             prefetch_bytes(task.containers.as_ptr().cast(), size_of_val(task.containers.as_slice()));
             prefetch_bytes(task.attachments.as_ptr().cast(), size_of_val(task.attachments.as_slice()));
+            prefetch_bytes(task.task_definition_arn.as_ptr().cast(), task.task_definition_arn.len());
         }
     }
 }

@@ -18,9 +18,10 @@
 //! dozen string comparisons, each a cache miss on the key's heap bytes, so
 //! a lookup's cost grew with the fleet (the rollout's cost per task was
 //! 2.4× at 10,000 tasks what it was at 1,000). A hash lookup touches one
-//! key. Everything that walks the table walks it in id order (through the
-//! [`TaskIndex::ids`] set), as before, so answers and ticks stay
-//! deterministic.
+//! key. Everything that answers a client walks the table in id order
+//! (through the [`TaskIndex::ids`] set), as before. The scheduler's walks
+//! by time ([`TaskTable::due_by`], [`TaskTable::stopped_before`]) go in
+//! slot order instead, which is memory order and as deterministic.
 //!
 //! The indexes hold ids as [`TaskId`]s, inline rather than on the heap, or,
 //! for the indexes by time, as [`Slot`]s; a changed task is re-filed only in
@@ -135,19 +136,14 @@ impl ByTime {
         self.0.keys().next().copied()
     }
 
-    /// The tasks filed at times that pass `keep`, from the earliest, with
-    /// their ids, in id order. Reads the ids beside the records, not the
-    /// records (the scheduler fetches those ahead while it steps).
+    /// The tasks filed at times that pass `keep`, with their ids, in slot
+    /// order. Reads the ids beside the records, not the records (the
+    /// scheduler fetches those ahead while it steps).
     fn until(&self, slab: &Slab, keep: impl Fn(Timestamp) -> bool) -> Vec<(TaskId, Slot)> {
-        let mut found: Vec<(TaskId, Slot)> = self
-            .0
-            .iter()
-            .take_while(|(at, _)| keep(**at))
-            .flat_map(|(_, slots)| slots.iter())
-            .filter_map(|slot| slab.filed_id(*slot).map(|id| (id.clone(), *slot)))
-            .collect();
-        found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        found
+        let mut slots: Vec<Slot> =
+            self.0.iter().take_while(|(at, _)| keep(**at)).flat_map(|(_, slots)| slots.iter().copied()).collect();
+        slots.sort_unstable();
+        slots.into_iter().filter_map(|slot| slab.filed_id(slot).map(|id| (id.clone(), slot))).collect()
     }
 }
 
@@ -359,9 +355,12 @@ impl TaskTable {
         self.slab.prefetch_parts(slot);
     }
 
-    /// The tasks due at or before `now`, with their slots, in id order (the
-    /// order a scan of the table would meet them, which keeps ticks
-    /// deterministic).
+    /// The tasks due at or before `now`, with their slots, in slot order:
+    /// the order their records lie in memory, so that a tick with tens of
+    /// thousands of tasks reads them (and the parts allocated with them)
+    /// front to back rather than at random, as id order did. Deterministic
+    /// all the same: slots are handed out by the order of inserts and
+    /// removes.
     pub fn due_by(&self, now: Timestamp) -> Vec<(TaskId, Slot)> {
         self.index.due.until(&self.slab, |due| due <= now)
     }
@@ -376,7 +375,8 @@ impl TaskTable {
         self.index.stopped.first()
     }
 
-    /// STOPPED tasks that stopped before `before`, in id order.
+    /// STOPPED tasks that stopped before `before`, in slot order (see
+    /// [`TaskTable::due_by`]).
     pub fn stopped_before(&self, before: Timestamp) -> Vec<TaskId> {
         self.index.stopped.until(&self.slab, |at| at < before).into_iter().map(|(id, _)| id).collect()
     }
@@ -588,8 +588,12 @@ mod tests {
         assert!(table.index_is_consistent());
         let due: Vec<String> =
             table.iter().filter(|(_, t)| t.due.is_some_and(|d| d <= now)).map(|(id, _)| id.to_owned()).collect();
-        assert_eq!(table.due_by(now).iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>(), due);
-        for (id, slot) in table.due_by(now) {
+        let due_now = table.due_by(now);
+        assert!(due_now.windows(2).all(|w| w[0].1 < w[1].1), "due tasks come in slot order");
+        let mut due_ids: Vec<String> = due_now.iter().map(|(id, _)| id.to_string()).collect();
+        due_ids.sort();
+        assert_eq!(due_ids, due);
+        for (id, slot) in due_now {
             assert_eq!(table.slab.id(slot), Some(&id), "a due task's slot holds it");
             assert_eq!(table.slab.get(slot), table.get(&id));
         }
@@ -601,7 +605,9 @@ mod tests {
             .filter(|(_, t)| t.is_stopped() && t.task.stopped_at.is_some_and(|at| at < now))
             .map(|(id, _)| id.to_owned())
             .collect();
-        assert_eq!(table.stopped_before(now).iter().map(TaskId::to_string).collect::<Vec<_>>(), stopped);
+        let mut stopped_now: Vec<String> = table.stopped_before(now).iter().map(TaskId::to_string).collect();
+        stopped_now.sort();
+        assert_eq!(stopped_now, stopped);
         let counted = |status: &str| table.values().filter(|t| t.task.last_status == status).count();
         let counts = table.counts();
         let running = counts.running[0] + counts.running[1];
