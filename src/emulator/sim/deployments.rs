@@ -208,7 +208,7 @@ pub fn reconcile_with(
     // `finish`, once the snapshot is gone).
     let Some(entry) = state.services.get_mut(name) else { return };
     let service = entry.service.clone();
-    let mut scheduling = entry.scheduling.clone();
+    let mut scheduling = entry.scheduling.without_history();
     let primary = service.deployments.iter().find(|d| d.status == "PRIMARY");
     let primary_id = primary.map(|d| d.id.clone()).unwrap_or_default();
     let reason = format!("Scaling activity initiated by (deployment {primary_id})");
@@ -470,9 +470,11 @@ fn finish(
 ) {
     let tasks: Vec<&TaskSummary> = live.iter().filter_map(|id| state.tasks.live_summary(name, id)).collect();
     let Some(entry) = state.services.get_mut(name) else { return };
-    // The pass worked on a copy of the bookkeeping; the history sees every
-    // deployment's last state before drained ones leave the list.
-    entry.scheduling = scheduling;
+    // The pass worked on a copy of the bookkeeping (all but the history,
+    // which it does not read); the history sees every deployment's last
+    // state before drained ones leave the list.
+    let history = std::mem::take(&mut entry.scheduling.history);
+    entry.scheduling = ServiceScheduling { history, ..scheduling };
     super::history::sync(entry, now);
     let scheduling = &mut entry.scheduling;
     let service: &mut Service = &mut entry.service;

@@ -30,7 +30,7 @@ pub fn sync(entry: &mut ServiceEntry, now: Timestamp) {
     for d in &service.deployments {
         match history.iter_mut().find(|r| r.deployment.id == d.id) {
             Some(record) => {
-                record.deployment = d.clone();
+                refresh(&mut record.deployment, d);
                 record.finished_at = None;
             }
             None => {
@@ -75,6 +75,59 @@ pub fn sync(entry: &mut ServiceEntry, now: Timestamp) {
     }
     history.truncate(HISTORY);
     super::timeline::record(entry, now);
+}
+
+/// Brings a record's copy of a deployment up to date. A reconcile syncs
+/// before and after it counts the tasks, and between two syncs a
+/// deployment's counts and times change, seldom the rest: field by field,
+/// only what differs is copied, where a whole copy cost a dozen
+/// allocations per sync.
+fn refresh(to: &mut Deployment, from: &Deployment) {
+    fn field<T: Clone + PartialEq>(to: &mut T, from: &T) {
+        if to != from {
+            to.clone_from(from);
+        }
+    }
+    let Deployment {
+        id,
+        status,
+        task_definition,
+        desired_count,
+        pending_count,
+        running_count,
+        failed_tasks,
+        created_at,
+        updated_at,
+        capacity_provider_strategy,
+        launch_type,
+        platform_version,
+        platform_family,
+        network_configuration,
+        rollout_state,
+        rollout_state_reason,
+        service_connect_configuration,
+        volume_configurations,
+        vpc_lattice_configurations,
+    } = from;
+    field(&mut to.id, id);
+    field(&mut to.status, status);
+    field(&mut to.task_definition, task_definition);
+    field(&mut to.desired_count, desired_count);
+    field(&mut to.pending_count, pending_count);
+    field(&mut to.running_count, running_count);
+    field(&mut to.failed_tasks, failed_tasks);
+    field(&mut to.created_at, created_at);
+    field(&mut to.updated_at, updated_at);
+    field(&mut to.capacity_provider_strategy, capacity_provider_strategy);
+    field(&mut to.launch_type, launch_type);
+    field(&mut to.platform_version, platform_version);
+    field(&mut to.platform_family, platform_family);
+    field(&mut to.network_configuration, network_configuration);
+    field(&mut to.rollout_state, rollout_state);
+    field(&mut to.rollout_state_reason, rollout_state_reason);
+    field(&mut to.service_connect_configuration, service_connect_configuration);
+    field(&mut to.volume_configurations, volume_configurations);
+    field(&mut to.vpc_lattice_configurations, vpc_lattice_configurations);
 }
 
 /// Notes that the breaker rolled `failed` back to `target`.

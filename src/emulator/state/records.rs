@@ -923,6 +923,38 @@ pub struct ServiceScheduling {
     pub lifecycle: Option<LifecycleProgress>,
 }
 
+impl ServiceScheduling {
+    /// A copy of everything but the history, for a pass to work on: the
+    /// history holds up to twenty deployment records, each a deployment
+    /// with its configuration, and a pass neither reads nor writes it (a
+    /// whole copy per service per tick was most of a reconcile's
+    /// allocations).
+    pub fn without_history(&self) -> Self {
+        let Self {
+            steady,
+            last_completed,
+            start_failures,
+            backoff_for,
+            launch_after,
+            unhealthy_replaced,
+            retry_at,
+            history: _,
+            lifecycle,
+        } = self;
+        Self {
+            steady: *steady,
+            last_completed: last_completed.clone(),
+            start_failures: *start_failures,
+            backoff_for: backoff_for.clone(),
+            launch_after: *launch_after,
+            unhealthy_replaced: *unhealthy_replaced,
+            retry_at: *retry_at,
+            history: Vec::new(),
+            lifecycle: lifecycle.clone(),
+        }
+    }
+}
+
 /// A blue/green (or linear, canary) deployment's way through ECS's
 /// lifecycle stages (see `blue_green`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -26,7 +26,8 @@ use crate::emulator::state::task_id::TaskId;
 pub struct Slot(u32);
 
 impl Slot {
-    fn index(self) -> usize {
+    /// Its place in the slab, for storage kept beside it by slot.
+    pub fn index(self) -> usize {
         self.0 as usize
     }
 }
@@ -145,7 +146,7 @@ impl Slab {
 
 /// Prefetches the cache lines of `[at, at + len)`, at most a kilobyte and
 /// a half of them (a record's worth).
-fn prefetch_bytes(at: *const i8, len: usize) {
+pub(crate) fn prefetch_bytes(at: *const i8, len: usize) {
     #[cfg(target_arch = "x86_64")]
     for offset in (0..len.min(1536)).step_by(64) {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};

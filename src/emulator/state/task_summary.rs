@@ -1,7 +1,6 @@
 //! What the service scheduler reads of a live service task every time it
-//! looks at the task's service, kept beside the task's id in the task
-//! table's index of live tasks by service
-//! ([`crate::emulator::state::task_table`]).
+//! looks at the task's service, kept by the task table beside its index of
+//! live tasks by service ([`crate::emulator::state::task_table`]).
 //!
 //! A service's reconcile reads each of its tasks many times (whether it is
 //! still wanted, whether it is the PRIMARY deployment's, whether it is
@@ -9,10 +8,10 @@
 //! of them changed. Read from the records, each look was a cache miss once
 //! the fleet outgrew the cache: a record is about a kilobyte, with its
 //! containers and attachments on the heap, and twenty thousand of them are
-//! far from one another. A summary is about a hundred bytes, kept in a
-//! small hash map with the service's other summaries, so a reconcile reads
-//! its service's tasks from memory that stays in the cache whatever the
-//! size of the fleet.
+//! far from one another. A summary is about a hundred bytes, kept by the
+//! task's slot (a service's tasks, launched together, sit in neighbouring
+//! slots), so a reconcile reads its service's tasks from a few kilobytes
+//! whatever the size of the fleet.
 //! The table writes a summary with every change of its task, so it cannot
 //! go stale.
 

@@ -32,11 +32,11 @@
 //! id and fetches the next ones' records while it steps
 //! ([`TaskTable::prefetch`]; see [`Slab`] for why).
 //!
-//! The index of live tasks by service keeps, beside each id, a
-//! [`TaskSummary`] of the task: what a service's reconcile reads of its
-//! tasks on every look. It is written with the other keys when a task is
-//! filed, so it is as current as the record; the reconcile reads those
-//! instead of a kilobyte record per task.
+//! Each live service task also has a [`TaskSummary`], by slot: what a
+//! service's reconcile reads of its tasks on every look, found through the
+//! index of live tasks by service. It is written with the other keys when
+//! a task is filed, so it is as current as the record; the reconcile reads
+//! those instead of a kilobyte record per task.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::{Deref, DerefMut, Index};
@@ -69,11 +69,17 @@ struct TaskIndex {
     ids: BTreeSet<TaskId>,
     /// Tasks with a next change, by when it is due.
     due: ByTime,
-    /// Live tasks by service name, each with what the service's scheduler
-    /// reads of it (see [`TaskSummary`]). Hashed, not ordered: a reconcile
-    /// looks up each of its service's tasks in every pass, and sorts their
-    /// ids once.
-    live: HashMap<Arc<str>, Summaries, foldhash::fast::RandomState>,
+    /// Live tasks by service name, with their slots. Hashed, not ordered: a
+    /// reconcile looks up each of its service's tasks in every pass, and
+    /// sorts their ids once.
+    live: HashMap<Arc<str>, Members, foldhash::fast::RandomState>,
+    /// What the service's scheduler reads of each live service task (see
+    /// [`TaskSummary`]), by slot: a step of a task rewrites its summary, and
+    /// by slot that write goes to memory fetched with the task's record
+    /// ([`TaskTable::prefetch`]), where in the service's hash map it was a
+    /// probe of a bucket no one could fetch ahead (with 10,000 tasks, the
+    /// growth in a step's cost that was left).
+    summaries: Summaries,
     /// STOPPED tasks by when they stopped.
     stopped: ByTime,
     /// Tasks whose desired status is RUNNING, in id order: what ListTasks
@@ -84,8 +90,48 @@ struct TaskIndex {
     counts: StatusCounts,
 }
 
-/// One service's live tasks.
-type Summaries = HashMap<TaskId, TaskSummary, foldhash::fast::RandomState>;
+/// One service's live tasks, with their slots.
+type Members = HashMap<TaskId, Slot, foldhash::fast::RandomState>;
+
+/// Live service tasks' summaries by slot; `None` for a slot that holds no
+/// live service task.
+#[derive(Clone, Debug, Default)]
+struct Summaries(Vec<Option<TaskSummary>>);
+
+impl Summaries {
+    fn get(&self, slot: Slot) -> Option<&TaskSummary> {
+        self.0.get(slot.index())?.as_ref()
+    }
+
+    fn set(&mut self, slot: Slot, summary: Option<TaskSummary>) {
+        let i = slot.index();
+        if i >= self.0.len() {
+            if summary.is_none() {
+                return;
+            }
+            self.0.resize(i + 1, None);
+        }
+        self.0[i] = summary;
+    }
+
+    fn prefetch(&self, slot: Slot) {
+        if let Some(summary) = self.0.get(slot.index()) {
+            crate::emulator::state::task_slab::prefetch_bytes(
+                std::ptr::from_ref(summary).cast(),
+                std::mem::size_of::<Option<TaskSummary>>(),
+            );
+        }
+    }
+}
+
+/// Equal when they hold the same summaries in the same slots (however far
+/// each has grown past its last).
+impl PartialEq for Summaries {
+    fn eq(&self, other: &Self) -> bool {
+        let (short, long) = if self.0.len() <= other.0.len() { (self, other) } else { (other, self) };
+        short.0[..] == long.0[..short.0.len()] && long.0[short.0.len()..].iter().all(Option::is_none)
+    }
+}
 
 /// How many tasks were last RUNNING and PENDING, by whether they run on
 /// Fargate (`[not Fargate, Fargate]`).
@@ -220,18 +266,22 @@ impl TaskIndex {
         self.due.move_between(slot, before.due, after.due);
         if before.live != after.live {
             let (left, kept) = (before.live.as_ref().map(|(s, _)| s), after.live.as_ref().map(|(s, _)| s));
-            if let Some(left) = left.filter(|left| kept != Some(*left))
-                && let Some(ids) = self.live.get_mut(left)
-            {
-                ids.remove(id);
-                if ids.is_empty() {
-                    self.live.remove(left);
+            // The service's set changes only when the task joins or leaves
+            // it; a new summary goes to the task's slot.
+            if left != kept {
+                if let Some(left) = left
+                    && let Some(ids) = self.live.get_mut(left)
+                {
+                    ids.remove(id);
+                    if ids.is_empty() {
+                        self.live.remove(left);
+                    }
+                }
+                if let Some(kept) = kept {
+                    self.live.entry(kept.clone()).or_default().insert(id.clone(), slot);
                 }
             }
-            // Files it, or writes its new summary over the old.
-            if let Some((service, summary)) = &after.live {
-                self.live.entry(service.clone()).or_default().insert(id.clone(), summary.clone());
-            }
+            self.summaries.set(slot, after.live.as_ref().map(|(_, summary)| summary.clone()));
         }
         self.stopped.move_between(slot, before.stopped_at, after.stopped_at);
         if before.desired_running != after.desired_running {
@@ -343,10 +393,11 @@ impl TaskTable {
         Some(TaskMut { id, slot, before, entry, index: &mut self.index })
     }
 
-    /// Starts bringing the record in `slot` into the CPU's cache; see
-    /// [`Slab::prefetch`].
+    /// Starts bringing the record in `slot` into the CPU's cache, with the
+    /// task's summary (which a step rewrites); see [`Slab::prefetch`].
     pub fn prefetch(&self, slot: Slot) {
         self.slab.prefetch(slot);
+        self.index.summaries.prefetch(slot);
     }
 
     /// Starts bringing in what the task in `slot` keeps outside its record;
@@ -400,7 +451,10 @@ impl TaskTable {
             .index
             .live
             .iter()
-            .flat_map(|(service, ids)| ids.iter().map(move |(id, summary)| (id.as_str(), &**service, summary)))
+            .flat_map(|(service, ids)| {
+                ids.iter()
+                    .filter_map(move |(id, slot)| Some((id.as_str(), &**service, self.index.summaries.get(*slot)?)))
+            })
             .collect();
         live.sort_unstable_by_key(|(id, _, _)| *id);
         live.into_iter()
@@ -408,8 +462,12 @@ impl TaskTable {
 
     /// The ids of a service's live tasks, in id order.
     pub fn live_of(&self, service: &str) -> Vec<TaskId> {
-        let mut ids: Vec<TaskId> =
-            self.index.live.get(service).map(|ids| ids.keys().cloned().collect()).unwrap_or_default();
+        let Some(members) = self.index.live.get(service) else { return Vec::new() };
+        // The reconcile that asks reads each of these tasks' summaries next.
+        for slot in members.values() {
+            self.index.summaries.prefetch(*slot);
+        }
+        let mut ids: Vec<TaskId> = members.keys().cloned().collect();
         ids.sort_unstable();
         ids
     }
@@ -420,7 +478,7 @@ impl TaskTable {
     /// (By `TaskId`, whose comparisons the index's search makes cheaply,
     /// where a `&str` would compare as strings.)
     pub fn live_summary(&self, service: &str, id: &TaskId) -> Option<&TaskSummary> {
-        self.index.live.get(service)?.get(id)
+        self.index.summaries.get(*self.index.live.get(service)?.get(id)?)
     }
 
     /// Whether the indexes say what a full scan of the table says.
