@@ -208,7 +208,7 @@ pub fn reconcile_with(
     // `finish`, once the snapshot is gone).
     let Some(entry) = state.services.get_mut(name) else { return };
     let service = entry.service.clone();
-    let mut scheduling = entry.scheduling.without_history();
+    let mut scheduling = entry.scheduling.copy_without_history();
     let primary = service.deployments.iter().find(|d| d.status == "PRIMARY");
     let primary_id = primary.map(|d| d.id.clone()).unwrap_or_default();
     let reason = format!("Scaling activity initiated by (deployment {primary_id})");

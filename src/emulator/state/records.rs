@@ -924,34 +924,16 @@ pub struct ServiceScheduling {
 }
 
 impl ServiceScheduling {
-    /// A copy of everything but the history, for a pass to work on: the
-    /// history holds up to twenty deployment records, each a deployment
-    /// with its configuration, and a pass neither reads nor writes it (a
-    /// whole copy per service per tick was most of a reconcile's
-    /// allocations).
-    pub fn without_history(&self) -> Self {
-        let Self {
-            steady,
-            last_completed,
-            start_failures,
-            backoff_for,
-            launch_after,
-            unhealthy_replaced,
-            retry_at,
-            history: _,
-            lifecycle,
-        } = self;
-        Self {
-            steady: *steady,
-            last_completed: last_completed.clone(),
-            start_failures: *start_failures,
-            backoff_for: backoff_for.clone(),
-            launch_after: *launch_after,
-            unhealthy_replaced: *unhealthy_replaced,
-            retry_at: *retry_at,
-            history: Vec::new(),
-            lifecycle: lifecycle.clone(),
-        }
+    /// A working copy of the bookkeeping without its history (up to twenty
+    /// deployment records, each a deployment with its configuration), for a
+    /// pass, which neither reads nor writes it, while the service keeps it:
+    /// a whole copy per service per tick was most of a reconcile's
+    /// allocations. (As [`Service::copy_without_events`].)
+    pub fn copy_without_history(&mut self) -> ServiceScheduling {
+        let history = std::mem::take(&mut self.history);
+        let copy = self.clone();
+        self.history = history;
+        copy
     }
 }
 
