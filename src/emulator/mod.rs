@@ -695,4 +695,57 @@ mod tests {
         let config = EmulatorConfig::from(Cli::parse_from(["emulator"]).emulator);
         assert_eq!((config.fsync, config.limits), (Fsync::Never, Limits::default()));
     }
+
+    fn call(app: &App, op: &str, body: serde_json::Value) -> serde_json::Value {
+        let target = format!("AmazonEC2ContainerServiceV20141113.{op}");
+        let (status, out) = handle_target(app, Some(&target), body.to_string().as_bytes());
+        assert_eq!(status, 200, "{op}: {out}");
+        out
+    }
+
+    /// The tasks one launch makes share their definition's ARN and their
+    /// containers' names (the scheduler reads both at each step, and one
+    /// shared copy stays in the cache), keep their one container and one
+    /// attachment in their records, and still read back as ECS shows them,
+    /// also through the journal's JSON.
+    #[test]
+    fn the_tasks_of_one_launch_share_their_definitions_strings() {
+        let app = build_app(&EmulatorConfig::default()).expect("emulator");
+        call(&app, "CreateCluster", serde_json::json!({ "clusterName": "c" }));
+        call(
+            &app,
+            "RegisterTaskDefinition",
+            serde_json::json!({
+                "family": "web", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+                "cpu": "256", "memory": "512",
+                "containerDefinitions": [{ "name": "web", "image": "nginx" }],
+            }),
+        );
+        let out = call(
+            &app,
+            "RunTask",
+            serde_json::json!({
+                "cluster": "c", "taskDefinition": "web", "count": 3, "launchType": "FARGATE",
+                "networkConfiguration": { "awsvpcConfiguration": { "subnets": ["subnet-1"] } },
+            }),
+        );
+        assert_eq!(out["tasks"][0]["containers"][0]["name"], "web");
+        assert_eq!(out["tasks"][0]["taskDefinitionArn"], "arn:aws:ecs:us-east-1:000000000000:task-definition/web:1");
+        let cell = app.store.cluster("c").expect("cluster");
+        let state = state::lock(&cell);
+        let tasks: Vec<&state::records::TaskEntry> = state.tasks.iter().map(|(_, t)| t).collect();
+        assert_eq!(tasks.len(), 3);
+        for t in &tasks {
+            assert!(Arc::ptr_eq(&t.task.task_definition_arn, &tasks[0].task.task_definition_arn));
+            assert!(Arc::ptr_eq(&t.task.containers[0].name, &tasks[0].task.containers[0].name));
+            assert!(!t.task.containers.spilled() && !t.task.attachments.spilled(), "kept in the record");
+            assert_eq!(t.task.attachments.len(), 1);
+            let json = serde_json::to_value(&t.task).expect("task as JSON");
+            assert_eq!(json["containers"][0]["name"], "web");
+            assert_eq!(json["attachments"][0]["type"], "ElasticNetworkInterface");
+            let back: state::records::Task = serde_json::from_value(json).expect("task from JSON");
+            assert_eq!(back, t.task);
+            assert!(!back.containers.spilled() && !back.attachments.spilled(), "read back into the record");
+        }
+    }
 }

@@ -186,7 +186,7 @@ async fn respond<S: AsRef<Partitions> + Send + Sync + 'static>(
     let Some(view) = found else {
         return not_found();
     };
-    if !view.entry.task.containers.iter().any(|c| c.name == container) {
+    if !view.entry.task.containers.iter().any(|c| *c.name == *container) {
         return not_found();
     }
     // The engine's own account of the task's containers: a container asks
@@ -204,7 +204,7 @@ async fn respond<S: AsRef<Partitions> + Send + Sync + 'static>(
         Document::TaskStats => {
             let mut all = Map::new();
             for c in &view.entry.task.containers {
-                let Some(id) = ids.get(&c.name) else { continue };
+                let Some(id) = ids.get(&*c.name) else { continue };
                 all.insert(id.clone(), context.engine.stats(id).await.unwrap_or(Value::Null));
             }
             Json(Value::Object(all)).into_response()
@@ -216,12 +216,12 @@ async fn respond<S: AsRef<Partitions> + Send + Sync + 'static>(
                     engine.insert(name.clone(), (id.clone(), inspected));
                 }
             }
-            let first = view.entry.task.containers.first().map(|c| c.name.as_str()).unwrap_or_default();
+            let first = view.entry.task.containers.first().map(|c| &*c.name).unwrap_or_default();
             let address = engine.get(first).and_then(|(_, i)| i.addresses.get(&format!("ecs-bridge-{}", view.cluster)));
             let address = address.map(ToString::to_string);
-            let doc = |c: &Container| view.container(version, c, engine.get(&c.name), address.as_deref());
+            let doc = |c: &Container| view.container(version, c, engine.get(&*c.name), address.as_deref());
             if document == Document::Container {
-                let own = view.entry.task.containers.iter().find(|c| c.name == container);
+                let own = view.entry.task.containers.iter().find(|c| *c.name == *container);
                 return Json(own.map(doc).unwrap_or(Value::Null)).into_response();
             }
             let containers = view.entry.task.containers.iter().map(doc).collect();
@@ -271,11 +271,12 @@ impl TaskView {
     ) -> Value {
         let inspected = engine.map(|(_, i)| i);
         let task = &self.entry.task;
-        let def = self.definition.as_ref().and_then(|td| td.container_definitions.iter().find(|d| d.name() == c.name));
+        let def =
+            self.definition.as_ref().and_then(|td| td.container_definitions.iter().find(|d| d.name() == &*c.name));
         let mut doc = Map::new();
         let id = engine.map(|(id, _)| id.clone()).or_else(|| c.runtime_id.clone());
         doc.insert("DockerId".into(), json!(id.unwrap_or_default()));
-        doc.insert("Name".into(), json!(c.name));
+        doc.insert("Name".into(), json!(&*c.name));
         if let Some(td) = &self.definition {
             doc.insert("DockerName".into(), json!(spec::container_name(td, &c.name, self.entry.id())));
         }
@@ -303,7 +304,7 @@ impl TaskView {
                 "Labels".into(),
                 json!({
                     "com.amazonaws.ecs.cluster": self.cluster,
-                    "com.amazonaws.ecs.container-name": c.name,
+                    "com.amazonaws.ecs.container-name": &*c.name,
                     "com.amazonaws.ecs.task-arn": task.task_arn,
                     "com.amazonaws.ecs.task-definition-family": td.family,
                     "com.amazonaws.ecs.task-definition-version": td.revision.to_string(),

@@ -142,7 +142,7 @@ impl Agent {
                         .task
                         .containers
                         .iter()
-                        .filter_map(|c| Some((c.name.clone(), c.runtime_id.clone()?)))
+                        .filter_map(|c| Some((c.name.to_string(), c.runtime_id.clone()?)))
                         .collect();
                     let td_arn = &entry.task.task_definition_arn;
                     let Some(td) = registry.resolve(td_arn).or_else(|| daemons.entry(td_arn)) else { continue };

@@ -87,7 +87,7 @@ pub fn started(
         }
         entry.task.pull_started_at = Some(pull_started);
         for c in &mut entry.task.containers {
-            let Some(run) = containers.iter().find(|s| s.name == c.name) else { continue };
+            let Some(run) = containers.iter().find(|s| *s.name == *c.name) else { continue };
             c.runtime_id = Some(run.id.clone());
             c.network_bindings = run
                 .bindings
@@ -145,7 +145,7 @@ pub fn failed(store: &Store, cluster: &str, task_id: &str, pull_started: Timesta
             LaunchFailure::Pull { container } => (container, Fate { cannot_pull: true, ..fate_for(container) }),
             LaunchFailure::Start { container, message } => {
                 let reason = format!("CannotStartContainerError: {message}");
-                if let Some(c) = entry.task.containers.iter_mut().find(|c| &c.name == container) {
+                if let Some(c) = entry.task.containers.iter_mut().find(|c| *c.name == **container) {
                     c.reason = Some(reason.clone());
                 }
                 (container, Fate { start_failure: Some(reason), ..fate_for(container) })
@@ -173,7 +173,8 @@ pub fn health(store: &Store, cluster: &str, task_id: &str, container: &str, heal
             Health::Healthy => "HEALTHY",
             Health::Unhealthy => "UNHEALTHY",
         };
-        if let Some(c) = entry.task.containers.iter_mut().find(|c| c.name == container && c.last_status != "STOPPED") {
+        if let Some(c) = entry.task.containers.iter_mut().find(|c| *c.name == *container && c.last_status != "STOPPED")
+        {
             c.health_status = status.into();
         }
         if entry.task.last_status == "RUNNING" {
@@ -186,7 +187,7 @@ pub fn health(store: &Store, cluster: &str, task_id: &str, container: &str, heal
 /// it counts as killed, with the reason.
 pub fn gone(store: &Store, cluster: &str, task_id: &str, container: &str) {
     with_task(store, cluster, task_id, |entry, _| {
-        if let Some(c) = entry.task.containers.iter_mut().find(|c| c.name == container) {
+        if let Some(c) = entry.task.containers.iter_mut().find(|c| *c.name == *container) {
             c.reason = Some("The container is gone: it was removed while the emulator was not running.".into());
         }
     });
@@ -199,7 +200,7 @@ pub fn gone(store: &Store, cluster: &str, task_id: &str, container: &str) {
 pub fn exited(store: &Store, cluster: &str, task_id: &str, container: &str, code: i32) {
     with_task(store, cluster, task_id, |entry, now| {
         if entry.task.desired_status == "STOPPED" || entry.is_stopped() {
-            if let Some(c) = entry.task.containers.iter_mut().find(|c| c.name == container) {
+            if let Some(c) = entry.task.containers.iter_mut().find(|c| *c.name == *container) {
                 if c.last_status != "STOPPED" {
                     c.last_status = "STOPPED".into();
                 }

@@ -119,7 +119,7 @@ pub fn submit_container_state_change(store: &Store, body: &[u8]) -> EcsResult<Va
     if let Some(task) = &input.task {
         let id = known_task(&state, task)?;
         if let Some(name) = &input.container_name
-            && !state.tasks.get(id).is_some_and(|t| t.task.containers.iter().any(|c| c.name == *name))
+            && !state.tasks.get(id).is_some_and(|t| t.task.containers.iter().any(|c| *c.name == **name))
         {
             return Err(EcsError::invalid(format!("The task has no container named '{name}'.")));
         }

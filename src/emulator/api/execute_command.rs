@@ -64,7 +64,7 @@ pub fn execute_command(store: &Store, body: &[u8]) -> EcsResult<Value> {
         }
         (Some(name), all) => all
             .iter()
-            .find(|c| &c.name == name)
+            .find(|c| *c.name == **name)
             .ok_or_else(|| EcsError::invalid(format!("The container '{name}' was not found in the task.")))?,
     };
     if container.last_status != "RUNNING" {
@@ -75,7 +75,7 @@ pub fn execute_command(store: &Store, body: &[u8]) -> EcsResult<Value> {
     Ok(json!({
         "clusterArn": t.cluster_arn,
         "containerArn": container.container_arn,
-        "containerName": container.name,
+        "containerName": &*container.name,
         "interactive": true,
         "session": {
             "sessionId": session_id,

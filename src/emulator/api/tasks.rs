@@ -10,7 +10,7 @@ use crate::emulator::rules::validation::{
     check_tags,
 };
 use crate::emulator::sim::deployments::reconcile;
-use crate::emulator::sim::lifecycle::{LaunchChoice, LaunchTarget, TaskLaunch, request_stop, settle};
+use crate::emulator::sim::lifecycle::{LaunchChoice, LaunchDefinition, LaunchTarget, TaskLaunch, request_stop, settle};
 use crate::emulator::state::ids::{TaskDefinitionRef, id_of, service_name_of};
 use crate::emulator::state::records::with_tags_shown;
 use crate::emulator::state::records::*;
@@ -196,7 +196,7 @@ pub fn run_task(store: &Store, body: &[u8]) -> EcsResult<Reply> {
     };
     let cluster = state.name().to_owned();
     let template = TaskLaunch {
-        td: &td,
+        td: LaunchDefinition::new(&td),
         target: LaunchTarget::LaunchType(String::new()),
         network_configuration: input.network_configuration.as_ref(),
         platform_version: input.platform_version.as_deref(),
@@ -292,7 +292,7 @@ pub fn start_task(store: &Store, body: &[u8]) -> EcsResult<Value> {
     state.ensure_active()?;
     let cluster = state.name().to_owned();
     let template = TaskLaunch {
-        td: &td,
+        td: LaunchDefinition::new(&td),
         target: LaunchTarget::LaunchType(String::new()),
         network_configuration: input.network_configuration.as_ref(),
         platform_version: None,

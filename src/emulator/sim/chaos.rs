@@ -29,7 +29,7 @@ pub fn kill_task(store: &Store, cluster: Option<&str>, id: &str, exit_code: i32)
     if task.is_stopped() || task.task.desired_status == "STOPPED" {
         return Err(EcsError::invalid("The task is already stopping or stopped."));
     }
-    let essential: Vec<String> = {
+    let essential: Vec<std::sync::Arc<str>> = {
         let registry = read(&store.task_definitions);
         let td = registry.resolve(&task.task.task_definition_arn);
         task.task
@@ -37,7 +37,7 @@ pub fn kill_task(store: &Store, cluster: Option<&str>, id: &str, exit_code: i32)
             .iter()
             .filter(|c| {
                 td.as_ref().is_none_or(|td| {
-                    td.task_definition.container_definitions.iter().any(|d| d.name() == c.name && d.is_essential())
+                    td.task_definition.container_definitions.iter().any(|d| d.name() == &*c.name && d.is_essential())
                 })
             })
             .map(|c| c.name.clone())

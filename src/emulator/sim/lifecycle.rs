@@ -6,6 +6,7 @@
 //! expired STOPPED tasks. Timed changes belong to [`crate::emulator::sim::progress`].
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
@@ -66,9 +67,39 @@ pub fn pick_provider(strategy: &[CapacityProviderStrategyItem], placed: &HashMap
         .unwrap_or_default()
 }
 
+/// The task definition a launch makes tasks of, with the strings those tasks
+/// share: its ARN and its containers' names, one copy for all of them
+/// rather than one per task. A tick reads both for each starting or running
+/// task it steps (to find the definition, and each container's definition
+/// in it); copied per task they were heap reads at random, cold in a fleet
+/// of tens of thousands of tasks, where shared ones stay in the cache.
+#[derive(Clone)]
+pub struct LaunchDefinition<'a> {
+    entry: &'a TaskDefinitionEntry,
+    arn: Arc<str>,
+    /// In the order of the definition's containers.
+    container_names: Arc<[Arc<str>]>,
+}
+
+impl<'a> LaunchDefinition<'a> {
+    pub fn new(entry: &'a TaskDefinitionEntry) -> Self {
+        let td = &entry.task_definition;
+        let container_names = td.container_definitions.iter().map(|c| Arc::from(c.name())).collect();
+        Self { entry, arn: td.task_definition_arn.as_str().into(), container_names }
+    }
+}
+
+impl std::ops::Deref for LaunchDefinition<'_> {
+    type Target = TaskDefinitionEntry;
+
+    fn deref(&self) -> &TaskDefinitionEntry {
+        self.entry
+    }
+}
+
 /// Everything needed to create one task.
 pub struct TaskLaunch<'a> {
-    pub td: &'a TaskDefinitionEntry,
+    pub td: LaunchDefinition<'a>,
     pub target: LaunchTarget,
     pub network_configuration: Option<&'a NetworkConfiguration>,
     pub platform_version: Option<&'a str>,
@@ -119,10 +150,11 @@ pub fn new_task(
     let containers = td
         .container_definitions
         .iter()
-        .map(|c| Container {
+        .zip(launch.td.container_names.iter())
+        .map(|(c, name)| Container {
             container_arn: store.arns.container(cluster, id, &uuid()),
             task_arn: task_arn.clone(),
-            name: c.name().to_owned(),
+            name: name.clone(),
             image: c.image.clone(),
             last_status: "PENDING".into(),
             exit_code: None,
@@ -154,7 +186,7 @@ pub fn new_task(
     let task = Task {
         task_arn,
         cluster_arn: store.arns.cluster(cluster),
-        task_definition_arn: td.task_definition_arn.clone(),
+        task_definition_arn: launch.td.arn.clone(),
         container_instance_arn: instance.map(|i| i.instance.container_instance_arn.clone()),
         overrides,
         last_status: if awsvpc { "PROVISIONING" } else { "PENDING" }.into(),
@@ -384,7 +416,7 @@ pub fn launch(
             }
         };
         let launch = TaskLaunch {
-            td: template.td,
+            td: template.td.clone(),
             target: target.clone(),
             network_configuration: template.network_configuration,
             platform_version: template.platform_version,

@@ -63,7 +63,7 @@ pub fn target_port(entry: &TaskEntry, target: &Target) -> i32 {
         .task
         .containers
         .iter()
-        .filter(|c| c.name == target.container_name)
+        .filter(|c| *c.name == *target.container_name)
         .flat_map(|c| &c.network_bindings)
         .find(|b| b.get("containerPort").and_then(Value::as_i64) == Some(i64::from(target.container_port)))
         .and_then(|b| b.get("hostPort").and_then(Value::as_i64))

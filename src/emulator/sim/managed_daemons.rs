@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use crate::emulator::rules::placement::{Constraints, serves};
-use crate::emulator::sim::lifecycle::{LaunchChoice, TaskLaunch, launch, request_stop};
+use crate::emulator::sim::lifecycle::{LaunchChoice, LaunchDefinition, TaskLaunch, launch, request_stop};
 use crate::emulator::state::daemons::{Daemon, DaemonChange, DaemonDeployment, DaemonTaskDefinition, Daemons};
 use crate::emulator::state::records::*;
 use crate::emulator::state::{Change, Changes, ClusterState, Store, lock};
@@ -223,7 +223,7 @@ fn converge(
             let td =
                 Arc::new(TaskDefinitionEntry { task_definition: definition.as_task_definition(), tags: Vec::new() });
             let template = TaskLaunch {
-                td: &td,
+                td: LaunchDefinition::new(&td),
                 target: crate::emulator::sim::lifecycle::LaunchTarget::LaunchType("EC2".into()),
                 network_configuration: None,
                 platform_version: None,

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use crate::emulator::rules::placement::{Constraints, service_default_strategy};
 use crate::emulator::sim::events;
 use crate::emulator::sim::lifecycle::{
-    LaunchChoice, LaunchOutcome, LaunchTarget, TaskLaunch, launch, request_stop, settle,
+    LaunchChoice, LaunchDefinition, LaunchOutcome, LaunchTarget, TaskLaunch, launch, request_stop, settle,
 };
 use crate::emulator::sim::load_balancers;
 use crate::emulator::state::records::*;
@@ -169,7 +169,7 @@ fn template<'a>(
         _ => {}
     }
     TaskLaunch {
-        td,
+        td: LaunchDefinition::new(td),
         target: LaunchTarget::LaunchType(String::new()),
         network_configuration: service.network_configuration.as_ref(),
         platform_version: service.platform_version.as_deref(),

@@ -259,7 +259,7 @@ fn exited_while_starting(entry: &mut TaskEntry, td: Option<&TaskDefinition>) -> 
     let fates: Vec<Fate> = entry.fates.clone();
     for fate in fates.iter().filter(|f| f.exit_after.is_none()) {
         let Some(code) = fate.exit_code else { continue };
-        if let Some(c) = entry.task.containers.iter_mut().find(|c| c.name == fate.container) {
+        if let Some(c) = entry.task.containers.iter_mut().find(|c| *c.name == *fate.container) {
             c.last_status = "STOPPED".into();
             c.exit_code = Some(code);
         }
@@ -346,7 +346,8 @@ fn running(entry: &mut TaskEntry, td: Option<&TaskDefinition>, now: Timestamp, t
     let fates = entry.fates.clone();
     for fate in &fates {
         let (Some(after), Some(code)) = (fate.exit_after, fate.exit_code) else { continue };
-        let Some(c) = entry.task.containers.iter_mut().find(|c| c.name == fate.container && c.last_status == "RUNNING")
+        let Some(c) =
+            entry.task.containers.iter_mut().find(|c| *c.name == *fate.container && c.last_status == "RUNNING")
         else {
             continue;
         };

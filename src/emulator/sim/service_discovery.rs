@@ -68,7 +68,7 @@ fn port_of(entry: &TaskEntry, registry: &Registry) -> Option<i64> {
         .task
         .containers
         .iter()
-        .filter(|c| registry.container_name.as_deref().is_none_or(|n| n == c.name))
+        .filter(|c| registry.container_name.as_deref().is_none_or(|n| n == &*c.name))
         .flat_map(|c| &c.network_bindings)
         .find(|b| b.get("containerPort").and_then(Value::as_i64) == Some(container_port))
         .and_then(|b| b.get("hostPort").and_then(Value::as_i64));

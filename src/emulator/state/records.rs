@@ -185,6 +185,50 @@ mod shared_str {
     }
 }
 
+/// A list that keeps its first item in the record that holds it, and only
+/// a second and later ones on the heap. A task has one container and at most
+/// one attachment in most task definitions, and the scheduler reads or
+/// writes both at almost every step: in a `Vec` each was a heap block of its
+/// own, placed wherever the allocator had room, so with tens of thousands of
+/// tasks a step's reads of them missed the TLB where the record itself (in
+/// the task table's slab, on huge pages) did not.
+pub type One<T> = smallvec::SmallVec<[T; 1]>;
+
+/// [`One`] as a JSON array. (`smallvec`'s own `serde` feature would do the
+/// same, but turning it on rebuilds every crate that uses `smallvec`, the
+/// AWS SDKs among them.)
+mod one {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::One;
+
+    pub fn serialize<T: Serialize, S: Serializer>(value: &One<T>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(value)
+    }
+
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<One<T>, D::Error> {
+        // Collected rather than `from_vec`, which keeps the `Vec`'s heap
+        // block whenever it has room for more than one item.
+        Vec::<T>::deserialize(d).map(|items| items.into_iter().collect())
+    }
+}
+
+/// `Arc<str>` as a string, for the strings the tasks of one launch share
+/// (see `shared_str`).
+mod arc_str {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(value)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<str>, D::Error> {
+        String::deserialize(d).map(Arc::from)
+    }
+}
+
 /// A record that code can read a snapshot of for a while without copying
 /// it: cloning shares it, and changing it (through `DerefMut`) copies it
 /// only while a snapshot is held. A service's reconcile reads its service
@@ -1029,7 +1073,12 @@ pub struct SourceRevision {
 pub struct Container {
     pub container_arn: String,
     pub task_arn: String,
-    pub name: String,
+    /// Shared with the same container of the other tasks one launch makes:
+    /// a step of a starting or running task finds the container's definition
+    /// by it, and a copy per task was a cold read of the heap in a large
+    /// fleet (see `started_by`).
+    #[serde(with = "arc_str")]
+    pub name: Arc<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     pub last_status: Word,
@@ -1058,7 +1107,10 @@ pub struct Container {
 pub struct Task {
     pub task_arn: String,
     pub cluster_arn: String,
-    pub task_definition_arn: String,
+    /// Shared by the tasks one launch makes, for the same reason as the
+    /// containers' names: a tick looks each starting task's definition up by it.
+    #[serde(with = "arc_str")]
+    pub task_definition_arn: Arc<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_instance_arn: Option<String>,
     pub overrides: Value,
@@ -1068,7 +1120,8 @@ pub struct Task {
     pub cpu: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<String>,
-    pub containers: Vec<Container>,
+    #[serde(with = "one")]
+    pub containers: One<Container>,
     /// Shared by the tasks one deployment launches: the scheduler compares
     /// it for every task of a service on each pass, and one shared string
     /// stays in the cache where a copy per task did not.
@@ -1107,8 +1160,8 @@ pub struct Task {
     pub platform_family: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub availability_zone: Option<String>,
-    #[serde(default)]
-    pub attachments: Vec<TaskAttachment>,
+    #[serde(default, with = "one")]
+    pub attachments: One<TaskAttachment>,
     #[serde(default)]
     pub attributes: Vec<Attribute>,
     pub health_status: Word,
