@@ -71,9 +71,9 @@ fn is_essential(td: Option<&TaskDefinition>, container: &str) -> bool {
 
 /// Whether [`advance`] reads `entry`'s task definition. A task that is
 /// stopping never does (its steps are timed by the emulator's timings and
-/// its containers' state alone), so the scheduler does not look it up:
-/// that lookup reads the task's definition ARN, a string on the heap of
-/// each task, cold in a large fleet. (A test holds `advance` to this.)
+/// its containers' state alone), so the scheduler does not look it up
+/// (a hash of its definition's ARN per step). (A test holds `advance` to
+/// this.)
 pub fn needs_definition(entry: &TaskEntry) -> bool {
     entry.task.desired_status != "STOPPED"
 }

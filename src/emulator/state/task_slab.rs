@@ -129,17 +129,20 @@ impl Slab {
         }
     }
 
-    /// Asks the CPU for the parts of a slot's task that live outside its
-    /// record and that every step reads (the containers, the attachments,
-    /// and the task definition's ARN, by which a tick finds the definition).
+    /// Asks the CPU for the parts of a slot's task that every step reads and
+    /// that live outside its record when there are more than one of them: the
+    /// containers and the attachments (one of each is kept in the record).
     /// It reads the record to find them, so call it after [`Slab::prefetch`]
     /// of the slot had time to bring the record in.
     pub fn prefetch_parts(&self, slot: Slot) {
         if let Some(entry) = self.get(slot) {
             let task = &entry.task;
-            prefetch_bytes(task.containers.as_ptr().cast(), size_of_val(task.containers.as_slice()));
-            prefetch_bytes(task.attachments.as_ptr().cast(), size_of_val(task.attachments.as_slice()));
-            prefetch_bytes(task.task_definition_arn.as_ptr().cast(), task.task_definition_arn.len());
+            if task.containers.spilled() {
+                prefetch_bytes(task.containers.as_ptr().cast(), size_of_val(task.containers.as_slice()));
+            }
+            if task.attachments.spilled() {
+                prefetch_bytes(task.attachments.as_ptr().cast(), size_of_val(task.attachments.as_slice()));
+            }
         }
     }
 }
