@@ -189,24 +189,24 @@ mod shared_str {
 /// a second and later ones on the heap. A task has one container and at most
 /// one attachment in most task definitions, and the scheduler reads or
 /// writes both at almost every step: in a `Vec` each was a heap block of its
-/// own, placed wherever the allocator had room, so with tens of thousands of
-/// tasks a step's reads of them missed the TLB where the record itself (in
-/// the task table's slab, on huge pages) did not.
-pub type One<T> = smallvec::SmallVec<[T; 1]>;
+/// own, placed wherever the allocator had room, a trip of its own from a
+/// record that is already in the cache (the task table's slab, on huge
+/// pages), and two allocations per task.
+pub type FirstInline<T> = smallvec::SmallVec<[T; 1]>;
 
-/// [`One`] as a JSON array. (`smallvec`'s own `serde` feature would do the
-/// same, but turning it on rebuilds every crate that uses `smallvec`, the
-/// AWS SDKs among them.)
-mod one {
+/// [`FirstInline`] as a JSON array. (`smallvec`'s own `serde` feature would
+/// do the same, but turning it on rebuilds every crate that uses `smallvec`,
+/// the AWS SDKs among them.)
+mod first_inline {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use super::One;
+    use super::FirstInline;
 
-    pub fn serialize<T: Serialize, S: Serializer>(value: &One<T>, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<T: Serialize, S: Serializer>(value: &FirstInline<T>, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(value)
     }
 
-    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<One<T>, D::Error> {
+    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<FirstInline<T>, D::Error> {
         // Collected rather than `from_vec`, which keeps the `Vec`'s heap
         // block whenever it has room for more than one item.
         Vec::<T>::deserialize(d).map(|items| items.into_iter().collect())
@@ -1120,8 +1120,8 @@ pub struct Task {
     pub cpu: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<String>,
-    #[serde(with = "one")]
-    pub containers: One<Container>,
+    #[serde(with = "first_inline")]
+    pub containers: FirstInline<Container>,
     /// Shared by the tasks one deployment launches: the scheduler compares
     /// it for every task of a service on each pass, and one shared string
     /// stays in the cache where a copy per task did not.
@@ -1160,8 +1160,8 @@ pub struct Task {
     pub platform_family: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub availability_zone: Option<String>,
-    #[serde(default, with = "one")]
-    pub attachments: One<TaskAttachment>,
+    #[serde(default, with = "first_inline")]
+    pub attachments: FirstInline<TaskAttachment>,
     #[serde(default)]
     pub attributes: Vec<Attribute>,
     pub health_status: Word,
