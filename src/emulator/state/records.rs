@@ -830,15 +830,22 @@ pub struct Service {
     pub resource_management_type: Option<String>,
 }
 
+/// A clone of `value` with the part `part` picks left empty, and `value`
+/// as it was: the part is taken out for the clone and put back, so it is
+/// never copied (for working copies that do not need a large list).
+fn clone_without<T: Clone, P: Default>(value: &mut T, part: fn(&mut T) -> &mut P) -> T {
+    let taken = std::mem::take(part(value));
+    let copy = value.clone();
+    *part(value) = taken;
+    copy
+}
+
 impl Service {
     /// A working copy of the service without its events (up to 100), for
     /// code that reads or edits the rest while the service itself keeps them:
     /// copying the events made every UpdateService and reconcile pay for them.
     pub fn copy_without_events(&mut self) -> Service {
-        let events = std::mem::take(&mut self.events);
-        let copy = self.clone();
-        self.events = events;
-        copy
+        clone_without(self, |s| &mut s.events)
     }
 }
 
@@ -974,10 +981,7 @@ impl ServiceScheduling {
     /// a whole copy per service per tick was most of a reconcile's
     /// allocations. (As [`Service::copy_without_events`].)
     pub fn copy_without_history(&mut self) -> ServiceScheduling {
-        let history = std::mem::take(&mut self.history);
-        let copy = self.clone();
-        self.history = history;
-        copy
+        clone_without(self, |s| &mut s.history)
     }
 }
 
